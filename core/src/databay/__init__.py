@@ -1,0 +1,59 @@
+"""databay: scheduled data transfer. Inlets produce records, outlets consume them, links
+move records on an interval, planners schedule links.
+
+The model is imported lazily so that ``databay plugins`` starts fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from databay.hookspecs import hookimpl
+from databay.logs import install_default_handler
+
+__version__ = "1.0.0a1"
+
+__all__ = [
+    "BasePlanner", "Inlet", "Link", "Outlet", "Record", "Update", "hookimpl", "load_plugins",
+]
+
+_LAZY = {
+    "Record": "databay.record",
+    "Update": "databay.update",
+    "Inlet": "databay.inlet",
+    "Outlet": "databay.outlet",
+    "Link": "databay.link",
+    "BasePlanner": "databay.base_planner",
+}
+
+if TYPE_CHECKING:
+    from databay.base_planner import BasePlanner
+    from databay.inlet import Inlet
+    from databay.link import Link
+    from databay.outlet import Outlet
+    from databay.record import Record
+    from databay.update import Update
+
+install_default_handler()
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'databay' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+def load_plugins():
+    """Load the installed plugins now (they load on first use otherwise)."""
+    from databay.plugins import get_plugin_manager
+
+    return get_plugin_manager()

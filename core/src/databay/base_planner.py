@@ -1,0 +1,179 @@
+"""The :class:`BasePlanner`: what every planner does, whatever schedules its links."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import weakref
+from abc import ABC, abstractmethod
+from typing import Union
+
+from databay.errors import MissingLinkError
+from databay.link import Link
+from databay.outlet import as_list
+
+_LOGGER = logging.getLogger("databay.BasePlanner")
+
+
+class BasePlanner(ABC):
+    """Base abstract class for a job planner, scheduling link transfers on their intervals.
+
+    Subclasses implement :meth:`_schedule`, :meth:`_unschedule`, :meth:`_start_planner`,
+    :meth:`_shutdown_planner` and the :attr:`running` property.
+
+    :param links: Links that should be added and scheduled.
+    :param ignore_exceptions: Whether exceptions should be logged and ignored (``True``)
+        or shut the planner down (``False``).
+    :param immediate_transfer: Whether to transfer every link that has
+        ``Link.immediate_transfer`` set once as soon as the planner starts.
+    :param shutdown_at_exit: Whether to shut down gracefully when the process exits.
+    """
+
+    def __init__(
+        self,
+        links: Union[Link, list[Link], None] = None,
+        ignore_exceptions: bool = False,
+        immediate_transfer: bool = True,
+        shutdown_at_exit: bool = False,
+    ):
+        self._links: list[Link] = []
+        self.immediate_transfer = immediate_transfer
+        self._ignore_exceptions = ignore_exceptions
+        self.shutdown_at_exit = shutdown_at_exit
+        if links is not None:
+            self.add_links(links)
+        # A weak reference: registering the planner itself would keep it alive forever.
+        ref = weakref.ref(self)
+        atexit.register(lambda: (planner := ref()) is not None and planner._at_exit_callback())
+
+    @property
+    def links(self) -> list[Link]:
+        """Links currently handled by this planner."""
+        return self._links
+
+    @property
+    def ignore_exceptions(self) -> bool:
+        """Whether exceptions are logged and ignored instead of shutting the planner down."""
+        return self._ignore_exceptions
+
+    def add_links(self, links: Union[Link, list[Link]]) -> None:
+        """Add and schedule links; works while the planner is running.
+
+        :raises TypeError: if one of them is not a :class:`Link`.
+        """
+        links = as_list(links)
+        for link in links:
+            if not isinstance(link, Link):
+                raise TypeError(f"Provided link is not an instance of Link(), found: {link!r}")
+        for link in links:
+            if any(link is known for known in self._links):
+                _LOGGER.warning("Link already added, ignored: %s", link)
+                continue
+            self._links.append(link)
+            self._schedule(link)
+            _LOGGER.info("Added link: %s", link)
+
+    def remove_links(self, links: Union[Link, list[Link]]) -> None:
+        """Unschedule and remove links; works while the planner is running.
+
+        :raises MissingLinkError: if one of them is not in this planner.
+        """
+        links = as_list(links)
+        for link in links:
+            if not any(link is known for known in self._links):
+                raise MissingLinkError(f"Planner does not contain the link: {link}")
+        for link in links:
+            self._unschedule(link)
+            self._links = [known for known in self._links if known is not link]
+            _LOGGER.info("Removed link: %s", link)
+
+    def start(self) -> None:
+        """Start this planner: ``on_start`` for every node, immediate transfers, then scheduling.
+
+        With ``immediate_transfer=True`` each link whose ``immediate_transfer`` is set
+        transfers once before its interval first elapses.
+        """
+        _LOGGER.info("Starting %s", self)
+        for link in list(self._links):
+            try:
+                link.on_start()
+            except Exception as exc:
+                error = RuntimeError(f'on_start link exception: "{exc}" for link: {link}')
+                error.__cause__ = exc
+                self._on_exception(error, link)
+                if not self._ignore_exceptions:
+                    return
+        if self.immediate_transfer:
+            for link in list(self._links):
+                if not link.immediate_transfer:
+                    continue
+                try:
+                    link.transfer()
+                except Exception as exc:
+                    self._on_exception(exc, link)
+                    if not self._ignore_exceptions:
+                        return
+        self._start_planner()
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop scheduling, then call ``on_shutdown`` on every node.
+
+        :param wait: let transfers in flight finish first (if the planner supports it).
+        """
+        _LOGGER.info("Shutting down %s", self)
+        self._shutdown_planner(wait)
+        for link in list(self._links):
+            try:
+                link.on_shutdown()
+            except Exception as exc:
+                _LOGGER.exception(f'on_shutdown link exception: "{exc}" for link: {link}')
+
+    def purge(self) -> None:
+        """Unschedule and remove all links; works while the planner is running."""
+        for link in list(self._links):
+            self._unschedule(link)
+        self._links = []
+
+    def force_transfer(self) -> None:
+        """Transfer every link once, now."""
+        for link in list(self._links):
+            try:
+                link.transfer()
+            except Exception as exc:
+                self._on_exception(exc, link)
+
+    def _on_exception(self, exception: Exception, link: Link | None = None) -> None:
+        """Log ``exception``; unless ignoring exceptions, shut the planner down."""
+        where = f"\n\nRaised when executing {link}" if link is not None else ""
+        _LOGGER.error(f"{exception}{where}", exc_info=exception)
+        if not self._ignore_exceptions and self.running:
+            self.shutdown(wait=False)
+
+    def _at_exit_callback(self) -> None:
+        if self.shutdown_at_exit and self.running:
+            _LOGGER.info('Attempting to shutdown planner "%s" gracefully.', self)
+            self.shutdown(True)
+
+    @abstractmethod
+    def _schedule(self, link: Link) -> None:
+        """Add ``link.transfer`` to the scheduling system; set its job with ``link.set_job``."""
+
+    @abstractmethod
+    def _unschedule(self, link: Link) -> None:
+        """Remove ``link`` from the scheduling system (``link.job`` is its job)."""
+
+    @abstractmethod
+    def _start_planner(self) -> None:
+        """Begin scheduling (called after every ``on_start``)."""
+
+    @abstractmethod
+    def _shutdown_planner(self, wait: bool = True) -> None:
+        """Stop scheduling (called before every ``on_shutdown``)."""
+
+    @property
+    def running(self) -> bool:
+        """Whether this planner is currently running. Override it; ``True`` by default."""
+        return True
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(links={len(self._links)}, shutdown_at_exit={self.shutdown_at_exit})"

@@ -1,0 +1,28 @@
+"""How the command line reports failures: one clear line, the right exit code."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A failure to report as ``Error: <message>`` with ``exit_code``."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_FAILURE):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def report(exc: BaseException, debug: bool) -> None:
+    """Print ``exc`` to stderr: the message, and the traceback only when ``debug``."""
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    message = str(exc) if isinstance(exc, CliError) else f"{type(exc).__name__}: {exc}"
+    print(f"Error: {message}", file=sys.stderr)
+    if not debug and not isinstance(exc, CliError):
+        print("(run with --debug for the traceback)", file=sys.stderr)

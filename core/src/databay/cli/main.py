@@ -1,0 +1,76 @@
+"""The ``databay`` command: the Typer application and its entry point."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from databay.cli.errors import EXIT_FAILURE, CliError, report
+
+app = typer.Typer(
+    name="databay",
+    help="Scheduled data transfer: list plugins, inspect components, check and run pipelines.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from databay import __version__
+
+        print(f"databay {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: bool | None = typer.Option(
+        None, "--version", callback=_print_version, is_eager=True, help="Show the version and exit."
+    ),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of errors."),
+    strict_plugins: bool = typer.Option(
+        False, "--strict-plugins", help="Fail on a broken plugin (also DATABAY_STRICT_PLUGINS=1)."
+    ),
+) -> None:
+    """databay: scheduled data transfer."""
+
+
+def _register_builtin_commands() -> None:
+    from databay.cli import inspect_cmd, plugins_cmd
+
+    app.command("plugins")(plugins_cmd.plugins)
+    app.command("inspect")(inspect_cmd.inspect_component)
+
+
+def _register_plugin_commands(strict: bool) -> None:
+    from databay.plugins import get_plugin_manager
+
+    manager = get_plugin_manager(strict=strict or None)
+    for impl in manager.pm.hook.databay_register_commands.get_hookimpls():
+        try:
+            impl.function(app=app)
+        except Exception as exc:
+            if strict:
+                raise CliError(f"plugin {impl.plugin_name} failed to add its commands: {exc}") from exc
+            print(f"Warning: plugin {impl.plugin_name} failed to add its commands: {exc}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the ``databay`` command with ``argv`` (default: the process arguments)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        _register_builtin_commands()
+        if "--version" not in args:
+            _register_plugin_commands(strict="--strict-plugins" in args)
+        app(args=args, prog_name="databay")
+    except CliError as exc:
+        report(exc, debug)
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        report(exc, debug)
+        sys.exit(EXIT_FAILURE)

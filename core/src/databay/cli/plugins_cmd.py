@@ -1,0 +1,46 @@
+"""``databay plugins``: which plugin distributions are installed and what they register."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import typer
+
+from databay.plugins import KINDS, get_plugin_manager
+
+
+def plugins(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """List plugin distributions with their inlets, outlets, planners and processors."""
+    manager = get_plugin_manager()
+    infos = list(manager.plugins.values())
+    clashes = manager.clashes()
+    if as_json:
+        data = {
+            "plugins": [info.as_dict() for info in infos],
+            "clashes": [{"kind": k, "name": n, "distributions": d} for k, n, d in clashes],
+        }
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="databay plugins", title_justify="left")
+    table.add_column("Plugin", style="bold")
+    table.add_column("Version")
+    for kind in KINDS:
+        table.add_column(f"{kind.capitalize()}s")
+    table.add_column("Status")
+    for info in infos:
+        cells = [", ".join(c.name for c in info.of_kind(kind)) or "-" for kind in KINDS]
+        status = f"[red]broken: {info.error}[/red]" if info.error else "[green]ok[/green]"
+        table.add_row(info.name, info.version, *cells, status)
+    console = Console()
+    console.print(table)
+    for kind, name, dists in clashes:
+        console.print(
+            f"[yellow]Warning:[/yellow] {kind} '{name}' is registered by {' and '.join(dists)}; "
+            f"use {' or '.join(f'{d}:{name}' for d in dists)}."
+        )

@@ -1,0 +1,292 @@
+"""The planner engine: one asyncio loop per planner running its links on time.
+
+Each scheduled link has a :class:`_Slot`. Its transfers are due at ideal times
+``anchor + k * interval`` (the anchor is the first transfer's time), armed with
+``loop.call_at`` so nothing polls and nothing drifts. When a transfer is still running at
+its link's next due time, that slot is skipped (coalesced) rather than run in parallel:
+one link's transfers never overlap. Synchronous pulls and pushes run in the engine's
+bounded thread pool; asynchronous ones on its loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from databay.runtime import Runtime
+from databay.transfer import TransferStats, run_transfer
+
+if TYPE_CHECKING:
+    from databay.link import Link
+
+_LOGGER = logging.getLogger("databay.engine")
+_worker = threading.local()
+
+
+class _Slot:
+    """Scheduling state of one link."""
+
+    __slots__ = ("link", "interval", "anchor", "k", "handle", "task", "removed", "skipped")
+
+    def __init__(self, link: Link):
+        self.link = link
+        self.interval = link.interval.total_seconds()
+        self.anchor: float | None = None
+        self.k = 0
+        self.handle: asyncio.TimerHandle | asyncio.Handle | None = None
+        self.task: asyncio.Task | None = None
+        self.removed = False
+        self.skipped = 0
+
+
+class Engine:
+    """Runs transfers of scheduled links on one event loop with one bounded thread pool.
+
+    :param threads: size of the pool for synchronous pulls and pushes.
+    :param on_transfer_error: called on the loop with ``(exception, link)`` when a
+        scheduled transfer raises.
+    """
+
+    def __init__(self, threads: int, on_transfer_error: Callable[[Exception, Link], None]):
+        self.threads = threads
+        self._on_transfer_error = on_transfer_error
+        self._slots: dict[Link, _Slot] = {}
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._runtime: Runtime | None = None
+        self._stop_requested: asyncio.Event | None = None
+        self._wait_on_stop = True
+        self._stop_timeout: float | None = None
+        self._finished = threading.Event()
+        self._finished.set()
+
+    # -- state -------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """Whether the loop is running (from the start of :meth:`run` to its return)."""
+        return not self._finished.is_set()
+
+    def in_own_thread(self) -> bool:
+        """Whether the caller runs on this engine's loop or in its thread pool."""
+        return (
+            threading.get_ident() == self._loop_thread
+            or getattr(_worker, "engine", None) is self
+        )
+
+    def accepts_external_transfers(self) -> bool:
+        """Whether ``Link.transfer()`` from this thread should run on the engine's loop."""
+        return self._loop is not None and self.running and not self.in_own_thread()
+
+    def skipped_transfers(self, link: Link) -> int:
+        """How many due transfers of ``link`` were skipped because one was still running."""
+        slot = self._slots.get(link)
+        return slot.skipped if slot else 0
+
+    # -- scheduling (any thread) -------------------------------------------------
+
+    def schedule(self, link: Link) -> None:
+        """Start scheduling ``link`` (now if running, else when :meth:`run` starts)."""
+        slot = _Slot(link)
+        with self._lock:
+            self._slots[link] = slot
+        link._engine = self
+        loop = self._loop
+        if loop is not None and self.running:
+            loop.call_soon_threadsafe(self._arm, slot, False)
+
+    def unschedule(self, link: Link) -> None:
+        """Stop scheduling ``link``; a transfer in flight finishes."""
+        with self._lock:
+            slot = self._slots.pop(link, None)
+        if link._engine is self:
+            link._engine = None
+        if slot is None:
+            return
+        slot.removed = True
+        loop = self._loop
+        if loop is not None and self.running:
+            loop.call_soon_threadsafe(self._disarm, slot)
+
+    # -- running -----------------------------------------------------------------
+
+    def run(
+        self,
+        before: Callable[[], Awaitable[None]],
+        immediate: Callable[[Link], bool],
+        after: Callable[[], Awaitable[None]],
+    ) -> None:
+        """Run the loop in the calling thread until :meth:`stop` (blocking).
+
+        ``before`` runs first (``on_start``), then links are armed (``immediate`` says
+        which transfer at once), and ``after`` runs last (``on_shutdown``), after the
+        transfers in flight finished (or were cancelled, for ``stop(wait=False)``).
+        """
+        if self.running:
+            raise RuntimeError("This planner is already running.")
+        self._finished.clear()
+        loop = asyncio.new_event_loop()
+        executor = ThreadPoolExecutor(
+            max_workers=self.threads,
+            thread_name_prefix="databay-worker",
+            initializer=self._mark_worker,
+        )
+        self._loop, self._loop_thread = loop, threading.get_ident()
+        self._runtime = Runtime(executor)
+        main = loop.create_task(self._main(before, immediate, after))
+        interrupted = False
+        try:
+            while True:
+                try:
+                    loop.run_until_complete(main)
+                    break
+                except KeyboardInterrupt:
+                    if interrupted or main.done():
+                        raise
+                    interrupted = True  # first Ctrl-C: finish gracefully; a second forces
+                    _LOGGER.warning("Interrupted: shutting down (interrupt again to force)")
+                    self._request_stop()
+            if interrupted:
+                raise KeyboardInterrupt
+        finally:
+            executor.shutdown(wait=self._wait_on_stop, cancel_futures=not self._wait_on_stop)
+            try:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            finally:
+                loop.close()
+                self._loop = self._loop_thread = self._runtime = None
+                self._stop_requested = None
+                self._finished.set()
+
+    def _mark_worker(self) -> None:
+        _worker.engine = self
+
+    async def _main(self, before, immediate, after) -> None:
+        self._stop_requested = asyncio.Event()
+        self._wait_on_stop, self._stop_timeout = True, None
+        try:
+            await before()
+            if not self._stop_requested.is_set():
+                with self._lock:
+                    slots = list(self._slots.values())
+                for slot in slots:
+                    self._arm(slot, immediate(slot.link))
+                await self._stop_requested.wait()
+        finally:
+            await self._teardown()
+            await after()
+
+    async def _teardown(self) -> None:
+        with self._lock:
+            slots = list(self._slots.values())
+        for slot in slots:
+            self._disarm(slot)
+        tasks = [slot.task for slot in slots if slot.task is not None]
+        if not tasks:
+            return
+        if self._wait_on_stop:
+            done, pending = await asyncio.wait(tasks, timeout=self._stop_timeout)
+            if pending:
+                _LOGGER.warning(
+                    "Cancelling %d transfer(s) still running after %ss", len(pending), self._stop_timeout
+                )
+        else:
+            pending = set(tasks)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+
+    def stop(self, wait: bool = True, timeout: float | None = None) -> None:
+        """Ask the loop to stop; from outside the engine, block until it has when ``wait``.
+
+        :param wait: let transfers in flight finish (else cancel them).
+        :param timeout: with ``wait``, cancel transfers still running after this many seconds.
+        """
+        loop = self._loop
+        if loop is None or not self.running:
+            return
+        self._wait_on_stop, self._stop_timeout = wait, timeout
+        try:
+            loop.call_soon_threadsafe(self._request_stop)
+        except RuntimeError:  # the loop closed meanwhile
+            return
+        if wait and not self.in_own_thread():
+            self._finished.wait()
+
+    def _request_stop(self) -> None:
+        if self._stop_requested is not None:
+            self._stop_requested.set()
+
+    # -- timers (loop thread) ----------------------------------------------------
+
+    def _arm(self, slot: _Slot, immediate: bool) -> None:
+        if slot.removed or self._loop is None:
+            return
+        if immediate:
+            slot.anchor, slot.k = None, 0
+            slot.handle = self._loop.call_soon(self._fire, slot)
+        else:
+            slot.anchor, slot.k = self._loop.time(), 1
+            slot.handle = self._loop.call_at(slot.anchor + slot.interval, self._fire, slot)
+
+    @staticmethod
+    def _disarm(slot: _Slot) -> None:
+        if slot.handle is not None:
+            slot.handle.cancel()
+            slot.handle = None
+
+    def _fire(self, slot: _Slot) -> None:
+        slot.handle = None
+        if slot.removed or self._stop_requested is None or self._stop_requested.is_set():
+            return
+        loop = self._loop
+        now = loop.time()
+        if slot.anchor is None:
+            slot.anchor = now
+        if slot.task is None:
+            slot.task = loop.create_task(self._scheduled_transfer(slot))
+        else:
+            slot.skipped += 1
+            _LOGGER.debug("%s still transferring, skipped a due transfer", slot.link)
+        slot.k += 1
+        due = slot.anchor + slot.k * slot.interval
+        if due <= now:  # missed whole intervals: coalesce them into the next one
+            slot.k = math.floor((now - slot.anchor) / slot.interval) + 1
+            due = slot.anchor + slot.k * slot.interval
+        slot.handle = loop.call_at(due, self._fire, slot)
+
+    async def _scheduled_transfer(self, slot: _Slot) -> None:
+        try:
+            await run_transfer(slot.link, self._runtime)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._on_transfer_error(exc, slot.link)
+        finally:
+            slot.task = None
+
+    # -- transfers requested from other threads ----------------------------------
+
+    def transfer_from_outside(self, link: Link) -> TransferStats:
+        """Run one transfer of ``link`` on the loop, after any in flight; block for it."""
+        future = asyncio.run_coroutine_threadsafe(self._exclusive_transfer(link), self._loop)
+        return future.result()
+
+    async def _exclusive_transfer(self, link: Link) -> TransferStats:
+        slot = self._slots.get(link)
+        if slot is None:
+            return await run_transfer(link, self._runtime)
+        while slot.task is not None:
+            await asyncio.wait([slot.task])
+        slot.task = asyncio.current_task()
+        try:
+            return await run_transfer(link, self._runtime)
+        finally:
+            slot.task = None

@@ -1,0 +1,8 @@
+"""Inlets: the built-ins and, by class name, every inlet a plugin registers.
+
+``from databay.inlets import HttpInlet`` works once ``databay-http`` is installed.
+"""
+
+from databay.plugins import component_getattr
+
+__getattr__ = component_getattr("inlet", __name__)

@@ -1,0 +1,75 @@
+"""Start/shutdown bookkeeping shared by inlets and outlets."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+
+
+class LifecycleNode:
+    """Calls ``on_start`` and ``on_shutdown`` at most once per start/shutdown cycle.
+
+    One node may be governed by several links; whichever link starts (or shuts down)
+    first runs the callback, the others find it already done.
+    """
+
+    def __init__(self) -> None:
+        self._active = False
+        self._lifecycle_lock = threading.Lock()
+
+    @property
+    def active(self) -> bool:
+        """Whether this node is started. Set to ``True`` on start, ``False`` on shutdown."""
+        return self._active
+
+    def _claim(self, activate: bool) -> bool:
+        with self._lifecycle_lock:
+            if self._active == activate:
+                return False
+            self._active = activate
+            return True
+
+    def try_start(self) -> None:
+        """Call :meth:`on_start` unless this node was already started."""
+        if self._claim(True):
+            _call_maybe_async(self.on_start)
+
+    def try_shutdown(self) -> None:
+        """Call :meth:`on_shutdown` unless this node was already shut down."""
+        if self._claim(False):
+            _call_maybe_async(self.on_shutdown)
+
+    async def _try_start_async(self) -> None:
+        if self._claim(True):
+            result = self.on_start()
+            if inspect.isawaitable(result):
+                await result
+
+    async def _try_shutdown_async(self) -> None:
+        if self._claim(False):
+            result = self.on_shutdown()
+            if inspect.isawaitable(result):
+                await result
+
+    def on_start(self) -> None:
+        """Called once just before the governing planner starts. Override to set up.
+
+        May be a coroutine function; planners await it on their event loop.
+        """
+
+    def on_shutdown(self) -> None:
+        """Called once just after the governing planner has shut down. Override to clean up.
+
+        May be a coroutine function; planners await it on their event loop.
+        """
+
+
+def _call_maybe_async(callback) -> None:
+    result = callback()
+    if inspect.isawaitable(result):
+        asyncio.run(_await(result))
+
+
+async def _await(awaitable) -> None:
+    await awaitable

@@ -1,0 +1,1 @@
+"""Miscellaneous utilities: :mod:`databay.misc.inlet_tester`."""

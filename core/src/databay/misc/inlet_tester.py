@@ -1,0 +1,116 @@
+"""The :class:`InletTester`: a ``unittest.TestCase`` checking an inlet's contract."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import unittest
+from collections.abc import Callable
+from typing import Any
+
+from databay.inlet import Inlet
+from databay.record import Record
+from databay.update import Update
+
+
+def for_each_inlet(fn: Callable) -> Callable:
+    """Runs the test for each inlet returned from :meth:`InletTester.get_inlet`."""
+
+    @functools.wraps(fn)
+    def wrapper(self: InletTester, *args: Any, **kwargs: Any) -> None:
+        inlets = self.get_inlet()
+        for inlet in inlets if isinstance(inlets, list) else [inlets]:
+            with self.subTest(inlet=repr(inlet)):
+                self.inlet = inlet
+                fn(self, *args, **kwargs)
+
+    return wrapper
+
+
+class InletTester(unittest.TestCase):
+    """Utility class used for testing concrete implementations of :class:`Inlet`.
+
+    Subclass it and implement :meth:`get_inlet`, returning an inlet or a list of inlets
+    (each test runs for every one of them)::
+
+        class RandomIntInletTest(InletTester):
+            def get_inlet(self):
+                return [RandomIntInlet(), RandomIntInlet(min=10, max=200)]
+    """
+
+    inlet: Inlet
+
+    def get_inlet(self) -> Inlet | list[Inlet]:
+        """Implement this method to return instances of your inlet class."""
+        raise NotImplementedError("Implement get_inlet() to return your inlet(s).")
+
+    def setUp(self) -> None:
+        if type(self) is InletTester or type(self).get_inlet is InletTester.get_inlet:
+            self.skipTest("InletTester itself has no inlet to test")
+        self.gmetadata = {"global_key": "global_value"}
+        self.update = Update(["InletTester"], 0)
+
+    def _pull(self) -> list[Record]:
+        return asyncio.run(self.inlet._pull(self.update))
+
+    @for_each_inlet
+    def test_new_record(self) -> None:
+        """Test creating new records and passing local metadata."""
+        metadata = {"local_key": "local_value"}
+        record = self.inlet.new_record({"test": 10}, metadata=metadata)
+        self.assertIsInstance(record, Record)
+        self.assertEqual(record.payload, {"test": 10})
+        self.assertEqual(record.metadata["local_key"], "local_value")
+        self.assertEqual(record.metadata["__inlet__"], repr(self.inlet))
+        for key, value in self.inlet.metadata.items():
+            self.assertEqual(record.metadata[key], value)
+
+    @for_each_inlet
+    def test_new_record_override_global(self) -> None:
+        """Test creating new records and overriding global metadata."""
+        self.inlet.metadata.update(self.gmetadata)
+        try:
+            record = self.inlet.new_record({"test": 10}, metadata={"global_key": "local_value"})
+            self.assertEqual(record.metadata["global_key"], "local_value")
+            plain = self.inlet.new_record({"test": 10})
+            self.assertEqual(plain.metadata["global_key"], "global_value")
+        finally:
+            for key in self.gmetadata:
+                self.inlet.metadata.pop(key, None)
+
+    @for_each_inlet
+    def test_dont_read_metadata(self) -> None:
+        """Test that pulling neither reads nor changes the inlet's metadata."""
+
+        class Untouchable(dict):
+            def __getitem__(self, key):
+                raise AssertionError(f"the inlet read metadata key {key!r}")
+
+            def get(self, key, default=None):
+                raise AssertionError(f"the inlet read metadata key {key!r}")
+
+        original = self.inlet._metadata
+        self.inlet._metadata = Untouchable(original)
+        try:
+            self._pull_started()
+        finally:
+            self.inlet._metadata = original
+
+    @for_each_inlet
+    def test_pull(self) -> None:
+        """Test pulling data from the inlet: a list of records carrying its metadata."""
+        records = self._pull_started()
+        self.assertIsInstance(records, list)
+        for record in records:
+            self.assertIsInstance(record, Record)
+            self.assertIn("__inlet__", record.metadata)
+
+    def _pull_started(self) -> list[Record]:
+        was_active = self.inlet.active
+        if not was_active:
+            self.inlet.try_start()
+        try:
+            return self._pull()
+        finally:
+            if not was_active:
+                self.inlet.try_shutdown()

@@ -1,0 +1,53 @@
+"""Tell plugins' observer hooks what the engine does, at no cost when nobody listens."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+_LOGGER = logging.getLogger("databay.observers")
+_UNSET: Any = object()
+_current: Any = _UNSET
+
+
+class _Notifier:
+    """Calls the observer hooks; one failing observer never breaks a transfer."""
+
+    def __init__(self, hook: Any):
+        self._hook = hook
+
+    def _call(self, name: str, **kwargs: Any) -> None:
+        caller = getattr(self._hook, name)
+        for impl in caller.get_hookimpls():
+            try:
+                impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
+            except Exception:
+                _LOGGER.exception("Observer %s of plugin %s failed", name, impl.plugin_name)
+
+    def transfer_started(self, **kwargs: Any) -> None:
+        self._call("databay_transfer_started", **kwargs)
+
+    def transfer_finished(self, **kwargs: Any) -> None:
+        self._call("databay_transfer_finished", **kwargs)
+
+    def transfer_failed(self, **kwargs: Any) -> None:
+        self._call("databay_transfer_failed", **kwargs)
+
+
+def current() -> _Notifier | None:
+    """The notifier for the loaded plugins, or ``None`` if no plugin observes transfers."""
+    global _current
+    if _current is _UNSET:
+        refresh()
+    return _current
+
+
+def refresh() -> None:
+    """Re-read which plugins observe transfers (after plugins were loaded or registered)."""
+    global _current
+    from databay.plugins import get_plugin_manager
+
+    hook = get_plugin_manager().pm.hook
+    names = ("databay_transfer_started", "databay_transfer_finished", "databay_transfer_failed")
+    listening = any(getattr(hook, name).get_hookimpls() for name in names)
+    _current = _Notifier(hook) if listening else None

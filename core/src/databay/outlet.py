@@ -1,0 +1,66 @@
+"""The :class:`Outlet`: the consuming end of a link, and :data:`MetadataKey`."""
+
+from __future__ import annotations
+
+import inspect
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Union
+
+from databay.lifecycle import LifecycleNode
+
+if TYPE_CHECKING:
+    from databay.record import Record
+    from databay.update import Update
+
+MetadataKey = str
+"""Type of the metadata-key class attributes an outlet documents, e.g.
+``CSV_FILE: MetadataKey = 'CsvOutlet.CSV_FILE'``."""
+
+Processor = Callable[[list["Record"]], list["Record"]]
+
+
+def as_list(value) -> list:
+    """``None`` -> ``[]``, a list -> itself, anything else -> ``[value]``."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+class Outlet(LifecycleNode, ABC):
+    """Abstract class representing an output of the data stream.
+
+    Override :meth:`push` (a plain method or a coroutine) to consume records.
+
+    :param processors: Processors applied only to the records this outlet receives.
+    """
+
+    def __init__(self, processors: Union[Processor, list[Processor], None] = None):
+        super().__init__()
+        self.processors: list[Processor] = as_list(processors)
+        self._uses_coroutine = inspect.iscoroutinefunction(self.push)
+
+    @abstractmethod
+    def push(self, records: list[Record], update: Update) -> None:
+        """Push received data.
+
+        :param records: Records produced by the link's inlets (after processing).
+        :param update: the transfer this push belongs to.
+        """
+        raise NotImplementedError()
+
+    def _process(self, records: list[Record]) -> list[Record]:
+        for processor in self.processors:
+            records = processor(records)
+        return records
+
+    async def _push(self, records: list[Record], update: Update) -> None:
+        """Process and push records (databay 0.3's private entry point)."""
+        records = self._process(records)
+        if self._uses_coroutine:
+            await self.push(records, update)
+        else:
+            self.push(records, update)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"

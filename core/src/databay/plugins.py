@@ -1,0 +1,379 @@
+"""Discovering plugin distributions and resolving the components they register.
+
+Plugins are modules named by entry points of the ``databay`` group. Each is registered
+with a pluggy plugin manager, then its registration hooks are called one plugin at a
+time, so that a broken plugin (import error, bad hook, failing hook) is recorded with its
+reason and never stops the others. Core's built-ins are the plugin ``databay``.
+
+Environment:
+
+- ``DATABAY_LOAD_PLUGINS=a,b`` loads only those plugin distributions (empty: none but the
+  built-ins).
+- ``DATABAY_STRICT_PLUGINS=1`` turns a broken plugin into a :class:`PluginError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pluggy
+
+from databay import catalog, hookspecs
+from databay.errors import AmbiguousComponentError, ComponentNotFoundError, PluginError
+
+KINDS = ("inlet", "outlet", "planner", "processor")
+REGISTRATION_HOOKS = {
+    "inlet": "databay_register_inlets",
+    "outlet": "databay_register_outlets",
+    "planner": "databay_register_planners",
+    "processor": "databay_register_processors",
+}
+CORE_DISTRIBUTION = "databay"
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+
+def normalize(distribution: str) -> str:
+    """Canonical form of a distribution name (PEP 503): ``Databay_HTTP`` -> ``databay-http``."""
+    return re.sub(r"[-_.]+", "-", distribution).lower()
+
+
+@dataclass
+class Component:
+    """A component registered by a plugin: an inlet, outlet, planner or processor."""
+
+    kind: str
+    name: str
+    target: Any
+    distribution: str
+    _loaded: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def class_name(self) -> str:
+        """The attribute name of the target, known without importing it."""
+        if isinstance(self.target, str):
+            return self.target.rsplit(":", 1)[1].rsplit(".", 1)[-1]
+        return getattr(self.target, "__name__", self.name)
+
+    @property
+    def qualified_name(self) -> str:
+        """``distribution:name``, unique even when two plugins use the same name."""
+        return f"{self.distribution}:{self.name}"
+
+    @property
+    def import_path(self) -> str:
+        """``module:Attr`` of the target."""
+        if isinstance(self.target, str):
+            return self.target
+        return f"{self.target.__module__}:{self.target.__qualname__}"
+
+    def load(self) -> Any:
+        """Import (once) and return the registered class or callable."""
+        if self._loaded is None:
+            if isinstance(self.target, str):
+                module_name, attr = self.target.split(":", 1)
+                try:
+                    value: Any = importlib.import_module(module_name)
+                    for part in attr.split("."):
+                        value = getattr(value, part)
+                except ImportError as exc:
+                    raise PluginError(
+                        f"{self.kind} '{self.name}' of {self.distribution} cannot be imported "
+                        f"from {self.target}: {exc}"
+                    ) from exc
+                except AttributeError as exc:
+                    raise PluginError(
+                        f"{self.kind} '{self.name}' of {self.distribution}: {self.target} "
+                        f"does not exist ({exc})"
+                    ) from exc
+                self._loaded = value
+            else:
+                self._loaded = self.target
+        return self._loaded
+
+
+@dataclass
+class PluginInfo:
+    """One loaded (or broken) plugin distribution."""
+
+    name: str
+    version: str
+    modules: list[str] = field(default_factory=list)
+    hooks: list[str] = field(default_factory=list)
+    components: list[Component] = field(default_factory=list)
+    error: str | None = None
+
+    def of_kind(self, kind: str) -> list[Component]:
+        return [c for c in self.components if c.kind == kind]
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready description (used by ``databay plugins --json``)."""
+        data: dict[str, Any] = {"name": self.name, "version": self.version, "modules": self.modules,
+                                "hooks": sorted(self.hooks)}
+        for kind in KINDS:
+            data[f"{kind}s"] = [
+                {"name": c.name, "class": c.class_name, "target": c.import_path}
+                for c in self.of_kind(kind)
+            ]
+        data["error"] = self.error
+        return data
+
+
+class PluginManager:
+    """Loads plugin distributions and answers which component a name means.
+
+    :param load_only: distribution names to load (``None``: all installed ones).
+    :param strict: raise :class:`PluginError` for a broken plugin instead of recording it.
+    """
+
+    def __init__(self, load_only: set[str] | None = None, strict: bool = False):
+        self.pm = pluggy.PluginManager("databay")
+        self.pm.add_hookspecs(hookspecs)
+        self.load_only = load_only
+        self.strict = strict
+        self.plugins: dict[str, PluginInfo] = {}
+        self._plugin_of_module: dict[str, PluginInfo] = {}
+        self._components: dict[str, list[Component]] = {kind: [] for kind in KINDS}
+
+    # -- loading -----------------------------------------------------------------
+
+    def load(self) -> PluginManager:
+        """Register core's built-ins and every selected installed plugin, then collect components."""
+        from databay import __version__
+        from databay.default_plugins import builtins
+
+        core = self.plugins[CORE_DISTRIBUTION] = PluginInfo(CORE_DISTRIBUTION, __version__)
+        self._register_module(core, builtins, "databay.default_plugins.builtins")
+        for entry_point in _entry_points():
+            dist = entry_point.dist
+            name = normalize(dist.name if dist is not None else entry_point.name)
+            if name == CORE_DISTRIBUTION or (self.load_only is not None and name not in self.load_only):
+                continue
+            info = self.plugins.get(name)
+            if info is None:
+                version = dist.version if dist is not None else "unknown"
+                info = self.plugins[name] = PluginInfo(name, version)
+            try:
+                module = entry_point.load()
+            except (Exception, SystemExit) as exc:  # a plugin may even sys.exit() on import
+                self._broken(info, f"cannot import {entry_point.value}: {type(exc).__name__}: {exc}")
+                continue
+            self._register_module(info, module, entry_point.value)
+        for kind in KINDS:
+            self._collect(kind)
+        return self
+
+    def register(self, module: Any, distribution: str, version: str = "0") -> PluginInfo:
+        """Register a plugin object by hand (tests, embedding) and collect its components."""
+        name = normalize(distribution)
+        info = self.plugins.setdefault(name, PluginInfo(name, version))
+        plugin_name = self._register_module(info, module, getattr(module, "__name__", repr(module)))
+        if plugin_name is not None:
+            for kind in KINDS:
+                self._collect(kind, only=plugin_name)
+        return info
+
+    def _register_module(self, info: PluginInfo, module: Any, label: str) -> str | None:
+        plugin_name = f"{info.name}:{label}"
+        try:
+            self.pm.register(module, name=plugin_name)
+        except Exception as exc:  # pluggy rejects hooks that don't match a spec
+            self._broken(info, f"invalid plugin {label}: {exc}")
+            return None
+        info.modules.append(label)
+        info.hooks.extend(
+            caller.name for caller in self.pm.get_hookcallers(module) or [] if caller.name not in info.hooks
+        )
+        self._plugin_of_module[plugin_name] = info
+        return plugin_name
+
+    def _collect(self, kind: str, only: str | None = None) -> None:
+        caller = getattr(self.pm.hook, REGISTRATION_HOOKS[kind])
+        for impl in caller.get_hookimpls():
+            if only is not None and impl.plugin_name != only:
+                continue
+            info = self._plugin_of_module[impl.plugin_name]
+            if info.error is not None:
+                continue
+            added: list[Component] = []
+
+            def register(name: str, target: Any, _info: PluginInfo = info, _added: list = added) -> None:
+                _added.append(self._validated(kind, name, target, _info))
+
+            try:
+                impl.function(**({"register": register} if "register" in impl.argnames else {}))
+            except Exception as exc:
+                self._broken(info, f"{impl.function.__module__}.{impl.function.__name__} failed: "
+                                   f"{type(exc).__name__}: {exc}")
+                continue
+            info.components.extend(added)
+            self._components[kind].extend(added)
+
+    def _validated(self, kind: str, name: Any, target: Any, info: PluginInfo) -> Component:
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ValueError(f"{kind} name {name!r} must be short and lowercase, like 'my_{kind}'")
+        if isinstance(target, str):
+            if not _TARGET.match(target):
+                raise ValueError(f"{kind} '{name}': target {target!r} is not 'package.module:Attr'")
+        elif not callable(target):
+            raise ValueError(f"{kind} '{name}': target must be a class, a callable or 'module:Attr'")
+        if any(c.kind == kind and c.name == name for c in info.components):
+            raise ValueError(f"{kind} '{name}' is registered twice")
+        return Component(kind, name, target, info.name)
+
+    def _broken(self, info: PluginInfo, reason: str) -> None:
+        if self.strict:
+            raise PluginError(f"plugin {info.name} is broken: {reason}")
+        info.error = reason if info.error is None else f"{info.error}; {reason}"
+        for component in info.components:
+            self._components[component.kind].remove(component)
+        info.components.clear()
+
+    # -- questions ---------------------------------------------------------------
+
+    def components(self, kind: str) -> list[Component]:
+        """All components of ``kind`` registered by working plugins."""
+        return list(self._components[kind])
+
+    def find(self, kind: str, name: str) -> Component:
+        """The component ``name`` (or class name, or ``distribution:name``) of ``kind``.
+
+        :raises ComponentNotFoundError: nothing installed registers it (says what would).
+        :raises AmbiguousComponentError: two distributions register it (names both).
+        """
+        if kind not in KINDS:
+            raise ValueError(f"unknown component kind {kind!r}; expected one of {', '.join(KINDS)}")
+        distribution, _, short = name.rpartition(":")
+        candidates = [
+            c for c in self._components[kind]
+            if short in (c.name, c.class_name) and (not distribution or c.distribution == normalize(distribution))
+        ]
+        if len(candidates) == 1:
+            return candidates[0]
+        if not candidates:
+            raise ComponentNotFoundError(self._not_found_message(kind, name, distribution))
+        by_name = [c for c in candidates if c.name == short] or candidates
+        if len({c.distribution for c in by_name}) == 1:
+            return by_name[0]
+        choices = ", ".join(f"'{c.qualified_name}'" for c in by_name)
+        dists = " and ".join(sorted({c.distribution for c in by_name}))
+        raise AmbiguousComponentError(
+            f"{kind} '{name}' is registered by both {dists}; use a qualified name: {choices}"
+        )
+
+    def _not_found_message(self, kind: str, name: str, distribution: str) -> str:
+        if distribution and normalize(distribution) not in self.plugins:
+            return f"no plugin distribution '{distribution}' is installed (looking for {kind} '{name}')"
+        message = f"unknown {kind} '{name}'"
+        provider = catalog.provider_of(kind, name.rpartition(":")[2])
+        if provider is not None and provider not in self.plugins:
+            return f"{message}: it is provided by {provider}, which is not installed (pip install {provider})"
+        broken = [info.name for info in self.plugins.values() if info.error]
+        known = sorted({c.name for c in self._components[kind]} | {c.class_name for c in self._components[kind]})
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+        if close:
+            message += f" (did you mean {' or '.join(repr(c) for c in close)}?)"
+        elif known:
+            message += f"; registered {kind}s: {', '.join(sorted({c.name for c in self._components[kind]}))}"
+        if broken:
+            message += f"; broken plugins not loaded: {', '.join(broken)}"
+        return message
+
+    def resolve(self, kind: str, name: str) -> Any:
+        """Find and import component ``name`` of ``kind``."""
+        return self.find(kind, name).load()
+
+    def clashes(self) -> list[tuple[str, str, list[str]]]:
+        """``(kind, name, distributions)`` for every name registered by several distributions."""
+        found = []
+        for kind in KINDS:
+            owners: dict[str, list[str]] = {}
+            for c in self._components[kind]:
+                owners.setdefault(c.name, []).append(c.distribution)
+            found += [(kind, name, dists) for name, dists in owners.items() if len(set(dists)) > 1]
+        return found
+
+    def observe(self) -> None:
+        """Make the engine's observer hooks see the plugins registered so far."""
+        from databay import observers
+
+        observers.refresh()
+
+
+def _entry_points() -> list:
+    try:
+        from importlib_metadata import entry_points
+    except ImportError:  # pragma: no cover - the backport is a core dependency
+        from importlib.metadata import entry_points
+    return sorted(entry_points(group="databay"), key=lambda ep: (ep.dist.name if ep.dist else "", ep.name))
+
+
+def settings_from_environment() -> tuple[set[str] | None, bool]:
+    """``(load_only, strict)`` from ``DATABAY_LOAD_PLUGINS`` and ``DATABAY_STRICT_PLUGINS``."""
+    raw = os.environ.get("DATABAY_LOAD_PLUGINS")
+    load_only = None if raw is None else {normalize(n.strip()) for n in raw.split(",") if n.strip()}
+    strict = os.environ.get("DATABAY_STRICT_PLUGINS", "").strip().lower() in {"1", "true", "yes", "on"}
+    return load_only, strict
+
+
+_manager: PluginManager | None = None
+_manager_lock = threading.RLock()
+
+
+def get_plugin_manager(strict: bool | None = None) -> PluginManager:
+    """The process-wide plugin manager, loaded on first use.
+
+    :param strict: override ``DATABAY_STRICT_PLUGINS`` (only effective on first load).
+    """
+    global _manager
+    with _manager_lock:
+        if _manager is None:
+            load_only, env_strict = settings_from_environment()
+            manager = PluginManager(load_only, env_strict if strict is None else strict)
+            _manager = manager.load()
+        return _manager
+
+
+def reset_plugin_manager() -> None:
+    """Forget the loaded plugins; the next use loads them again (for tests)."""
+    global _manager
+    from databay import observers
+
+    with _manager_lock:
+        _manager = None
+        observers._current = observers._UNSET
+
+
+def component_getattr(kind: str, module_name: str) -> Callable[[str], Any]:
+    """A module ``__getattr__`` resolving registered components of ``kind`` by class name.
+
+    Unknown names raise ``AttributeError``; names of components that a known but
+    uninstalled distribution provides raise ``ImportError`` saying what to install.
+    """
+
+    def __getattr__(name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
+        manager = get_plugin_manager()
+        try:
+            return manager.find(kind, name).load()
+        except ComponentNotFoundError as exc:
+            provider = catalog.provider_of(kind, name)
+            if provider is not None:
+                raise ImportError(
+                    f"{name} is provided by the plugin distribution {provider}, which is not "
+                    f"installed. Install it with: pip install {provider}",
+                    name=module_name,
+                ) from None
+            raise AttributeError(f"module {module_name!r} has no attribute {name!r} ({exc})") from None
+        except PluginError as exc:
+            raise ImportError(str(exc), name=module_name) from None
+
+    return __getattr__

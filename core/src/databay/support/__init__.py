@@ -1,0 +1,1 @@
+"""Support utilities: :mod:`databay.support.buffers`."""

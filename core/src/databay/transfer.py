@@ -1,0 +1,161 @@
+"""One transfer of a link: pull, process, group, copy and push.
+
+This is the hot path. It runs as a coroutine on whatever loop the caller owns (a
+planner's loop, or a thread's private loop for ``Link.transfer()``); synchronous pulls
+and pushes go through the :class:`~databay.runtime.Runtime` so they never block a
+planner's loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from databay import observers
+from databay.copying import copy_records
+from databay.update import Update
+
+if TYPE_CHECKING:
+    from databay.inlet import Inlet
+    from databay.link import Link
+    from databay.outlet import Outlet
+    from databay.record import Record
+    from databay.runtime import Runtime
+
+_LOGGER = logging.getLogger("databay.Link")
+
+
+@dataclass(frozen=True)
+class TransferStats:
+    """What one transfer did: its update, records pulled and pushed, and its duration."""
+
+    update: Update
+    records_pulled: int
+    records_pushed: int
+    duration: float
+
+
+async def run_transfer(link: Link, runtime: Runtime) -> TransferStats:
+    """Run one transfer of ``link``; raise on failure unless it ignores exceptions."""
+    update = Update(link._tags, next(link._counter))
+    started = time.perf_counter()
+    _LOGGER.debug("%s transfer", update)
+    notify = observers.current()
+    if notify is not None:
+        notify.transfer_started(link=link, update=update)
+    try:
+        records = await _pull_all(link, update, runtime)
+        pulled = len(records)
+        records = _apply(link, link.processors, records, update, "Processor")
+        batches = _apply(link, link.groupers, [records], update, "Grouper")
+        pushed = 0
+        for batch in batches:
+            await _push_all(link, batch, update, runtime)
+            pushed += len(batch)
+    except Exception as exc:
+        if notify is not None:
+            notify.transfer_failed(link=link, update=update, exception=exc)
+        raise
+    stats = TransferStats(update, pulled, pushed, time.perf_counter() - started)
+    _LOGGER.debug("%s done", update)
+    if notify is not None:
+        notify.transfer_finished(link=link, update=update, stats=stats)
+    return stats
+
+
+async def _pull_all(link: Link, update: Update, runtime: Runtime) -> list[Record]:
+    inlets = link._inlets
+    if len(inlets) == 1:
+        return await _pull_one(link, inlets[0], update, runtime, alone=True)
+    if not inlets:
+        return []
+    limit = link.inlet_concurrency
+    if limit < len(inlets):
+        semaphore = asyncio.Semaphore(limit)
+
+        async def limited(inlet: Inlet) -> list[Record]:
+            async with semaphore:
+                return await _pull_one(link, inlet, update, runtime, alone=False)
+
+        results = await asyncio.gather(*(limited(inlet) for inlet in inlets))
+    else:
+        results = await asyncio.gather(
+            *(_pull_one(link, inlet, update, runtime, alone=False) for inlet in inlets)
+        )
+    records: list[Record] = []
+    for result in results:
+        records.extend(result)
+    return records
+
+
+async def _pull_one(
+    link: Link, inlet: Inlet, update: Update, runtime: Runtime, alone: bool
+) -> list[Record]:
+    try:
+        if inlet._uses_coroutine:
+            data = await inlet.pull(update)
+        else:
+            data = await runtime.run_sync(inlet.pull, update, alone=alone)
+        return inlet._as_records(data)
+    except Exception as exc:
+        if not link._ignore_exceptions:
+            raise
+        _LOGGER.exception(f'Inlet exception: "{exc}" for inlet: {inlet}, in: {link}, during: {update}')
+        return []
+
+
+def _apply(link: Link, steps: list, data: Any, update: Update, label: str) -> Any:
+    for step in steps:
+        try:
+            data = step(data)
+        except Exception as exc:
+            if not link._ignore_exceptions:
+                raise
+            _LOGGER.exception(
+                f'{label} exception: "{exc}" for {label.lower()}: {step}, in: {link}, during: {update}'
+            )
+    return data
+
+
+async def _push_all(link: Link, batch: list[Record], update: Update, runtime: Runtime) -> None:
+    outlets = link._outlets
+    if not outlets:
+        return
+    last = len(outlets) - 1
+    if link._copy_records:
+        # Each outlet must see records no other outlet can touch: all but the last get
+        # copies, the last gets the originals (nobody else holds them any more).
+        deliveries = [copy_records(batch) for _ in range(last)]
+        deliveries.append(list(batch))
+    else:
+        deliveries = [batch] * len(outlets)
+    if last == 0:
+        await _push_one(link, outlets[0], deliveries[0], update, runtime, alone=True)
+    else:
+        await asyncio.gather(
+            *(
+                _push_one(link, outlet, records, update, runtime, alone=False)
+                for outlet, records in zip(outlets, deliveries)
+            )
+        )
+
+
+def _process_and_push(outlet: Outlet, records: list[Record], update: Update) -> None:
+    outlet.push(outlet._process(records), update)
+
+
+async def _push_one(
+    link: Link, outlet: Outlet, records: list[Record], update: Update, runtime: Runtime, alone: bool
+) -> None:
+    try:
+        if outlet._uses_coroutine:
+            await outlet.push(outlet._process(records), update)
+        else:
+            await runtime.run_sync(_process_and_push, outlet, records, update, alone=alone)
+    except Exception as exc:
+        if not link._ignore_exceptions:
+            raise
+        _LOGGER.exception(f'Outlet exception: "{exc}" for outlet: {outlet}, in link: {link}, during: {update}')
