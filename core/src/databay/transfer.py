@@ -53,8 +53,9 @@ async def run_transfer(link: Link, runtime: Runtime) -> TransferStats:
         batches = _apply(link, link.groupers, [records], update, "Grouper")
         pushed = 0
         for batch in batches:
-            await _push_all(link, batch, update, runtime)
-            pushed += len(batch)
+            if batch:  # an empty batch means "nothing to consume": outlets are not called
+                await _push_all(link, batch, update, runtime)
+                pushed += len(batch)
     except Exception as exc:
         if notify is not None:
             notify.transfer_failed(link=link, update=update, exception=exc)
