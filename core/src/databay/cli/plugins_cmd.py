@@ -25,20 +25,24 @@ def plugins(
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
         return
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title="databay plugins", title_justify="left")
-    table.add_column("Plugin", style="bold")
-    table.add_column("Version")
+    table.add_column("Plugin", style="bold", no_wrap=True)
+    table.add_column("Version", no_wrap=True)
     for kind in KINDS:
-        table.add_column(f"{kind.capitalize()}s")
-    table.add_column("Status")
+        table.add_column(f"{kind.capitalize()}s", overflow="fold")
+    table.add_column("Status", no_wrap=True)
     for info in infos:
         cells = [", ".join(c.name for c in info.of_kind(kind)) or "-" for kind in KINDS]
-        status = f"[red]broken: {info.error}[/red]" if info.error else "[green]ok[/green]"
+        status = "[red]broken[/red]" if info.error else "[green]ok[/green]"
         table.add_row(info.name, info.version, *cells, status)
     console = Console()
     console.print(table)
+    for info in infos:
+        if info.error:
+            console.print(f"[red]{info.name} is broken:[/red] {escape(info.error)}")
     for kind, name, dists in clashes:
         console.print(
             f"[yellow]Warning:[/yellow] {kind} '{name}' is registered by {' and '.join(dists)}; "
