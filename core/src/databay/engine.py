@@ -65,6 +65,7 @@ class Engine:
         self._stop_timeout: float | None = None
         self._finished = threading.Event()
         self._finished.set()
+        self._in_flight: set[asyncio.Task] = set()
 
     # -- state -------------------------------------------------------------------
 
@@ -187,7 +188,8 @@ class Engine:
             slots = list(self._slots.values())
         for slot in slots:
             self._disarm(slot)
-        tasks = [slot.task for slot in slots if slot.task is not None]
+        # Every transfer in flight, including those of links removed meanwhile.
+        tasks = list(self._in_flight)
         if not tasks:
             return
         if self._wait_on_stop:
@@ -251,7 +253,7 @@ class Engine:
         if slot.anchor is None:
             slot.anchor = now
         if slot.task is None:
-            slot.task = loop.create_task(self._scheduled_transfer(slot))
+            slot.task = self._track(loop.create_task(self._scheduled_transfer(slot)))
         else:
             slot.skipped += 1
             _LOGGER.debug("%s still transferring, skipped a due transfer", slot.link)
@@ -261,6 +263,11 @@ class Engine:
             slot.k = math.floor((now - slot.anchor) / slot.interval) + 1
             due = slot.anchor + slot.k * slot.interval
         slot.handle = loop.call_at(due, self._fire, slot)
+
+    def _track(self, task: asyncio.Task) -> asyncio.Task:
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+        return task
 
     async def _scheduled_transfer(self, slot: _Slot) -> None:
         try:
@@ -280,6 +287,7 @@ class Engine:
         return future.result()
 
     async def _exclusive_transfer(self, link: Link) -> TransferStats:
+        self._track(asyncio.current_task())
         slot = self._slots.get(link)
         if slot is None:
             return await run_transfer(link, self._runtime)

@@ -136,6 +136,20 @@ class SchedulePlanner(BasePlanner):
             return
         super().shutdown(wait)
 
+    def _on_exception(self, exception: Exception, link: Link | None = None) -> None:
+        """Log ``exception``; unless ignoring exceptions, shut down gracefully.
+
+        Unlike a plain ``shutdown(wait=False)``, the other links' transfers in flight
+        finish before ``on_shutdown`` runs.
+        """
+        if self._ignore_exceptions or not self._engine.in_own_thread():
+            super()._on_exception(exception, link)
+            return
+        where = f"\n\nRaised when executing {link}" if link is not None else ""
+        _LOGGER.error(f"{exception}{where}", exc_info=exception)
+        _LOGGER.info("Shutting down %s", self)
+        self._engine.stop(wait=True)
+
     def _shutdown_planner(self, wait: bool = True) -> None:
         self._engine.stop(wait)
 
