@@ -133,3 +133,19 @@ def test_missing_first_party_plugin_says_what_to_install(user_env):
     assert "pip install databay-mongo" in result.stderr
     result = user_env.run("python", "-c", "import databay.outlets as o; o.NoSuchOutlet")
     assert "AttributeError" in result.stderr and "NoSuchOutlet" in result.stderr
+
+
+def test_check_gives_a_verdict_per_component_and_fails_on_any_problem(user_env):
+    result = user_env.databay("plugins", "--check", "--json")
+    assert result.returncode == 1
+    verdicts = {v["subject"]: v for v in json.loads(result.stdout)}
+    assert verdicts["databay-example:upper"]["ok"] and verdicts["databay:file"]["ok"]
+    assert verdicts["databay-broken"]["kind"] == "plugin" and not verdicts["databay-broken"]["ok"]
+    assert "not a subclass of Outlet" in verdicts["databay-clash:not_an_outlet"]["detail"]
+    assert "does not import" in verdicts["databay-clash:ghost"]["detail"]
+    assert "also registered by another distribution" in verdicts["databay-clash:print"]["detail"]
+    text = user_env.databay("plugins", "--check")
+    assert text.returncode == 1 and "FAIL" in text.stdout and "9 passed, 5 failed" in text.stdout
+    clean = user_env.databay("plugins", "--check", env={"DATABAY_LOAD_PLUGINS": "databay-example"})
+    assert clean.returncode == 0, clean.stdout
+    assert "0 failed" in clean.stdout

@@ -12,9 +12,15 @@ from databay.plugins import KINDS, get_plugin_manager
 
 def plugins(
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+    check: bool = typer.Option(
+        False, "--check", help="Import and verify every registered component; exit 1 on any failure."
+    ),
 ) -> None:
     """List plugin distributions with their inlets, outlets, planners and processors."""
     manager = get_plugin_manager()
+    if check:
+        _check(manager, as_json)
+        return
     infos = list(manager.plugins.values())
     clashes = manager.clashes()
     if as_json:
@@ -48,3 +54,24 @@ def plugins(
             f"[yellow]Warning:[/yellow] {kind} '{name}' is registered by {' and '.join(dists)}; "
             f"use {' or '.join(f'{d}:{name}' for d in dists)}."
         )
+
+
+def _check(manager, as_json: bool) -> None:
+    from databay.plugin_check import check_all
+
+    verdicts = check_all(manager)
+    failed = [v for v in verdicts if not v.ok]
+    if as_json:
+        sys.stdout.write(json.dumps([v.as_dict() for v in verdicts], indent=2) + "\n")
+    else:
+        from rich.console import Console
+        from rich.markup import escape
+
+        console = Console()
+        for v in verdicts:
+            mark = "[green]ok  [/green]" if v.ok else "[red]FAIL[/red]"
+            console.print(f"{mark} {v.kind:<9} {escape(v.subject)}: {escape(v.detail)}",
+                          highlight=False, soft_wrap=True)
+        console.print(f"{len(verdicts) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        raise typer.Exit(1)

@@ -1,0 +1,68 @@
+"""``databay plugins --check``: does every registered component honour the plugin contract?"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+
+from databay.plugins import KINDS, Component, PluginManager
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of checking one component (or one broken plugin)."""
+
+    subject: str
+    kind: str
+    ok: bool
+    detail: str
+
+    def as_dict(self) -> dict:
+        return {"subject": self.subject, "kind": self.kind, "ok": self.ok, "detail": self.detail}
+
+
+def _base_of(kind: str) -> type | None:
+    from databay.base_planner import BasePlanner
+    from databay.inlet import Inlet
+    from databay.outlet import Outlet
+
+    return {"inlet": Inlet, "outlet": Outlet, "planner": BasePlanner}.get(kind)
+
+
+def check_component(component: Component, clashing: set[tuple[str, str]]) -> Verdict:
+    """Import ``component`` and check its type, its constructor and its name."""
+    subject = component.qualified_name
+    try:
+        target = component.load()
+    except Exception as exc:
+        return Verdict(subject, component.kind, False, f"does not import: {exc}")
+    base = _base_of(component.kind)
+    if base is not None:
+        if not (inspect.isclass(target) and issubclass(target, base)):
+            return Verdict(subject, component.kind, False,
+                           f"{component.import_path} is not a subclass of {base.__name__}")
+        if inspect.isabstract(target):
+            missing = ", ".join(sorted(target.__abstractmethods__))
+            return Verdict(subject, component.kind, False, f"is abstract (does not implement {missing})")
+    elif not callable(target):
+        return Verdict(subject, component.kind, False, f"{component.import_path} is not callable")
+    try:
+        inspect.signature(target)
+    except (TypeError, ValueError) as exc:
+        return Verdict(subject, component.kind, False, f"constructor cannot be inspected: {exc}")
+    if (component.kind, component.name) in clashing:
+        return Verdict(subject, component.kind, False,
+                       f"name '{component.name}' is also registered by another distribution")
+    return Verdict(subject, component.kind, True, component.import_path)
+
+
+def check_all(manager: PluginManager) -> list[Verdict]:
+    """A verdict for every broken plugin and every registered component."""
+    verdicts = [
+        Verdict(info.name, "plugin", False, info.error)
+        for info in manager.plugins.values() if info.error
+    ]
+    clashing = {(kind, name) for kind, name, _ in manager.clashes()}
+    for kind in KINDS:
+        verdicts += [check_component(c, clashing) for c in manager.components(kind)]
+    return verdicts
