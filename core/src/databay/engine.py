@@ -63,6 +63,7 @@ class Engine:
         self._stop_requested: asyncio.Event | None = None
         self._wait_on_stop = True
         self._stop_timeout: float | None = None
+        self._stop_pending = False
         self._finished = threading.Event()
         self._finished.set()
         self._in_flight: set[asyncio.Task] = set()
@@ -129,17 +130,22 @@ class Engine:
         which transfer at once), and ``after`` runs last (``on_shutdown``), after the
         transfers in flight finished (or were cancelled, for ``stop(wait=False)``).
         """
-        if self.running:
-            raise RuntimeError("This planner is already running.")
-        self._finished.clear()
         loop = asyncio.new_event_loop()
         executor = ThreadPoolExecutor(
             max_workers=self.threads,
             thread_name_prefix="databay-worker",
             initializer=self._mark_worker,
         )
-        self._loop, self._loop_thread = loop, threading.get_ident()
-        self._runtime = Runtime(executor)
+        with self._lock:
+            if self.running:
+                loop.close()
+                executor.shutdown()
+                raise RuntimeError("This planner is already running.")
+            self._finished.clear()
+            self._stop_pending = False
+            self._wait_on_stop, self._stop_timeout = True, None
+            self._loop, self._loop_thread = loop, threading.get_ident()
+            self._runtime = Runtime(executor)
         main = loop.create_task(self._main(before, immediate, after))
         interrupted = False
         try:
@@ -152,6 +158,7 @@ class Engine:
                         raise
                     interrupted = True  # first Ctrl-C: finish gracefully; a second forces
                     _LOGGER.warning("Interrupted: shutting down (interrupt again to force)")
+                    self._stop_pending = True
                     self._request_stop()
             if interrupted:
                 raise KeyboardInterrupt
@@ -161,16 +168,18 @@ class Engine:
                 loop.run_until_complete(loop.shutdown_asyncgens())
             finally:
                 loop.close()
-                self._loop = self._loop_thread = self._runtime = None
-                self._stop_requested = None
-                self._finished.set()
+                with self._lock:
+                    self._loop = self._loop_thread = self._runtime = None
+                    self._stop_requested = None
+                    self._finished.set()
 
     def _mark_worker(self) -> None:
         _worker.engine = self
 
     async def _main(self, before, immediate, after) -> None:
         self._stop_requested = asyncio.Event()
-        self._wait_on_stop, self._stop_timeout = True, None
+        if self._stop_pending:  # stop() came before the loop was ready
+            self._stop_requested.set()
         try:
             await before()
             if not self._stop_requested.is_set():
@@ -211,10 +220,12 @@ class Engine:
         :param wait: let transfers in flight finish (else cancel them).
         :param timeout: with ``wait``, cancel transfers still running after this many seconds.
         """
-        loop = self._loop
-        if loop is None or not self.running:
-            return
-        self._wait_on_stop, self._stop_timeout = wait, timeout
+        with self._lock:
+            if not self.running:
+                return
+            self._wait_on_stop, self._stop_timeout = wait, timeout
+            self._stop_pending = True
+            loop = self._loop
         try:
             loop.call_soon_threadsafe(self._request_stop)
         except RuntimeError:  # the loop closed meanwhile
