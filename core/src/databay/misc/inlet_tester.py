@@ -40,6 +40,12 @@ class InletTester(unittest.TestCase):
 
     inlet: Inlet
 
+    __test__ = False  # the base class has nothing to test; its subclasses are collected
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.__test__ = cls.__dict__.get("__test__", True)
+
     def get_inlet(self) -> Inlet | list[Inlet]:
         """Implement this method to return instances of your inlet class."""
         raise NotImplementedError("Implement get_inlet() to return your inlet(s).")

@@ -1,0 +1,210 @@
+"""The :class:`OutletTester`: a ``unittest.TestCase`` checking an outlet's contract."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import inspect
+import threading
+import unittest
+from typing import Any
+
+from databay.link import Link
+from databay.outlet import Outlet
+from databay.record import Record
+from databay.testing._contract import Counter, ListInlet, for_each
+from databay.update import Update
+
+for_each_outlet = for_each("get_outlet", "outlet")
+"""Runs the test for each outlet returned from :meth:`OutletTester.get_outlet`."""
+
+
+class OutletTester(unittest.TestCase):
+    """Base class whose tests check that an :class:`Outlet` honours databay's contract.
+
+    Subclass it and implement :meth:`get_outlet` (an outlet or a list of outlets, each
+    tested). Override :meth:`get_records` when your outlet needs particular payloads, and
+    :meth:`get_failing_outlet` to check that failures are raised. The rules checked:
+
+    - it is an ``Outlet`` initialised through ``super().__init__()``;
+    - ``push`` accepts records (sync or async), an empty list, and records without metadata;
+    - ``push`` leaves the records it receives unchanged;
+    - outlet processors are applied (``_push`` is not bypassed);
+    - ``on_start``/``on_shutdown`` run once per start/shutdown, and ``active`` follows them;
+    - metadata keys are namespaced by class name (``'CsvOutlet.CSV_FILE'``);
+    - it works in a ``Link`` transfer and under a running planner;
+    - a failing configuration raises an ``Exception`` with a message, never swallows it.
+    """
+
+    outlet: Outlet
+
+    __test__ = False  # the base class has nothing to test; its subclasses are collected
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.__test__ = cls.__dict__.get("__test__", True)
+
+    def get_outlet(self) -> Outlet | list[Outlet]:
+        """Implement this method to return instances of your outlet class."""
+        raise NotImplementedError("Implement get_outlet() to return your outlet(s).")
+
+    def get_records(self) -> list[Record]:
+        """Records pushed by the tests. Override for outlets that need particular payloads."""
+        return [
+            Record({"id": 1, "name": "alpha", "value": 1.5}, {"__inlet__": "OutletTester()"}),
+            Record({"id": 2, "name": "beta", "value": -2.0}, {}),
+            Record({"id": 3, "name": "gamma", "value": 0.0}),
+        ]
+
+    def get_failing_outlet(self) -> Outlet | None:
+        """Optionally return an outlet configured to fail (e.g. an unreachable server)."""
+        return None
+
+    def setUp(self) -> None:
+        if type(self).get_outlet is OutletTester.get_outlet:
+            self.skipTest("OutletTester itself has no outlet to test")
+        self.update = Update(["OutletTester"], 0)
+
+    # -- helpers -----------------------------------------------------------------
+
+    def _push(self, records: list[Record]) -> None:
+        started = not self.outlet.active
+        if started:
+            self.outlet.try_start()
+        try:
+            result = asyncio.run(_call_push(self.outlet, records, self.update))
+            self.assertIsNone(result, "push must not return a value")
+        finally:
+            if started:
+                self.outlet.try_shutdown()
+
+    # -- the contract ------------------------------------------------------------
+
+    @for_each_outlet
+    def test_is_initialised_outlet(self) -> None:
+        """It is an Outlet and called ``super().__init__()``."""
+        self.assertIsInstance(self.outlet, Outlet)
+        self.assertIsInstance(getattr(self.outlet, "processors", None), list,
+                              "Outlet.__init__ was not called: call super().__init__(*args, **kwargs)")
+        self.assertFalse(self.outlet.active, "a new outlet must not be active before on_start")
+
+    @for_each_outlet
+    def test_push(self) -> None:
+        """Pushing records works."""
+        self._push(self.get_records())
+
+    @for_each_outlet
+    def test_push_empty(self) -> None:
+        """Pushing an empty list works."""
+        self._push([])
+
+    @for_each_outlet
+    def test_push_without_metadata(self) -> None:
+        """Records without any metadata are pushed (metadata must have defaults)."""
+        self._push([Record(r.payload) for r in self.get_records()])
+
+    @for_each_outlet
+    def test_records_unchanged(self) -> None:
+        """Push leaves the payloads and metadata of its records as they were."""
+        records = self.get_records()
+        before = [(copy.deepcopy(r.payload), copy.deepcopy(r.metadata)) for r in records]
+        self._push(records)
+        after = [(r.payload, r.metadata) for r in records]
+        self.assertEqual(after, before, "push modified the records it received")
+
+    @for_each_outlet
+    def test_processors_applied(self) -> None:
+        """Outlet processors see the records before push."""
+        seen: list[list[Record]] = []
+        original = list(self.outlet.processors)
+        self.outlet.processors = [*original, lambda records: seen.append(list(records)) or records]
+        try:
+            records = self.get_records()
+            link = Link(ListInlet(records), self.outlet, interval=1, copy_records=False)
+            link.on_start()
+            try:
+                link.transfer()
+            finally:
+                link.on_shutdown()
+        finally:
+            self.outlet.processors = original
+        self.assertEqual(len(seen), 1, "the outlet's processors were not applied exactly once")
+        self.assertEqual([r.payload for r in seen[0]], [r.payload for r in records])
+
+    @for_each_outlet
+    def test_start_and_shutdown_once(self) -> None:
+        """try_start/try_shutdown run on_start/on_shutdown once each and set ``active``."""
+        counter = Counter(self.outlet)
+        self.outlet.try_start()
+        self.outlet.try_start()
+        self.assertTrue(self.outlet.active)
+        self.outlet.try_shutdown()
+        self.outlet.try_shutdown()
+        self.assertFalse(self.outlet.active)
+        self.assertEqual((counter.starts, counter.shutdowns), (1, 1))
+
+    @for_each_outlet
+    def test_metadata_keys_namespaced(self) -> None:
+        """Metadata keys (``MetadataKey`` attributes) contain the outlet's class name."""
+        cls = type(self.outlet)
+        names = {c.__name__ for c in inspect.getmro(cls)}
+        for owner in inspect.getmro(cls):
+            for attr, annotation in vars(owner).get("__annotations__", {}).items():
+                if "MetadataKey" not in str(annotation):
+                    continue
+                value = getattr(cls, attr, None)
+                self.assertIsInstance(value, str, f"metadata key {attr} must be a string")
+                prefix = value.split(".", 1)[0]
+                self.assertTrue("." in value and prefix in names,
+                                f"metadata key {attr}={value!r} should be namespaced: '{cls.__name__}.{attr}'")
+
+    @for_each_outlet
+    def test_in_a_planner(self) -> None:
+        """Under a running planner the outlet starts, receives records and shuts down once."""
+        from databay.planners.schedule_planner import SchedulePlanner
+
+        counter = Counter(self.outlet)
+        records = self.get_records()
+        link = Link(ListInlet(records), self.outlet, interval=60, tags="OutletTester")
+        planner = SchedulePlanner(link, immediate_transfer=False)
+        thread = threading.Thread(target=planner.start, daemon=True)
+        thread.start()
+        try:
+            for _ in range(3000):  # up to 30 s for the planner to come up
+                if planner.running or not thread.is_alive():
+                    break
+                thread.join(0.01)
+            self.assertTrue(planner.running, "the planner did not start")
+            stats = link.transfer()  # runs on the planner's loop
+        finally:
+            planner.shutdown(wait=True)
+            thread.join(30)
+        self.assertFalse(thread.is_alive(), "the planner did not shut down")
+        self.assertEqual(stats.records_pushed, len(records))
+        self.assertEqual((counter.starts, counter.shutdowns), (1, 1))
+
+    def test_failure_is_raised(self) -> None:
+        """A failing configuration raises an Exception with a message."""
+        if type(self).get_outlet is OutletTester.get_outlet:
+            self.skipTest("OutletTester itself has no outlet to test")
+        outlet = self.get_failing_outlet()
+        if outlet is None:
+            self.skipTest("get_failing_outlet() gives no failing configuration")
+        with self.assertRaises(Exception) as caught:
+            outlet.try_start()
+            try:
+                asyncio.run(_call_push(outlet, self.get_records(), self.update))
+            finally:
+                try:
+                    outlet.try_shutdown()
+                except Exception:
+                    pass
+        self.assertTrue(str(caught.exception), "the error must say what went wrong")
+
+
+async def _call_push(outlet: Outlet, records: list[Record], update: Update) -> Any:
+    records = outlet._process(records)
+    result = outlet.push(records, update)
+    if inspect.isawaitable(result):
+        result = await result
+    return result
