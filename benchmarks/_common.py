@@ -1,0 +1,98 @@
+"""Helpers shared by the benchmark scripts: timing, databay 0.3.0 runs, tables, verdicts."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+
+def median(values: Iterable[float]) -> float:
+    """The median of ``values``."""
+    return statistics.median(list(values))
+
+
+def repeat(fn: Callable[[], Any], times: int = 5, warmup: int = 1) -> list[float]:
+    """Call ``fn`` ``warmup`` times unmeasured, then ``times`` times; seconds per call."""
+    for _ in range(warmup):
+        fn()
+    durations = []
+    for _ in range(times):
+        start = time.perf_counter()
+        fn()
+        durations.append(time.perf_counter() - start)
+    return durations
+
+
+def databay03_python() -> str | None:
+    """The interpreter of the databay 0.3.0 venv (``$DATABAY03_PYTHON``), if prepared."""
+    path = os.environ.get("DATABAY03_PYTHON")
+    return path if path and os.path.exists(path) else None
+
+
+def run_databay03(code: str, timeout: float = 600) -> Any:
+    """Run ``code`` under databay 0.3.0 and return the JSON it printed on its last stdout line.
+
+    Raises ``RuntimeError`` when the 0.3.0 venv is missing or the code fails.
+    """
+    python = databay03_python()
+    if python is None:
+        raise RuntimeError("DATABAY03_PYTHON is not set: run the benchmarks through benchmarks/run.py")
+    result = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise RuntimeError(f"databay 0.3.0 run failed (exit {result.returncode}):\n{result.stderr[-3000:]}")
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    if not lines:
+        raise RuntimeError(f"databay 0.3.0 run printed nothing:\n{result.stderr[-3000:]}")
+    return json.loads(lines[-1])
+
+
+class Table:
+    """A plain-text table printed to stdout (no dependency, readable in CI logs)."""
+
+    def __init__(self, title: str, columns: list[str]):
+        self.title = title
+        self.columns = columns
+        self.rows: list[list[str]] = []
+
+    def add_row(self, *cells: Any) -> None:
+        self.rows.append([_format(cell) for cell in cells])
+
+    def print(self) -> None:
+        widths = [max(len(str(c)), *(len(row[i]) for row in self.rows)) if self.rows else len(str(c))
+                  for i, c in enumerate(self.columns)]
+        line = "  ".join("-" * w for w in widths)
+        print(f"\n{self.title}")
+        print("  ".join(str(c).ljust(w) for c, w in zip(self.columns, widths)))
+        print(line)
+        for row in self.rows:
+            print("  ".join(cell.rjust(w) if _numeric(cell) else cell.ljust(w) for cell, w in zip(row, widths)))
+        print(flush=True)
+
+
+def _format(cell: Any) -> str:
+    if isinstance(cell, float):
+        if cell == 0 or abs(cell) >= 100:
+            return f"{cell:,.0f}"
+        if abs(cell) >= 1:
+            return f"{cell:.2f}"
+        return f"{cell:.4f}"
+    if isinstance(cell, int):
+        return f"{cell:,}"
+    return str(cell)
+
+
+def _numeric(cell: str) -> bool:
+    return cell.replace(",", "").replace(".", "", 1).lstrip("-").rstrip("x").isdigit()
+
+
+def verdict(label: str, ratio: float, target: float, higher_is_better: bool = True) -> bool:
+    """Print whether ``ratio`` meets ``target`` and return it."""
+    met = ratio >= target if higher_is_better else ratio <= target
+    sign = ">=" if higher_is_better else "<="
+    print(f"TARGET {label}: {ratio:.2f} (target {sign} {target:g}) -> {'met' if met else 'NOT MET'}", flush=True)
+    return met
