@@ -151,7 +151,8 @@ class PluginManager:
 
         core = self.plugins[CORE_DISTRIBUTION] = PluginInfo(CORE_DISTRIBUTION, __version__)
         self._register_module(core, builtins, "databay.default_plugins.builtins")
-        for entry_point in _entry_points():
+        # DATABAY_LOAD_PLUGINS set to empty: no need to even look at the installed ones.
+        for entry_point in _entry_points() if self.load_only != set() else []:
             dist = entry_point.dist
             name = normalize(dist.name if dist is not None else entry_point.name)
             if name == CORE_DISTRIBUTION or (self.load_only is not None and name not in self.load_only):
@@ -308,10 +309,10 @@ class PluginManager:
 
 
 def _entry_points() -> list:
-    try:
-        from importlib_metadata import entry_points
-    except ImportError:  # pragma: no cover - the backport is a core dependency
-        from importlib.metadata import entry_points
+    # The standard library's importlib.metadata does all we need on 3.11 and imports in
+    # a fraction of the backport's time (which also imports it).
+    from importlib.metadata import entry_points
+
     return sorted(entry_points(group="databay"), key=lambda ep: (ep.dist.name if ep.dist else "", ep.name))
 
 

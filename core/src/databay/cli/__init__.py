@@ -1,5 +1,60 @@
-"""The ``databay`` command line."""
+"""The ``databay`` command line.
 
-from databay.cli.main import main
+``databay plugins`` is what users run first and most, so :func:`main` runs it without
+building the Typer application when the arguments are plain (only the flags it knows):
+typer's argument parsing alone imports pydantic, which would triple the start-up time.
+Everything else, ``--help`` included, goes through the Typer application.
+"""
+
+from __future__ import annotations
+
+import sys
 
 __all__ = ["main"]
+
+_ROOT_FLAGS = {"--debug", "--strict-plugins"}
+_PLUGINS_FLAGS = {"--json", "--check"}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the ``databay`` command with ``argv`` (default: the process arguments)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not _run_plugins_directly(args):
+        from databay.cli.main import main as run_app
+
+        run_app(args)
+
+
+def _run_plugins_directly(args: list[str]) -> bool:
+    """Run ``databay [--debug] [--strict-plugins] plugins [--json] [--check]`` without Typer.
+
+    Returns ``False`` (nothing done) for any other command line, and when a plugin adds
+    commands: those plugins expect the Typer application to exist.
+    """
+    if "plugins" not in args:
+        return False
+    at = args.index("plugins")
+    before, after = args[:at], args[at + 1:]
+    if not set(before) <= _ROOT_FLAGS or not set(after) <= _PLUGINS_FLAGS:
+        return False
+    from databay.cli.errors import EXIT_FAILURE, CliError, report
+
+    debug = "--debug" in before
+    try:
+        from databay.plugins import get_plugin_manager
+
+        manager = get_plugin_manager(strict=("--strict-plugins" in before) or None)
+        if manager.pm.hook.databay_register_commands.get_hookimpls():
+            return False
+        from databay.cli.plugins_view import show_plugins
+
+        code = show_plugins(as_json="--json" in after, check="--check" in after)
+    except CliError as exc:
+        report(exc, debug)
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        report(exc, debug)
+        sys.exit(EXIT_FAILURE)
+    if code:
+        sys.exit(code)
+    return True

@@ -1,0 +1,69 @@
+"""The plugins listing and ``--check`` report, free of typer (imported on the fast path)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from databay.plugins import KINDS, PluginManager, get_plugin_manager
+
+
+def show_plugins(as_json: bool = False, check: bool = False) -> int:
+    """Print the plugin distributions (a Rich table, or JSON); return the exit code."""
+    manager = get_plugin_manager()
+    if check:
+        return _check(manager, as_json)
+    infos = list(manager.plugins.values())
+    clashes = manager.clashes()
+    if as_json:
+        data = {
+            "plugins": [info.as_dict() for info in infos],
+            "clashes": [{"kind": k, "name": n, "distributions": d} for k, n, d in clashes],
+        }
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return 0
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="databay plugins", title_justify="left")
+    table.add_column("Plugin", style="bold", no_wrap=True)
+    table.add_column("Version", no_wrap=True)
+    for kind in KINDS:
+        table.add_column(f"{kind.capitalize()}s", overflow="fold")
+    table.add_column("Status", no_wrap=True)
+    for info in infos:
+        cells = [", ".join(c.name for c in info.of_kind(kind)) or "-" for kind in KINDS]
+        status = "[red]broken[/red]" if info.error else "[green]ok[/green]"
+        table.add_row(info.name, info.version, *cells, status)
+    console = Console()
+    console.print(table)
+    for info in infos:
+        if info.error:
+            console.print(f"[red]{info.name} is broken:[/red] {escape(info.error)}")
+    for kind, name, dists in clashes:
+        console.print(
+            f"[yellow]Warning:[/yellow] {kind} '{name}' is registered by {' and '.join(dists)}; "
+            f"use {' or '.join(f'{d}:{name}' for d in dists)}."
+        )
+    return 0
+
+
+def _check(manager: PluginManager, as_json: bool) -> int:
+    from databay.plugin_check import check_all
+
+    verdicts = check_all(manager)
+    failed = [v for v in verdicts if not v.ok]
+    if as_json:
+        sys.stdout.write(json.dumps([v.as_dict() for v in verdicts], indent=2) + "\n")
+    else:
+        from rich.console import Console
+        from rich.markup import escape
+
+        console = Console()
+        for v in verdicts:
+            mark = "[green]ok  [/green]" if v.ok else "[red]FAIL[/red]"
+            console.print(f"{mark} {v.kind:<9} {escape(v.subject)}: {escape(v.detail)}",
+                          highlight=False, soft_wrap=True)
+        console.print(f"{len(verdicts) - len(failed)} passed, {len(failed)} failed")
+    return 1 if failed else 0
