@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import operator
+from itertools import chain
 from typing import Any
 
 from databay.record import Record
@@ -21,26 +23,71 @@ def copy_value(value: Any) -> Any:
         return value
     try:
         if kind is dict:
+            # A flat dict (the common record) is copied in C; issuperset iterates in C too.
+            if _all_immutable(map(type, value.values())):
+                return value.copy()
             return {k: v if type(v) in _IMMUTABLE else copy_value(v) for k, v in value.items()}
         if kind is list:
+            if _all_immutable(map(type, value)):
+                return value.copy()
             return [v if type(v) in _IMMUTABLE else copy_value(v) for v in value]
         if kind is tuple:
+            if _all_immutable(map(type, value)):
+                return value  # a tuple of immutable values is itself immutable
             return tuple(v if type(v) in _IMMUTABLE else copy_value(v) for v in value)
     except RecursionError:  # a self-referencing structure: let deepcopy's memo handle it
         pass
     return copy.deepcopy(value)
 
 
+_all_immutable = _IMMUTABLE.issuperset
+
+
 def copy_records(records: list[Record]) -> list[Record]:
     """Return copies of ``records`` that share no mutable state with the originals."""
+    if _all_flat_dict_records(records):
+        # The common batch, records of flat dicts: every step below loops in C.
+        return list(map(Record, map(dict.copy, map(_payload_of, records)),
+                        map(dict.copy, map(_metadata_of, records))))
     out = []
     append = out.append
+    immutable = _IMMUTABLE
     for record in records:
         if type(record) is Record:
             payload = record._payload
-            if type(payload) not in _IMMUTABLE:
+            kind = type(payload)
+            if kind is dict and _all_immutable(map(type, payload.values())):
+                payload = payload.copy()
+            elif kind not in immutable:
                 payload = copy_value(payload)
-            append(Record(payload, copy_value(record._metadata)))
+            metadata = record._metadata
+            if type(metadata) is dict and _all_immutable(map(type, metadata.values())):
+                metadata = metadata.copy()
+            else:
+                metadata = copy_value(metadata)
+            append(Record(payload, metadata))
         else:  # a Record subclass may carry more state: copy it whole
             append(copy.deepcopy(record))
     return out
+
+
+_payload_of = operator.attrgetter("_payload")
+_metadata_of = operator.attrgetter("_metadata")
+_values = dict.values
+_just_dict = frozenset({dict})
+
+
+def _all_flat_dict_records(records: list[Record]) -> bool:
+    """Whether every record is a plain :class:`Record` whose payload and metadata are
+    dicts of immutable values."""
+    if not records or not _just_dict.issuperset(map(type, (records[0]._payload, records[0]._metadata))):
+        return False
+    if set(map(type, records)) != {Record}:
+        return False
+    payloads, metadatas = map(_payload_of, records), map(_metadata_of, records)
+    return (
+        _just_dict.issuperset(map(type, payloads))
+        and _just_dict.issuperset(map(type, metadatas))
+        and _all_immutable(map(type, chain.from_iterable(map(_values, map(_payload_of, records)))))
+        and _all_immutable(map(type, chain.from_iterable(map(_values, map(_metadata_of, records)))))
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 from databay.lifecycle import LifecycleNode
@@ -73,6 +74,9 @@ class Inlet(LifecycleNode, ABC):
         # Fast path: build the shared part of the metadata once per pull.
         base = dict(self._metadata)
         base["__inlet__"] = repr(self)
+        if not any(issubclass(kind, Record) for kind in set(map(type, data))):
+            # No Record among the results: one record each, looping in C.
+            return list(map(Record, data, map(dict.copy, repeat(base, len(data)))))
         copy = base.copy
         return [e if isinstance(e, Record) else Record(e, copy()) for e in data]
 
