@@ -19,9 +19,17 @@ _LAZY = {
     "MongoInlet": "databay_mongo.inlet",
     "MongoCollectionNotFound": "databay_mongo.errors",
     "MongoConnectionError": "databay_mongo.errors",
+    "MongoOperationError": "databay_mongo.errors",
 }
 
-__all__ = ["MongoCollectionNotFound", "MongoConnectionError", "MongoInlet", "MongoOutlet", "ensure_connection"]
+__all__ = [
+    "MongoCollectionNotFound",
+    "MongoConnectionError",
+    "MongoInlet",
+    "MongoOperationError",
+    "MongoOutlet",
+    "ensure_connection",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from bson.errors import InvalidDocument
 from bson.raw_bson import RawBSONDocument
 from databay.outlet import MetadataKey, Outlet
 from pymongo.errors import PyMongoError
@@ -153,13 +154,16 @@ class MongoOutlet(Outlet):
             if not documents:
                 continue
             if _LOGGER.isEnabledFor(logging.INFO):
-                _LOGGER.info("%s insert %s", update, documents)
+                _LOGGER.info("%s insert %s", update, str(documents))  # before pymongo adds _id
             try:
                 db[name].insert_many(documents)
             except PyMongoError as exc:
                 raise self._server.error(
                     "MongoOutlet", f"could not insert {len(documents)} document(s)", exc,
                     f"{db.name}.{name}") from exc
+            except (InvalidDocument, OverflowError) as exc:
+                raise ValueError(f"MongoOutlet cannot encode a document for {db.name}.{name} as BSON: "
+                                 f"{exc}") from exc
             self._collections.add(name)
             if _LOGGER.isEnabledFor(logging.INFO):
                 _LOGGER.info("%s written %s", update, documents)
