@@ -58,6 +58,8 @@ class Buffer:
 
     def _time_controller(self, records: list[Record]) -> bool:
         if self.time_start is None:
+            if not records:  # the clock starts with the first stored record, not an empty call
+                return False
             self.time_start = time.time()
         return time.time() >= self.time_start + self.time_threshold
 
