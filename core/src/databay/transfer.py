@@ -52,8 +52,11 @@ async def run_transfer(link: Link, runtime: Runtime) -> TransferStats:
         records = _apply(link, link.processors, records, update, "Processor")
         batches = _apply(link, link.groupers, [records], update, "Grouper")
         pushed = 0
+        # An empty batch means "nothing to consume", unless an outlet's own processors (a
+        # Buffer being flushed or timed out) may still release records from it.
+        outlet_processors = any(outlet.processors for outlet in link._outlets)
         for batch in batches:
-            if batch:  # an empty batch means "nothing to consume": outlets are not called
+            if batch or outlet_processors:
                 await _push_all(link, batch, update, runtime)
                 pushed += len(batch)
     except Exception as exc:
@@ -145,7 +148,9 @@ async def _push_all(link: Link, batch: list[Record], update: Update, runtime: Ru
 
 
 def _process_and_push(outlet: Outlet, records: list[Record], update: Update) -> None:
-    outlet.push(outlet._process(records), update)
+    records = outlet._process(records)
+    if records:  # outlets are never called with nothing to consume
+        outlet.push(records, update)
 
 
 async def _push_one(
@@ -153,7 +158,9 @@ async def _push_one(
 ) -> None:
     try:
         if outlet._uses_coroutine:
-            await outlet.push(outlet._process(records), update)
+            records = outlet._process(records)
+            if records:
+                await outlet.push(records, update)
         else:
             await runtime.run_sync(_process_and_push, outlet, records, update, alone=alone)
     except Exception as exc:
