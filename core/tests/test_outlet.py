@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from databay import Inlet, Link, Outlet, Record, Update
@@ -108,6 +109,31 @@ def test_outlet_processors_run_after_groupers_per_batch():
 
     Link(ListInlet([0, 1, 2, 3]), outlet, 1, groupers=pairs).transfer()
     assert seen == [[0, 1], [2, 3]]
+
+
+@pytest.mark.parametrize("outlet_type", [SyncCollect, AsyncCollect])
+def test_outlet_is_not_called_when_its_processors_leave_nothing(outlet_type):
+    outlet = outlet_type(processors=lambda records: [])
+    other = SyncCollect()
+    Link(ListInlet([1, 2]), [outlet, other], 1).transfer()
+    assert outlet.received == []
+    assert other.received == [([1, 2], "0")]
+
+
+def test_outlet_processors_see_empty_transfers_so_a_buffer_can_release():
+    from databay.support.buffers import Buffer
+
+    inlet = ListInlet([1])
+    buffer = Buffer(time_threshold=0.1)
+    outlet = SyncCollect(processors=buffer)
+    link = Link(inlet, outlet, 1)
+    link.transfer()
+    inlet.values = []
+    link.transfer()
+    assert outlet.received == []
+    time.sleep(0.15)
+    link.transfer()  # no new records, but the time threshold has passed
+    assert outlet.received == [([1], "2")]
 
 
 def test_metadata_key_convention():
