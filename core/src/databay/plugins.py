@@ -206,7 +206,10 @@ class PluginManager:
             added: list[Component] = []
 
             def register(name: str, target: Any, _info: PluginInfo = info, _added: list = added) -> None:
-                _added.append(self._validated(kind, name, target, _info))
+                component = self._validated(kind, name, target, _info)
+                if any(c.name == component.name for c in _added):  # twice within this very hook call
+                    raise ValueError(f"{kind} '{name}' is registered twice")
+                _added.append(component)
 
             try:
                 impl.function(**({"register": register} if "register" in impl.argnames else {}))
