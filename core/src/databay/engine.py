@@ -15,10 +15,9 @@ import logging
 import math
 import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from databay.runtime import Runtime
+from databay.runtime import Runtime, WorkerPool
 from databay.transfer import TransferStats, run_transfer
 
 if TYPE_CHECKING:
@@ -26,6 +25,17 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger("databay.engine")
 _worker = threading.local()
+
+
+def _warm_up_observers() -> None:
+    """Load the plugins' observers now rather than in the first transfers (which would
+    start late); a failure is left for the first transfer to report."""
+    from databay import observers
+
+    try:
+        observers.current()
+    except Exception:  # noqa: BLE001
+        pass
 
 
 class _Slot:
@@ -131,11 +141,7 @@ class Engine:
         transfers in flight finished (or were cancelled, for ``stop(wait=False)``).
         """
         loop = asyncio.new_event_loop()
-        executor = ThreadPoolExecutor(
-            max_workers=self.threads,
-            thread_name_prefix="databay-worker",
-            initializer=self._mark_worker,
-        )
+        executor = WorkerPool(loop, self.threads, "databay-worker", initializer=self._mark_worker)
         with self._lock:
             if self.running:
                 loop.close()
@@ -182,6 +188,7 @@ class Engine:
             self._stop_requested.set()
         try:
             await before()
+            _warm_up_observers()
             if not self._stop_requested.is_set():
                 with self._lock:
                     slots = list(self._slots.values())
