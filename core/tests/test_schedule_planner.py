@@ -332,9 +332,9 @@ def test_transfers_run_on_time_without_drift(run_planner, wait_until):
     lateness = [t - (times[0] + k * interval) for k, t in enumerate(times)]
     # Ideal times are anchored on the first transfer, so lateness never accumulates.
     assert all(late > -0.005 for late in lateness), lateness
-    assert statistics.median(lateness) < 0.02, lateness
-    assert max(lateness) < 0.15, lateness  # a noisy machine may delay one, never all
-    assert abs((times[19] - times[0]) - 19 * interval) < 0.1
+    assert statistics.median(lateness) < 0.025, lateness
+    assert max(lateness) < 0.2, lateness  # a noisy machine may delay one, never all
+    assert abs((times[19] - times[0]) - 19 * interval) < 0.15
 
 
 def test_a_links_transfers_never_overlap(run_planner, wait_until):
@@ -407,3 +407,99 @@ def test_async_on_start_and_on_shutdown_run_on_the_loop(run_planner, wait_until)
     planner.shutdown()
     thread.join(5)
     assert calls == [("start", thread.name), ("shutdown", thread.name)]
+
+
+def test_after_a_late_transfer_the_link_returns_to_its_ideal_times(run_planner, wait_until):
+    counter = Counter()
+    interval = 0.1
+
+    class SlowOnce(AsyncInlet):
+        async def pull(self, update):
+            result = await super().pull(update)
+            if update.transfer_number == 2:
+                await asyncio.sleep(0.25)  # overruns two due times
+            return result
+
+    planner = SchedulePlanner(Link(SlowOnce(counter), Collect(), interval))
+    run_planner(planner)
+    assert wait_until(lambda: counter.count >= 8, timeout=10)
+    planner.shutdown()
+    start = counter.times[0]
+    offsets = [(t - start) / interval for t in counter.times[:8]]
+    off_grid = [abs(x - round(x)) * interval for x in offsets]
+    assert statistics.median(off_grid) < 0.02, offsets
+    assert round(offsets[3]) >= 5  # the due times during the slow transfer were skipped, not queued
+    assert planner._engine.skipped_transfers(planner.links[0]) >= 2
+
+
+def test_every_on_start_runs_before_the_first_transfer(run_planner, wait_until):
+    events = []
+
+    class Node(SyncInlet):
+        def on_start(self):
+            events.append("start")
+
+        def pull(self, update):
+            events.append("pull")
+            return []
+
+    planner = SchedulePlanner([Link(Node(Counter()), Collect(), 60) for _ in range(3)])
+    run_planner(planner)
+    assert wait_until(lambda: events.count("pull") == 3)
+    assert events == ["start"] * 3 + ["pull"] * 3
+
+
+def test_planner_without_links_blocks_until_shutdown(run_planner):
+    planner = SchedulePlanner()
+    thread = run_planner(planner)
+    time.sleep(0.1)
+    assert thread.is_alive() and planner.running
+    planner.shutdown()
+    thread.join(5)
+    assert not thread.is_alive()
+
+
+def test_shutdown_before_start_does_nothing():
+    outlet = Collect()
+    planner = SchedulePlanner(Link(SyncInlet(Counter()), outlet, 60))
+    planner.shutdown()
+    assert outlet.shutdowns == 0 and not planner.running
+
+
+def test_ctrl_c_shuts_down_gracefully(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import time
+        from databay import Inlet, Link, Outlet
+        from databay.planners import SchedulePlanner
+
+        class In(Inlet):
+            def pull(self, update):
+                print("pulled", flush=True)
+                return 1
+
+        class Out(Outlet):
+            def push(self, records, update):
+                pass
+            def on_shutdown(self):
+                print("on_shutdown ran", flush=True)
+
+        try:
+            SchedulePlanner(Link(In(), Out(), 60)).start()
+        except KeyboardInterrupt:
+            print("KeyboardInterrupt raised", flush=True)
+    """)
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline() == "pulled\n"
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert out == "on_shutdown ran\nKeyboardInterrupt raised\n"
+    assert process.returncode == 0
