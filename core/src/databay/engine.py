@@ -11,6 +11,7 @@ bounded thread pool; asynchronous ones on its loop.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import math
 import threading
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger("databay.engine")
 _worker = threading.local()
+_START_BATCH = 64
 
 
 def _warm_up_observers() -> None:
@@ -41,7 +43,7 @@ def _warm_up_observers() -> None:
 class _Slot:
     """Scheduling state of one link."""
 
-    __slots__ = ("link", "interval", "anchor", "k", "handle", "task", "removed", "skipped")
+    __slots__ = ("link", "interval", "anchor", "k", "handle", "task", "removed", "skipped", "queued")
 
     def __init__(self, link: Link):
         self.link = link
@@ -52,6 +54,7 @@ class _Slot:
         self.task: asyncio.Task | None = None
         self.removed = False
         self.skipped = 0
+        self.queued = False  # due, waiting in Engine._due for its transfer to start
 
 
 class Engine:
@@ -77,6 +80,8 @@ class Engine:
         self._finished = threading.Event()
         self._finished.set()
         self._in_flight: set[asyncio.Task] = set()
+        self._due: collections.deque[_Slot] = collections.deque()
+        self._starting = False
 
     # -- state -------------------------------------------------------------------
 
@@ -148,6 +153,10 @@ class Engine:
                 executor.shutdown()
                 raise RuntimeError("This planner is already running.")
             self._finished.clear()
+            for slot in self._due:
+                slot.queued = False
+            self._due.clear()
+            self._starting = False
             self._stop_pending = False
             self._wait_on_stop, self._stop_timeout = True, None
             self._loop, self._loop_thread = loop, threading.get_ident()
@@ -270,8 +279,12 @@ class Engine:
         now = loop.time()
         if slot.anchor is None:
             slot.anchor = now
-        if slot.task is None:
-            slot.task = self._track(loop.create_task(self._scheduled_transfer(slot)))
+        if slot.task is None and not slot.queued:
+            slot.queued = True
+            self._due.append(slot)
+            if not self._starting:
+                self._starting = True
+                loop.call_soon(self._start_due)
         else:
             slot.skipped += 1
             _LOGGER.debug("%s still transferring, skipped a due transfer", slot.link)
@@ -281,6 +294,30 @@ class Engine:
             slot.k = math.floor((now - slot.anchor) / slot.interval) + 1
             due = slot.anchor + slot.k * slot.interval
         slot.handle = loop.call_at(due, self._fire, slot)
+
+    def _start_due(self) -> None:
+        """Start the transfers that fell due, a batch at a time, in the order they fell due.
+
+        When thousands of links are due at once, starting them all in one go would keep
+        thousands of tasks alive together, and the garbage collector would walk them
+        over and over; a batch's first steps run before the next batch starts.
+        """
+        due = self._due
+        loop = self._loop
+        stopping = self._stop_requested is None or self._stop_requested.is_set()
+        for _ in range(min(len(due), _START_BATCH)):
+            slot = due.popleft()
+            slot.queued = False
+            if slot.removed or stopping:
+                continue
+            if slot.task is not None:  # Link.transfer() from outside got there first
+                slot.skipped += 1
+                continue
+            slot.task = self._track(loop.create_task(self._scheduled_transfer(slot)))
+        if due and loop is not None:
+            loop.call_soon(self._start_due)
+        else:
+            self._starting = False
 
     def _track(self, task: asyncio.Task) -> asyncio.Task:
         self._in_flight.add(task)

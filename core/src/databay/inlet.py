@@ -74,6 +74,9 @@ class Inlet(LifecycleNode, ABC):
         # Fast path: build the shared part of the metadata once per pull.
         base = dict(self._metadata)
         base["__inlet__"] = repr(self)
+        if len(data) == 1:
+            record = data[0]
+            return [record if isinstance(record, Record) else Record(record, base)]
         if not any(issubclass(kind, Record) for kind in set(map(type, data))):
             # No Record among the results: one record each, looping in C.
             return list(map(Record, data, map(dict.copy, repeat(base, len(data)))))

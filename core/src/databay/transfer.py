@@ -47,17 +47,32 @@ async def run_transfer(link: Link, runtime: Runtime) -> TransferStats:
     if notify is not None:
         notify.transfer_started(link=link, update=update)
     try:
-        records = await _pull_all(link, update, runtime)
+        # One inlet and one outlet (the common link) skip a coroutine each: with
+        # thousands of links due at once, every object per transfer counts.
+        inlets = link._inlets
+        if len(inlets) == 1:
+            records = await _pull_one(link, inlets[0], update, runtime, alone=True)
+        else:
+            records = await _pull_all(link, update, runtime)
         pulled = len(records)
-        records = _apply(link, link.processors, records, update, "Processor")
-        batches = _apply(link, link.groupers, [records], update, "Grouper")
+        if link.processors:
+            records = _apply(link, link.processors, records, update, "Processor")
+        batches = _apply(link, link.groupers, [records], update, "Grouper") if link.groupers else [records]
         pushed = 0
+        outlets = link._outlets
         # An empty batch means "nothing to consume", unless an outlet's own processors (a
         # Buffer being flushed or timed out) may still release records from it.
-        outlet_processors = any(outlet.processors for outlet in link._outlets)
+        if len(outlets) == 1:
+            outlet_processors = bool(outlets[0].processors)
+        else:
+            outlet_processors = any(outlet.processors for outlet in outlets)
         for batch in batches:
             if batch or outlet_processors:
-                await _push_all(link, batch, update, runtime)
+                if len(outlets) == 1:  # what _push_all does for one outlet
+                    delivery = list(batch) if link._copy_records else batch
+                    await _push_one(link, outlets[0], delivery, update, runtime, alone=True)
+                else:
+                    await _push_all(link, batch, update, runtime)
                 pushed += len(batch)
     except Exception as exc:
         if notify is not None:
