@@ -18,25 +18,31 @@ def copy_value(value: Any) -> Any:
     JSON-like data (dicts, lists, tuples, scalars) takes a fast path; anything else falls
     back to :func:`copy.deepcopy`.
     """
+    try:
+        return _copy_value(value)
+    except RecursionError:
+        # A self-referencing structure: copy it whole again with deepcopy, whose memo keeps
+        # its cycles (falling back at the innermost level would cut them).
+        return copy.deepcopy(value)
+
+
+def _copy_value(value: Any) -> Any:
     kind = type(value)
     if kind in _IMMUTABLE:
         return value
-    try:
-        if kind is dict:
-            # A flat dict (the common record) is copied in C; issuperset iterates in C too.
-            if _all_immutable(map(type, value.values())):
-                return value.copy()
-            return {k: v if type(v) in _IMMUTABLE else copy_value(v) for k, v in value.items()}
-        if kind is list:
-            if _all_immutable(map(type, value)):
-                return value.copy()
-            return [v if type(v) in _IMMUTABLE else copy_value(v) for v in value]
-        if kind is tuple:
-            if _all_immutable(map(type, value)):
-                return value  # a tuple of immutable values is itself immutable
-            return tuple(v if type(v) in _IMMUTABLE else copy_value(v) for v in value)
-    except RecursionError:  # a self-referencing structure: let deepcopy's memo handle it
-        pass
+    if kind is dict:
+        # A flat dict (the common record) is copied in C; issuperset iterates in C too.
+        if _all_immutable(map(type, value.values())):
+            return value.copy()
+        return {k: v if type(v) in _IMMUTABLE else _copy_value(v) for k, v in value.items()}
+    if kind is list:
+        if _all_immutable(map(type, value)):
+            return value.copy()
+        return [v if type(v) in _IMMUTABLE else _copy_value(v) for v in value]
+    if kind is tuple:
+        if _all_immutable(map(type, value)):
+            return value  # a tuple of immutable values is itself immutable
+        return tuple(v if type(v) in _IMMUTABLE else _copy_value(v) for v in value)
     return copy.deepcopy(value)
 
 
