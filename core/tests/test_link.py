@@ -500,3 +500,25 @@ def test_job_and_set_job():
     assert link.job is marker
     link.set_job(None)
     assert link.job is None
+
+
+def test_on_start_failure_raises_unless_the_link_ignores_exceptions(caplog):
+    started = []
+
+    class BadStart(Collect):
+        def on_start(self):
+            raise OSError("cannot connect")
+
+    class GoodStart(Collect):
+        def on_start(self):
+            started.append(self)
+
+    good = GoodStart()
+    with pytest.raises(OSError, match="cannot connect"):
+        Link(ListInlet(), [BadStart(), good], 1).on_start()
+    assert started == []
+    other = GoodStart()
+    with caplog.at_level(logging.ERROR, logger="databay.Link"):
+        Link(ListInlet(), [BadStart(), other], 1, ignore_exceptions=True).on_start()
+    assert started == [other]
+    assert caplog.records[0].getMessage().startswith('on_start outlet exception: "cannot connect" for outlet: BadStart()')

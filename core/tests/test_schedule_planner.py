@@ -503,3 +503,35 @@ def test_ctrl_c_shuts_down_gracefully(tmp_path):
             process.kill()
     assert out == "on_shutdown ran\nKeyboardInterrupt raised\n"
     assert process.returncode == 0
+
+
+def test_failing_on_start_without_ignoring_shuts_down_before_any_transfer(run_planner, caplog):
+    counter = Counter()
+
+    class BadStart(Collect):
+        def on_start(self):
+            raise OSError("cannot connect")
+
+    good_outlet = Collect()
+    planner = SchedulePlanner([Link(SyncInlet(counter), BadStart(), 60), Link(SyncInlet(counter), good_outlet, 60)])
+    with caplog.at_level(logging.ERROR, logger="databay"):
+        thread = run_planner(planner, wait_running=False)
+        thread.join(5)
+    assert not thread.is_alive() and thread.errors == []
+    assert counter.count == 0
+    assert good_outlet.active is False and good_outlet.shutdowns == 1
+    assert 'on_start link exception: "cannot connect"' in errors_logged(caplog)[0].getMessage()
+
+
+def test_failing_on_start_with_ignoring_carries_on(run_planner, wait_until, caplog):
+    counter = Counter()
+
+    class BadStart(Collect):
+        def on_start(self):
+            raise OSError("cannot connect")
+
+    planner = SchedulePlanner(Link(SyncInlet(counter), BadStart(), 0.05), ignore_exceptions=True)
+    with caplog.at_level(logging.ERROR, logger="databay"):
+        run_planner(planner)
+        assert wait_until(lambda: counter.count >= 2)
+    assert 'on_start link exception: "cannot connect"' in errors_logged(caplog)[0].getMessage()
