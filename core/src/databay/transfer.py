@@ -47,42 +47,84 @@ async def run_transfer(link: Link, runtime: Runtime) -> TransferStats:
     if notify is not None:
         notify.transfer_started(link=link, update=update)
     try:
-        # One inlet and one outlet (the common link) skip a coroutine each: with
-        # thousands of links due at once, every object per transfer counts.
+        # With thousands of links due at once every step per transfer counts: the
+        # common links take short cuts (one trip to the pool, fewer coroutines).
         inlets = link._inlets
-        if len(inlets) == 1:
-            records = await _pull_one(link, inlets[0], update, runtime, alone=True)
-        else:
-            records = await _pull_all(link, update, runtime)
-        pulled = len(records)
-        if link.processors:
-            records = _apply(link, link.processors, records, update, "Processor")
-        batches = _apply(link, link.groupers, [records], update, "Grouper") if link.groupers else [records]
-        pushed = 0
         outlets = link._outlets
-        # An empty batch means "nothing to consume", unless an outlet's own processors (a
-        # Buffer being flushed or timed out) may still release records from it.
-        if len(outlets) == 1:
-            outlet_processors = bool(outlets[0].processors)
+        if (
+            len(inlets) == 1 and len(outlets) == 1 and not link.processors and not link.groupers
+            and not inlets[0]._uses_coroutine and not outlets[0]._uses_coroutine
+        ):
+            # All synchronous: pull and push in one trip to the thread pool, not two.
+            pulled, pushed = await runtime.run_sync(
+                _pull_and_push, link, inlets[0], outlets[0], update, alone=True
+            )
         else:
-            outlet_processors = any(outlet.processors for outlet in outlets)
-        for batch in batches:
-            if batch or outlet_processors:
-                if len(outlets) == 1:  # what _push_all does for one outlet
-                    delivery = list(batch) if link._copy_records else batch
-                    await _push_one(link, outlets[0], delivery, update, runtime, alone=True)
-                else:
-                    await _push_all(link, batch, update, runtime)
-                pushed += len(batch)
+            pulled, pushed = await _pull_process_push(link, update, runtime)
     except Exception as exc:
         if notify is not None:
             notify.transfer_failed(link=link, update=update, exception=exc)
         raise
+    return _finished(link, update, started, pulled, pushed, notify)
+
+
+async def _pull_process_push(link: Link, update: Update, runtime: Runtime) -> tuple[int, int]:
+    """Pull from every inlet, process, group and push to every outlet: ``(pulled, pushed)``."""
+    inlets = link._inlets
+    outlets = link._outlets
+    if len(inlets) == 1:
+        records = await _pull_one(link, inlets[0], update, runtime, alone=True)
+    else:
+        records = await _pull_all(link, update, runtime)
+    pulled = len(records)
+    if link.processors:
+        records = _apply(link, link.processors, records, update, "Processor")
+    batches = _apply(link, link.groupers, [records], update, "Grouper") if link.groupers else [records]
+    pushed = 0
+    # An empty batch means "nothing to consume", unless an outlet's own processors (a
+    # Buffer being flushed or timed out) may still release records from it.
+    if len(outlets) == 1:
+        outlet_processors = bool(outlets[0].processors)
+    else:
+        outlet_processors = any(outlet.processors for outlet in outlets)
+    for batch in batches:
+        if batch or outlet_processors:
+            if len(outlets) == 1:  # what _push_all does for one outlet
+                delivery = list(batch) if link._copy_records else batch
+                await _push_one(link, outlets[0], delivery, update, runtime, alone=True)
+            else:
+                await _push_all(link, batch, update, runtime)
+            pushed += len(batch)
+    return pulled, pushed
+
+
+def _finished(link: Link, update: Update, started: float, pulled: int, pushed: int, notify) -> TransferStats:
     stats = TransferStats(update, pulled, pushed, time.perf_counter() - started)
     _LOGGER.debug("%s done", update)
     if notify is not None:
         notify.transfer_finished(link=link, update=update, stats=stats)
     return stats
+
+
+def _pull_and_push(link: Link, inlet: Inlet, outlet: Outlet, update: Update) -> tuple[int, int]:
+    """The whole transfer of a link with one synchronous inlet and one synchronous outlet
+    (and no link processors or groupers), as :func:`run_transfer` would run it."""
+    try:
+        records = inlet._as_records(inlet.pull(update))
+    except Exception as exc:
+        if not link._ignore_exceptions:
+            raise
+        _LOGGER.exception(f'Inlet exception: "{exc}" for inlet: {inlet}, in: {link}, during: {update}')
+        records = []
+    if not records and not outlet.processors:
+        return 0, 0
+    try:
+        _process_and_push(outlet, list(records) if link._copy_records else records, update)
+    except Exception as exc:
+        if not link._ignore_exceptions:
+            raise
+        _LOGGER.exception(f'Outlet exception: "{exc}" for outlet: {outlet}, in link: {link}, during: {update}')
+    return len(records), len(records)
 
 
 async def _pull_all(link: Link, update: Update, runtime: Runtime) -> list[Record]:
