@@ -43,14 +43,15 @@ def _warm_up_observers() -> None:
 class _Slot:
     """Scheduling state of one link."""
 
-    __slots__ = ("link", "interval", "anchor", "k", "handle", "task", "removed", "skipped", "queued")
+    __slots__ = ("link", "interval", "anchor", "k", "handle", "due", "task", "removed", "skipped", "queued")
 
     def __init__(self, link: Link):
         self.link = link
         self.interval = link.interval.total_seconds()
         self.anchor: float | None = None
         self.k = 0
-        self.handle: asyncio.TimerHandle | asyncio.Handle | None = None
+        self.handle: asyncio.Handle | None = None  # an immediate transfer's call_soon
+        self.due: float | None = None  # the time of the Engine._timers group it waits in
         self.task: asyncio.Task | None = None
         self.removed = False
         self.skipped = 0
@@ -81,6 +82,10 @@ class Engine:
         self._finished.set()
         self._in_flight: set[asyncio.Task] = set()
         self._due: collections.deque[_Slot] = collections.deque()
+        # Slots waiting for the same due time share one timer: links armed together
+        # fall due together, and a thousand timers would cost a thousand heap operations.
+        self._timers: dict[float, dict[_Slot, None]] = {}
+        self._timer_handles: dict[float, asyncio.TimerHandle] = {}
         self._starting = False
 
     # -- state -------------------------------------------------------------------
@@ -157,6 +162,7 @@ class Engine:
                 slot.queued = False
             self._due.clear()
             self._starting = False
+            self._timers, self._timer_handles = {}, {}
             self._stop_pending = False
             self._wait_on_stop, self._stop_timeout = True, None
             self._loop, self._loop_thread = loop, threading.get_ident()
@@ -201,8 +207,9 @@ class Engine:
             if not self._stop_requested.is_set():
                 with self._lock:
                     slots = list(self._slots.values())
+                loop_time = self._loop.time()  # one anchor: these links fall due together
                 for slot in slots:
-                    self._arm(slot, immediate(slot.link))
+                    self._arm(slot, immediate(slot.link), now=loop_time)
                 await self._stop_requested.wait()
         finally:
             await self._teardown()
@@ -255,21 +262,42 @@ class Engine:
 
     # -- timers (loop thread) ----------------------------------------------------
 
-    def _arm(self, slot: _Slot, immediate: bool) -> None:
+    def _arm(self, slot: _Slot, immediate: bool, now: float | None = None) -> None:
         if slot.removed or self._loop is None:
             return
+        slot.anchor = self._loop.time() if now is None else now
         if immediate:
-            slot.anchor, slot.k = None, 0
+            slot.k = 0
             slot.handle = self._loop.call_soon(self._fire, slot)
         else:
-            slot.anchor, slot.k = self._loop.time(), 1
-            slot.handle = self._loop.call_at(slot.anchor + slot.interval, self._fire, slot)
+            slot.k = 1
+            self._wait_until(slot, slot.anchor + slot.interval)
 
-    @staticmethod
-    def _disarm(slot: _Slot) -> None:
+    def _wait_until(self, slot: _Slot, due: float) -> None:
+        slot.due = due
+        group = self._timers.get(due)
+        if group is None:
+            group = self._timers[due] = {}
+            self._timer_handles[due] = self._loop.call_at(due, self._fire_group, due)
+        group[slot] = None
+
+    def _disarm(self, slot: _Slot) -> None:
         if slot.handle is not None:
             slot.handle.cancel()
             slot.handle = None
+        due, slot.due = slot.due, None
+        group = self._timers.get(due) if due is not None else None
+        if group is not None:
+            group.pop(slot, None)
+            if not group:
+                del self._timers[due]
+                self._timer_handles.pop(due).cancel()
+
+    def _fire_group(self, due: float) -> None:
+        self._timer_handles.pop(due, None)
+        for slot in self._timers.pop(due, ()):
+            slot.due = None
+            self._fire(slot)
 
     def _fire(self, slot: _Slot) -> None:
         slot.handle = None
@@ -293,7 +321,7 @@ class Engine:
         if due <= now:  # missed whole intervals: coalesce them into the next one
             slot.k = math.floor((now - slot.anchor) / slot.interval) + 1
             due = slot.anchor + slot.k * slot.interval
-        slot.handle = loop.call_at(due, self._fire, slot)
+        self._wait_until(slot, due)
 
     def _start_due(self) -> None:
         """Start the transfers that fell due, a batch at a time, in the order they fell due.
