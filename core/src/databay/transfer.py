@@ -196,10 +196,14 @@ async def _push_all(link: Link, batch: list[Record], update: Update, runtime: Ru
     if last == 0:
         await _push_one(link, outlets[0], deliveries[0], update, runtime, alone=True)
     else:
+        # Without a pool of its own (Link.transfer() outside a planner) the loop has
+        # nothing else to do while synchronous outlets push: the last one may push on it,
+        # concurrently with the others in the pool, saving a trip to the pool.
+        inline_last = not any(outlet._uses_coroutine for outlet in outlets)
         await asyncio.gather(
             *(
-                _push_one(link, outlet, records, update, runtime, alone=False)
-                for outlet, records in zip(outlets, deliveries)
+                _push_one(link, outlet, records, update, runtime, alone=inline_last and index == last)
+                for index, (outlet, records) in enumerate(zip(outlets, deliveries))
             )
         )
 
