@@ -29,7 +29,7 @@ from _common import Table, median, verdict  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / "benchmarks" / "results" / "venv-coldstart"
-RUNS = int(os.environ.get("COLD_START_RUNS", "9"))
+RUNS = int(os.environ.get("COLD_START_RUNS", "11"))
 TARGET = 1.5
 # Modules a listing must never import: the plugins' clients and the stand-in's component.
 HEAVY_MODULES = ["pymongo", "aiohttp", "httpx", "apscheduler", "databay_benchheavy.outlet"]

@@ -14,7 +14,6 @@ Environment:
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import os
 import re
@@ -281,6 +280,8 @@ class PluginManager:
             return f"{message}: it is provided by {provider}, which is not installed (pip install {provider})"
         broken = [info.name for info in self.plugins.values() if info.error]
         known = sorted({c.name for c in self._components[kind]} | {c.class_name for c in self._components[kind]})
+        import difflib  # only for this message: keeps it out of start-up
+
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
         if close:
             message += f" (did you mean {' or '.join(repr(c) for c in close)}?)"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 from databay.plugins import KINDS, PluginManager, get_plugin_manager
@@ -20,7 +19,7 @@ def show_plugins(as_json: bool = False, check: bool = False) -> int:
             "plugins": [info.as_dict() for info in infos],
             "clashes": [{"kind": k, "name": n, "distributions": d} for k, n, d in clashes],
         }
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        _print_json(data)
         return 0
     from rich.console import Console
     from rich.markup import escape
@@ -55,7 +54,7 @@ def _check(manager: PluginManager, as_json: bool) -> int:
     verdicts = check_all(manager)
     failed = [v for v in verdicts if not v.ok]
     if as_json:
-        sys.stdout.write(json.dumps([v.as_dict() for v in verdicts], indent=2) + "\n")
+        _print_json([v.as_dict() for v in verdicts])
     else:
         from rich.console import Console
         from rich.markup import escape
@@ -67,3 +66,9 @@ def _check(manager: PluginManager, as_json: bool) -> int:
                           highlight=False, soft_wrap=True)
         console.print(f"{len(verdicts) - len(failed)} passed, {len(failed)} failed")
     return 1 if failed else 0
+
+
+def _print_json(data) -> None:
+    import json  # only for --json: the table doesn't pay for it
+
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
