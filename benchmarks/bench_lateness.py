@@ -190,6 +190,10 @@ def main() -> int:
             table.add_row(label, result["p50"], result["p99"], result["max"], result["transfers"],
                           result["cpu"], ratio)
         table.print()
+        for label, result in results.items():
+            if isinstance(result, dict) and result["transfers"] < 0.8 * result["expected"]:
+                print(f"{label}: fell behind, ran {100 * result['transfers'] / result['expected']:.0f}% "
+                      f"of the transfers due in {DURATION:g} s (lateness counts only those it ran)")
         for label in ("databay SchedulePlanner", "databay ApsPlanner"):
             result = results.get(label)
             if isinstance(result, dict) and result["p99"] is not None:
