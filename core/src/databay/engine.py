@@ -253,6 +253,8 @@ class Engine:
             task.cancel()
         if pending:
             await asyncio.wait(pending)
+        # A transfer cancelled before its first step never ran its clean-up.
+        self._in_flight.difference_update(tasks)
 
     def stop(self, wait: bool = True, timeout: float | None = None) -> None:
         """Ask the loop to stop; from outside the engine, block until it has when ``wait``.
@@ -358,7 +360,10 @@ class Engine:
             if slot.task is not None:  # Link.transfer() from outside got there first
                 slot.skipped += 1
                 continue
-            slot.task = self._track(loop.create_task(self._scheduled_transfer(slot)))
+            # Tracked without a done callback (the transfer discards itself): one
+            # callback less per transfer when thousands fall due at once.
+            slot.task = task = loop.create_task(self._scheduled_transfer(slot))
+            self._in_flight.add(task)
         if due and loop is not None:
             loop.call_soon(self._start_due)
         else:
@@ -378,6 +383,7 @@ class Engine:
             self._on_transfer_error(exc, slot.link)
         finally:
             slot.task = None
+            self._in_flight.discard(asyncio.current_task())
 
     # -- transfers requested from other threads ----------------------------------
 
