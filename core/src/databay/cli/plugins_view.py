@@ -28,13 +28,16 @@ def show_plugins(as_json: bool = False, check: bool = False) -> int:
     table = Table(title="databay plugins", title_justify="left")
     table.add_column("Plugin", style="bold", no_wrap=True)
     table.add_column("Version", no_wrap=True)
-    for kind in KINDS:
-        table.add_column(f"{kind.capitalize()}s", overflow="fold")
+    # One line per kind, so that a narrow terminal wraps between names, never inside one.
+    table.add_column("Registers")
     table.add_column("Status", no_wrap=True)
     for info in infos:
-        cells = [", ".join(c.name for c in info.of_kind(kind)) or "-" for kind in KINDS]
+        lines = [
+            f"[dim]{kind}s:[/dim] {', '.join(c.name for c in info.of_kind(kind))}"
+            for kind in KINDS if info.of_kind(kind)
+        ]
         status = "[red]broken[/red]" if info.error else "[green]ok[/green]"
-        table.add_row(info.name, info.version, *cells, status)
+        table.add_row(info.name, info.version, "\n".join(lines) or "-", status)
     console = Console()
     console.print(table)
     for info in infos:
