@@ -20,6 +20,7 @@ def test_inlet_parameters_follow_kwargs_to_the_base_class():
         ("min", "int", 0, False, "RandomIntInlet"),
         ("max", "int", 100, False, "RandomIntInlet"),
         ("metadata", "dict | None", None, False, "Inlet"),
+        ("retry", "RetryPolicy | dict | None", None, False, "Inlet"),
     ]
     assert more is False
 
@@ -31,6 +32,7 @@ def test_outlet_parameters():
         ("default_file_mode", "a", "FileOutlet"),
         ("default_encoding", "utf-8", "FileOutlet"),
         ("processors", None, "Outlet"),
+        ("retry", None, "Outlet"),
     ]
     assert more is False
 
@@ -54,7 +56,7 @@ def test_required_parameters_and_open_kwargs():
 
     params, more = constructor_parameters(Open)
     assert as_tuples(params)[0][:4] == ("url", "str", params[0].default, True)
-    assert [p.name for p in params] == ["url", "processors"]
+    assert [p.name for p in params] == ["url", "processors", "retry"]
     # **kwargs are taken to be forwarded to the base class, and Outlet accepts no more.
     assert more is False
 

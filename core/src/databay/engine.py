@@ -207,6 +207,7 @@ class Engine:
 
     async def _main(self, before, immediate, after) -> None:
         self._stop_requested = asyncio.Event()
+        self._runtime.stopping = self._stop_requested  # retry backoff ends when stopping
         if self._stop_pending:  # stop() came before the loop was ready
             self._stop_requested.set()
         frozen = False

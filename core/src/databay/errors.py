@@ -25,3 +25,18 @@ class ComponentNotFoundError(PluginError, LookupError):
 
 class AmbiguousComponentError(PluginError, LookupError):
     """Raised when two plugin distributions register the same component name."""
+
+
+class StageError(RuntimeError):
+    """Raised when a link's stage cannot be opened, read or written.
+
+    The message names the stage file and what was being done. Records a transfer could
+    not commit are kept by the link, which commits them before pulling anything new.
+    """
+
+
+class StageSerializationError(StageError, TypeError):
+    """Raised at a transfer when a record holds a value its link's stage cannot store.
+
+    The message names the record, its inlet and the offending value's place and type.
+    """

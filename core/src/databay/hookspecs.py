@@ -65,3 +65,16 @@ def databay_transfer_finished(link, update, stats):
 @hookspec
 def databay_transfer_failed(link, update, exception):
     """A transfer raised ``exception`` (it is raised on after the observers return)."""
+
+
+@hookspec
+def databay_batch_dead_lettered(link, update, outlet, dead_letter, exception):
+    """An outlet of a staged ``link`` gave up on a batch during transfer ``update``.
+
+    ``outlet`` failed to push it after the last attempt its retry policy allows (or its
+    processors raised); the batch is kept in the stage's dead-letter area
+    (``databay stage PIPELINE`` lists them, ``--replay`` sends them again) and the link goes
+    on with the next batches. ``dead_letter`` is a :class:`~databay.stage.DeadLetter` (stage
+    file, outlet, batch id, size, attempts, time, error and traceback); ``exception`` is the
+    last exception. Called once per batch. Keep it quick.
+    """

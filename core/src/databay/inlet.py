@@ -11,6 +11,7 @@ from databay.lifecycle import LifecycleNode
 from databay.record import Record
 
 if TYPE_CHECKING:
+    from databay.retry import RetryPolicy
     from databay.update import Update
 
 
@@ -21,12 +22,25 @@ class Inlet(LifecycleNode, ABC):
 
     :param metadata: Global metadata attached to each record this inlet produces. It can
         be overridden or extended per record through :meth:`new_record`.
+    :param retry: a :class:`~databay.retry.RetryPolicy` (or a mapping of its settings) for
+        this inlet's pulls, instead of its link's. Also settable as :attr:`retry_policy`.
+
+    An inlet that remembers where it stopped (a file offset, the last id read) can let a
+    staged link keep that position with the records it produced: implement
+    :meth:`get_state` and :meth:`set_state`.
     """
 
-    def __init__(self, metadata: dict | None = None):
+    retry_policy: RetryPolicy | None = None
+    """How this inlet's pulls are retried (``None``: as its link says)."""
+
+    def __init__(self, metadata: dict | None = None, *, retry: RetryPolicy | dict | None = None):
         super().__init__()
         self._metadata = metadata if metadata is not None else {}
         self._uses_coroutine = inspect.iscoroutinefunction(self.pull)
+        if retry is not None:
+            from databay.retry import RetryPolicy
+
+            self.retry_policy = RetryPolicy.coerce(retry)
 
     @property
     def metadata(self) -> dict:
@@ -43,6 +57,27 @@ class Inlet(LifecycleNode, ABC):
         :param update: the transfer this pull belongs to.
         """
         raise NotImplementedError()
+
+    def get_state(self) -> Any:
+        """Where this inlet stopped, as JSON-able data (``None``: it keeps no position).
+
+        On a link with a stage, this is called right after each pull and committed in the
+        same transaction as the records that pull produced; on restart, the stage passes
+        the last committed state to :meth:`set_state` before the first pull. So a crash
+        after a pull but before its records were committed produces those records again
+        instead of losing them. Return a fresh value (it is serialised at once), e.g.
+        ``{"offset": 1234}``; keep it small.
+        """
+        return None
+
+    def set_state(self, state: Any) -> None:
+        """Continue from ``state``, a value :meth:`get_state` returned (after a JSON round trip).
+
+        Called before the first pull of a staged link that committed a state, possibly
+        after :meth:`~databay.lifecycle.LifecycleNode.on_start`.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} returns a state from get_state() but does not implement set_state()")
 
     def new_record(self, payload: Any, metadata: dict | None = None) -> Record:
         """Create a new :class:`Record` carrying this inlet's global metadata.

@@ -15,7 +15,12 @@ from databay.outlet import Outlet, as_list
 from databay.update import Update
 
 if TYPE_CHECKING:
+    import os
+
     from databay.engine import Engine
+    from databay.retry import RetryPolicy
+    from databay.stage import Stage
+    from databay.staged_transfer import StagedLink
     from databay.transfer import TransferStats
 
 __all__ = ["Link", "Update"]
@@ -60,6 +65,12 @@ class Link:
     :param processors: callables ``(records) -> records`` applied to all records.
     :param groupers: callables ``(batches) -> batches`` splitting records into batches.
     :param name: deprecated, use ``tags``.
+    :param stage: a durable stage for this link: a path to its SQLite file (created if
+        needed) or a :class:`~databay.stage.Stage`. Records are committed to it before any
+        outlet sees them and leave it once every outlet has taken them; see
+        ``docs/reliability.md``. Default ``None``: no stage, as in databay 0.3.
+    :param retry: a :class:`~databay.retry.RetryPolicy` (or a mapping of its settings) for
+        the pulls and pushes of this link's inlets and outlets that have none of their own.
     """
 
     def __init__(
@@ -76,6 +87,8 @@ class Link:
         processors: Union[Processor, list[Processor], None] = None,
         groupers: Union[Grouper, list[Grouper], None] = None,
         name: str | None = None,
+        stage: Union[str, os.PathLike, Stage, None] = None,
+        retry: Union[RetryPolicy, dict, None] = None,
     ):
         self._inlets: list[Inlet] = []
         self._outlets: list[Outlet] = []
@@ -108,6 +121,17 @@ class Link:
         self._job: Any = None
         self._counter = itertools.count()
         self._engine: Engine | None = None
+        self.retry_policy: RetryPolicy | None = None
+        """How pulls and pushes are retried when the node has no policy of its own."""
+        if retry is not None:
+            from databay.retry import RetryPolicy
+
+            self.retry_policy = RetryPolicy.coerce(retry)
+        self._staging: StagedLink | None = None
+        if stage is not None:
+            from databay.staged_transfer import StagedLink
+
+            self._staging = StagedLink(stage)
 
     # -- the graph ---------------------------------------------------------------
 
@@ -205,6 +229,11 @@ class Link:
         """Whether node, processor and grouper exceptions are logged and ignored."""
         return self._ignore_exceptions
 
+    @property
+    def stage(self) -> Stage | None:
+        """This link's :class:`~databay.stage.Stage`, or ``None``."""
+        return self._staging.stage if self._staging is not None else None
+
     def set_job(self, job: Any) -> None:
         """Specify the job this link is executed with (set by planners)."""
         self._job = job
@@ -232,22 +261,31 @@ class Link:
         return run_standalone(run_transfer(self, STANDALONE))
 
     def on_start(self) -> None:
-        """Call ``try_start`` on all inlets and outlets of this link."""
+        """Call ``try_start`` on all inlets and outlets of this link, then open its stage
+        (restoring the inlets' states)."""
         for node in [*self._inlets, *self._outlets]:
             self._guard_lifecycle(node.try_start, node, "on_start")
+        if self._staging is not None:
+            self._staging.open(self)
 
     def on_shutdown(self) -> None:
-        """Call ``try_shutdown`` on all inlets and outlets of this link."""
+        """Call ``try_shutdown`` on all inlets and outlets of this link, then close its stage."""
         for node in [*self._inlets, *self._outlets]:
             self._guard_lifecycle(node.try_shutdown, node, "on_shutdown")
+        if self._staging is not None:
+            self._staging.close()
 
     async def _on_start_async(self) -> None:
         for node in [*self._inlets, *self._outlets]:
             await self._guard_lifecycle_async(node._try_start_async, node, "on_start")
+        if self._staging is not None:
+            self._staging.open(self)
 
     async def _on_shutdown_async(self) -> None:
         for node in [*self._inlets, *self._outlets]:
             await self._guard_lifecycle_async(node._try_shutdown_async, node, "on_shutdown")
+        if self._staging is not None:
+            self._staging.close()
 
     def _lifecycle_failed(self, exc: Exception, node, what: str) -> None:
         kind = "inlet" if isinstance(node, Inlet) else "outlet"

@@ -9,6 +9,9 @@ _LOGGER = logging.getLogger("databay.observers")
 _UNSET: Any = object()
 _current: Any = _UNSET
 
+OBSERVER_HOOKS = ("databay_transfer_started", "databay_transfer_finished", "databay_transfer_failed",
+                  "databay_batch_dead_lettered")
+
 
 class _Notifier:
     """Calls the observer hooks; one failing observer never breaks a transfer."""
@@ -33,6 +36,9 @@ class _Notifier:
     def transfer_failed(self, **kwargs: Any) -> None:
         self._call("databay_transfer_failed", **kwargs)
 
+    def batch_dead_lettered(self, **kwargs: Any) -> None:
+        self._call("databay_batch_dead_lettered", **kwargs)
+
 
 def current() -> _Notifier | None:
     """The notifier for the loaded plugins, or ``None`` if no plugin observes transfers."""
@@ -48,6 +54,46 @@ def refresh() -> None:
     from databay.plugins import get_plugin_manager
 
     hook = get_plugin_manager().pm.hook
-    names = ("databay_transfer_started", "databay_transfer_finished", "databay_transfer_failed")
+    names = OBSERVER_HOOKS
     listening = any(getattr(hook, name).get_hookimpls() for name in names)
     _current = _Notifier(hook) if listening else None
+
+
+def add_observer(observer: Any) -> None:
+    """Let ``observer`` watch every transfer of this process.
+
+    ``observer`` is any object whose methods implement observer hooks (named like them and
+    marked with :data:`databay.hookimpl`), e.g. a notifier::
+
+        class Counter:
+            def __init__(self):
+                self.failed = 0
+
+            @hookimpl
+            def databay_transfer_failed(self, link, update, exception):
+                self.failed += 1
+
+        add_observer(Counter())
+
+    :raises ValueError: it implements no observer hook.
+    """
+    from databay.plugins import get_plugin_manager
+
+    pm = get_plugin_manager().pm
+    if pm.is_registered(observer):
+        return
+    pm.register(observer, name=f"observer:{type(observer).__name__}:{id(observer)}")
+    if not any(caller.name in OBSERVER_HOOKS for caller in pm.get_hookcallers(observer) or []):
+        pm.unregister(observer)
+        raise ValueError(f"{observer!r} implements none of the observer hooks: {', '.join(OBSERVER_HOOKS)}")
+    refresh()
+
+
+def remove_observer(observer: Any) -> None:
+    """Stop ``observer`` (added with :func:`add_observer`) watching transfers."""
+    from databay.plugins import get_plugin_manager
+
+    pm = get_plugin_manager().pm
+    if pm.is_registered(observer):
+        pm.unregister(observer)
+        refresh()

@@ -11,6 +11,7 @@ from databay.lifecycle import LifecycleNode
 
 if TYPE_CHECKING:
     from databay.record import Record
+    from databay.retry import RetryPolicy
     from databay.update import Update
 
 MetadataKey = str
@@ -33,12 +34,26 @@ class Outlet(LifecycleNode, ABC):
     Override :meth:`push` (a plain method or a coroutine) to consume records.
 
     :param processors: Processors applied only to the records this outlet receives.
+    :param retry: a :class:`~databay.retry.RetryPolicy` (or a mapping of its settings) for
+        this outlet's pushes, instead of its link's. Also settable as :attr:`retry_policy`.
+
+    On a link with a stage, records carry stable identities in their metadata
+    (``Stage.RECORD_ID``, ``Stage.BATCH_ID``), the same when a batch is delivered again:
+    an outlet can use them to write nothing twice.
     """
 
-    def __init__(self, processors: Union[Processor, list[Processor], None] = None):
+    retry_policy: RetryPolicy | None = None
+    """How this outlet's pushes are retried (``None``: as its link says)."""
+
+    def __init__(self, processors: Union[Processor, list[Processor], None] = None, *,
+                 retry: RetryPolicy | dict | None = None):
         super().__init__()
         self.processors: list[Processor] = as_list(processors)
         self._uses_coroutine = inspect.iscoroutinefunction(self.push)
+        if retry is not None:
+            from databay.retry import RetryPolicy
+
+            self.retry_policy = RetryPolicy.coerce(retry)
 
     @abstractmethod
     def push(self, records: list[Record], update: Update) -> None:

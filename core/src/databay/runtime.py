@@ -119,10 +119,12 @@ class Runtime:
 
     :param executor: pool for synchronous calls; ``None`` runs a lone synchronous call
         inline (only right when nothing else shares the loop).
+    :param stopping: set when the owner shuts down, so that waits (retry backoff) end early.
     """
 
-    def __init__(self, executor: WorkerPool | ThreadPoolExecutor | None):
+    def __init__(self, executor: WorkerPool | ThreadPoolExecutor | None, stopping: asyncio.Event | None = None):
         self.executor = executor
+        self.stopping = stopping
         self._pool_run = executor.run if isinstance(executor, WorkerPool) else None
 
     async def run_sync(self, fn: Callable[..., T], *args: Any, alone: bool) -> T:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from databay import observers
 from databay.copying import copy_records
+from databay.retry import call_with_retry
 from databay.update import Update
 
 if TYPE_CHECKING:
@@ -30,12 +31,14 @@ _LOGGER = logging.getLogger("databay.Link")
 
 @dataclass(frozen=True)
 class TransferStats:
-    """What one transfer did: its update, records pulled and pushed, and its duration."""
+    """What one transfer did: its update, records pulled and pushed, its duration, and
+    (on a staged link) how many batches an outlet gave up on (``dead_lettered``)."""
 
     update: Update
     records_pulled: int
     records_pushed: int
     duration: float
+    dead_lettered: int = 0
 
 
 async def run_transfer(link: Link, runtime: Runtime) -> TransferStats:
@@ -46,14 +49,20 @@ async def run_transfer(link: Link, runtime: Runtime) -> TransferStats:
     notify = observers.current()
     if notify is not None:
         notify.transfer_started(link=link, update=update)
+    dead = 0
     try:
         # With thousands of links due at once every step per transfer counts: the
         # common links take short cuts (one trip to the pool, fewer coroutines).
         inlets = link._inlets
         outlets = link._outlets
-        if (
+        if link._staging is not None:
+            from databay.staged_transfer import run_staged_transfer
+
+            pulled, pushed, dead = await run_staged_transfer(link, update, runtime)
+        elif (
             len(inlets) == 1 and len(outlets) == 1 and not link.processors and not link.groupers
             and not inlets[0]._uses_coroutine and not outlets[0]._uses_coroutine
+            and link.retry_policy is None and inlets[0].retry_policy is None and outlets[0].retry_policy is None
         ):
             # All synchronous: pull and push in one trip to the thread pool, not two.
             pulled, pushed = await runtime.run_sync(
@@ -65,7 +74,7 @@ async def run_transfer(link: Link, runtime: Runtime) -> TransferStats:
         if notify is not None:
             notify.transfer_failed(link=link, update=update, exception=exc)
         raise
-    return _finished(link, update, started, pulled, pushed, notify)
+    return _finished(link, update, started, pulled, pushed, notify, dead)
 
 
 async def _pull_process_push(link: Link, update: Update, runtime: Runtime) -> tuple[int, int]:
@@ -98,8 +107,9 @@ async def _pull_process_push(link: Link, update: Update, runtime: Runtime) -> tu
     return pulled, pushed
 
 
-def _finished(link: Link, update: Update, started: float, pulled: int, pushed: int, notify) -> TransferStats:
-    stats = TransferStats(update, pulled, pushed, time.perf_counter() - started)
+def _finished(link: Link, update: Update, started: float, pulled: int, pushed: int, notify,
+              dead: int = 0) -> TransferStats:
+    stats = TransferStats(update, pulled, pushed, time.perf_counter() - started, dead)
     _LOGGER.debug("%s done", update)
     if notify is not None:
         notify.transfer_finished(link=link, update=update, stats=stats)
@@ -156,7 +166,11 @@ async def _pull_one(
     link: Link, inlet: Inlet, update: Update, runtime: Runtime, alone: bool
 ) -> list[Record]:
     try:
-        if inlet._uses_coroutine:
+        policy = inlet.retry_policy or link.retry_policy
+        if policy is not None:
+            data = await call_with_retry(lambda: _pull(inlet, update, runtime, alone), policy,
+                                         f"Inlet {inlet} in {update}", runtime.stopping)
+        elif inlet._uses_coroutine:
             data = await inlet.pull(update)
         else:
             data = await runtime.run_sync(inlet.pull, update, alone=alone)
@@ -166,6 +180,12 @@ async def _pull_one(
             raise
         _LOGGER.exception(f'Inlet exception: "{exc}" for inlet: {inlet}, in: {link}, during: {update}')
         return []
+
+
+async def _pull(inlet: Inlet, update: Update, runtime: Runtime, alone: bool) -> Any:
+    if inlet._uses_coroutine:
+        return await inlet.pull(update)
+    return await runtime.run_sync(inlet.pull, update, alone=alone)
 
 
 def _apply(link: Link, steps: list, data: Any, update: Update, label: str) -> Any:
@@ -218,7 +238,14 @@ async def _push_one(
     link: Link, outlet: Outlet, records: list[Record], update: Update, runtime: Runtime, alone: bool
 ) -> None:
     try:
-        if outlet._uses_coroutine:
+        policy = outlet.retry_policy or link.retry_policy
+        if policy is not None:
+            # Processors see the records once; only the push is retried.
+            records = outlet._process(records)
+            if records:
+                await call_with_retry(lambda: _push(outlet, records, update, runtime, alone), policy,
+                                      f"Outlet {outlet} in {update}", runtime.stopping)
+        elif outlet._uses_coroutine:
             records = outlet._process(records)
             if records:
                 await outlet.push(records, update)
@@ -228,3 +255,10 @@ async def _push_one(
         if not link._ignore_exceptions:
             raise
         _LOGGER.exception(f'Outlet exception: "{exc}" for outlet: {outlet}, in link: {link}, during: {update}')
+
+
+async def _push(outlet: Outlet, records: list[Record], update: Update, runtime: Runtime, alone: bool) -> None:
+    if outlet._uses_coroutine:
+        await outlet.push(records, update)
+    else:
+        await runtime.run_sync(outlet.push, records, update, alone=alone)

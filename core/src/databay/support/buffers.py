@@ -100,6 +100,13 @@ class Buffer:
             self.reset()
             return released
 
+    def _discard(self) -> None:
+        """Drop the stored records without counting as a release (no ``on_reset``): a staged
+        link delivers the batches they came from again."""
+        with self._lock:
+            self.records = []
+            self.time_start = None
+
     def reset(self) -> None:
         """Empty the buffer and reset the controllers' counters and the flush flag."""
         self.records = []
