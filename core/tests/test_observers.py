@@ -87,3 +87,25 @@ def test_no_observer_means_no_notifier(manager):
 
     manager.observe()
     assert observers.current() is None
+
+
+def test_add_observer_watches_transfers_until_removed(manager):
+    from databay.observers import add_observer, remove_observer
+
+    watcher = Watcher()
+    add_observer(watcher)
+    add_observer(watcher)  # twice is once
+    Link(Values([1]), Sink(), interval=1, tags="t").transfer()
+    remove_observer(watcher)
+    Link(Values([1]), Sink(), interval=1, tags="t").transfer()
+    assert watcher.events == [("started", ["t"], "t.0"), ("finished", "t.0", 1, 1)]
+
+
+def test_add_observer_refuses_an_object_without_observer_hooks(manager):
+    from databay.observers import add_observer
+
+    class Nothing:
+        pass
+
+    with pytest.raises(ValueError, match="implements none of the observer hooks"):
+        add_observer(Nothing())

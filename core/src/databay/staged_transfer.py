@@ -75,9 +75,10 @@ def node_keys(nodes: list) -> list[str]:
 class _Intake:
     """Records pulled by one transfer and the inlets' states after their pulls (JSON text)."""
 
-    __slots__ = ("records", "states")
+    __slots__ = ("update", "records", "states")
 
-    def __init__(self, records: list[Record], states: dict[str, str]):
+    def __init__(self, update: Update, records: list[Record], states: dict[str, str]):
+        self.update = update
         self.records = records
         self.states = states
 
@@ -139,7 +140,7 @@ class StagedLink:
         return (self.uncommitted is None and not self.restored and not self.held
                 and self.backlog.get(outlet_key) is False)
 
-    def commit(self, update: Update, intake: _Intake, batches: list[list[Record]], outlets: list[str],
+    def commit(self, intake: _Intake, batches: list[list[Record]], outlets: list[str],
                link_buffer_holds: bool = False) -> list[int]:
         """Commit a transfer (see :meth:`Stage.commit`); stamp the batches with their ids.
 
@@ -150,13 +151,20 @@ class StagedLink:
         states = {key: text for key, text in intake.states.items() if committed.get(key) != text}
         if not outlets:
             batches = []  # nobody to deliver to: only the inlets' positions move on
-        if link_buffer_holds:
-            # What a link buffer holds stays in the intake; what it released (if anything) is staged.
-            ids = stage.commit(str(update), batches, outlets, states, intake_records=intake.records)
-            self.intake_in_stage = self.intake_in_stage or bool(intake.records)
-        else:
-            ids = stage.commit(str(update), batches, outlets, states, clear_intake=self.intake_in_stage)
-            self.intake_in_stage = False
+        transfer = str(intake.update)  # the transfer that pulled them
+        try:
+            if link_buffer_holds:
+                # What a link buffer holds stays in the intake; what it released (if anything) is staged.
+                ids = stage.commit(transfer, batches, outlets, states, intake_records=intake.records)
+                self.intake_in_stage = self.intake_in_stage or bool(intake.records)
+            else:
+                ids = stage.commit(transfer, batches, outlets, states, clear_intake=self.intake_in_stage)
+                self.intake_in_stage = False
+        except StageError as exc:
+            count = len(intake.records)
+            exc.args = (f"{exc}; the link keeps the {count} record(s) it pulled and commits them before it "
+                        f"pulls anything new",)
+            raise
         committed.update(states)
         for batch, records in zip(ids, batches):
             stage.stamp(records, batch)
@@ -198,8 +206,7 @@ async def run_staged_transfer(link: Link, update: Update, runtime: Runtime) -> t
         link_buffer_holds = any(buffer.records for buffer in link_buffers)
         batches = _apply(link, link.groupers, [records], update, "Grouper") if link.groupers else [records]
         batches = [batch for batch in batches if batch]
-        ids = await runtime.run_sync(staging.commit, update, intake, batches, outlet_keys, link_buffer_holds,
-                                     alone=True)
+        ids = await runtime.run_sync(staging.commit, intake, batches, outlet_keys, link_buffer_holds, alone=True)
     except BaseException:
         staging.uncommitted = intake
         for buffer, stored, time_start in saved:
@@ -226,9 +233,9 @@ def _transfer_in_one_trip(link: Link, staging: StagedLink, inlet: Inlet, outlet:
     except Exception as exc:
         _failed(link, failures, exc, f'Inlet exception: "{exc}" for inlet: {inlet}, in: {link}, during: {update}')
         records, state = [], None
-    intake = _Intake(records, _state_text(link, inlet, inlet_key, state, failures))
+    intake = _Intake(update, records, _state_text(link, inlet, inlet_key, state, failures))
     try:
-        ids = staging.commit(update, intake, [records] if records else [], [outlet_key])
+        ids = staging.commit(intake, [records] if records else [], [outlet_key])
     except BaseException:
         staging.uncommitted = intake
         raise
@@ -273,7 +280,7 @@ async def _pull_all(link: Link, update: Update, runtime: Runtime, failures: list
     for pulled, state in results:
         records.extend(pulled)
         states.update(state)
-    return _Intake(records, states)
+    return _Intake(update, records, states)
 
 
 def _pull_sync(inlet: Inlet, update: Update) -> tuple[list[Record], Any]:
