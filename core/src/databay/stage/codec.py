@@ -71,7 +71,7 @@ _allowed_globals.add(("zoneinfo", "ZoneInfo._unpickle"))  # how a ZoneInfo pickl
 class _Pickler(pickle.Pickler):
     def reducer_override(self, obj: Any) -> Any:
         # An allowed value, or an allowed class itself (which is how its values name it).
-        if type(obj) in _allowed_types or (type(obj) is type and obj in _allowed_types):
+        if type(obj) in _allowed_types or (isinstance(obj, type) and obj in _allowed_types):
             return NotImplemented  # pickled as usual
         raise _Refused(obj)
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import pymongo
+from bson import json_util
 from databay.inlet import Inlet
 from pymongo.errors import PyMongoError
 
+from databay_mongo import stage_types  # noqa: F401 - BSON values in staged records
 from databay_mongo.connection import ServerSpec
 
 if TYPE_CHECKING:
@@ -17,6 +21,8 @@ if TYPE_CHECKING:
     from pymongo.database import Database
 
 __all__ = ["MongoInlet"]
+
+_LOGGER = logging.getLogger("databay.MongoInlet")
 
 _UNSET = object()
 
@@ -31,7 +37,9 @@ class MongoInlet(Inlet):
     client, or a sequence number or timestamp the writer sets. Documents without
     ``field`` are never read. Pulls are executed synchronously.
 
-    The position lives in memory: read or set :attr:`position` to persist and restore it.
+    The position lives in memory (:attr:`position`, settable). On a link with a stage it
+    is committed with the records each pull produced and restored on restart
+    (:meth:`get_state`/:meth:`set_state`), so a crash never skips documents.
 
     :param collection: Name of the collection to read.
     :param database_name: Name of the MongoDB database.
@@ -149,6 +157,24 @@ class MongoInlet(Inlet):
                                      f"has no field {self.field!r}; is it excluded by projection?")
                 self.position = last
             return documents
+
+    def get_state(self) -> dict[str, Any] | None:
+        """The position as JSON: ``{"field": ..., "after": <canonical extended JSON>}``,
+        e.g. ``{"field": "_id", "after": {"$oid": "65f0..."}}``; ``None`` before anything was read."""
+        position = self.position
+        if position is None:
+            return None
+        after = json.loads(json_util.dumps(position, json_options=json_util.CANONICAL_JSON_OPTIONS))
+        return {"field": self.field, "after": after}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Continue after the position in ``state`` (from :meth:`get_state`); a state saved
+        for another ``field`` is ignored, with a warning."""
+        if state.get("field") != self.field:
+            _LOGGER.warning("%s: ignoring a saved position for field %r (this inlet orders by %r)", self,
+                            state.get("field"), self.field)
+            return
+        self.position = json_util.loads(json.dumps(state["after"]), json_options=json_util.CANONICAL_JSON_OPTIONS)
 
     def _after(self, position: Any) -> dict[str, Any]:
         condition = {"$exists": True} if position is None else {"$gt": position}

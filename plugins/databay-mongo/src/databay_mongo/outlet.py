@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from bson.errors import InvalidDocument
 from bson.raw_bson import RawBSONDocument
 from databay.outlet import MetadataKey, Outlet
-from pymongo.errors import PyMongoError
+from databay.stage import Stage
+from pymongo.errors import BulkWriteError, PyMongoError
 
+from databay_mongo import stage_types  # noqa: F401 - BSON values in staged records
 from databay_mongo.connection import ServerSpec
 from databay_mongo.errors import MongoCollectionNotFound
 
@@ -71,8 +73,13 @@ class MongoOutlet(Outlet):
         for no limit.
     :param client_options: Further ``MongoClient`` keyword arguments; they win over the
         options above.
+    :param idempotent: Write nothing twice when a staged link delivers a batch again: a
+        document without an ``_id`` gets its record's stable id (``Stage.RECORD_ID``,
+        with ``.<n>`` for the n-th element of a list payload), documents are inserted
+        unordered, and those whose ``_id`` already exists are skipped. Needs a link with a
+        stage (or documents with their own ``_id``).
 
-    Remaining arguments (``processors``) go to :class:`~databay.outlet.Outlet`.
+    Remaining arguments (``processors``, ``retry``) go to :class:`~databay.outlet.Outlet`.
 
     Errors: an unreachable server raises
     :class:`~databay_mongo.errors.MongoConnectionError` naming ``host:port``; a refused
@@ -95,6 +102,7 @@ class MongoOutlet(Outlet):
         timeout: float = 2.0,
         socket_timeout: float | None = 30.0,
         client_options: Mapping[str, Any] | None = None,
+        idempotent: bool = False,
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
@@ -107,6 +115,7 @@ class MongoOutlet(Outlet):
         self.database_name = database_name
         self.collection = collection
         self.create_collections = create_collections
+        self.idempotent = idempotent
         self._client: pymongo.MongoClient | None = None
         self._db: Database | None = None  # None means disconnected
         self._collections: set[str] = set()
@@ -121,6 +130,7 @@ class MongoOutlet(Outlet):
         """Documents to insert, by collection name; raises before any write on bad input."""
         default = self.collection
         key = self.MONGODB_COLLECTION
+        idempotent = self.idempotent
         groups: dict[str, list] = {}
         for index, record in enumerate(records):
             name = record.metadata.get(key, default)
@@ -132,9 +142,11 @@ class MongoOutlet(Outlet):
             payload = record.payload
             if type(payload) is list:
                 for position, element in enumerate(payload):
-                    documents.append(_as_document(element, index, record, position))
+                    document = _as_document(element, index, record, position)
+                    documents.append(_with_stable_id(document, index, record, position) if idempotent else document)
             else:
-                documents.append(_as_document(payload, index, record, None))
+                document = _as_document(payload, index, record, None)
+                documents.append(_with_stable_id(document, index, record, None) if idempotent else document)
         return groups
 
     @ensure_connection
@@ -156,7 +168,10 @@ class MongoOutlet(Outlet):
             if _LOGGER.isEnabledFor(logging.INFO):
                 _LOGGER.info("%s insert %s", update, str(documents))  # before pymongo adds _id
             try:
-                db[name].insert_many(documents)
+                if self.idempotent:
+                    _insert_new(db[name], documents)
+                else:
+                    db[name].insert_many(documents)
             except PyMongoError as exc:
                 raise self._server.error(
                     "MongoOutlet", f"could not insert {len(documents)} document(s)", exc,
@@ -272,6 +287,38 @@ def _as_document(payload: Any, index: int, record: Record, position: int | None)
         text = text[:77] + "..."
     raise TypeError(f"MongoOutlet cannot insert {where}: a document must be a mapping (dict), "
                     f"got {type(payload).__name__} {text}")
+
+
+def _with_stable_id(document: Any, index: int, record: Record, position: int | None) -> Any:
+    """``document`` with an ``_id`` derived from its record's stable id, unless it has one."""
+    if "_id" in document:
+        return document
+    record_id = record.metadata.get(Stage.RECORD_ID)
+    if record_id is None:
+        raise ValueError(
+            f"MongoOutlet(idempotent=True) cannot give record {index} of this push ({_origin(record)}) a stable "
+            f"_id: it has no metadata['{Stage.RECORD_ID}'] (records get one on a link with a stage) and its "
+            f"document has no _id of its own")
+    if type(document) is RawBSONDocument:
+        document = dict(document)
+    document["_id"] = record_id if position is None else f"{record_id}.{position}"
+    return document
+
+
+_DUPLICATE_KEY = 11000
+
+
+def _insert_new(collection: Collection, documents: list) -> None:
+    """Insert ``documents`` unordered; those whose ``_id`` already exists are skipped."""
+    try:
+        collection.insert_many(documents, ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        others = [e for e in errors if e.get("code") != _DUPLICATE_KEY]
+        if others or exc.details.get("writeConcernErrors"):
+            raise
+        _LOGGER.debug("%d of %d document(s) were already written to %s, skipped", len(errors), len(documents),
+                      collection.full_name)
 
 
 def _origin(record: Record) -> str:

@@ -1,0 +1,176 @@
+"""MongoOutlet and MongoInlet on staged links: idempotent writes with stable ids, the
+inlet's position committed with its records, BSON values kept exactly in the stage."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from bson import Decimal128, Int64, ObjectId
+from databay import Inlet, Link, Outlet
+from databay.stage import Stage
+from databay_mongo import MongoInlet, MongoOutlet
+
+
+class Numbers(Inlet):
+    def __init__(self, per_pull: int = 3):
+        super().__init__()
+        self.next = 0
+        self.per_pull = per_pull
+
+    def pull(self, update):
+        start, self.next = self.next, self.next + self.per_pull
+        return [{"n": n} for n in range(start, self.next)]
+
+
+class LosesTheAnswer(MongoOutlet):
+    """Writes, then fails as if the connection dropped before the server's answer arrived."""
+
+    def __init__(self, *args, losses: int = 1, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.losses = losses
+
+    def push(self, records, update):
+        super().push(records, update)
+        if self.losses:
+            self.losses -= 1
+            raise ConnectionError("connection reset before the reply")
+
+
+class Keep(Outlet):
+    def __init__(self, failures: int = 0):
+        super().__init__()
+        self.records = []
+        self.failures = failures
+
+    def push(self, records, update):
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("down")
+        self.records.extend(records)
+
+
+def test_idempotent_redelivery_writes_nothing_twice(mongo_uri, database, db, tmp_path):
+    outlet = LosesTheAnswer(database, "numbers", uri=mongo_uri, idempotent=True)
+    link = Link(Numbers(), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True)
+    link.transfer()  # written, but the outlet failed: the batch stays pending
+    assert [b.batches for b in link.stage.backlog()] == [1]
+    link.transfer()  # batch 1 again (skipped by the server), then batch 2
+    link.on_shutdown()
+    documents = list(db["numbers"].find().sort("n", 1))
+    assert [d["n"] for d in documents] == [0, 1, 2, 3, 4, 5]
+    uid = link.stage.uid
+    assert [d["_id"] for d in documents] == [f"{uid}:1:0", f"{uid}:1:1", f"{uid}:1:2",
+                                             f"{uid}:2:0", f"{uid}:2:1", f"{uid}:2:2"]
+
+
+def test_without_idempotent_redelivery_writes_twice(mongo_uri, database, db, tmp_path):
+    outlet = LosesTheAnswer(database, "numbers", uri=mongo_uri)
+    link = Link(Numbers(), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True)
+    link.transfer()
+    link.transfer()
+    link.on_shutdown()
+    assert sorted(d["n"] for d in db["numbers"].find()) == [0, 0, 1, 1, 2, 2, 3, 4, 5]
+
+
+def test_list_payloads_and_own_ids(mongo_uri, database, db, tmp_path):
+    class Mixed(Inlet):
+        def pull(self, update):
+            return [[{"k": "a"}, {"k": "b"}], {"_id": "mine", "k": "c"}]
+
+    outlet = MongoOutlet(database, "mixed", uri=mongo_uri, idempotent=True)
+    link = Link(Mixed(), outlet, interval=1, stage=tmp_path / "s.stage")
+    link.transfer()
+    link.transfer()  # the same payloads again: new records, new ids, except the document's own
+    link.on_shutdown()
+    uid = link.stage.uid
+    assert sorted((d["_id"], d["k"]) for d in db["mixed"].find()) == sorted([
+        (f"{uid}:1:0.0", "a"), (f"{uid}:1:0.1", "b"), ("mine", "c"), (f"{uid}:2:0.0", "a"), (f"{uid}:2:0.1", "b")])
+
+
+def test_idempotent_needs_a_stage_or_own_ids(mongo_uri, database):
+    outlet = MongoOutlet(database, "c", uri=mongo_uri, idempotent=True)
+    with pytest.raises(ValueError, match=r"cannot give record 0 of this push \(from Numbers\(\)\) a stable _id: "
+                                         r"it has no metadata\['Stage.RECORD_ID'\]"):
+        Link(Numbers(), outlet, interval=1).transfer()
+
+
+def test_idempotent_writes_still_raise_other_errors(mongo_uri, database, db, tmp_path):
+    from databay_mongo import outlet as outlet_module
+    from pymongo.errors import BulkWriteError
+
+    class Refuses:
+        full_name = "x.y"
+
+        def insert_many(self, documents, ordered):
+            raise BulkWriteError({"writeErrors": [{"index": 0, "code": 11000, "errmsg": "dup"},
+                                                  {"index": 1, "code": 121, "errmsg": "validation failed"}]})
+
+    with pytest.raises(BulkWriteError):
+        outlet_module._insert_new(Refuses(), [{}, {}])
+
+
+def test_the_inlet_position_is_committed_with_its_records(mongo_uri, database, db, tmp_path):
+    db["source"].insert_many([{"seq": n} for n in range(5)])
+    stage = tmp_path / "s.stage"
+    keep = Keep()
+    link = Link(MongoInlet("source", database, uri=mongo_uri, field="seq"), keep, interval=1, stage=stage)
+    link.transfer()
+    link.on_shutdown()
+    assert Stage(stage).open().inlet_states() == {"MongoInlet": {"field": "seq", "after": {"$numberInt": "4"}}}
+    db["source"].insert_many([{"seq": n} for n in range(5, 8)])
+    # A new process: the position comes from the stage, not from start_after.
+    keep2 = Keep()
+    inlet2 = MongoInlet("source", database, uri=mongo_uri, field="seq")
+    link2 = Link(inlet2, keep2, interval=1, stage=stage)
+    link2.transfer()
+    link2.on_shutdown()
+    assert [r.payload["seq"] for r in keep.records] == [0, 1, 2, 3, 4]
+    assert [r.payload["seq"] for r in keep2.records] == [5, 6, 7]
+
+
+def test_records_pulled_but_never_committed_are_read_again(mongo_uri, database, db, tmp_path):
+    db["source"].insert_many([{"seq": n} for n in range(3)])
+    stage = tmp_path / "s.stage"
+    link = Link(MongoInlet("source", database, uri=mongo_uri, field="seq"), Keep(), interval=1, stage=stage)
+    link.transfer()
+    link.on_shutdown()
+    db["source"].insert_many([{"seq": n} for n in range(3, 6)])
+    # "Crash" after a pull: the inlet moved on in memory, nothing was committed.
+    lost = MongoInlet("source", database, uri=mongo_uri, field="seq", start_after=2)
+    lost.pull(None)
+    assert lost.position == 5
+    keep = Keep()
+    restarted = Link(MongoInlet("source", database, uri=mongo_uri, field="seq"), keep, interval=1, stage=stage)
+    restarted.transfer()
+    restarted.on_shutdown()
+    assert [r.payload["seq"] for r in keep.records] == [3, 4, 5]
+
+
+def test_bson_values_round_trip_through_the_stage(mongo_uri, database, db, tmp_path):
+    document = {"_id": ObjectId(), "count": Int64(2**40), "at": datetime.datetime(2024, 1, 2, 3, 4, 5, 6000)}
+    db["source"].insert_one(document)
+    stage = tmp_path / "s.stage"
+    link = Link(MongoInlet("source", database, uri=mongo_uri), Keep(failures=1), interval=1, stage=stage,
+                ignore_exceptions=True)
+    link.transfer()
+    link.on_shutdown()
+    keep = Keep()
+    link2 = Link(MongoInlet("source", database, uri=mongo_uri), keep, interval=1, stage=stage)
+    link2.transfer()
+    link2.on_shutdown()
+    [record] = keep.records
+    assert record.payload == document
+    assert type(record.payload["_id"]) is ObjectId and type(record.payload["count"]) is Int64
+
+
+def test_every_bson_type_is_allowed_in_a_stage():
+    from bson import Binary, Code, DBRef, MaxKey, MinKey, Regex, Timestamp
+    from bson.son import SON
+    from databay.stage import codec
+    from databay_mongo import stage_types  # noqa: F401
+
+    values = [ObjectId(), Decimal128("9.99"), Int64(7), Timestamp(1, 2), Binary(b"x", 4), Regex("a.*", "i"),
+              Code("f()"), MinKey(), MaxKey(), DBRef("c", 1), SON([("a", 1)])]
+    payloads, _ = codec.decode(codec.encode([values], [{}]))
+    assert payloads == [values] and [type(v) for v in payloads[0]] == [type(v) for v in values]
