@@ -354,6 +354,8 @@ def test_bad_metadata_is_refused_naming_the_record(tmp_path, update) -> None:
     with pytest.raises(ValueError, match=r"CsvOutlet.CSV_FILE in metadata of record 0 of this push \(no inlet\) "
                                          r"must be a non-empty path"):
         outlet.push([Record({"a": 1}, {FILE: 42})], update)
+    with pytest.raises(ValueError, match=r"CsvOutlet.FILE_MODE in metadata of record 1 .* got \['a'\]"):
+        outlet.push([Record({"a": 1}), Record({"a": 1}, {MODE: ["a"]})], update)
 
 
 # -- unwritable paths ------------------------------------------------------------------

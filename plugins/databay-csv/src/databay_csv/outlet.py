@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from itertools import chain
-from operator import attrgetter, itemgetter, methodcaller
+from operator import attrgetter, itemgetter
 from typing import IO, TYPE_CHECKING, Any
 
 from databay.outlet import MetadataKey, Outlet
@@ -160,27 +160,24 @@ class CsvOutlet(Outlet):
     def _batches(self, records: list[Record]) -> list[_Batch]:
         """The push's records grouped by file and mode, their payloads checked."""
         metadata = list(map(_metadata_of, records))
-        paths = list(map(methodcaller("get", self.CSV_FILE), metadata))
-        modes = list(map(methodcaller("get", self.FILE_MODE), metadata))
-        if paths.count(None) == len(paths) and modes.count(None) == len(modes):
-            groups = {(self.default_filepath, self.default_file_mode): records}  # the common push
-        else:
-            groups = self._group(records, paths, modes)
+        keys = set().union(*metadata)
+        if self.CSV_FILE in keys or self.FILE_MODE in keys:
+            groups = self._group(records, metadata)
+        else:  # the common push: every record to the default file
+            groups = {(self.default_filepath, self.default_file_mode): records}
         return [_Batch(path, mode, group, _payloads(group, records, path)) for (path, mode), group in groups.items()]
 
-    def _group(self, records: list[Record], paths: list, modes: list) -> dict[tuple[str, str], list[Record]]:
+    def _group(self, records: list[Record], metadata: list[dict]) -> dict[tuple[str, str], list[Record]]:
         targets: dict[tuple[Any, Any], tuple[str, str]] = {}
         groups: dict[tuple[str, str], list[Record]] = {}
-        for index, (record, path, mode) in enumerate(zip(records, paths, modes)):
+        for index, (record, meta) in enumerate(zip(records, metadata)):
+            path, mode = meta.get(self.CSV_FILE), meta.get(self.FILE_MODE)
             try:
                 target = targets[(path, mode)]
-            except (KeyError, TypeError):
-                where = f" in metadata of record {index} of this push ({_origin(record)})"
-                target = (
-                    self.default_filepath if path is None else _checked_path(path, self.CSV_FILE, where),
-                    self.default_file_mode if mode is None else _checked_mode(mode, self.FILE_MODE, where),
-                )
-                targets[(path, mode)] = target
+            except KeyError:
+                target = targets[(path, mode)] = self._target(path, mode, index, record)
+            except TypeError:  # an unhashable value, refused by the check
+                target = self._target(path, mode, index, record)
             group = groups.get(target)
             if group is None:
                 group = groups[target] = []
@@ -196,6 +193,14 @@ class CsvOutlet(Outlet):
                 merged = {id(r) for r in groups[same]} | {id(r) for r in groups.pop((path, mode))}
                 groups[same] = [r for r in records if id(r) in merged]
         return groups
+
+    def _target(self, path: Any, mode: Any, index: int, record: Record) -> tuple[str, str]:
+        """The checked ``(path, mode)`` a record's metadata asks for."""
+        where = f" in metadata of record {index} of this push ({_origin(record)})"
+        return (
+            self.default_filepath if path is None else _checked_path(path, self.CSV_FILE, where),
+            self.default_file_mode if mode is None else _checked_mode(mode, self.FILE_MODE, where),
+        )
 
     # -- turning a batch into bytes, reading the header of an existing file ------------
 
@@ -216,8 +221,8 @@ class CsvOutlet(Outlet):
             data = text.encode(self._data_encoding)
         except (csv.Error, UnicodeEncodeError) as exc:
             raise self._serialising_error(exc, batch, columns, records) from exc
-        if header is None and not prefix and (batch.mode != "a" or batch.file is None):
-            prefix = self._bom  # the file is new or empty
+        if batch.file is None:  # the file is new or empty (or replaced, in mode 'w')
+            prefix = self._bom
         batch.data = prefix + data
 
     def _existing_header(self, batch: _Batch, files: ExitStack) -> tuple[list[str] | None, bytes]:
