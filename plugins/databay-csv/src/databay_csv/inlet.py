@@ -232,10 +232,9 @@ class CsvInlet(Inlet):
                 if not row:
                     continue
                 if header is None and self.has_header:
-                    header = row
-                    if self.fieldnames is None:
-                        _check_unique(header, f"CsvInlet: the header of {self.filepath}", CsvFormatError)
-                        keys, width = header, len(header)
+                    header = self._checked_header(row)
+                    keys = self.fieldnames or header
+                    width = len(keys)
                     continue
                 if len(row) == width:
                     append(dict(zip(keys, row)))
@@ -264,7 +263,10 @@ class CsvInlet(Inlet):
             header, _ = self.format.read_header(binary)
         except (csv.Error, UnicodeDecodeError) as exc:
             raise CsvFormatError(f"CsvInlet cannot read the header of {self.filepath}: {exc}") from exc
-        if header is not None and self.fieldnames is None:
+        return None if header is None else self._checked_header(header)
+
+    def _checked_header(self, header: list[str]) -> list[str]:
+        if self.fieldnames is None:
             _check_unique(header, f"CsvInlet: the header of {self.filepath}", CsvFormatError)
         return header
 
