@@ -313,7 +313,8 @@ def test_standalone_link_transfer_moves_each_appended_row_once(tmp_path) -> None
     assert collect.payloads == [{"a": "1"}, {"a": "2"}]
 
 
-def test_csv_to_csv_under_a_running_schedule_planner(tmp_path, run_planner, wait_until, read_rows) -> None:
+def test_csv_to_csv_under_a_running_schedule_planner(tmp_path, update, run_planner, wait_until,
+                                                     read_rows) -> None:
     source, target = tmp_path / "source.csv", tmp_path / "target.csv"
     writer = CsvOutlet(source)
     planner = SchedulePlanner(Link(CsvInlet(source), CsvOutlet(target), interval=0.02))
@@ -321,7 +322,7 @@ def test_csv_to_csv_under_a_running_schedule_planner(tmp_path, run_planner, wait
     written = []
     for batch in range(20):  # appends race with the planner's pulls: every row must arrive once
         rows = [{"batch": str(batch), "n": str(n), "text": f"row {n}, \"quoted\"\nsecond line"} for n in range(7)]
-        writer.push([Record(row) for row in rows], None)
+        writer.push([Record(row) for row in rows], update)
         written += rows
     assert wait_until(lambda: target.exists() and len(read_rows(target)) >= len(written))
     planner.shutdown(wait=True)
