@@ -3,6 +3,7 @@ exceptions carries on."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import pickle
 import re
@@ -11,7 +12,7 @@ import threading
 import time
 
 import pytest
-from databay import Link
+from databay import Link, Update
 from databay_http import (
     HttpConnectionError,
     HttpDecodeError,
@@ -141,3 +142,23 @@ def test_errors_survive_pickling(server):
         Link(HttpInlet(url), [], interval=1).transfer()
     copy = pickle.loads(pickle.dumps(caught.value))
     assert (type(copy), str(copy), copy.status, copy.url) == (HttpStatusError, str(caught.value), 500, url)
+
+
+class NoSuchHostLoop(asyncio.SelectorEventLoop):
+    """An event loop whose host lookups all fail as they do for a name that does not exist
+    (so the test sends no DNS query off this machine)."""
+
+    async def getaddrinfo(self, host, *args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+
+def test_unknown_host_names_the_host():
+    inlet = HttpInlet("http://no-such-host.invalid/data")
+    loop = NoSuchHostLoop()
+    try:
+        with pytest.raises(HttpConnectionError) as caught:
+            loop.run_until_complete(inlet.pull(Update(["t"], 0)))
+    finally:
+        loop.close()
+    assert str(caught.value) == ("HttpInlet: GET http://no-such-host.invalid/data failed: cannot resolve host "
+                                 "'no-such-host.invalid': Name or service not known")

@@ -184,9 +184,18 @@ def test_pull_directly_on_an_event_loop(server):
         ({"url": "http://127.0.0.1/", "json_body": {1, 2}}, TypeError, "json_body cannot be sent as JSON"),
         ({"url": "http://127.0.0.1/", "cacert": "/no/such/ca.pem"}, ValueError, "cannot load trusted"),
         ({"url": "http://127.0.0.1/", "cacert": "ca.pem", "verify": False}, ValueError, "contradict"),
+        ({"url": "http://127.0.0.1/", "session_options": {"connector": None}}, ValueError, "cannot set 'connector'"),
     ],
 )
 def test_bad_arguments_fail_at_construction(arguments, error, message):
     with pytest.raises(error, match=message) as caught:
         HttpInlet(**arguments)
     assert str(caught.value).startswith("HttpInlet: ")
+
+
+def test_session_options_reach_the_session(server):
+    inlet = HttpInlet(server.url("/echo"), session_options={"cookies": {"session": "abc"},
+                                                            "skip_auto_headers": ["User-Agent"]})
+    [echo] = pull(inlet)
+    assert echo["headers"]["Cookie"] == "session=abc"
+    assert "User-Agent" not in echo["headers"]

@@ -97,6 +97,9 @@ class HttpClient:
             raise ValueError(f"{owner}: invalid headers {headers!r}: {exc}") from exc
         self._ssl = _tls_setting(owner, cacert, verify)
         self._session_options = dict(session_options or {})
+        if "connector" in self._session_options:
+            raise ValueError(f"{owner}: session_options cannot set 'connector': a connector belongs to one "
+                             f"event loop, and each loop that runs the {owner} gets a session of its own")
         # Open between open() and close(): the session of each loop that used it, with
         # the guard that closes it when that loop shuts down. None: closed.
         self._pools: dict[asyncio.AbstractEventLoop, tuple[aiohttp.ClientSession, AsyncGenerator]] | None = None
@@ -193,7 +196,7 @@ class HttpClient:
             where = display(url)
             message = f"{self.owner}: {method} {where} returned {response.status} {response.reason}"
             if body:
-                message += f": {excerpt(body)}"
+                message += ": " + " ".join(excerpt(body).split())  # on one line
             raise HttpStatusError(message, method, where, response.status, response.reason or "",
                                   body[:BODY_EXCERPT])
         return response, body
@@ -248,12 +251,9 @@ def _tls_setting(owner: str, cacert: str | os.PathLike | None, verify: bool) -> 
 
 def _os_reason(error: OSError) -> str:
     """``'Connection refused'`` rather than ``"[Errno 111] Connect call failed ('127.0.0.1', 1)"``."""
-    if error.errno:
-        try:
-            return os.strerror(error.errno)
-        except ValueError:
-            pass
-    return str(error)
+    if isinstance(error.errno, int) and error.errno > 0:  # (a getaddrinfo error's is negative)
+        return os.strerror(error.errno)
+    return error.strerror or str(error)
 
 
 async def _closed_with_its_loop(session: aiohttp.ClientSession) -> AsyncGenerator[None, None]:

@@ -49,7 +49,7 @@ class HttpInlet(Inlet):
     :param verify: Verify the server's certificate for https. ``False`` accepts any
         certificate: only for servers you trust on a network you trust.
     :param session_options: Further ``aiohttp.ClientSession`` keyword arguments (e.g.
-        ``auth``, ``cookies``, ``trust_env=True``); they win over the settings above.
+        ``cookies``, ``trust_env=True``); they win over the settings above.
 
     Remaining arguments (``metadata``) go to :class:`~databay.inlet.Inlet`.
 
