@@ -17,7 +17,10 @@ its own core, so the time it takes to answer is the same for every client and do
 come out of the client's loop. Everyone runs after a warm-up transfer, with connections
 already open where the client keeps them (databay 0.3.0 opens a session per pull).
 
-Target: databay within 1.25x of raw (time per 100 GETs).
+Measured: wall time per transfer, and the client's CPU time per transfer
+(``time.process_time()`` of the client's process; the server's is excluded).
+
+Target: databay within 1.25x of raw (wall time per 100 GETs).
 """
 
 from __future__ import annotations
@@ -60,12 +63,12 @@ def urls(base: str) -> list[str]:
     return [f"{base}/item/{n}" for n in range(INLETS)]
 
 
-def measure_raw(base: str) -> list[float]:
+def measure_raw(base: str) -> list[tuple[float, float]]:
     import aiohttp
 
     targets = urls(base)
 
-    async def main() -> list[float]:
+    async def main() -> list[tuple[float, float]]:
         async with aiohttp.ClientSession() as session:
 
             async def fetch(url: str):
@@ -79,9 +82,9 @@ def measure_raw(base: str) -> list[float]:
             await transfer()  # warm-up: opens the connections
             times = []
             for _ in range(TRANSFERS):
-                start = time.perf_counter()
+                wall, cpu = time.perf_counter(), time.process_time()
                 await transfer()
-                times.append(time.perf_counter() - start)
+                times.append((time.perf_counter() - wall, time.process_time() - cpu))
             return times
 
     return asyncio.run(main())
@@ -95,18 +98,18 @@ def make_link(base: str):
     return Link([HttpInlet(url) for url in urls(base)], NullOutlet(), interval=3600)
 
 
-def time_transfers(link) -> list[float]:
+def time_transfers(link) -> list[tuple[float, float]]:
     link.transfer()  # warm-up: opens the connections
     times = []
     for _ in range(TRANSFERS):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         stats = link.transfer()
-        times.append(time.perf_counter() - start)
+        times.append((time.perf_counter() - wall, time.process_time() - cpu))
         assert stats.records_pulled == INLETS, stats
     return times
 
 
-def measure_databay(base: str) -> list[float]:
+def measure_databay(base: str) -> list[tuple[float, float]]:
     link = make_link(base)
     link.on_start()
     try:
@@ -115,7 +118,7 @@ def measure_databay(base: str) -> list[float]:
         link.on_shutdown()
 
 
-def measure_databay_planner(base: str) -> list[float]:
+def measure_databay_planner(base: str) -> list[tuple[float, float]]:
     from databay.planners import SchedulePlanner
 
     link = make_link(base)
@@ -144,15 +147,15 @@ link.on_start()
 link.transfer()
 times = []
 for _ in range(TRANSFERS):
-    start = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     link.transfer()
-    times.append(time.perf_counter() - start)
+    times.append((time.perf_counter() - wall, time.process_time() - cpu))
 link.on_shutdown()
 print(json.dumps(times))
 """
 
 
-def measure_databay03(base: str) -> list[float]:
+def measure_databay03(base: str) -> list[tuple[float, float]]:
     return run_databay03(DATABAY03.format(base=base, inlets=INLETS, transfers=TRANSFERS))
 
 
@@ -165,7 +168,7 @@ def main() -> int:
             measure["databay03"] = measure_databay03
         else:
             print("DATABAY03_PYTHON is not set: databay 0.3.0 is left out (run through benchmarks/run.py)")
-        times: dict[str, list[float]] = {key: [] for key in measure}
+        times: dict[str, list[tuple[float, float]]] = {key: [] for key in measure}
         # Interleaved rounds, so that the machine's noise hits everyone alike.
         for _ in range(ROUNDS):
             for key, fn in measure.items():
@@ -174,16 +177,17 @@ def main() -> int:
         server.terminate()
         server.wait(10)
 
-    ms = {key: median(values) * 1000 for key, values in times.items()}
+    ms = {key: median(wall for wall, _ in values) * 1000 for key, values in times.items()}
+    cpu = {key: median(c for _, c in values) * 1000 for key, values in times.items()}
     labels = {"raw": "raw aiohttp: 100 concurrent GETs, one ClientSession (limit)",
               "databay": "databay Link.transfer(), 100 HttpInlets",
               "planner": "databay, same, in a running SchedulePlanner",
               "databay03": "databay 0.3.0 Link.transfer(), 100 HttpInlets"}
     table = Table(f"HTTP: one transfer of {INLETS} GETs against a local aiohttp.web server "
                   f"(median of {ROUNDS} rounds x {TRANSFERS} transfers)",
-                  ["client", "ms per 100 GETs", "x raw"])
+                  ["client", "ms per 100 GETs", "x raw", "client CPU ms", "x raw CPU"])
     for key in ms:
-        table.add_row(labels[key], ms[key], f"{ms[key] / ms['raw']:.2f}x")
+        table.add_row(labels[key], ms[key], f"{ms[key] / ms['raw']:.2f}x", cpu[key], f"{cpu[key] / cpu['raw']:.2f}x")
     table.print()
     if "databay03" in ms:
         print(f"databay vs databay 0.3.0: {ms['databay03'] / ms['databay']:.2f}x faster")
