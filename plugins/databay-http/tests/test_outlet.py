@@ -62,6 +62,11 @@ def test_url_metadata_per_record(server, records_inlet):
     assert [(r.path, r.json()) for r in server.seen] == [("/echo", 1), ("/other", 2), ("/echo", 3)]
 
 
+def test_url_metadata_that_is_not_a_string(server, records_inlet):
+    with pytest.raises(ValueError, match=r"^HttpOutlet: record 0 .*: metadata\['HttpOutlet.URL'\] must be a str URL"):
+        send(HttpOutlet(server.url("/echo")), [Record(1, {HttpOutlet.URL: ["http://a"]})], records_inlet)
+
+
 def test_url_metadata_key_is_namespaced():
     assert HttpOutlet.URL == "HttpOutlet.URL"
 
@@ -86,8 +91,8 @@ def test_nan_is_not_sent(server, records_inlet):
 
 def test_invalid_url_metadata_names_the_record(server, records_inlet):
     records = [Record(1), Record(2, {HttpOutlet.URL: "not a url"})]
-    with pytest.raises(ValueError, match=r"^HttpOutlet: record 1 of this push \(no inlet\) has an invalid "
-                                         r"metadata\['HttpOutlet.URL'\] 'not a url'"):
+    with pytest.raises(ValueError, match=r"^HttpOutlet: record 1 of this push \(no inlet\): metadata\['HttpOutlet.URL'\]: "
+                                         r"url must be an absolute http:// or https:// URL, got 'not a url'$"):
         send(HttpOutlet(server.url("/echo")), records, records_inlet)
     assert server.seen == []
 

@@ -49,6 +49,13 @@ def parse_url(owner: str, url: str | URL, params: Any = None) -> URL:
     return parsed
 
 
+def check_method(owner: str, method: str) -> str:
+    """``method`` in capitals; ``ValueError`` if it is not a method name."""
+    if not isinstance(method, str) or not method.isalpha():
+        raise ValueError(f"{owner}: method must be an HTTP method such as 'GET' or 'POST', got {method!r}")
+    return method.upper()
+
+
 def display(url: URL) -> str:
     """``url`` as errors and logs show it: without user name and password."""
     return str(url.with_user(None)) if url.user is not None else str(url)
@@ -120,10 +127,9 @@ class HttpClient:
             pools, self._pools = self._pools, None
         running = asyncio.get_running_loop()
         for loop, (session, guard) in (pools or {}).items():
-            if loop is running:
-                await guard.aclose()
-            elif loop.is_closed() or not _close_on(loop, session, guard):
-                await session.close()  # its loop is gone: all that is left is to forget it
+            if loop is running or loop.is_closed() or not _close_on(loop, session, guard):
+                # On a closed loop nothing can run any more: this only forgets the session.
+                await _close(session, guard)
 
     def _new_session(self) -> aiohttp.ClientSession:
         return aiohttp.ClientSession(**{
@@ -133,22 +139,23 @@ class HttpClient:
             **self._session_options,
         })
 
-    async def _pooled_session(self, loop: asyncio.AbstractEventLoop) -> aiohttp.ClientSession:
-        """The session of ``loop`` (the running loop), opened if it has none."""
+    async def _pooled_session(self, loop: asyncio.AbstractEventLoop) -> aiohttp.ClientSession | None:
+        """The session of ``loop`` (the running loop), opened if it has none; ``None`` when
+        the pool is closed."""
         with self._lock:
             pools = self._pools
             if pools is None:
-                raise RuntimeError("the connection pool is closed")
+                return None
             entry = pools.get(loop)
             if entry is not None:
                 return entry[0]
             session = self._new_session()
             guard = _closed_with_its_loop(session)
             pools[loop] = (session, guard)
-            gone = [(other, pools.pop(other)[0]) for other in list(pools) if other.is_closed()]
+            gone = [pools.pop(other) for other in list(pools) if other.is_closed()]
         await anext(guard)
-        for _, stale in gone:
-            await stale.close()
+        for stale in gone:
+            await _close(*stale)
         return session
 
     # -- requests ----------------------------------------------------------------------
@@ -178,10 +185,10 @@ class HttpClient:
     async def _open_and_send(
         self, method: str, url: URL, data: Any, headers: Any
     ) -> tuple[aiohttp.ClientResponse, bytes]:
-        if self._pools is None:
-            async with self._new_session() as session:
-                return await self._send(session, method, url, data, headers)
         session = await self._pooled_session(asyncio.get_running_loop())
+        if session is None:  # the pool is closed: a session for this request alone
+            async with self._new_session() as alone:
+                return await self._send(alone, method, url, data, headers)
         return await self._send(session, method, url, data, headers)
 
     async def _send(
@@ -267,6 +274,11 @@ async def _closed_with_its_loop(session: aiohttp.ClientSession) -> AsyncGenerato
         await session.close()
 
 
+async def _close(session: aiohttp.ClientSession, guard: AsyncGenerator) -> None:
+    await guard.aclose()
+    await session.close()  # in case the guard had not started yet
+
+
 _closing: set[asyncio.Task] = set()
 
 
@@ -274,12 +286,8 @@ def _close_on(loop: asyncio.AbstractEventLoop, session: aiohttp.ClientSession, g
     """Close ``session`` and its ``guard`` on their own loop: now if the loop runs, else
     when it next runs. ``False`` when that loop closed meanwhile."""
 
-    async def close_both() -> None:
-        await guard.aclose()
-        await session.close()  # in case the guard had not started yet
-
     def close() -> None:
-        task = loop.create_task(close_both())
+        task = loop.create_task(_close(session, guard))
         _closing.add(task)
         task.add_done_callback(_closing.discard)
 

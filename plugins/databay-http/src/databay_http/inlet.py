@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp.typedefs import LooseHeaders
 from databay.inlet import Inlet
 
-from databay_http.client import BODY_EXCERPT, HttpClient, display, excerpt, parse_url
+from databay_http.client import BODY_EXCERPT, HttpClient, check_method, display, excerpt, parse_url
 from databay_http.errors import HttpDecodeError
 
 if TYPE_CHECKING:
@@ -81,11 +81,11 @@ class HttpInlet(Inlet):
         super().__init__(*args, **kwargs)
         self._url = parse_url("HttpInlet", url, params)
         self._display = display(self._url)
-        self._method = _method("HttpInlet", method)
+        self._method = check_method("HttpInlet", method)
         self._json = json
         self._client = HttpClient("HttpInlet", headers, timeout, connect_timeout, cacert, verify,
                                   session_options)
-        self._body = _request_body("HttpInlet", body, json_body, self._client)
+        self._body = _request_body(body, json_body, self._client)
 
     @property
     def url(self) -> str:
@@ -113,7 +113,7 @@ class HttpInlet(Inlet):
             if self._json:
                 return jsonlib.loads(body)
             return body.decode(response.get_encoding())
-        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an unknown charset
+        except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
             kind = "JSON" if self._json else "text"
             content_type = response.headers.get("Content-Type", "none")
             raise HttpDecodeError(
@@ -130,24 +130,18 @@ class HttpInlet(Inlet):
         await self._client.close()
 
 
-def _method(owner: str, method: str) -> str:
-    if not isinstance(method, str) or not method.isalpha():
-        raise ValueError(f"{owner}: method must be an HTTP method such as 'GET' or 'POST', got {method!r}")
-    return method.upper()
-
-
-def _request_body(owner: str, body: bytes | str | None, json_body: Any, client: HttpClient) -> bytes | str | None:
+def _request_body(body: bytes | str | None, json_body: Any, client: HttpClient) -> bytes | str | None:
     """What to send as the request's body; sets the JSON content type for ``json_body``."""
     if json_body is None:
         if body is not None and not isinstance(body, (bytes, str)):
-            raise TypeError(f"{owner}: body must be bytes or str, got {type(body).__name__}; "
+            raise TypeError(f"HttpInlet: body must be bytes or str, got {type(body).__name__}; "
                             f"use json_body= to send a value as JSON")
         return body
     if body is not None:
-        raise ValueError(f"{owner}: pass body or json_body, not both")
+        raise ValueError("HttpInlet: pass body or json_body, not both")
     try:
         encoded = jsonlib.dumps(json_body, allow_nan=False).encode()
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{owner}: json_body cannot be sent as JSON: {exc}") from exc
+        raise TypeError(f"HttpInlet: json_body cannot be sent as JSON: {exc}") from exc
     client.headers.setdefault("Content-Type", "application/json")
     return encoded

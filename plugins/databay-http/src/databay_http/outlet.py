@@ -12,9 +12,8 @@ from aiohttp.typedefs import LooseHeaders
 from databay.outlet import MetadataKey, Outlet
 from yarl import URL
 
-from databay_http.client import HttpClient, display, parse_url
+from databay_http.client import HttpClient, check_method, display, parse_url
 from databay_http.errors import HttpError
-from databay_http.inlet import _method
 
 if TYPE_CHECKING:
     from databay.record import Record
@@ -78,7 +77,7 @@ class HttpOutlet(Outlet):
         super().__init__(processors)
         self._url = parse_url("HttpOutlet", url, params)
         self._display = display(self._url)
-        self._method = _method("HttpOutlet", method)
+        self._method = check_method("HttpOutlet", method)
         self.per_record = per_record
         self._client = HttpClient("HttpOutlet", headers, timeout, connect_timeout, cacert, verify,
                                   session_options)
@@ -139,13 +138,10 @@ class HttpOutlet(Outlet):
         """The URL a record's metadata names (``None``: the outlet's)."""
         if url is None:
             return self._url
-        try:
-            if not isinstance(url, str):
-                raise ValueError(f"it must be a str, got {type(url).__name__}")
-            return parse_url("HttpOutlet", url)
-        except ValueError as exc:
-            raise ValueError(f"HttpOutlet: record {index} of this push ({_origin(record)}) has an invalid "
-                             f"metadata['{self.URL}'] {url!r}: {exc}") from exc
+        where = f"HttpOutlet: record {index} of this push ({_origin(record)}): metadata['{self.URL}']"
+        if not isinstance(url, str):
+            raise ValueError(f"{where} must be a str URL, got {type(url).__name__} {url!r}")
+        return parse_url(where, url)
 
     async def on_start(self) -> None:
         """Open the connection pool, on the event loop that runs the pushes."""
