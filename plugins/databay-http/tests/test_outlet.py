@@ -6,7 +6,7 @@ import logging
 
 import pytest
 from databay import Link, Record
-from databay_http import HttpOutlet, HttpStatusError
+from databay_http import HttpInlet, HttpOutlet, HttpStatusError
 
 
 def send(outlet: HttpOutlet, records: list, records_inlet, **link_options) -> None:
@@ -140,8 +140,6 @@ def test_logs_sending_and_sent(server, records_inlet, caplog):
 
 def test_http_to_http(server):
     """An HttpInlet feeding an HttpOutlet: what one server answers, the other receives."""
-    from databay_http import HttpInlet
-
     source = server.route("/todos", [{"id": 1, "done": True}, {"id": 2, "done": False}])
     link = Link(HttpInlet(source), HttpOutlet(server.url("/echo")), interval=1)
     link.transfer()

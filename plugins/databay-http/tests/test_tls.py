@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import trustme
 from databay import Link
 from databay_http import HttpConnectionError, HttpInlet, HttpOutlet, HttpTLSError
 
@@ -42,8 +43,6 @@ def test_rejected_without_cacert(tls_server):
 
 
 def test_rejected_when_cacert_is_another_ca(tls_server, tmp_path):
-    import trustme
-
     other = tmp_path / "other-ca.pem"
     trustme.CA().cert_pem.write_to_path(str(other))
     with pytest.raises(HttpTLSError, match="is not trusted"):

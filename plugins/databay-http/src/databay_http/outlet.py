@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiohttp.typedefs import LooseHeaders
-from databay.outlet import MetadataKey, Outlet
+from databay.outlet import MetadataKey, Outlet, Processor
 from yarl import URL
 
 from databay_http.client import HttpClient, check_method, display, parse_url
@@ -72,7 +72,7 @@ class HttpOutlet(Outlet):
         timeout: float = 30.0,
         connect_timeout: float = 10.0,
         session_options: Mapping[str, Any] | None = None,
-        processors: Any = None,
+        processors: Processor | list[Processor] | None = None,
     ):
         super().__init__(processors)
         self._url = parse_url("HttpOutlet", url, params)
@@ -158,8 +158,7 @@ def _encode(records: list[Record], indices: list[int], single: bool) -> bytes:
     try:
         if single:
             return json.dumps(records[indices[0]].payload, ensure_ascii=False, allow_nan=False).encode()
-        payloads = [records[i].payload for i in indices] if len(indices) < len(records) else \
-            [record.payload for record in records]
+        payloads = [records[index].payload for index in indices]
         return json.dumps(payloads, ensure_ascii=False, allow_nan=False).encode()
     except (TypeError, ValueError):
         for index in indices:  # name the record JSON cannot represent
