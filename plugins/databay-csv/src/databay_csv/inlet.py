@@ -155,6 +155,16 @@ class CsvInlet(Inlet):
     def position(self, value: dict[str, Any] | None) -> None:
         self._position = None if value is None else _checked_position(value)
 
+    def get_state(self) -> dict[str, Any] | None:
+        """The :attr:`position`: on a link with a stage it is committed with the rows each
+        pull produced, and given back to :meth:`set_state` on restart."""
+        return self.position
+
+    def set_state(self, state: dict[str, Any] | None) -> None:
+        """Carry on from ``state``, a :attr:`position` saved by :meth:`get_state`."""
+        with self._lock:
+            self.position = state
+
     # -- lifecycle -----------------------------------------------------------------------
 
     def on_start(self) -> None:
