@@ -57,20 +57,23 @@ def wait_until_ready(uri: str, timeout: float = 30.0) -> None:
 
 
 class NxServer:
-    """One nx-27017 server process on ``host:port`` with in-memory storage.
+    """One nx-27017 server process on ``host:port``, with in-memory storage by default.
 
     :param port: Port to listen on; ``None`` picks a free one (kept across restarts).
     :param host: Loopback address to bind.
     :param python: Interpreter that has nx-27017 installed (default: this one).
     :param startup_timeout: Seconds to wait for the server to answer ``ping``.
+    :param db_path: An SQLite file to keep the data in, so that it survives :meth:`stop`
+        and :meth:`start` (``None``: in memory, gone when the server stops).
     """
 
     def __init__(self, port: int | None = None, host: str = "127.0.0.1", python: str | None = None,
-                 startup_timeout: float = 30.0):
+                 startup_timeout: float = 30.0, db_path: str | os.PathLike | None = None):
         self.host = host
         self.port = port if port is not None else free_port(host)
         self.python = python or sys.executable
         self.startup_timeout = startup_timeout
+        self.db_path = None if db_path is None else os.fspath(db_path)
         self._process: subprocess.Popen | None = None
         self._workdir: str | None = None
 
@@ -94,7 +97,7 @@ class NxServer:
         self._workdir = tempfile.mkdtemp(prefix="databay-nx27017-")
         log = Path(self._workdir, "server.log")
         command = [
-            self.python, "-m", "nx_27017.nx_27017", "--db", "memory",
+            self.python, "-m", "nx_27017.nx_27017", "--db", self.db_path or "memory",
             "--host", self.host, "--port", str(self.port),
             "--pid-file", str(Path(self._workdir, "server.pid")), "--log-file", str(log),
         ]
@@ -113,7 +116,7 @@ class NxServer:
         return self.uri
 
     def stop(self) -> None:
-        """Stop the server (its in-memory data is lost) and remove its files."""
+        """Stop the server (in-memory data is lost; ``db_path`` is kept) and remove its other files."""
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             process.terminate()
