@@ -14,6 +14,7 @@ KNOWN_COMPONENTS: dict[str, dict[str, str]] = {
                "csv": "databay-csv", "CsvOutlet": "databay-csv"},
     "planner": {"aps": "databay-aps", "ApsPlanner": "databay-aps", "APSPlanner": "databay-aps"},
     "processor": {},
+    "notifier": {"email": "databay-email", "EmailNotifier": "databay-email"},
 }
 
 

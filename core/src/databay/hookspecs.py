@@ -48,6 +48,13 @@ def databay_register_processors(register):
 
 
 @hookspec
+def databay_register_notifiers(register):
+    """Register notifiers: :class:`~databay.notifier.Notifier` subclasses (or other classes
+    whose instances implement observer hooks), ``register(name, target)``. A pipeline's
+    ``[[notifiers]]`` table builds one by name and lets it observe the run."""
+
+
+@hookspec
 def databay_register_commands(app):
     """Add commands to the ``databay`` command line; ``app`` is its ``typer.Typer``."""
 

@@ -27,12 +27,13 @@ import pluggy
 from databay import catalog, hookspecs
 from databay.errors import AmbiguousComponentError, ComponentNotFoundError, PluginError
 
-KINDS = ("inlet", "outlet", "planner", "processor")
+KINDS = ("inlet", "outlet", "planner", "processor", "notifier")
 REGISTRATION_HOOKS = {
     "inlet": "databay_register_inlets",
     "outlet": "databay_register_outlets",
     "planner": "databay_register_planners",
     "processor": "databay_register_processors",
+    "notifier": "databay_register_notifiers",
 }
 CORE_DISTRIBUTION = "databay"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")

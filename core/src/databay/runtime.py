@@ -175,6 +175,10 @@ def run_standalone(coro: Coroutine[Any, Any, T]) -> T:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        running = False
+    else:
+        running = True
+    if not running:  # outside the except block: the transfer's exceptions get no RuntimeError context
         holder = getattr(_local, "holder", None)
         if holder is None or holder.loop.is_closed():
             holder = _local.holder = _ThreadLoop()

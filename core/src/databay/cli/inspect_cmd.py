@@ -28,7 +28,7 @@ def _matches(name: str, kind: str | None) -> list[Component]:
             raise CliError(str(exc), EXIT_USAGE) from exc
     if not found:
         detail = errors[0] if kind else next((e for e in errors if "did you mean" in e or "pip install" in e),
-                                             f"no inlet, outlet, planner or processor is named '{name}'")
+                                             f"no inlet, outlet, planner, processor or notifier is named '{name}'")
         raise CliError(detail, EXIT_USAGE)
     return found
 

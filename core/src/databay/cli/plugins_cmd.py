@@ -17,7 +17,7 @@ def plugins(
         False, "--check", help="Import and verify every registered component; exit 1 on any failure."
     ),
 ) -> None:
-    """List plugin distributions with their inlets, outlets, planners and processors."""
+    """List plugin distributions with their inlets, outlets, planners, processors and notifiers."""
     code = show_plugins(as_json, check)
     if code:
         raise typer.Exit(code)
