@@ -103,6 +103,15 @@ class StagedLink:
         self._committed_states: dict[str, str] = {}
         self._restored_state = False
         self._lock = threading.Lock()
+        self._keyed: tuple[list, list[str]] = ([], [])
+
+    def outlet_keys(self, outlets: list) -> list[str]:
+        """:func:`node_keys` of ``outlets``, remembered while the link keeps the same list."""
+        keyed, keys = self._keyed
+        if keyed is not outlets:  # Link.add_outlets/remove_outlets make a new list
+            keys = node_keys(outlets)
+            self._keyed = (outlets, keys)
+        return keys
 
     def open(self, link: Link) -> None:
         """Open the stage for ``link``; the first time, restore inlet states and the intake."""
@@ -184,7 +193,7 @@ async def run_staged_transfer(link: Link, update: Update, runtime: Runtime) -> t
         len(inlets) == 1 and len(outlets) == 1 and not link.processors and not link.groupers
         and not outlets[0].processors and not inlets[0]._uses_coroutine and not outlets[0]._uses_coroutine
         and link.retry_policy is None and inlets[0].retry_policy is None and outlets[0].retry_policy is None
-        and staging.steady(node_keys(outlets)[0])
+        and staging.steady(staging.outlet_keys(outlets)[0])
     ):
         # The common link, nothing to catch up on: the whole transfer in one trip to the pool.
         return await runtime.run_sync(_transfer_in_one_trip, link, staging, inlets[0], outlets[0], update,
@@ -199,7 +208,7 @@ async def run_staged_transfer(link: Link, update: Update, runtime: Runtime) -> t
     # Should the commit fail, link buffers must not keep what they stored from this transfer.
     saved = [(buffer, list(buffer.records), buffer.time_start) for buffer in link_buffers]
     records = staging.restored + intake.records if staging.restored else intake.records
-    outlet_keys = node_keys(outlets)
+    outlet_keys = staging.outlet_keys(outlets)
     try:
         if link.processors:
             records = _apply(link, link.processors, records, update, "Processor")
@@ -226,7 +235,7 @@ def _transfer_in_one_trip(link: Link, staging: StagedLink, inlet: Inlet, outlet:
                           update: Update) -> tuple[int, int, int]:
     """:func:`run_staged_transfer` for one synchronous inlet and outlet, without processors,
     groupers or retries, when the outlet has nothing to catch up on; runs in the pool."""
-    inlet_key, outlet_key = node_keys([inlet])[0], node_keys([outlet])[0]
+    inlet_key, outlet_key = type(inlet).__name__, staging.outlet_keys(link._outlets)[0]
     failures: list[Exception] = []
     try:
         records, state = _pull_sync(inlet, update)

@@ -40,8 +40,8 @@ def fail(link: Link, times: int = 1) -> None:
 
 
 def test_a_failed_transfer_is_mailed_with_its_traceback(smtp_server, observe):
-    notifier = observe(EmailNotifier(["ops@example.com", "oncall@example.com"], sender="databay@example.com",
-                                     host=smtp_server.host, port=smtp_server.port))
+    observe(EmailNotifier(["ops@example.com", "oncall@example.com"], sender="databay@example.com",
+                          host=smtp_server.host, port=smtp_server.port))
     fail(Link(Fails(), Sink(), interval=1, tags="orders"))
     assert smtp_server.inbox.wait_for(1)
     [message] = smtp_server.inbox.messages
