@@ -51,10 +51,11 @@ class EveryIntervalPlanner(EnginePlanner):
             if not any(link is known for known in self.links):   # removed
                 del self._timers[link]
                 return
-            # One task per due transfer: the engine tracks the task it runs in as in flight.
-            asyncio.ensure_future(self._engine.transfer_due(link))
+            # A task of its own per transfer (the engine counts the task it runs in as
+            # in flight); waiting for it, the link's transfers never overlap.
+            await asyncio.ensure_future(self._engine.transfer_due(link))
             due += interval
-            while due <= loop.time():   # fell behind: coalesce the missed due times
+            while due <= loop.time():   # late, or the transfer outlasted due times: skip them
                 due += interval
 
 

@@ -25,8 +25,7 @@ class Clock(Inlet):
 
 class Printer(Outlet):
     def push(self, records, update):
-        for record in records:
-            log(f"transfer {update}")
+        log(f"transfer {update}")
 
 
 planner = ApsPlanner(Link(Clock(), Printer(), interval=0.2, tags="clock"))

@@ -29,6 +29,12 @@ def link(probe: Probe, interval: float = 0.1, **options) -> Link:
                 immediate_transfer=immediate)
 
 
+def run_aps(run_planner, wait_until, planner: ApsPlanner) -> None:
+    """Start ``planner`` and wait until its APScheduler scheduler has started too."""
+    run_planner(planner)
+    assert wait_until(lambda: planner._scheduler.running)
+
+
 def test_defaults():
     planner = ApsPlanner()
     assert planner.threads == 30
@@ -74,18 +80,18 @@ def test_each_link_gets_an_aps_job_of_its_planners_scheduler():
         one.remove_links(first)
 
 
-def test_jobs_get_databays_job_defaults(run_planner):
+def test_jobs_get_databays_job_defaults(run_planner, wait_until):
     target = link(Probe(), 60)
     planner = ApsPlanner(target)
-    run_planner(planner)
+    run_aps(run_planner, wait_until, planner)
     assert {key: getattr(target.job, key) for key in JOB_DEFAULTS} == JOB_DEFAULTS
     assert JOB_DEFAULTS == {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
 
 
-def test_job_defaults_override(run_planner):
+def test_job_defaults_override(run_planner, wait_until):
     target = link(Probe(), 60)
     planner = ApsPlanner(target, job_defaults_override={"misfire_grace_time": 5, "max_instances": 3})
-    run_planner(planner)
+    run_aps(run_planner, wait_until, planner)
     assert (target.job.coalesce, target.job.max_instances, target.job.misfire_grace_time) == (True, 3, 5)
 
 
@@ -133,16 +139,16 @@ def test_an_executor_off_the_loop_is_refused(executor):
         ApsPlanner(executors_override={"default": executor})
 
 
-def test_links_due_together_share_one_anchor(run_planner):
+def test_links_due_together_share_one_anchor(run_planner, wait_until):
     links = [link(Probe(), 0.5) for _ in range(20)] + [link(Probe(), 0.5, immediate_transfer=False)]
     planner = ApsPlanner(links, immediate_transfer=False)
-    run_planner(planner)
+    run_aps(run_planner, wait_until, planner)
     assert len({target.job.next_run_time for target in links}) == 1
 
 
-def test_a_link_added_while_running_is_due_one_interval_later(run_planner):
+def test_a_link_added_while_running_is_due_one_interval_later(run_planner, wait_until):
     planner = ApsPlanner(link(Probe(), 60))
-    run_planner(planner)
+    run_aps(run_planner, wait_until, planner)
     added = link(Probe(), 30)
     before = datetime.datetime.now(datetime.UTC)
     planner.add_links(added)

@@ -67,8 +67,10 @@ class Probe:
 class _Node:
     """Counts ``on_start``/``on_shutdown`` calls and writes them to the probe's journal."""
 
-    probe: Probe
-    name: str
+    def __init__(self, probe: Probe, name: str):
+        super().__init__()
+        self.probe, self.name = probe, name
+        self.starts = self.shutdowns = 0
 
     def _lifecycle(self, event: str) -> None:
         if event == "start":
@@ -77,30 +79,6 @@ class _Node:
             self.shutdowns += 1
         self.probe.note(event, self.name)
 
-
-class ProbeInlet(_Node, Inlet):
-    """A synchronous inlet producing its transfer number; ``sleep`` seconds per pull (or
-    per transfer number, ``{n: seconds}``); ``fail`` makes every pull raise."""
-
-    def __init__(self, probe: Probe, name: str = "inlet", sleep: float | dict[int, float] = 0.0,
-                 fail: bool = False):
-        super().__init__()
-        self.probe, self.name, self.sleep, self.fail = probe, name, sleep, fail
-        self.starts = self.shutdowns = 0
-
-    def _duration(self, update) -> float:
-        return self.sleep.get(update.transfer_number, 0.0) if isinstance(self.sleep, dict) else self.sleep
-
-    def pull(self, update):
-        self.probe.enter(self.name)
-        try:
-            time.sleep(self._duration(update))
-            if self.fail:
-                raise RuntimeError(f"PlannerTester: {self.name} failed on purpose")
-            return [update.transfer_number]
-        finally:
-            self.probe.leave()
-
     def on_start(self):
         self._lifecycle("start")
 
@@ -108,7 +86,43 @@ class ProbeInlet(_Node, Inlet):
         self._lifecycle("shutdown")
 
 
-class AsyncProbeInlet(ProbeInlet):
+class _AsyncNode(_Node):
+    """A :class:`_Node` whose ``on_start``/``on_shutdown`` are coroutines."""
+
+    async def on_start(self):
+        self._lifecycle("start")
+
+    async def on_shutdown(self):
+        self._lifecycle("shutdown")
+
+
+class ProbeInlet(_Node, Inlet):
+    """A synchronous inlet producing its transfer number; ``sleep`` seconds per pull (or
+    per transfer number, ``{n: seconds}``); ``fail`` makes every pull raise."""
+
+    def __init__(self, probe: Probe, name: str = "inlet", sleep: float | dict[int, float] = 0.0,
+                 fail: bool = False):
+        super().__init__(probe, name)
+        self.sleep, self.fail = sleep, fail
+
+    def _duration(self, update) -> float:
+        return self.sleep.get(update.transfer_number, 0.0) if isinstance(self.sleep, dict) else self.sleep
+
+    def _produce(self, update) -> list[int]:
+        if self.fail:
+            raise RuntimeError(f"PlannerTester: {self.name} failed on purpose")
+        return [update.transfer_number]
+
+    def pull(self, update):
+        self.probe.enter(self.name)
+        try:
+            time.sleep(self._duration(update))
+            return self._produce(update)
+        finally:
+            self.probe.leave()
+
+
+class AsyncProbeInlet(_AsyncNode, ProbeInlet):
     """The asynchronous :class:`ProbeInlet`, with asynchronous ``on_start``/``on_shutdown``.
 
     With ``hold_loop`` it sleeps with ``time.sleep``, holding up its event loop (as a
@@ -127,53 +141,31 @@ class AsyncProbeInlet(ProbeInlet):
         try:
             if self.hold_loop:
                 time.sleep(self._duration(update))
-            await asyncio.sleep(0 if self.hold_loop else self._duration(update))
-            if self.fail:
-                raise RuntimeError(f"PlannerTester: {self.name} failed on purpose")
-            return [update.transfer_number]
+            else:
+                await asyncio.sleep(self._duration(update))
+            return self._produce(update)
         finally:
             self.probe.leave()
-
-    async def on_start(self):
-        self._lifecycle("start")
-
-    async def on_shutdown(self):
-        self._lifecycle("shutdown")
 
 
 class ProbeOutlet(_Node, Outlet):
     """A synchronous outlet keeping every payload pushed to it."""
 
     def __init__(self, probe: Probe, name: str = "outlet"):
-        super().__init__()
-        self.probe, self.name = probe, name
+        super().__init__(probe, name)
         self.payloads: list[Any] = []
-        self.starts = self.shutdowns = 0
 
     def push(self, records, update):
         self.payloads.extend(record.payload for record in records)
         self.probe.note("push", self.name)
 
-    def on_start(self):
-        self._lifecycle("start")
 
-    def on_shutdown(self):
-        self._lifecycle("shutdown")
-
-
-class AsyncProbeOutlet(ProbeOutlet):
-    """The asynchronous :class:`ProbeOutlet`."""
+class AsyncProbeOutlet(_AsyncNode, ProbeOutlet):
+    """The asynchronous :class:`ProbeOutlet`, with asynchronous ``on_start``/``on_shutdown``."""
 
     async def push(self, records, update):
         await asyncio.sleep(0)
-        self.payloads.extend(record.payload for record in records)
-        self.probe.note("push", self.name)
-
-    async def on_start(self):
-        self._lifecycle("start")
-
-    async def on_shutdown(self):
-        self._lifecycle("shutdown")
+        super().push(records, update)
 
 
 class PlannerTester(unittest.TestCase):
@@ -486,12 +478,12 @@ class PlannerTester(unittest.TestCase):
                                msg=f"not back on the ideal times after a late transfer (starts at {shown} intervals)")
 
     def test_due_times_missed_while_late_are_coalesced(self) -> None:
-        """A planner that fell behind (here an async pull holds up the event loop for 3.5
+        """A planner that fell behind (here an async pull holds up the event loop for 3.3
         intervals) runs each link at most once to catch up, then at its ideal times again."""
         interval = 2 * self.interval
         blocker, probe = Probe(), Probe()
         planner = self.get_planner([
-            self.link(blocker, interval, async_inlet=True, hold_loop=True, sleep={1: 3.5 * interval},
+            self.link(blocker, interval, async_inlet=True, hold_loop=True, sleep={1: 3.3 * interval},
                       name="blocker"),
             self.link(probe, interval, async_inlet=True, name="late"),
         ])
