@@ -9,8 +9,8 @@ One SQLite file per link, in WAL mode. Its tables:
 ``deliveries``
     one row per batch and outlet that has not acknowledged it: ``state`` is
     ``pending`` (to be delivered) or ``dead`` (dead-lettered: given up on, with
-    ``attempts``, ``failed_at``, ``error`` and ``traceback``). A batch is deleted with its
-    last delivery.
+    ``attempts``, ``failed_at``, ``error`` and ``traceback``). A batch without deliveries
+    left is deleted by the next write.
 ``inlet_states``
     each inlet's position (JSON), committed with the records it produced.
 ``intake``
