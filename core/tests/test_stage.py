@@ -479,3 +479,15 @@ def test_a_failing_outlet_behind_a_buffer_gets_the_whole_release_again(stage_pat
     assert outlet.seqs == list(range(6))
     link.transfer()
     assert outlet.seqs == list(range(12))
+
+
+def test_forget_deletes_what_an_outlet_no_longer_in_the_link_was_owed(stage_path):
+    gone = CollectOutlet(failures=1)
+    link = staged(SequenceInlet(), [CollectOutlet(), gone], stage_path, ignore_exceptions=True)
+    link.transfer()
+    link.on_shutdown()
+    with Stage(stage_path) as stage:
+        assert [(b.outlet, b.batches) for b in stage.backlog()] == [("CollectOutlet#2", 1)]
+        assert stage.forget("CollectOutlet#2") == 1
+        assert stage.backlog() == []
+    assert rows(stage_path, "SELECT COUNT(*) FROM batches") == [(0,)]

@@ -58,15 +58,19 @@ _LOGGER = logging.getLogger("databay.Link")
 
 
 def node_keys(nodes: list) -> list[str]:
-    """How a stage names a link's inlets or outlets: the class name, ``#2``... for repeats.
+    """How a stage names a link's inlets or outlets: see :func:`numbered`."""
+    return numbered([type(node).__name__ for node in nodes])
+
+
+def numbered(class_names: list[str]) -> list[str]:
+    """Class names, with ``#2``, ``#3``... for the repeats of a class.
 
     ``[CsvOutlet, MongoOutlet, CsvOutlet]`` -> ``['CsvOutlet', 'MongoOutlet', 'CsvOutlet#2']``:
     stable when outlets of other classes are added or removed.
     """
     seen: dict[str, int] = {}
     keys = []
-    for node in nodes:
-        name = type(node).__name__
+    for name in class_names:
         count = seen[name] = seen.get(name, 0) + 1
         keys.append(name if count == 1 else f"{name}#{count}")
     return keys

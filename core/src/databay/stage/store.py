@@ -497,6 +497,14 @@ class Stage:
             connection.execute(_DELETE_UNWANTED_BATCHES)
             return len(rows)
 
+    def forget(self, outlet: str) -> int:
+        """Delete every delivery owed to ``outlet`` (pending or dead), e.g. an outlet its link
+        no longer has; returns how many. Batches nobody else waits for are deleted."""
+        with self._writing("cannot forget the batches of", outlet) as connection:
+            count = connection.execute("DELETE FROM deliveries WHERE outlet = ?", (outlet,)).rowcount
+            connection.execute(_DELETE_UNWANTED_BATCHES)
+            return count
+
     def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check``: ``'ok'`` or what is wrong."""
         rows = self._reading("cannot check", "PRAGMA integrity_check")
