@@ -95,7 +95,8 @@ class SchedulePlanner(BasePlanner):
 
         ``on_start`` of every node, then the immediate transfers, then scheduled
         transfers all run on the planner's loop. Ctrl-C shuts down gracefully (transfers
-        in flight finish, ``on_shutdown`` runs) and then raises ``KeyboardInterrupt``.
+        in flight finish, Buffers are flushed, ``on_shutdown`` runs) and then raises
+        ``KeyboardInterrupt``.
         """
         _LOGGER.info("Starting %s", self)
         self._start_planner()
@@ -117,6 +118,10 @@ class SchedulePlanner(BasePlanner):
                 self._on_exception(error, link)
 
     async def _shutdown_links(self) -> None:
+        if self.flush_buffers_on_shutdown:
+            from databay.support.flushing import flush_buffers_async
+
+            await flush_buffers_async(list(self._links), self._engine.runtime)
         for link in list(self._links):
             try:
                 await link._on_shutdown_async()
