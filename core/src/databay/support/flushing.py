@@ -51,6 +51,7 @@ async def flush_buffers_async(links: Iterable[Link], runtime: Runtime) -> dict[L
     from databay.transfer import run_transfer
 
     holding = [link for link in links if holds_records(link)]
+    held = {link: sum(len(buffer.records) for buffer in buffers_of(link)) for link in holding}
     for link in holding:
         for buffer in buffers_of(link):
             buffer.flush = True
@@ -63,7 +64,7 @@ async def flush_buffers_async(links: Iterable[Link], runtime: Runtime) -> dict[L
         if isinstance(result, Exception):
             _LOGGER.error("Flushing the buffers of %s failed: %s", link, result, exc_info=result)
         else:
-            _LOGGER.info("Flushed the buffers of %s: %d record(s) pushed", link, result.records_pushed)
+            _LOGGER.info("Flushed the buffers of %s: they held %d record(s)", link, held[link])
         outcome[link] = result
     return outcome
 

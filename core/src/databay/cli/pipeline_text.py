@@ -1,0 +1,57 @@
+"""How the command line describes a pipeline: its links and components, as written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from databay.pipeline.intervals import format_interval
+from databay.pipeline.keys import USE
+from databay.pipeline.specs import ComponentSpec, LinkSpec, PipelineSpec
+
+_VALUE_WIDTH = 40
+
+
+def _value(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _VALUE_WIDTH else text[: _VALUE_WIDTH - 3] + "..."
+
+
+def component_text(spec: ComponentSpec) -> str:
+    """``csv(default_filepath='out/todos.csv')``: the name and arguments as written in the
+    file (``${...}`` unexpanded, so values from the environment are never shown)."""
+    arguments = ", ".join(f"{k}={_value(v)}" for k, v in spec.written.items() if k != USE)
+    return f"{spec.use}({arguments})" if arguments else spec.use
+
+
+def link_lines(link: LinkSpec) -> list[str]:
+    """A link in a few lines: its label and interval, then its components."""
+    interval = link.arguments.get("interval")
+    lines = [f"{link.label}: every {format_interval(interval.total_seconds())}" if interval else link.label]
+    for key in ("inlets", "processors", "groupers", "outlets"):
+        specs = link.components(key)
+        if specs:
+            lines.append(f"  {key + ':':<11} {', '.join(component_text(s) for s in specs)}")
+    return lines
+
+
+def pipeline_json(spec: PipelineSpec) -> dict[str, Any]:
+    """A JSON-ready description of a checked pipeline (values as written)."""
+
+    def component(c: ComponentSpec) -> dict[str, Any]:
+        return {"place": c.place, "use": c.use, "arguments": {k: v for k, v in c.written.items() if k != USE}}
+
+    return {
+        "source": spec.source,
+        "valid": True,
+        "planner": component(spec.planner),
+        "links": [
+            {
+                "place": link.place,
+                "tags": link.tags,
+                "interval": link.arguments["interval"].total_seconds() if "interval" in link.arguments else None,
+                **{key: [component(c) for c in link.components(key)]
+                   for key in ("inlets", "outlets", "processors", "groupers")},
+            }
+            for link in spec.links
+        ],
+    }
