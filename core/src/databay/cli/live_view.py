@@ -33,6 +33,7 @@ class LiveView:
     def __init__(self, pipeline: Pipeline, tracker: ProgressTracker):
         self.pipeline = pipeline
         self.tracker = tracker
+        self.stopped = False
 
     def __rich__(self) -> Table:
         links = len(self.pipeline.links)
@@ -63,8 +64,9 @@ class LiveView:
             return f"{progress.transfers} [red]({progress.failures} failed)[/red]"
         return str(progress.transfers)
 
-    @staticmethod
-    def _next(progress: LinkProgress, now: float) -> str:
+    def _next(self, progress: LinkProgress, now: float) -> str:
+        if self.stopped:
+            return "stopped"
         if progress.running:
             return "[cyan]running[/cyan]"
         due = progress.next_transfer(now)

@@ -74,8 +74,11 @@ def _run(pipeline: Pipeline, shutdown_timeout: float, live: bool, errors: Any) -
     if live:
         from databay.cli.live_view import LiveView
 
-        with ProgressTracker(pipeline) as tracker, LiveView(pipeline, tracker).live():
-            result = pipeline.run(shutdown_timeout=shutdown_timeout)
+        with ProgressTracker(pipeline) as tracker:
+            view = LiveView(pipeline, tracker)
+            with view.live():
+                result = pipeline.run(shutdown_timeout=shutdown_timeout)
+                view.stopped = True
     else:
         with ProgressTracker(pipeline, listener=_log_progress):
             result = pipeline.run(shutdown_timeout=shutdown_timeout)

@@ -63,7 +63,10 @@ def parse(source: Source) -> dict[str, Any]:
         if position:
             place = f"line {position[1]}, column {position[2]}"
             message = message[: position.start()]
-        else:
-            place = "end of file" if _END_OF_DOCUMENT.search(message) else "pipeline"
+        elif _END_OF_DOCUMENT.search(message):
+            lines = source.text.split("\n")
+            place = f"line {len(lines)}, column {len(lines[-1]) + 1} (end of file)"
             message = _END_OF_DOCUMENT.sub("", message)
+        else:
+            place = "pipeline"
         raise PipelineError(source.name, [Problem(place, f"invalid TOML: {message}")]) from None

@@ -101,6 +101,8 @@ def coerce(value: Any, hint: Any) -> Any:
                 return option
         raise Mismatch(describe(hint), value)
     if hint is None or hint is type(None):
+        if value is None:
+            return None
         raise Mismatch("None (leave the key out)", value)
     if origin is collections.abc.Callable or hint is collections.abc.Callable or hint is typing.Callable:
         return imported_callable(value)
