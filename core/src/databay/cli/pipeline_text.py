@@ -12,15 +12,23 @@ _VALUE_WIDTH = 40
 
 
 def _value(value: Any) -> str:
+    if isinstance(value, dict) and isinstance(value.get(USE), str):  # a component table
+        return _component(value)
+    if isinstance(value, list) and any(isinstance(v, dict) and USE in v for v in value):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
     text = repr(value)
     return text if len(text) <= _VALUE_WIDTH else text[: _VALUE_WIDTH - 3] + "..."
+
+
+def _component(table: dict[str, Any]) -> str:
+    arguments = ", ".join(f"{k}={_value(v)}" for k, v in table.items() if k != USE)
+    return f"{table[USE]}({arguments})" if arguments else str(table[USE])
 
 
 def component_text(spec: ComponentSpec) -> str:
     """``csv(default_filepath='out/todos.csv')``: the name and arguments as written in the
     file (``${...}`` unexpanded, so values from the environment are never shown)."""
-    arguments = ", ".join(f"{k}={_value(v)}" for k, v in spec.written.items() if k != USE)
-    return f"{spec.use}({arguments})" if arguments else spec.use
+    return _component({**spec.written, USE: spec.use})
 
 
 def link_lines(link: LinkSpec) -> list[str]:

@@ -60,8 +60,8 @@ class Checker:
         """The checked pipeline, or ``None`` when :attr:`problems` says what is wrong."""
         for key in document:
             if key not in keys.TOP_LEVEL:
-                self.problem(TOP, f"unknown top-level key '{key}'{suggestion(key, list(keys.TOP_LEVEL))}"
-                                  f" (a pipeline has {' and '.join(keys.TOP_LEVEL)})")
+                hint = suggestion(key, list(keys.TOP_LEVEL)) or f" (a pipeline has {' and '.join(keys.TOP_LEVEL)})"
+                self.problem(TOP, f"unknown top-level key '{key}'{hint}")
         planner = self.planner(document.get("planner", {}))
         links = self.links(document.get("links"))
         if self.problems or planner is None:
