@@ -17,7 +17,9 @@ def _value(value: Any) -> str:
     if isinstance(value, list) and any(isinstance(v, dict) and USE in v for v in value):
         return "[" + ", ".join(_value(v) for v in value) + "]"
     text = repr(value)
-    return text if len(text) <= _VALUE_WIDTH else text[: _VALUE_WIDTH - 3] + "..."
+    if isinstance(value, str) or len(text) <= _VALUE_WIDTH:  # paths and URLs whole: they say where
+        return text
+    return text[: _VALUE_WIDTH - 3] + "..."
 
 
 def _component(table: dict[str, Any]) -> str:
