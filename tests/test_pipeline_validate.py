@@ -51,7 +51,7 @@ MISTAKES = [
     (LINK.replace("inlets = ['null']", "inlets = [{ min = 1 }]"),
      "links[0].inlets[0]: missing 'use': the registered inlet to use, e.g. { use = \"...\" }"),
     (LINK.replace("inlets = ['null']", "inlets = ['null', 7]"),
-     "links[0].inlets[1]: expected a table such as { use = \"...\" } or a inlet name, not int (7)"),
+     "links[0].inlets[1]: expected a table such as { use = \"...\" } or an inlet name, not int (7)"),
     (LINK.replace("outlets = ['null']", "outlets = [{ use = 'file', default_file_path = 'x' }]"),
      "links[0].outlets[0] (file): unknown argument 'default_file_path' (did you mean 'default_filepath'?)"),
     (LINK.replace("inlets = ['null']", "inlets = ['file']"),

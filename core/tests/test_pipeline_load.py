@@ -160,7 +160,7 @@ PROBLEMS = [
     ("[[links]]\ninterval=1\ninlets=[{min=1}]\noutlets=['null']",
      "links[0].inlets[0]: missing 'use': the registered inlet to use"),
     ("[[links]]\ninterval=1\ninlets=[3]\noutlets=['null']",
-     "links[0].inlets[0]: expected a table such as { use = \"...\" } or a inlet name, not int (3)"),
+     "links[0].inlets[0]: expected a table such as { use = \"...\" } or an inlet name, not int (3)"),
     ("[[links]]\ninterval=1\ninlets=['null']\noutlets=[{use='file', default_filepth='x'}]",
      "links[0].outlets[0] (file): unknown argument 'default_filepth' (did you mean 'default_filepath'?)"),
     ("[[links]]\ninterval=1\ninlets=['file']\noutlets=['null']",

@@ -14,7 +14,18 @@ To add a key (for instance a retry policy on link and component tables), add a
 :class:`Key` to :data:`RESERVED` for the tables it belongs to. Its ``read`` checks and
 converts the value (reporting problems through the checker); with ``argument=True`` the
 result is passed to the constructor under the key's name, otherwise it is kept in the
-spec's ``settings`` and ``apply(obj, value)`` receives it once the object is built.
+spec's ``settings`` and ``apply(obj, value)`` receives it once the object is built::
+
+    def _retry(checker, value, place, label):
+        if not isinstance(value, dict):
+            checker.problem(label, "'retry' must be a table such as { attempts = 3 }")
+            return INVALID
+        return RetryPolicy(**value)
+
+    RESERVED["inlet"]["retry"] = Key(_retry, argument=False, apply=lambda inlet, policy: ...)
+
+A key that is an ordinary constructor argument (a new ``Link`` parameter, say) needs
+nothing here: it is checked against the constructor's signature and type hints.
 """
 
 from __future__ import annotations
@@ -65,11 +76,11 @@ def _outlets(checker: Checker, value: Any, place: str, label: str) -> Any:
 
 
 def _processors(checker: Checker, value: Any, place: str, label: str) -> Any:
-    return checker.processor_list(value, place, "processors")
+    return checker.component_list("processor", value, place, "processors")
 
 
 def _groupers(checker: Checker, value: Any, place: str, label: str) -> Any:
-    return checker.processor_list(value, place, "groupers")
+    return checker.component_list("processor", value, place, "groupers")
 
 
 def _interval(checker: Checker, value: Any, place: str, label: str) -> Any:

@@ -42,17 +42,19 @@ class Mismatch(ValueError):
         """``argument 'x'[1] must be int, not str ('a')``, for argument ``name``."""
         if self.detail is not None:
             return f"argument '{name}'{self.where}: {self.detail}"
-        return f"argument '{name}'{self.where} must be {self.expected}, not {_shown(self.value)}"
+        return f"argument '{name}'{self.where} must be {self.expected}, not {shown(self.value)}"
 
     def inside(self, where: str) -> Mismatch:
         return Mismatch(self.expected, self.value, where + self.where, self.detail)
 
 
-def _shown(value: Any) -> str:
-    text = repr(str(value) if isinstance(value, EnvironmentText) else value)
+def shown(value: Any) -> str:
+    """``str ('abc')``: a value's type and (shortened) text, for messages."""
+    value = _plain(value)
+    text = repr(value)
     if len(text) > 60:
         text = text[:57] + "..."
-    return f"{type(value).__name__} ({text})" if not isinstance(value, EnvironmentText) else f"str ({text})"
+    return f"{type(value).__name__} ({text})"
 
 
 def describe(hint: Any) -> str:
@@ -116,7 +118,14 @@ def coerce(value: Any, hint: Any) -> Any:
 
 
 def _plain(value: Any) -> Any:
-    return str(value) if isinstance(value, EnvironmentText) else value
+    """``value`` without :class:`EnvironmentText` marks, at any depth."""
+    if isinstance(value, EnvironmentText):
+        return str(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def _coerce_union(value: Any, hint: Any, members: tuple) -> Any:
@@ -162,7 +171,7 @@ def _coerce_mapping(value: Any, hint: Any, args: tuple) -> Any:
     if not isinstance(value, dict):
         raise Mismatch(describe(hint), value)
     if len(args) != 2:
-        return {k: _plain(v) for k, v in value.items()}
+        return _plain(value)
     result = {}
     for key, item in value.items():
         try:
@@ -217,8 +226,6 @@ def _coerce_class(value: Any, hint: type) -> Any:
         if isinstance(value, hint) and (hint is not datetime.date or not isinstance(value, datetime.datetime)):
             return value
         raise Mismatch(f"a TOML {hint.__name__}", value)
-    if hint in (dict, list):  # bare, handled above; kept for clarity of the fall-through
-        raise Mismatch(describe(hint), value)
     return _plain(value)  # any other class: the constructor may convert it, not checked
 
 

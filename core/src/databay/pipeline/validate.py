@@ -20,7 +20,7 @@ from databay.pipeline.environment import expand_all
 from databay.pipeline.keys import INVALID, USE, Key
 from databay.pipeline.problems import Problem
 from databay.pipeline.specs import ComponentSpec, LinkSpec, PipelineSpec
-from databay.pipeline.typecheck import Mismatch, coerce, imported_callable
+from databay.pipeline.typecheck import Mismatch, coerce, imported_callable, shown
 from databay.plugins import PluginManager, normalize
 
 TOP = "pipeline"
@@ -31,11 +31,6 @@ def suggestion(word: str, choices: list[str]) -> str:
     """`` (did you mean 'x'?)`` when one of ``choices`` is close to ``word``, else ``""``."""
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def _shown(value: Any) -> str:
-    text = repr(value)
-    return f"{type(value).__name__} ({text if len(text) <= 40 else text[:37] + '...'})"
 
 
 class Checker:
@@ -78,13 +73,13 @@ class Checker:
             self.problem(TOP, "no links: add a [[links]] table")
             return []
         if not isinstance(value, list):
-            self.problem(TOP, f"'links' must be [[links]] tables, not {_shown(value)}")
+            self.problem(TOP, f"'links' must be [[links]] tables, not {shown(value)}")
             return []
         links = []
         for index, table in enumerate(value):
             place = f"links[{index}]"
             if not isinstance(table, dict):
-                self.problem(place, f"expected a [[links]] table, not {_shown(table)}")
+                self.problem(place, f"expected a [[links]] table, not {shown(table)}")
                 continue
             links.append(self.link(table, place))
         self._check_distinct_tags(links)
@@ -116,7 +111,7 @@ class Checker:
     # -- components --------------------------------------------------------------
 
     def component_list(self, kind: str, value: Any, place: str, key: str) -> Any:
-        """The ``inlets`` or ``outlets`` of ``place``: a list of tables (or names)."""
+        """The components under ``key`` of the table at ``place``: one, or a list, of tables or names."""
         entries = value if isinstance(value, list) else [value]
         specs = []
         for index, entry in enumerate(entries):
@@ -126,17 +121,14 @@ class Checker:
                 specs.append(spec)
         return specs if len(specs) == len(entries) else INVALID
 
-    def processor_list(self, value: Any, place: str, key: str) -> Any:
-        """``processors`` or ``groupers``: names, import strings or tables, one or a list."""
-        return self.component_list("processor", value, place, key)
-
     def component(self, kind: str, entry: Any, place: str) -> ComponentSpec | None:
         """A checked component table (or a bare name), or ``None`` after reporting problems."""
         if isinstance(entry, str):
             entry = {USE: entry}
         if not isinstance(entry, dict):
-            self.problem(place, f"expected a table such as {{ use = \"...\" }} or a {kind} name, "
-                                f"not {_shown(entry)}")
+            article = "an" if kind[0] in "aeiou" else "a"
+            self.problem(place, f"expected a table such as {{ use = \"...\" }} or {article} {kind} name, "
+                                f"not {shown(entry)}")
             return None
         if USE not in entry:
             self.problem(place, f"missing 'use': the registered {kind} to use, e.g. {{ use = \"...\" }}")
@@ -145,7 +137,7 @@ class Checker:
         if use is INVALID:
             return None
         if not isinstance(use, str):
-            self.problem(place, f"'use' must be a {kind} name, not {_shown(use)}")
+            self.problem(place, f"'use' must be a {kind} name, not {shown(use)}")
             return None
         use = str(use)
         label = f"{place} ({use})"
@@ -171,7 +163,8 @@ class Checker:
             try:
                 return imported_callable(use)
             except Mismatch as exc:
-                self.problem(label, exc.detail or str(exc))
+                self.problem(label, exc.detail or f"'{use}' is neither a {kind} name nor an import string "
+                                                  f"'package.module:attr'")
                 return INVALID
         try:
             return self.manager.find(kind, use).load()
