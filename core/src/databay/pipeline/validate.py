@@ -44,6 +44,7 @@ class Checker:
         self.manager = manager
         self.environ = os.environ if environ is None else environ
         self.problems: list[Problem] = []
+        self._constructors: dict[int, tuple[Any, list, bool, dict[str, Any]]] = {}
 
     def problem(self, place: str, message: str) -> None:
         """Report ``message`` about ``place``."""
@@ -177,8 +178,7 @@ class Checker:
     def arguments(self, target: Any, table: dict[str, Any], place: str, label: str, reserved: dict[str, Key],
                   required_elsewhere: frozenset[str] = frozenset()) -> tuple[dict[str, Any], dict[str, Any]]:
         """``(arguments, settings)`` of ``target`` from the table at ``place``, problems at ``label``."""
-        params, open_kwargs = constructor_parameters(target)
-        hints = constructor_hints(target)
+        params, open_kwargs, hints = self._constructor(target)
         names = [p.name for p in params]
         arguments: dict[str, Any] = {}
         settings: dict[str, Any] = {}
@@ -204,6 +204,14 @@ class Checker:
             if param.required and param.name not in table and param.name not in required_elsewhere:
                 self.problem(label, f"missing required argument '{param.name}'")
         return arguments, settings
+
+    def _constructor(self, target: Any) -> tuple[list, bool, dict[str, Any]]:
+        """``(parameters, accepts **kwargs, hints)`` of ``target``, read once per checker."""
+        known = self._constructors.get(id(target))
+        if known is None or known[0] is not target:
+            params, open_kwargs = constructor_parameters(target)
+            known = self._constructors[id(target)] = (target, params, open_kwargs, constructor_hints(target))
+        return known[1:]
 
     @staticmethod
     def _unknown_argument(key: str, names: list[str], target: Any) -> str:
