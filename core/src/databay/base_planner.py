@@ -125,9 +125,10 @@ class BasePlanner(ABC):
         self._start_planner()
 
     def shutdown(self, wait: bool = True) -> None:
-        """Stop scheduling, deliver what Buffers hold (with ``wait``), then call ``on_shutdown`` on every node.
+        """Stop scheduling, deliver what Buffers hold, then call ``on_shutdown`` on every node.
 
-        :param wait: let transfers in flight finish first (if the planner supports it).
+        :param wait: let transfers in flight finish first (if the planner supports it);
+            without it, Buffers are not flushed.
         """
         _LOGGER.info("Shutting down %s", self)
         self._shutdown_planner(wait)

@@ -40,9 +40,9 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 class RunResult:
     """How :func:`run` ended.
 
-    :param stopped_by: the signal's name (``"SIGTERM"``), ``"request"`` for
-        :meth:`GracefulStop.request` from code, or ``None`` when the planner stopped by
-        itself (after an error it does not ignore).
+    :param stopped_by: the name of the signal that stopped it (``"SIGTERM"``), or
+        ``None`` when it stopped otherwise: after an error the planner does not ignore, or
+        by ``pipeline.planner.shutdown()`` from your code.
     """
 
     stopped_by: str | None
