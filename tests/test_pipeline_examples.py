@@ -21,14 +21,7 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(file))
 
 
-def _needs_http_plugin():
-    # databay-http is built on another branch; until it is in the repository (and so in
-    # the integration session), the HTTP example cannot be checked.
-    pytest.importorskip("databay_http", reason="databay-http is not installed")
-
-
 def test_every_example_pipeline_is_valid(installed):
-    _needs_http_plugin()
     for pipeline in sorted(EXAMPLES.glob("*.toml")):
         result = installed.databay("validate", str(pipeline))
         assert result.returncode == 0, result.stderr
@@ -69,7 +62,6 @@ def mongo_uri() -> Iterator[str]:
 
 
 def test_http_to_csv_and_mongo(installed, tmp_path, todos_url, mongo_uri):
-    _needs_http_plugin()
     address = pymongo.uri_parser.parse_uri(mongo_uri)["nodelist"][0]
     database = f"databay_example_{tmp_path.name[-20:].replace('-', '_')}"
     env = {"TODOS_URL": todos_url, "MONGO_HOST": address[0], "MONGO_PORT": str(address[1]),
