@@ -211,12 +211,38 @@ def test_an_uninstalled_first_party_component_names_its_distribution(monkeypatch
                      "which is not installed (pip install databay-http)"]
 
 
-def test_constructor_failures_are_reported_with_their_place():
-    found = problems_of("[[links]]\ninterval=1\ninlets=[{use='random_int', min=10, max=1}]\noutlets=['null']\n"
-                        "[[links]]\ninterval=1\ninlets=['null']\noutlets=['null']\ninlet_concurrency=0\n")
-    assert found == [
+def test_constructor_failures_are_reported_with_their_place(tmp_path):
+    nodes = helper_module(tmp_path, """
+        from databay import Outlet
+
+        class Unreachable(Outlet):
+            def __init__(self, host: str, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                raise ConnectionError(f"{host} is not a host")
+
+            def push(self, records, update):
+                pass
+    """)
+    path = write(tmp_path, f"""
+        [planner]
+        threads = 0
+
+        [[links]]
+        interval = 1
+        inlets = [{{ use = "random_int", min = 10, max = 1 }}]
+        outlets = ["null", {{ use = "{nodes}:Unreachable", host = "nowhere" }}]
+
+        [[links]]
+        interval = 1
+        inlets = ["null"]
+        outlets = ["null"]
+        inlet_concurrency = 0
+    """)
+    assert problems_of(path) == [
+        "planner (schedule): could not be built: ValueError: threads must be a positive int, found: 0",
         "links[0].inlets[0] (random_int): could not be built: ValueError: RandomIntInlet: min (10) must not be "
         "greater than max (1)",
+        f"links[0].outlets[1] ({nodes}:Unreachable): could not be built: ConnectionError: nowhere is not a host",
         "links[1]: could not be built: ValueError: inlet_concurrency must be a positive int, found: 0",
     ]
 

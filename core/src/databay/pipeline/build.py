@@ -29,19 +29,17 @@ class _Builder:
         return _FAILED
 
     def arguments(self, arguments: dict[str, Any]) -> dict[str, Any] | None:
-        """``arguments`` with the component specs among them built; ``None`` if one failed."""
+        """``arguments`` with the component specs among them built; ``None`` if one failed
+        (after building all the others, so that every failure is reported)."""
         built = {}
         for name, value in arguments.items():
             if isinstance(value, ComponentSpec):
                 value = self.component(value)
             elif isinstance(value, list) and any(isinstance(v, ComponentSpec) for v in value):
                 value = [self.component(v) for v in value]
-                if _FAILED in value:
-                    return None
-            if value is _FAILED:
-                return None
             built[name] = value
-        return built
+        failed = any(v is _FAILED or (isinstance(v, list) and any(i is _FAILED for i in v)) for v in built.values())
+        return None if failed else built
 
     def component(self, spec: ComponentSpec) -> Any:
         if not spec.constructed:
