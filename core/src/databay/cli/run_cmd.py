@@ -12,6 +12,7 @@ import typer
 from databay.cli.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliError
 
 if TYPE_CHECKING:
+    from databay.cli.log_setup import ErrorCounter
     from databay.pipeline import Pipeline
     from databay.pipeline.progress import LinkProgress
 
@@ -24,7 +25,8 @@ def run(
     quiet: int = typer.Option(0, "--quiet", "-q", count=True, help="Fewer logs (-qq: errors only)."),
     log_format: str = typer.Option("text", "--log-format", help="text, or json (one object per line)."),
     shutdown_timeout: float = typer.Option(
-        30.0, "--shutdown-timeout", min=0.0, help="Seconds a graceful stop may take before the exit is forced."
+        30.0, "--shutdown-timeout", min=0.0,
+        help="Seconds a graceful stop may take before the exit is forced (0: no limit).",
     ),
 ) -> None:
     """Check and run a pipeline until Ctrl-C or SIGTERM (a second one forces the exit).
@@ -40,19 +42,20 @@ def run(
     from databay.pipeline import PipelineError, load_pipeline
 
     errors = configure_logging(verbose - quiet, log_format)
+    timeout = shutdown_timeout or None
     try:
         loaded = load_pipeline(pipeline)
     except PipelineError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
     if once:
-        code = _run_once(loaded, shutdown_timeout)
+        code = _run_once(loaded, timeout)
     else:
-        code = _run(loaded, shutdown_timeout, live=not no_live and sys.stdout.isatty(), errors=errors)
+        code = _run(loaded, timeout, live=not no_live and sys.stdout.isatty(), errors=errors)
     if code != EXIT_OK:
         raise typer.Exit(code)
 
 
-def _run_once(pipeline: Pipeline, shutdown_timeout: float) -> int:
+def _run_once(pipeline: Pipeline, shutdown_timeout: float | None) -> int:
     from databay.cli.live_view import duration_text
     from databay.cli.pipeline_text import component_text
 
@@ -68,7 +71,7 @@ def _run_once(pipeline: Pipeline, shutdown_timeout: float) -> int:
     return EXIT_FAILURE if result.failed else EXIT_OK
 
 
-def _run(pipeline: Pipeline, shutdown_timeout: float, live: bool, errors: Any) -> int:
+def _run(pipeline: Pipeline, shutdown_timeout: float | None, live: bool, errors: ErrorCounter) -> int:
     from databay.pipeline.progress import ProgressTracker
 
     if live:
