@@ -29,6 +29,7 @@ _SEQUENCES = {list, tuple, set, frozenset, collections.abc.Sequence, collections
               collections.abc.MutableSet}
 _MAPPINGS = {dict, collections.abc.Mapping, collections.abc.MutableMapping}
 _TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
+_CONTAINER_NAMES: dict[type, str] = {dict: "a table", list: "a list"}
 
 
 class Mismatch(ValueError):
@@ -81,7 +82,7 @@ def describe(hint: Any) -> str:
     if origin is not None:
         return describe(origin)
     if isinstance(hint, type):
-        return {dict: "a table", list: "a list"}.get(hint, hint.__name__)
+        return _CONTAINER_NAMES.get(hint, hint.__name__)
     return str(hint)
 
 
@@ -218,10 +219,11 @@ def _coerce_class(value: Any, hint: type) -> Any:
             return parse_interval(_plain(value))
         except IntervalError as exc:
             raise Mismatch(describe(hint), value, detail=str(exc)) from None
-    if issubclass(hint, pathlib.PurePath) or hint is os.PathLike:
-        if isinstance(value, str):
-            return (pathlib.Path if hint is os.PathLike else hint)(value)
-        raise Mismatch("a path (str)", value)
+    if hint is os.PathLike or issubclass(hint, pathlib.PurePath):
+        if not isinstance(value, str):
+            raise Mismatch("a path (str)", value)
+        path_class: Any = pathlib.Path if hint is os.PathLike else hint
+        return path_class(value)
     if hint in (datetime.datetime, datetime.date, datetime.time):
         if isinstance(value, hint) and (hint is not datetime.date or not isinstance(value, datetime.datetime)):
             return value

@@ -118,10 +118,11 @@ class SchedulePlanner(BasePlanner):
                 self._on_exception(error, link)
 
     async def _shutdown_links(self) -> None:
-        if self.flush_buffers_on_shutdown:
+        runtime = self._engine.runtime
+        if self.flush_buffers_on_shutdown and runtime is not None:
             from databay.support.flushing import flush_buffers_async
 
-            await flush_buffers_async(list(self._links), self._engine.runtime)
+            await flush_buffers_async(list(self._links), runtime)
         for link in list(self._links):
             try:
                 await link._on_shutdown_async()
