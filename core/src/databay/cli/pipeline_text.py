@@ -33,11 +33,24 @@ def component_text(spec: ComponentSpec) -> str:
     return _component({**spec.written, USE: spec.use})
 
 
+_STAGES = ("inlets", "processors", "groupers", "outlets")
+
+
+def _heading(link: LinkSpec) -> str:
+    interval = link.arguments.get("interval")
+    return f"{link.label}: every {format_interval(interval.total_seconds())}" if interval else link.label
+
+
+def link_line(link: LinkSpec) -> str:
+    """A link on one line: ``links[0] todos: every 5s: http(...) -> only_done -> csv(...)``."""
+    stages = [", ".join(component_text(s) for s in link.components(key)) for key in _STAGES if link.components(key)]
+    return f"{_heading(link)}: {' -> '.join(stages)}"
+
+
 def link_lines(link: LinkSpec) -> list[str]:
     """A link in a few lines: its label and interval, then its components."""
-    interval = link.arguments.get("interval")
-    lines = [f"{link.label}: every {format_interval(interval.total_seconds())}" if interval else link.label]
-    for key in ("inlets", "processors", "groupers", "outlets"):
+    lines = [_heading(link)]
+    for key in _STAGES:
         specs = link.components(key)
         if specs:
             lines.append(f"  {key + ':':<11} {', '.join(component_text(s) for s in specs)}")

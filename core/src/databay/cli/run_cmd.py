@@ -83,6 +83,13 @@ def _run(pipeline: Pipeline, shutdown_timeout: float | None, live: bool, errors:
                 result = pipeline.run(shutdown_timeout=shutdown_timeout)
                 view.stopped = True
     else:
+        from databay.cli.log_setup import PROGRESS_LOGGER
+        from databay.cli.pipeline_text import link_line
+
+        logger = logging.getLogger(PROGRESS_LOGGER)
+        logger.info("Running %s (Ctrl-C or SIGTERM to stop)", pipeline.source)
+        for spec in pipeline.spec.links:
+            logger.info("%s", link_line(spec))
         with ProgressTracker(pipeline, listener=_log_progress):
             result = pipeline.run(shutdown_timeout=shutdown_timeout)
     if result.stopped_by is not None:
