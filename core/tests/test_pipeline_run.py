@@ -75,3 +75,15 @@ def test_in_process_observers_come_and_go():
         remove_observer(watcher)
     pipeline.links[0].transfer()
     assert seen == ["w.0"]
+
+
+def test_the_first_transfer_is_due_one_interval_after_start_without_immediate_transfer():
+    pipeline = load_pipeline("[planner]\nimmediate_transfer = false\n"
+                             '[[links]]\ninterval = "10s"\ninlets = ["null"]\noutlets = ["null"]\n'
+                             '[[links]]\ninterval = "10s"\ninlets = ["null"]\noutlets = ["null"]\n'
+                             "immediate_transfer = false\n")
+    before = time.time()
+    with ProgressTracker(pipeline) as tracker:
+        first, second = tracker.links
+        assert before + 10 <= first.next_transfer(time.time()) <= time.time() + 10
+        assert second.next_transfer(time.time()) == first.first_due

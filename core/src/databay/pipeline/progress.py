@@ -37,15 +37,16 @@ class LinkProgress:
     last_error: str | None = None
     running: bool = False
     first_started: float | None = None
+    first_due: float | None = None
 
     def next_transfer(self, now: float) -> float | None:
         """When the next transfer is due: on the grid ``first start + k x interval``.
 
-        This is when planners that keep to the grid (``schedule``) start it; ``None``
-        before the first transfer.
+        This is when planners that keep to the grid (``schedule``) start it. Before the
+        first transfer: :attr:`first_due`, when known.
         """
         if self.first_started is None:
-            return None
+            return self.first_due
         elapsed = max(0.0, now - self.first_started)
         return self.first_started + (math.floor(elapsed / self.interval) + 1) * self.interval
 
@@ -63,6 +64,7 @@ class ProgressTracker:
     """
 
     def __init__(self, pipeline: Pipeline, listener: Listener | None = None):
+        self._pipeline = pipeline
         self._by_link: dict[int, LinkProgress] = {
             id(link): LinkProgress(pipeline.label(link), list(link.tags), link.interval.total_seconds())
             for link in pipeline.links
@@ -73,6 +75,11 @@ class ProgressTracker:
     def __enter__(self) -> ProgressTracker:
         from databay.observers import add_observer
 
+        now = time.time()
+        immediately = getattr(self._pipeline.planner, "immediate_transfer", True)
+        for link in self._pipeline.links:
+            progress = self._by_link[id(link)]
+            progress.first_due = now if immediately and link.immediate_transfer else now + progress.interval
         add_observer(self)
         return self
 
