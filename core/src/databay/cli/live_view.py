@@ -9,18 +9,12 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+from databay.cli.pipeline_text import duration_text
 from databay.pipeline.intervals import format_interval
 from databay.pipeline.model import Pipeline
 from databay.pipeline.progress import LinkProgress, ProgressTracker
 
 _ERROR_WIDTH = 60
-
-
-def duration_text(seconds: float | None) -> str:
-    """``4 ms``, ``1.2 s``, ``-`` for nothing yet."""
-    if seconds is None:
-        return "-"
-    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
 
 class LiveView:

@@ -27,6 +27,13 @@ def _component(table: dict[str, Any]) -> str:
     return f"{table[USE]}({arguments})" if arguments else str(table[USE])
 
 
+def duration_text(seconds: float | None) -> str:
+    """``4 ms``, ``1.2 s``, ``-`` for nothing yet."""
+    if seconds is None:
+        return "-"
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+
+
 def component_text(spec: ComponentSpec) -> str:
     """``csv(default_filepath='out/todos.csv')``: the name and arguments as written in the
     file (``${...}`` unexpanded, so values from the environment are never shown)."""

@@ -56,8 +56,7 @@ def run(
 
 
 def _run_once(pipeline: Pipeline, shutdown_timeout: float | None) -> int:
-    from databay.cli.live_view import duration_text
-    from databay.cli.pipeline_text import component_text
+    from databay.cli.pipeline_text import component_text, duration_text
 
     result = pipeline.run_once(shutdown_timeout=shutdown_timeout)
     for link, spec in zip(pipeline.links, pipeline.spec.links):
@@ -100,8 +99,8 @@ def _run(pipeline: Pipeline, shutdown_timeout: float | None, live: bool, errors:
 
 
 def _log_progress(event: str, progress: LinkProgress, detail: Any) -> None:
-    from databay.cli.live_view import duration_text
     from databay.cli.log_setup import PROGRESS_LOGGER
+    from databay.cli.pipeline_text import duration_text
 
     logger = logging.getLogger(PROGRESS_LOGGER)
     if event == "finished":
