@@ -210,7 +210,8 @@ def test_the_live_view_in_a_terminal(installed, tmp_path):
     while time.monotonic() < deadline and (b"inlet broke" not in screen or b"live_seq" not in screen):
         screen += _read(fd, 0.1)
     os.kill(pid, signal.SIGINT)
-    while (chunk := _read(fd, 5)) != b"":
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (chunk := _read(fd, 0.5)) != b"":
         screen += chunk
     _, status = os.waitpid(pid, 0)
     os.close(fd)
