@@ -213,7 +213,7 @@ def test_the_live_view_in_a_terminal(installed, tmp_path):
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and (chunk := _read(fd, 0.5)) != b"":
         screen += chunk
-    _, status = os.waitpid(pid, 0)
+    status = _wait(pid)
     os.close(fd)
     text = screen.decode(errors="replace")
     assert os.waitstatus_to_exitcode(status) == 0, text[-2000:]
@@ -221,6 +221,18 @@ def test_the_live_view_in_a_terminal(installed, tmp_path):
         assert column in text
     assert "live_seq" in text and "100ms" in text and "RuntimeError: inlet broke" in text
     assert "(1 failed)" in text and "stopped" in text
+
+
+def _wait(pid: int, timeout: float = 10) -> int:
+    """The child's wait status; killed if it has not exited within ``timeout`` (the test then fails)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    return os.waitpid(pid, 0)[1]
 
 
 def _read(fd: int, timeout: float) -> bytes:
