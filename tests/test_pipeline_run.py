@@ -29,9 +29,22 @@ def environment(**extra: str) -> dict[str, str]:
     return env
 
 
-def start(installed, *args: str, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([str(installed.bin / "databay"), *args], cwd=cwd, env=environment(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+@pytest.fixture
+def start(installed):
+    """``start(*args, cwd=...)``: a running ``databay`` process; killed after the test if still running."""
+    processes: list[subprocess.Popen] = []
+
+    def spawn(*args: str, cwd: Path) -> subprocess.Popen:
+        process = subprocess.Popen([str(installed.bin / "databay"), *args], cwd=cwd, env=environment(),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        processes.append(process)
+        return process
+
+    yield spawn
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
 
 
 def lines(path: Path) -> list[str]:
@@ -96,9 +109,9 @@ def test_json_logs_parse(installed, tmp_path):
     assert any(r["level"] == "INFO" for r in records)  # -v
 
 
-def test_sigterm_mid_transfer_delivers_every_produced_record(installed, tmp_path):
+def test_sigterm_mid_transfer_delivers_every_produced_record(tmp_path, start):
     path = write(tmp_path, sequence_link(tmp_path, delay=0.3))
-    process = start(installed, "run", str(path), "--no-live", cwd=tmp_path)
+    process = start("run", str(path), "--no-live", cwd=tmp_path)
     wait_for(lambda: len(lines(tmp_path / "pulls.txt")) >= 3)  # the third pull is in its 0.3 s wait
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=30)
@@ -109,11 +122,11 @@ def test_sigterm_mid_transfer_delivers_every_produced_record(installed, tmp_path
     assert sorted(delivered, key=int) == sorted(produced, key=int)  # each once, the Buffer's too
 
 
-def test_a_buffer_is_flushed_at_shutdown(installed, tmp_path):
+def test_a_buffer_is_flushed_at_shutdown(tmp_path, start):
     outlet = (f'{{ use = "file", default_filepath = "{tmp_path}/delivered.txt", '
               f'processors = [{{ use = "buffer", count_threshold = 100000 }}] }}')
     path = write(tmp_path, sequence_link(tmp_path, delay=0, outlet=outlet))
-    process = start(installed, "run", str(path), "--no-live", cwd=tmp_path)
+    process = start("run", str(path), "--no-live", cwd=tmp_path)
     wait_for(lambda: len(lines(tmp_path / "produced.txt")) >= 10)
     assert lines(tmp_path / "delivered.txt") == []  # all held by the Buffer
     process.send_signal(signal.SIGINT)
@@ -127,8 +140,8 @@ def _slow_outlet_pipeline(tmp_path: Path) -> Path:
     return write(tmp_path, sequence_link(tmp_path, delay=0, outlet=outlet))
 
 
-def test_a_second_signal_forces_the_exit(installed, tmp_path):
-    process = start(installed, "run", str(_slow_outlet_pipeline(tmp_path)), "--no-live", cwd=tmp_path)
+def test_a_second_signal_forces_the_exit(tmp_path, start):
+    process = start("run", str(_slow_outlet_pipeline(tmp_path)), "--no-live", cwd=tmp_path)
     wait_for(lambda: lines(tmp_path / "pushes.txt"))  # a push that takes a minute
     process.send_signal(signal.SIGTERM)
     line = " "
@@ -141,9 +154,9 @@ def test_a_second_signal_forces_the_exit(installed, tmp_path):
     assert "SIGTERM again: forcing the exit" in stderr
 
 
-def test_the_shutdown_timeout_forces_the_exit(installed, tmp_path):
+def test_the_shutdown_timeout_forces_the_exit(tmp_path, start):
     began = time.monotonic()
-    process = start(installed, "run", str(_slow_outlet_pipeline(tmp_path)), "--no-live",
+    process = start("run", str(_slow_outlet_pipeline(tmp_path)), "--no-live",
                     "--shutdown-timeout", "0.5", cwd=tmp_path)
     wait_for(lambda: lines(tmp_path / "pushes.txt"))
     process.send_signal(signal.SIGINT)
@@ -161,9 +174,9 @@ def test_the_planner_stopping_on_an_error_exits_1(installed, tmp_path):
     assert "The planner stopped by itself after an error" in result.stderr
 
 
-def test_plain_log_lines_without_a_terminal(installed, tmp_path):
+def test_plain_log_lines_without_a_terminal(tmp_path, start):
     path = write(tmp_path, sequence_link(tmp_path, delay=0))
-    process = start(installed, "run", str(path), cwd=tmp_path)  # stdout is a pipe: no live view
+    process = start("run", str(path), cwd=tmp_path)  # stdout is a pipe: no live view
     wait_for(lambda: len(lines(tmp_path / "pulls.txt")) >= 2)
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=30)
@@ -172,9 +185,9 @@ def test_plain_log_lines_without_a_terminal(installed, tmp_path):
 
 
 @pytest.mark.parametrize("quiet", [["-q"], ["-qq"]])
-def test_quiet_runs_log_no_progress(installed, tmp_path, quiet):
+def test_quiet_runs_log_no_progress(tmp_path, quiet, start):
     path = write(tmp_path, sequence_link(tmp_path, delay=0))
-    process = start(installed, "run", str(path), *quiet, cwd=tmp_path)
+    process = start("run", str(path), *quiet, cwd=tmp_path)
     wait_for(lambda: len(lines(tmp_path / "pulls.txt")) >= 2)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=30)
