@@ -12,5 +12,6 @@ one test per rule of the databay contract::
 
 from databay.testing.inlet_tester import InletTester
 from databay.testing.outlet_tester import OutletTester
+from databay.testing.planner_tester import PlannerTester
 
-__all__ = ["InletTester", "OutletTester"]
+__all__ = ["InletTester", "OutletTester", "PlannerTester"]
