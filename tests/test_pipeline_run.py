@@ -122,10 +122,11 @@ def test_sigterm_mid_transfer_delivers_every_produced_record(tmp_path, start):
     assert sorted(delivered, key=int) == sorted(produced, key=int)  # each once, the Buffer's too
 
 
-def test_a_buffer_is_flushed_at_shutdown(tmp_path, start):
+@pytest.mark.parametrize("planner", ["schedule", "aps"])
+def test_a_buffer_is_flushed_at_shutdown(tmp_path, start, planner):
     outlet = (f'{{ use = "file", default_filepath = "{tmp_path}/delivered.txt", '
               f'processors = [{{ use = "buffer", count_threshold = 100000 }}] }}')
-    path = write(tmp_path, sequence_link(tmp_path, delay=0, outlet=outlet))
+    path = write(tmp_path, f'planner = "{planner}"\n' + textwrap.dedent(sequence_link(tmp_path, delay=0, outlet=outlet)))
     process = start("run", str(path), "--no-live", cwd=tmp_path)
     wait_for(lambda: len(lines(tmp_path / "produced.txt")) >= 10)
     assert lines(tmp_path / "delivered.txt") == []  # all held by the Buffer
