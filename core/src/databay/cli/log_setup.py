@@ -39,9 +39,6 @@ class JsonFormatter(logging.Formatter):
 class _StandardErrorHandler(logging.StreamHandler):
     """Writes to whatever ``sys.stderr`` is now (the live view redirects it above itself)."""
 
-    def __init__(self) -> None:
-        super().__init__()
-
     @property
     def stream(self):  # type: ignore[override]
         return sys.stderr
