@@ -1,4 +1,20 @@
-"""Tell plugins' observer hooks what the engine does, at no cost when nobody listens."""
+"""Tell plugins' observer hooks what the engine does, at no cost when nobody listens.
+
+Plugins observe through their entry point. Code in the running process (a command line
+view, a test, an application embedding databay) can observe too, without a plugin
+distribution: :func:`add_observer` registers any object whose methods are marked with
+:data:`databay.hookimpl` and named after the observer hooks::
+
+    class Counter:
+        finished = 0
+
+        @hookimpl
+        def databay_transfer_finished(self, link, update, stats):
+            self.finished += 1
+
+    counter = Counter()
+    add_observer(counter)      # ... and remove_observer(counter) when done
+"""
 
 from __future__ import annotations
 
@@ -60,22 +76,10 @@ def refresh() -> None:
 
 
 def add_observer(observer: Any) -> None:
-    """Let ``observer`` watch every transfer of this process.
+    """Let ``observer``'s ``@hookimpl`` methods see the transfers of this process (once,
+    however often it is added).
 
-    ``observer`` is any object whose methods implement observer hooks (named like them and
-    marked with :data:`databay.hookimpl`), e.g. a notifier::
-
-        class Counter:
-            def __init__(self):
-                self.failed = 0
-
-            @hookimpl
-            def databay_transfer_failed(self, link, update, exception):
-                self.failed += 1
-
-        add_observer(Counter())
-
-    :raises ValueError: it implements no observer hook.
+    :raises ValueError: it implements none of the observer hooks.
     """
     from databay.plugins import get_plugin_manager
 

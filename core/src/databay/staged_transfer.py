@@ -184,8 +184,12 @@ class StagedLink:
         return ids
 
 
-async def run_staged_transfer(link: Link, update: Update, runtime: Runtime) -> tuple[int, int, int]:
-    """Run one transfer of a staged link: ``(records pulled, records pushed, dead letters)``."""
+async def run_staged_transfer(link: Link, update: Update, runtime: Runtime, pull: bool = True) -> tuple[int, int, int]:
+    """Run one transfer of a staged link: ``(records pulled, records pushed, dead letters)``.
+
+    With ``pull=False`` nothing is pulled (Buffers being flushed): what is uncommitted or
+    held is still committed and delivered.
+    """
     staging: StagedLink = link._staging
     stage = staging.stage
     if not staging._restored_state or not stage.is_open:
@@ -194,7 +198,7 @@ async def run_staged_transfer(link: Link, update: Update, runtime: Runtime) -> t
         staging.backlog.clear()
     inlets, outlets = link._inlets, link._outlets
     if (
-        len(inlets) == 1 and len(outlets) == 1 and not link.processors and not link.groupers
+        pull and len(inlets) == 1 and len(outlets) == 1 and not link.processors and not link.groupers
         and not outlets[0].processors and not inlets[0]._uses_coroutine and not outlets[0]._uses_coroutine
         and link.retry_policy is None and inlets[0].retry_policy is None and outlets[0].retry_policy is None
         and staging.steady(staging.outlet_keys(outlets)[0])
@@ -206,7 +210,7 @@ async def run_staged_transfer(link: Link, update: Update, runtime: Runtime) -> t
     failures: list[Exception] = []
     intake = staging.uncommitted
     if intake is None:
-        intake = await _pull_all(link, update, runtime, failures)
+        intake = await _pull_all(link, update, runtime, failures) if pull else _Intake(update, [], {})
     pulled = len(intake.records)
     link_buffers = [p for p in link.processors if isinstance(p, Buffer)]
     # Should the commit fail, link buffers must not keep what they stored from this transfer.
