@@ -10,7 +10,7 @@ from databay.cli.errors import EXIT_FAILURE, CliError, report
 
 app = typer.Typer(
     name="databay",
-    help="Scheduled data transfer: list plugins, inspect components, check and run pipelines.",
+    help="Scheduled data transfer: list plugins, inspect components, check and run pipelines, operate their stages.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -41,12 +41,13 @@ def root(
 
 
 def _register_builtin_commands() -> None:
-    from databay.cli import inspect_cmd, plugins_cmd, run_cmd, validate_cmd
+    from databay.cli import inspect_cmd, plugins_cmd, run_cmd, stage_cmd, validate_cmd
 
     app.command("plugins")(plugins_cmd.plugins)
     app.command("inspect")(inspect_cmd.inspect_component)
     app.command("validate")(validate_cmd.validate)
     app.command("run")(run_cmd.run)
+    app.command("stage")(stage_cmd.stage)
 
 
 def _register_plugin_commands(strict: bool) -> None:

@@ -45,7 +45,9 @@ _STAGES = ("inlets", "processors", "groupers", "outlets")
 
 def _heading(link: LinkSpec) -> str:
     interval = link.arguments.get("interval")
-    return f"{link.label}: every {format_interval(interval.total_seconds())}" if interval else link.label
+    heading = f"{link.label}: every {format_interval(interval.total_seconds())}" if interval else link.label
+    stage = link.written.get("stage")
+    return f"{heading}, staged in {stage}" if stage else heading
 
 
 def link_line(link: LinkSpec) -> str:
@@ -79,9 +81,11 @@ def pipeline_json(spec: PipelineSpec) -> dict[str, Any]:
                 "place": link.place,
                 "tags": link.tags,
                 "interval": link.arguments["interval"].total_seconds() if "interval" in link.arguments else None,
+                "stage": link.written.get("stage"),
                 **{key: [component(c) for c in link.components(key)]
                    for key in ("inlets", "outlets", "processors", "groupers")},
             }
             for link in spec.links
         ],
+        "notifiers": [component(c) for c in spec.notifiers],
     }

@@ -64,7 +64,8 @@ def _run_once(pipeline: Pipeline, shutdown_timeout: float | None) -> int:
         if isinstance(outcome, Exception):
             print(f"FAILED {spec.label}: {type(outcome).__name__}: {outcome}")
         elif outcome is not None:
-            print(f"ok     {spec.label}: {outcome.records_pulled} pulled, {outcome.records_pushed} pushed "
+            dead = f", {outcome.dead_lettered} batch(es) dead-lettered" if outcome.dead_lettered else ""
+            print(f"ok     {spec.label}: {outcome.records_pulled} pulled, {outcome.records_pushed} pushed{dead} "
                   f"in {duration_text(outcome.duration)}")
         print(f"         -> {', '.join(component_text(s) for s in spec.components('outlets'))}")
     return EXIT_FAILURE if result.failed else EXIT_OK

@@ -19,7 +19,7 @@ def validate(
 
     Exit 0 when it is valid (with a summary), 2 with every problem and its place when not.
     """
-    from databay.cli.pipeline_text import link_lines, pipeline_json
+    from databay.cli.pipeline_text import component_text, link_lines, pipeline_json
     from databay.pipeline import PipelineError, check_pipeline
 
     try:
@@ -38,3 +38,5 @@ def validate(
     for link in spec.links:
         for line in link_lines(link):
             print(f"  {line}")
+    for notifier in spec.notifiers:
+        print(f"  {notifier.place}: {component_text(notifier)}")

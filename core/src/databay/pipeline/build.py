@@ -88,6 +88,7 @@ def build_pipeline(spec: PipelineSpec) -> Pipeline:
     builder = _Builder()
     planner = builder.component(spec.planner)
     links: list[Link] = [builder.link(link) for link in spec.links]
+    notifiers = [builder.component(notifier) for notifier in spec.notifiers]
     if builder.problems:
         raise PipelineError(spec.source, builder.problems)
     try:
@@ -95,4 +96,4 @@ def build_pipeline(spec: PipelineSpec) -> Pipeline:
     except Exception as exc:  # noqa: BLE001
         builder.failed(spec.planner.label, exc)
         raise PipelineError(spec.source, builder.problems) from None
-    return Pipeline(spec, planner, links)
+    return Pipeline(spec, planner, links, notifiers)

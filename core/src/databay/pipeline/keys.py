@@ -6,9 +6,12 @@ arguments, checked against the constructor's signature and type hints.
 - The top level: ``planner`` and ``links`` (:data:`TOP_LEVEL`).
 - Every component table: ``use``, the registered name (or ``"module:Class"`` import
   string) of the component.
-- A link table: ``inlets``, ``outlets``, ``interval``, ``processors``, ``groupers``.
-- An outlet table: ``processors``.
+- A link table: ``inlets``, ``outlets``, ``interval``, ``processors``, ``groupers``,
+  ``stage`` and ``retry``.
+- An inlet or outlet table: ``retry`` (set as the node's ``retry_policy``, whatever its
+  constructor accepts); an outlet table: ``processors``.
 - A planner table: ``links`` is refused (links are ``[[links]]`` tables).
+- The top level also takes ``[[notifiers]]`` tables (registered notifiers).
 
 To add a key (for instance a retry policy on link and component tables), add a
 :class:`Key` to :data:`RESERVED` for the tables it belongs to. Its ``read`` checks and
@@ -34,12 +37,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from databay.pipeline.typecheck import shown
+
 if TYPE_CHECKING:
     from databay.pipeline.validate import Checker
 
-TOP_LEVEL = ("planner", "links")
+TOP_LEVEL = ("planner", "links", "notifiers")
 USE = "use"
-TABLES = ("link", "inlet", "outlet", "planner", "processor")
+TABLES = ("link", "inlet", "outlet", "planner", "processor", "notifier")
 
 INVALID: Any = object()
 """What ``read`` returns for a value it reported a problem about."""
@@ -93,10 +98,40 @@ def _interval(checker: Checker, value: Any, place: str, label: str) -> Any:
         return INVALID
 
 
+def _stage(checker: Checker, value: Any, place: str, label: str) -> Any:
+    # A path relative to the working directory, like every path in a pipeline.
+    if isinstance(value, str) and value.strip():
+        return value
+    checker.problem(label, f"argument 'stage': the path of the link's stage file, e.g. "
+                           f"stage = \"state/todos.stage\", not {shown(value)}")
+    return INVALID
+
+
+def _retry(checker: Checker, value: Any, place: str, label: str) -> Any:
+    from databay.retry import RetryPolicy
+
+    if not isinstance(value, dict):
+        checker.problem(label, f"argument 'retry': a table such as {{ attempts = 5, initial_delay = 1 }}, "
+                               f"not {shown(value)}")
+        return INVALID
+    try:
+        return RetryPolicy.coerce(value)
+    except (TypeError, ValueError) as exc:
+        reason = str(exc).removeprefix("RetryPolicy: ").removeprefix("retry: ")
+        checker.problem(label, f"argument 'retry': {reason}")
+        return INVALID
+
+
+def _set_retry_policy(node: Any, policy: Any) -> None:
+    node.retry_policy = policy
+
+
 def _no_links(checker: Checker, value: Any, place: str, label: str) -> Any:
     checker.problem(label, "'links' is not a planner argument: links are [[links]] tables at the top level")
     return INVALID
 
+
+_NODE_RETRY = Key(_retry, argument=False, apply=_set_retry_policy)
 
 RESERVED: dict[str, dict[str, Key]] = {
     "link": {
@@ -105,10 +140,13 @@ RESERVED: dict[str, dict[str, Key]] = {
         "interval": Key(_interval),
         "processors": Key(_processors, expand=False),
         "groupers": Key(_groupers, expand=False),
+        "stage": Key(_stage),
+        "retry": Key(_retry),
     },
-    "outlet": {"processors": Key(_processors, expand=False)},
-    "inlet": {},
+    "outlet": {"processors": Key(_processors, expand=False), "retry": _NODE_RETRY},
+    "inlet": {"retry": _NODE_RETRY},
     "planner": {"links": Key(_no_links)},
     "processor": {},
+    "notifier": {},
 }
 """Reserved keys by table: ``RESERVED[table][key]``."""

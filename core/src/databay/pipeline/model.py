@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from databay.base_planner import BasePlanner
@@ -21,12 +21,16 @@ class Pipeline:
     :param spec: the checked description it was built from.
     :param planner: the planner, with every link added.
     :param links: the links, in the order of the file.
+    :param notifiers: the ``[[notifiers]]``: :meth:`run` and :meth:`run_once` let them
+        observe the run and close them at its end.
     """
 
-    def __init__(self, spec: PipelineSpec, planner: BasePlanner, links: list[Link]):
+    def __init__(self, spec: PipelineSpec, planner: BasePlanner, links: list[Link],
+                 notifiers: list[Any] | None = None):
         self.spec = spec
         self.planner = planner
         self.links = links
+        self.notifiers = list(notifiers or [])
         self._labels = {id(link): link_spec.label for link, link_spec in zip(links, spec.links)}
 
     @property

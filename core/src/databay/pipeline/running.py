@@ -125,6 +125,27 @@ class GracefulStop:
                 signal.signal(sig, handler)
 
 
+@contextmanager
+def observed_by(notifiers: list) -> Iterator[None]:
+    """Let ``notifiers`` observe transfers while inside; then stop them, closing those that
+    can be closed (a :class:`~databay.notifier.Notifier` sends what it still holds)."""
+    from databay.observers import add_observer, remove_observer
+
+    for notifier in notifiers:
+        add_observer(notifier)
+    try:
+        yield
+    finally:
+        for notifier in notifiers:
+            remove_observer(notifier)
+            close = getattr(notifier, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:  # noqa: BLE001 - one notifier must not stop the others closing
+                    _LOGGER.exception("Closing notifier %s failed", notifier)
+
+
 def _shutdown_when_running(planner: BasePlanner, finished: threading.Event) -> None:
     # A signal may come while the planner is still starting: wait until it runs (or ended).
     while not planner.running and not finished.wait(0.02):
@@ -144,7 +165,7 @@ def run(pipeline: Pipeline, handle_signals: bool = True, shutdown_timeout: float
     planner = pipeline.planner
     finished = threading.Event()
     stopper = GracefulStop(lambda: _shutdown_when_running(planner, finished), shutdown_timeout)
-    with stopper.signals(handle_signals):
+    with stopper.signals(handle_signals), observed_by(pipeline.notifiers):
         try:
             planner.start()
         except KeyboardInterrupt:  # the planner's own Ctrl-C handling (signals not ours)
@@ -167,7 +188,7 @@ def run_once(pipeline: Pipeline, handle_signals: bool = True, shutdown_timeout: 
     ``shutdown_timeout``); a second one forces the exit.
     """
     stopper = GracefulStop(lambda: None, shutdown_timeout)
-    with stopper.signals(handle_signals):
+    with stopper.signals(handle_signals), observed_by(pipeline.notifiers):
         try:
             return OnceResult(asyncio.run(_once(pipeline)))
         finally:

@@ -9,9 +9,9 @@ from typing import Any
 
 @dataclass
 class ComponentSpec:
-    """A checked component table: an inlet, outlet, planner or processor.
+    """A checked component table: an inlet, outlet, planner, processor or notifier.
 
-    :param kind: ``inlet``, ``outlet``, ``planner`` or ``processor``.
+    :param kind: ``inlet``, ``outlet``, ``planner``, ``processor`` or ``notifier``.
     :param place: where its table is, e.g. ``links[0].outlets[1]``.
     :param use: the registered name or import string, as written.
     :param target: the class (or callable) it names.
@@ -74,7 +74,7 @@ class LinkSpec:
 
 @dataclass
 class PipelineSpec:
-    """A checked pipeline: its planner and its links.
+    """A checked pipeline: its planner, its links and its notifiers.
 
     :param source: the file's path, or ``<text>``.
     """
@@ -82,3 +82,4 @@ class PipelineSpec:
     source: str
     planner: ComponentSpec
     links: list[LinkSpec]
+    notifiers: list[ComponentSpec] = field(default_factory=list)

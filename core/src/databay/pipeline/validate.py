@@ -60,9 +60,10 @@ class Checker:
                 self.problem(TOP, f"unknown top-level key '{key}'{hint}")
         planner = self.planner(document.get("planner", {}))
         links = self.links(document.get("links"))
+        notifiers = self.notifiers(document.get("notifiers"))
         if self.problems or planner is None:
             return None
-        return PipelineSpec(source, planner, links)
+        return PipelineSpec(source, planner, links, notifiers)
 
     def planner(self, value: Any) -> ComponentSpec | None:
         if isinstance(value, dict) and USE not in value:
@@ -84,7 +85,18 @@ class Checker:
                 continue
             links.append(self.link(table, place))
         self._check_distinct_tags(links)
+        self._check_distinct_stages(links)
         return links
+
+    def notifiers(self, value: Any) -> list[ComponentSpec]:
+        """The ``[[notifiers]]`` tables: registered notifiers that watch the run."""
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            self.problem(TOP, f"'notifiers' must be [[notifiers]] tables, not {shown(value)}")
+            return []
+        specs = [self.component("notifier", table, f"notifiers[{index}]") for index, table in enumerate(value)]
+        return [spec for spec in specs if spec is not None]
 
     def link(self, table: dict[str, Any], place: str) -> LinkSpec:
         from databay.link import Link
@@ -108,6 +120,19 @@ class Checker:
                                          f"logs and in the live view, give each link its own")
             else:
                 seen[tags] = link.place
+
+    def _check_distinct_stages(self, links: list[LinkSpec]) -> None:
+        seen: dict[str, str] = {}
+        for link in links:
+            stage = link.arguments.get("stage")
+            if stage is None:
+                continue
+            path = os.path.abspath(stage)
+            if path in seen:
+                self.problem(link.place, f"same stage as {seen[path]} ({stage}): a stage serves one link, "
+                                         f"give each link its own file")
+            else:
+                seen[path] = link.place
 
     # -- components --------------------------------------------------------------
 
