@@ -27,3 +27,20 @@ def test_staged_link_example(tmp_path):
         "copy.log: ['start', 'login alice', 'logout alice', 'login bob']",
     ]
     assert "dead-lettered 1 batch(es) in stage out/staged/link.stage after 3 attempt(s)" in result.stderr
+
+
+def test_reliable_pipeline_example_copies_each_row_once(installed, tmp_path):
+    (tmp_path / "examples" / "data").mkdir(parents=True)
+    for name in ("reliable.toml", "data/readings.csv"):
+        (tmp_path / "examples" / name).write_text((EXAMPLES / name).read_text())
+    env = {"SMTP_HOST": "127.0.0.1"}
+    assert installed.databay("validate", "examples/reliable.toml", cwd=tmp_path, env=env).returncode == 0
+    for _ in range(2):  # the second run finds nothing new: the position came back from the stage
+        result = installed.databay("run", "examples/reliable.toml", "--once", "--no-live", cwd=tmp_path, env=env)
+        assert result.returncode == 0, result.stderr
+    with open(tmp_path / "examples" / "data" / "readings.csv", "a") as f:
+        f.write("garage,8.5\n")
+    result = installed.databay("run", "examples/reliable.toml", "--once", "--no-live", cwd=tmp_path, env=env)
+    assert "1 pulled, 1 pushed" in result.stdout
+    copied = (tmp_path / "out" / "reliable" / "readings.csv").read_text().splitlines()
+    assert copied == ["sensor,celsius", "kitchen,21.5", "cellar,12.0", "attic,27.25", "garage,8.5"]
