@@ -79,6 +79,12 @@ def _run(inbox: Inbox, **kwargs) -> Iterator[Server]:
 
 
 @pytest.fixture
+def credentials() -> tuple[str, str]:
+    """The user name and password the test servers accept."""
+    return USER, PASSWORD
+
+
+@pytest.fixture
 def smtp_server() -> Iterator[Server]:
     yield from _run(Inbox(), auth_require_tls=False)
 

@@ -10,8 +10,6 @@ from databay import Inlet, Link, Outlet
 from databay.retry import RetryPolicy
 from databay_email import EmailNotifier
 
-from .conftest import PASSWORD, USER
-
 
 class Fails(Inlet):
     def pull(self, update):
@@ -71,19 +69,20 @@ def test_a_dead_lettered_batch_is_mailed_with_how_to_replay_it(smtp_server, obse
     assert "attempts: 2" in body and "databay stage PIPELINE --replay" in body
 
 
-def test_credentials_come_from_the_environment(smtp_server, observe, monkeypatch):
-    monkeypatch.setenv("DATABAY_SMTP_USERNAME", USER)
-    monkeypatch.setenv("DATABAY_SMTP_PASSWORD", PASSWORD)
+def test_credentials_come_from_the_environment(smtp_server, observe, monkeypatch, credentials):
+    user, password = credentials
+    monkeypatch.setenv("DATABAY_SMTP_USERNAME", user)
+    monkeypatch.setenv("DATABAY_SMTP_PASSWORD", password)
     notifier = observe(EmailNotifier("ops@example.com", host=smtp_server.host, port=smtp_server.port))
-    assert (notifier.username, notifier.password) == (USER, PASSWORD)
-    assert PASSWORD not in repr(notifier)
+    assert (notifier.username, notifier.password) == (user, password)
+    assert password not in repr(notifier)
     fail(Link(Fails(), Sink(), interval=1, tags="t"))
     assert smtp_server.inbox.wait_for(1)
-    assert smtp_server.inbox.logins == [USER]
+    assert smtp_server.inbox.logins == [user]
 
 
-def test_a_wrong_password_is_logged_not_raised(smtp_server, observe, caplog):
-    observe(EmailNotifier("ops@example.com", host=smtp_server.host, port=smtp_server.port, username=USER,
+def test_a_wrong_password_is_logged_not_raised(smtp_server, observe, caplog, credentials):
+    observe(EmailNotifier("ops@example.com", host=smtp_server.host, port=smtp_server.port, username=credentials[0],
                           password="wrong"))
     with caplog.at_level(logging.ERROR, logger="databay.Notifier"):
         fail(Link(Fails(), Sink(), interval=1, tags="t"))
@@ -95,12 +94,13 @@ def test_a_wrong_password_is_logged_not_raised(smtp_server, observe, caplog):
     assert smtp_server.inbox.messages == []
 
 
-def test_starttls(tls_smtp_server, observe):
+def test_starttls(tls_smtp_server, observe, credentials):
+    user, password = credentials
     observe(EmailNotifier("ops@example.com", host=tls_smtp_server.host, port=tls_smtp_server.port, starttls=True,
-                          cafile=tls_smtp_server.cafile, username=USER, password=PASSWORD))
+                          cafile=tls_smtp_server.cafile, username=user, password=password))
     fail(Link(Fails(), Sink(), interval=1, tags="t"))
     assert tls_smtp_server.inbox.wait_for(1)
-    assert tls_smtp_server.inbox.logins == [USER]
+    assert tls_smtp_server.inbox.logins == [user]
 
 
 def test_ssl_from_the_start(ssl_smtp_server, observe):
