@@ -84,7 +84,7 @@ MISTAKES = [
      "links[0].outlets[0].processors[0] (buffer): unknown argument 'count' (Buffer takes count_threshold, "
      "time_threshold, custom_controllers, on_reset, conjugate_controllers)"),
     (LINK.replace("inlets = ['null']", "inlets = [{ use = 'null', processors = ['buffer'] }]"),
-     "links[0].inlets[0] (null): unknown argument 'processors' (NullInlet takes metadata)"),
+     "links[0].inlets[0] (null): unknown argument 'processors' (NullInlet takes metadata, retry)"),
     ("[planner]\nuse = 'aps_planner'\n" + LINK, "planner (aps_planner): unknown planner 'aps_planner'..."),
     ("[planner]\nthread = 2\n" + LINK, "planner (schedule): unknown argument 'thread' (did you mean 'threads'?)"),
     ("[planner]\nlinks = []\n" + LINK,
