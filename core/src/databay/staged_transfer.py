@@ -161,7 +161,8 @@ class StagedLink:
         """
         stage = self.stage
         committed = self._committed_states
-        states = {key: text for key, text in intake.states.items() if committed.get(key) != text}
+        states = {key: text for key, text in intake.states.items() if committed.get(key) != text} \
+            if intake.states else intake.states
         if not outlets:
             batches = []  # nobody to deliver to: only the inlets' positions move on
         transfer = str(intake.update)  # the transfer that pulled them

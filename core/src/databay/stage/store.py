@@ -409,11 +409,12 @@ class Stage:
 
     def _collect(self, connection: sqlite3.Connection) -> None:
         """Delete the acknowledged batches nobody waits for (inside a write transaction)."""
-        if self._collectable:
-            connection.executemany(
-                "DELETE FROM batches WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM deliveries WHERE batch = ?1)",
-                [(batch,) for batch in self._collectable])
-            self._collectable.clear()
+        collectable = self._collectable
+        if len(collectable) == 1:
+            connection.execute(_DELETE_BATCH_NOBODY_WANTS, collectable)
+        elif collectable:
+            connection.executemany(_DELETE_BATCH_NOBODY_WANTS, [(batch,) for batch in collectable])
+        collectable.clear()
 
     def dead_letter(self, outlet: str, batches: Iterable[int], error: str, traceback: str,
                     attempts: int) -> list[DeadLetter]:
@@ -592,6 +593,7 @@ def _create_schema(connection: sqlite3.Connection) -> None:
             connection.execute(statement)
 
 
+_DELETE_BATCH_NOBODY_WANTS = "DELETE FROM batches WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM deliveries WHERE batch = ?1)"
 _DELETE_UNWANTED_BATCHES = "DELETE FROM batches WHERE NOT EXISTS (SELECT 1 FROM deliveries WHERE batch = batches.id)"
 
 
