@@ -114,7 +114,8 @@ def run_planner():
         deadline = time.monotonic() + timeout
         while not planner.running and thread.is_alive() and time.monotonic() < deadline:
             time.sleep(0.005)
-        if errors:
+        if errors:  # start() failed: raised here, not again after the test
+            started.pop()
             raise errors[0]
         if not planner.running:
             raise AssertionError(f"{planner!r} did not start within {timeout} s")

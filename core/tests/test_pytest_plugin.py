@@ -1,0 +1,147 @@
+"""databay's pytest plugin (the ``pytest11`` entry point): its fixtures, and what it costs
+sessions that don't use them. Each case runs pytest in a subprocess, as a plugin author's
+test suite would run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+FIXTURE_TESTS = '''
+import os
+import time
+
+import pytest
+from databay import Link, Outlet, Record, hookimpl
+from databay.inlets import RandomIntInlet
+from databay.planners import SchedulePlanner
+from databay.plugins import get_plugin_manager
+
+
+class Keep(Outlet):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.payloads = []
+
+    def push(self, records, update):
+        self.payloads.extend(r.payload for r in records)
+
+
+class KeepPlugin:
+    @hookimpl
+    def databay_register_outlets(self, register):
+        register("keep", Keep)
+
+
+def test_run_transfer_starts_transfers_and_shuts_down(run_transfer):
+    keep = Keep()
+    stats = run_transfer(Link(RandomIntInlet(min=4, max=4), keep, interval=1, tags="t"), times=3)
+    assert keep.payloads == [4, 4, 4]
+    assert str(stats.update) == "t.2" and stats.records_pushed == 1
+    assert not keep.active
+
+
+def test_pull_records_gives_the_records_with_their_metadata(pull_records):
+    records = pull_records(RandomIntInlet(min=1, max=1, metadata={"k": "v"}), times=2)
+    assert [r.payload for r in records] == [1, 1]
+    assert all(r.metadata["k"] == "v" for r in records)
+
+
+def test_push_records_takes_records_and_payloads(push_records):
+    keep = Keep()
+    stats = push_records(keep, [Record({"a": 1}), {"b": 2}])
+    assert keep.payloads == [{"a": 1}, {"b": 2}] and stats.records_pushed == 2
+
+
+def test_run_planner_runs_it_until_the_test_ends(run_planner):
+    keep = Keep()
+    planner = SchedulePlanner(Link(RandomIntInlet(), keep, interval=0.01))
+    run_planner(planner)
+    assert planner.running
+    deadline = time.monotonic() + 10
+    while len(keep.payloads) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(keep.payloads) >= 3
+
+
+def test_run_planner_raises_what_start_raised(run_planner):
+    class Refusing(SchedulePlanner):
+        def start(self):
+            raise RuntimeError("no start today")
+
+    with pytest.raises(RuntimeError, match="no start today"):
+        run_planner(Refusing())
+
+
+def test_databay_plugin_manager_registers_plugins_for_the_whole_process(databay_plugin_manager):
+    manager = databay_plugin_manager(KeepPlugin(), distribution="databay-keep")
+    assert get_plugin_manager() is manager
+    assert manager.resolve("outlet", "keep") is Keep
+    from databay.outlets import Keep as resolved
+    assert resolved is Keep
+
+
+def test_after_it_the_installed_plugins_are_back():
+    assert "databay-keep" not in get_plugin_manager().plugins
+
+
+def test_databay_load_plugins_selects_distributions(databay_load_plugins):
+    manager = databay_load_plugins()
+    assert set(manager.plugins) == {"databay"}
+    assert os.environ["DATABAY_LOAD_PLUGINS"] == "" and os.environ["DATABAY_STRICT_PLUGINS"] == "1"
+
+
+def test_after_it_the_environment_is_back():
+    assert "DATABAY_LOAD_PLUGINS" not in os.environ and "DATABAY_STRICT_PLUGINS" not in os.environ
+'''
+
+
+def run_pytest(tmp_path, source: str, *args: str, prelude: str = "") -> subprocess.CompletedProcess:
+    (tmp_path / "test_it.py").write_text(textwrap.dedent(source), encoding="utf-8")
+    code = f"{prelude}\nimport sys, pytest\nsys.exit(pytest.main({['-q', '-p', 'no:cacheprovider', *args]!r}))"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABAY_")}
+    return subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, env=env,
+                          timeout=120)
+
+
+def test_the_fixtures_are_there_without_any_import_or_conftest(tmp_path):
+    result = run_pytest(tmp_path, FIXTURE_TESTS)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "9 passed" in result.stdout
+
+
+def test_loading_the_plugin_imports_nothing_but_the_package_itself():
+    code = ("import sys, pytest\nbefore = set(sys.modules)\nimport databay.testing.pytest_plugin\n"
+            "print(sorted(set(sys.modules) - before))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert set(eval(result.stdout)) <= {"databay", "databay.hookspecs", "databay.logs", "databay.testing",
+                                        "databay.testing.pytest_plugin"}
+
+
+BLOCK_OPTIONAL = '''
+import importlib.abc, sys
+
+class Missing(importlib.abc.MetaPathFinder):
+    """As if typer, rich and schedule were not installed."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {"typer", "rich", "schedule", "click"}:
+            raise ModuleNotFoundError(f"No module named {name!r}")
+        return None
+
+sys.meta_path.insert(0, Missing())
+'''
+
+
+def test_pytest_still_runs_when_databay_s_optional_parts_are_missing(tmp_path):
+    result = run_pytest(tmp_path, "def test_unrelated():\n    assert 1 + 1 == 2\n", prelude=BLOCK_OPTIONAL)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+
+
+def test_the_plugin_can_be_disabled(tmp_path):
+    result = run_pytest(tmp_path, "def test_uses_it(run_transfer):\n    pass\n", "-p", "no:databay")
+    assert result.returncode == 1 and "fixture 'run_transfer' not found" in result.stdout
