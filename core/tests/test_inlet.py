@@ -225,6 +225,29 @@ def test_async_on_start_and_on_shutdown_are_awaited_by_try_start():
     assert calls == ["start", "shutdown"]
 
 
+def test_async_lifecycle_outside_a_planner_runs_on_the_loop_of_link_transfer():
+    """What an async on_start opens (bound to its loop) is usable by Link.transfer()."""
+    loops = {}
+
+    class LoopBound(AsyncValueInlet):
+        async def on_start(self):
+            loops["start"] = asyncio.get_running_loop()
+
+        async def pull(self, update):
+            loops["pull"] = asyncio.get_running_loop()
+            return []
+
+        async def on_shutdown(self):
+            loops["shutdown"] = asyncio.get_running_loop()
+
+    link = Link(LoopBound(), [], interval=1)
+    link.on_start()
+    link.transfer()
+    link.on_shutdown()
+    assert loops["start"] is loops["pull"] is loops["shutdown"]
+    assert not loops["start"].is_closed()
+
+
 def test_shared_inlet_starts_and_shuts_down_once_per_planner_run(run_planner, wait_until):
     inlet = CountingInlet([])
     active_seen = []

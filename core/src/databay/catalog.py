@@ -22,7 +22,8 @@ KNOWN_COMPONENTS: dict[str, dict[str, str]] = {
     "outlet": {"http": "databay-http", "HttpOutlet": "databay-http",
                "mongo": "databay-mongo", "MongoOutlet": "databay-mongo",
                "csv": "databay-csv", "CsvOutlet": "databay-csv"},
-    "planner": {"aps": "databay-aps", "ApsPlanner": "databay-aps", "APSPlanner": "databay-aps"},
+    "planner": {"aps": "databay-aps", "apsplanner": "databay-aps",
+                "ApsPlanner": "databay-aps", "APSPlanner": "databay-aps"},
     "processor": {},
 }
 

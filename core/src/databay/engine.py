@@ -7,6 +7,11 @@ its link's next due time, that slot is skipped (coalesced) rather than run in pa
 one link's transfers never overlap. Synchronous pulls and pushes run in the engine's
 bounded thread pool; asynchronous ones on its loop.
 
+A planner that times transfers with a scheduler of its own (``Engine(..., timers=False)``)
+keeps everything else: it starts its scheduler on the engine's loop and runs each due
+transfer with :meth:`Engine.transfer_due`, which applies the same rules (no overlap,
+tracked in flight, errors to the planner, refused once stopping).
+
 With many links (:data:`FREEZE_LINKS` or more) the engine freezes the objects that exist
 when it starts (``gc.freeze()``, after one ``gc.collect()``) and unfreezes them when it
 stops: a full garbage collection would otherwise walk every link, node and slot again
@@ -72,11 +77,15 @@ class Engine:
     :param threads: size of the pool for synchronous pulls and pushes.
     :param on_transfer_error: called on the loop with ``(exception, link)`` when a
         scheduled transfer raises.
+    :param timers: arm each scheduled link's due times (``True``); ``False`` leaves the
+        timing to the caller, which runs due transfers with :meth:`transfer_due`.
     """
 
-    def __init__(self, threads: int, on_transfer_error: Callable[[Exception, Link], None]):
+    def __init__(self, threads: int, on_transfer_error: Callable[[Exception, Link], None],
+                 timers: bool = True):
         self.threads = threads
         self._on_transfer_error = on_transfer_error
+        self._own_timers = timers
         self._slots: dict[Link, _Slot] = {}
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -102,6 +111,11 @@ class Engine:
     def running(self) -> bool:
         """Whether the loop is running (from the start of :meth:`run` to its return)."""
         return not self._finished.is_set()
+
+    @property
+    def stopping(self) -> bool:
+        """Whether a stop was requested and the loop is winding down (or not running)."""
+        return self._stop_requested is None or self._stop_requested.is_set()
 
     def in_own_thread(self) -> bool:
         """Whether the caller runs on this engine's loop or in its thread pool."""
@@ -282,7 +296,7 @@ class Engine:
     # -- timers (loop thread) ----------------------------------------------------
 
     def _arm(self, slot: _Slot, immediate: bool, now: float | None = None) -> None:
-        if slot.removed or self._loop is None:
+        if slot.removed or self._loop is None or not self._own_timers:
             return
         slot.anchor = self._loop.time() if now is None else now
         if immediate:
@@ -374,16 +388,38 @@ class Engine:
         task.add_done_callback(self._in_flight.discard)
         return task
 
-    async def _scheduled_transfer(self, slot: _Slot) -> None:
+    async def _scheduled_transfer(self, slot: _Slot) -> TransferStats | None:
         try:
-            await run_transfer(slot.link, self._runtime)
+            return await run_transfer(slot.link, self._runtime)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             self._on_transfer_error(exc, slot.link)
+            return None
         finally:
             slot.task = None
             self._in_flight.discard(asyncio.current_task())
+
+    async def transfer_due(self, link: Link) -> TransferStats | None:
+        """Run a due transfer of ``link`` now, in the calling task (for ``timers=False``).
+
+        Call it on the engine's loop, from the job of an external scheduler. The rules
+        are those of the engine's own timers: the transfer is skipped (``None``, counted
+        by :meth:`skipped_transfers`) while one of the link's transfers is in flight, and
+        refused (``None``) when the link is not scheduled or the engine is stopping. A
+        failure goes to ``on_transfer_error`` (``None``). The calling task counts as in
+        flight: ``stop(wait=True)`` waits for it, ``stop(wait=False)`` cancels it.
+        """
+        slot = self._slots.get(link)
+        if slot is None or slot.removed or self.stopping:
+            return None
+        if slot.task is not None:
+            slot.skipped += 1
+            _LOGGER.debug("%s still transferring, skipped a due transfer", link)
+            return None
+        slot.task = task = asyncio.current_task()
+        self._in_flight.add(task)
+        return await self._scheduled_transfer(slot)
 
     # -- transfers requested from other threads ----------------------------------
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import threading
+
+from databay.runtime import run_standalone
 
 
 class LifecycleNode:
@@ -68,7 +69,10 @@ class LifecycleNode:
 def _call_maybe_async(callback) -> None:
     result = callback()
     if inspect.isawaitable(result):
-        asyncio.run(_await(result))
+        # On the thread's private loop, the one Link.transfer() runs on outside a planner:
+        # what an async on_start opens (a client session, a connection) is bound to the
+        # loop that will use it, and on_shutdown can close it there.
+        run_standalone(_await(result))
 
 
 async def _await(awaitable) -> None:

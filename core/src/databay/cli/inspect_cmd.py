@@ -96,5 +96,7 @@ def inspect_component(
                 console.print(f"    {attr} = {escape(key)!r}")
         if info["doc"]:
             console.print()
-            console.print(escape(info["doc"]), highlight=False)
+            # The docstring keeps its own line breaks: re-wrapping them at the console's
+            # width would break its lines in two.
+            console.print(escape(info["doc"]), highlight=False, soft_wrap=True)
         console.print()

@@ -19,16 +19,18 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["InletTester", "OutletTester"]
+__all__ = ["InletTester", "OutletTester", "PlannerTester"]
 
 _LAZY = {
     "InletTester": "databay.testing.inlet_tester",
     "OutletTester": "databay.testing.outlet_tester",
+    "PlannerTester": "databay.testing.planner_tester",
 }
 
 if TYPE_CHECKING:
     from databay.testing.inlet_tester import InletTester
     from databay.testing.outlet_tester import OutletTester
+    from databay.testing.planner_tester import PlannerTester
 
 
 def __getattr__(name: str) -> Any:

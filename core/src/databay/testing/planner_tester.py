@@ -1,0 +1,526 @@
+"""The :class:`PlannerTester`: a ``unittest.TestCase`` checking a planner's contract.
+
+Every test builds links from probe inlets and outlets (synchronous and asynchronous) that
+record when each transfer starts and ends, in which thread and on which event loop, and
+when ``on_start``/``on_shutdown`` run; it starts the planner in a thread, as an
+application would, and shuts it down afterwards whatever happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+import unittest
+from collections.abc import Callable
+from typing import Any
+
+from databay.base_planner import BasePlanner
+from databay.inlet import Inlet
+from databay.link import Link
+from databay.outlet import Outlet
+
+
+class Probe:
+    """What happened to one link's transfers, and to the lifecycle of its nodes.
+
+    Shared by the probe nodes below (usable in a planner's own tests too): ``starts``
+    and ``ends`` of pulls (``time.monotonic()``), their ``threads``, the event ``loops``
+    of async pulls, the most pulls at once (``max_active``), and a ``journal`` of
+    ``("start" | "pull" | "push" | "shutdown", node name)``.
+    """
+
+    def __init__(self, journal: list[tuple[str, str]] | None = None) -> None:
+        self.lock = threading.Lock()
+        self.journal = journal if journal is not None else []
+        self.starts: list[float] = []
+        self.ends: list[float] = []
+        self.threads: list[int] = []
+        self.loops: list[int] = []  # event loops of async pulls
+        self.loop_threads: list[int] = []  # threads of async pulls
+        self.active = 0
+        self.max_active = 0
+
+    def enter(self, name: str) -> None:
+        with self.lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+            self.starts.append(time.monotonic())
+            self.threads.append(threading.get_ident())
+            self.journal.append(("pull", name))
+
+    def leave(self) -> None:
+        with self.lock:
+            self.active -= 1
+            self.ends.append(time.monotonic())
+
+    def note(self, event: str, name: str) -> None:
+        with self.lock:
+            self.journal.append((event, name))
+
+    @property
+    def count(self) -> int:
+        return len(self.starts)
+
+
+class _Node:
+    """Counts ``on_start``/``on_shutdown`` calls and writes them to the probe's journal."""
+
+    def __init__(self, probe: Probe, name: str):
+        super().__init__()
+        self.probe, self.name = probe, name
+        self.starts = self.shutdowns = 0
+
+    def _lifecycle(self, event: str) -> None:
+        if event == "start":
+            self.starts += 1
+        else:
+            self.shutdowns += 1
+        self.probe.note(event, self.name)
+
+    def on_start(self):
+        self._lifecycle("start")
+
+    def on_shutdown(self):
+        self._lifecycle("shutdown")
+
+
+class _AsyncNode(_Node):
+    """A :class:`_Node` whose ``on_start``/``on_shutdown`` are coroutines."""
+
+    async def on_start(self):
+        self._lifecycle("start")
+
+    async def on_shutdown(self):
+        self._lifecycle("shutdown")
+
+
+class ProbeInlet(_Node, Inlet):
+    """A synchronous inlet producing its transfer number; ``sleep`` seconds per pull (or
+    per transfer number, ``{n: seconds}``); ``fail`` makes every pull raise."""
+
+    def __init__(self, probe: Probe, name: str = "inlet", sleep: float | dict[int, float] = 0.0,
+                 fail: bool = False):
+        super().__init__(probe, name)
+        self.sleep, self.fail = sleep, fail
+
+    def _duration(self, update) -> float:
+        return self.sleep.get(update.transfer_number, 0.0) if isinstance(self.sleep, dict) else self.sleep
+
+    def _produce(self, update) -> list[int]:
+        if self.fail:
+            raise RuntimeError(f"PlannerTester: {self.name} failed on purpose")
+        return [update.transfer_number]
+
+    def pull(self, update):
+        self.probe.enter(self.name)
+        try:
+            time.sleep(self._duration(update))
+            return self._produce(update)
+        finally:
+            self.probe.leave()
+
+
+class AsyncProbeInlet(_AsyncNode, ProbeInlet):
+    """The asynchronous :class:`ProbeInlet`, with asynchronous ``on_start``/``on_shutdown``.
+
+    With ``hold_loop`` it sleeps with ``time.sleep``, holding up its event loop (as a
+    misbehaving node or a starved machine would).
+    """
+
+    def __init__(self, probe: Probe, name: str = "inlet", sleep: float | dict[int, float] = 0.0,
+                 fail: bool = False, hold_loop: bool = False):
+        super().__init__(probe, name, sleep, fail)
+        self.hold_loop = hold_loop
+
+    async def pull(self, update):
+        self.probe.enter(self.name)
+        self.probe.loops.append(id(asyncio.get_running_loop()))
+        self.probe.loop_threads.append(threading.get_ident())
+        try:
+            if self.hold_loop:
+                time.sleep(self._duration(update))
+            else:
+                await asyncio.sleep(self._duration(update))
+            return self._produce(update)
+        finally:
+            self.probe.leave()
+
+
+class ProbeOutlet(_Node, Outlet):
+    """A synchronous outlet keeping every payload pushed to it."""
+
+    def __init__(self, probe: Probe, name: str = "outlet"):
+        super().__init__(probe, name)
+        self.payloads: list[Any] = []
+
+    def push(self, records, update):
+        self.payloads.extend(record.payload for record in records)
+        self.probe.note("push", self.name)
+
+
+class AsyncProbeOutlet(_AsyncNode, ProbeOutlet):
+    """The asynchronous :class:`ProbeOutlet`, with asynchronous ``on_start``/``on_shutdown``."""
+
+    async def push(self, records, update):
+        await asyncio.sleep(0)
+        super().push(records, update)
+
+
+class PlannerTester(unittest.TestCase):
+    """Base class whose tests check that a planner honours databay's planner contract.
+
+    Subclass it and implement :meth:`get_planner`; pytest (or unittest) then runs one test
+    per rule:
+
+    - ``start()`` blocks until ``shutdown()``; ``running`` is ``False`` before start,
+      ``True`` while running and ``False`` once ``shutdown()`` returned;
+    - ``shutdown(wait=True)`` returns after the transfers in flight (sync and async) finished;
+    - ``immediate_transfer`` transfers each link at once on start (unless the planner or
+      the link disables it), else first after one interval;
+    - ``on_start``/``on_shutdown`` (sync or async) run once per node, even for a node
+      shared by several links: every ``on_start`` before the first pull, every
+      ``on_shutdown`` after the last push;
+    - with ``ignore_exceptions=True`` a failing link is logged and the planner carries
+      on; otherwise it is logged and the planner shuts down gracefully (``start()``
+      returns, ``on_shutdown`` runs);
+    - links added, removed or purged while running start or stop transferring;
+    - a link's transfers never overlap, and due times that pass while a transfer is still
+      running are skipped: the link returns to its ideal times, no burst;
+    - a planner that fell behind coalesces the due times it missed into one transfer per
+      link, then returns to the ideal times;
+    - sync and async nodes work together; a slow sync pull never holds up the other
+      links, and every async pull of a planner runs on the same event loop.
+
+    Timing checks use :attr:`interval` (seconds) as the links' interval; raise it for a
+    planner that cannot time transfers that finely.
+    """
+
+    interval: float = 0.1
+    """Interval of the links in the timing tests (seconds)."""
+    timeout: float = 5.0
+    """How long to wait for something that must happen (seconds)."""
+
+    __test__ = False  # the base class has nothing to test; its subclasses are collected
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.__test__ = cls.__dict__.get("__test__", True)
+
+    def get_planner(self, links: list[Link], **options: Any) -> BasePlanner:
+        """Implement this method to return a new planner of your class scheduling ``links``.
+
+        ``options`` are constructor arguments of :class:`~databay.base_planner.BasePlanner`
+        that a test sets: ``ignore_exceptions`` and ``immediate_transfer``.
+        """
+        raise NotImplementedError("Implement get_planner(links, **options) to return your planner.")
+
+    def setUp(self) -> None:
+        if type(self).get_planner is PlannerTester.get_planner:
+            self.skipTest("PlannerTester itself has no planner to test")
+
+    # -- helpers -----------------------------------------------------------------
+
+    def start_planner(self, planner: BasePlanner, wait_running: bool = True) -> threading.Thread:
+        """Run ``planner.start()`` in a thread (shut down and joined after the test).
+
+        The thread's ``errors`` list gets whatever ``start()`` raised.
+        """
+        errors: list[BaseException] = []
+
+        def target() -> None:
+            try:
+                planner.start()
+            except BaseException as exc:  # noqa: BLE001 - reported through thread.errors
+                errors.append(exc)
+
+        thread = threading.Thread(target=target, name="PlannerTester-planner", daemon=True)
+        thread.errors = errors  # type: ignore[attr-defined]
+        thread.start()
+        self.addCleanup(self._stop, planner, thread)
+        if wait_running:
+            self.assertTrue(self.wait_for(lambda: planner.running or not thread.is_alive()),
+                            "the planner did not start running")
+        return thread
+
+    def _stop(self, planner: BasePlanner, thread: threading.Thread) -> None:
+        if thread.is_alive() or planner.running:
+            try:
+                planner.shutdown(wait=False)
+            finally:
+                thread.join(self.timeout)
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float | None = None) -> bool:
+        """Poll ``condition`` until it is true (``True``) or ``timeout`` passed (``False``)."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            time.sleep(0.005)
+        return bool(condition())
+
+    def shut_down(self, planner: BasePlanner, thread: threading.Thread) -> None:
+        """``shutdown(wait=True)`` and check that ``start()`` returned without raising."""
+        planner.shutdown(wait=True)
+        thread.join(self.timeout)
+        self.assertFalse(thread.is_alive(), "start() did not return after shutdown()")
+        self.assertEqual(thread.errors, [], "start() raised")  # type: ignore[attr-defined]
+
+    def link(self, probe: Probe, interval: float | None = None, *, async_inlet: bool = False,
+             async_outlet: bool = False, name: str = "link", **options: Any) -> Link:
+        """A link from a probe inlet to a probe outlet; ``options`` go to the inlet
+        (``sleep``, ``fail``) or the link (``immediate_transfer``)."""
+        immediate = options.pop("immediate_transfer", True)
+        inlet = (AsyncProbeInlet if async_inlet else ProbeInlet)(probe, f"{name}.inlet", **options)
+        outlet = (AsyncProbeOutlet if async_outlet else ProbeOutlet)(probe, f"{name}.outlet")
+        return Link(inlet, outlet, interval=self.interval if interval is None else interval, tags=name,
+                    immediate_transfer=immediate)
+
+    # -- start and shutdown ------------------------------------------------------
+
+    def test_start_blocks_until_shutdown(self) -> None:
+        """start() keeps running (and transferring) until shutdown() is called."""
+        probe = Probe()
+        planner = self.get_planner([self.link(probe)])
+        thread = self.start_planner(planner)
+        self.assertTrue(self.wait_for(lambda: probe.count >= 3), "the link did not transfer")
+        self.assertTrue(thread.is_alive(), "start() returned before shutdown()")
+        self.shut_down(planner, thread)
+
+    def test_running_flag(self) -> None:
+        """running: False before start, True while running, False once shutdown() returned."""
+        probe = Probe()
+        planner = self.get_planner([self.link(probe, 60)])
+        self.assertFalse(planner.running, "running before start()")
+        thread = self.start_planner(planner, wait_running=False)
+        self.assertTrue(self.wait_for(lambda: planner.running), "not running after start()")
+        time.sleep(self.interval)
+        self.assertTrue(planner.running)
+        planner.shutdown(wait=True)
+        self.assertFalse(planner.running, "still running after shutdown(wait=True) returned")
+        thread.join(self.timeout)
+        self.assertFalse(thread.is_alive())
+
+    def test_shutdown_waits_for_transfers_in_flight(self) -> None:
+        """shutdown(wait=True) returns after the sync and async transfers in flight finished."""
+        slow = 3 * self.interval
+        probes = [Probe(), Probe()]
+        links = [self.link(probes[0], 60, sleep=slow, name="sync"),
+                 self.link(probes[1], 60, async_inlet=True, async_outlet=True, sleep=slow, name="async")]
+        planner = self.get_planner(links)
+        thread = self.start_planner(planner)
+        self.assertTrue(self.wait_for(lambda: all(p.active == 1 for p in probes)),
+                        "the immediate transfers did not start")
+        self.shut_down(planner, thread)
+        for link, probe in zip(links, probes):
+            outlet = link.outlets[0]
+            self.assertEqual(outlet.payloads, [0], f"{link.tags[0]}: the transfer in flight did not finish")
+            self.assertEqual(outlet.shutdowns, 1)
+            self.assertLess(probe.journal.index(("push", outlet.name)),
+                            probe.journal.index(("shutdown", outlet.name)),
+                            "on_shutdown ran before the transfer in flight finished")
+
+    # -- immediate transfer ------------------------------------------------------
+
+    def test_immediate_transfer(self) -> None:
+        """With immediate_transfer (the default) every link transfers at once on start."""
+        probe = Probe()
+        planner = self.get_planner([self.link(probe, 60, name="a"), self.link(probe, 60, name="b")])
+        started = time.monotonic()
+        self.start_planner(planner)
+        self.assertTrue(self.wait_for(lambda: probe.count == 2, timeout=max(2.0, 10 * self.interval)),
+                        "no immediate transfer of both links on start")
+        self.assertLess(max(probe.starts) - started, max(2.0, 10 * self.interval))
+
+    def test_immediate_transfer_disabled(self) -> None:
+        """immediate_transfer=False (planner or link): the first transfer comes after one interval."""
+        interval = 3 * self.interval
+        probe, link_disabled = Probe(), Probe()
+        planner = self.get_planner([self.link(probe, interval)], immediate_transfer=False)
+        other = self.get_planner([self.link(link_disabled, 60, immediate_transfer=False)])
+        started = time.monotonic()
+        self.start_planner(planner)
+        self.start_planner(other)
+        self.assertTrue(self.wait_for(lambda: probe.count >= 1), "the link never transferred")
+        self.assertGreaterEqual(probe.starts[0] - started, 0.9 * interval,
+                                "transferred at once although immediate_transfer=False")
+        self.assertEqual(link_disabled.count, 0, "a link with immediate_transfer=False transferred at once")
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def test_on_start_and_on_shutdown_once_per_node(self) -> None:
+        """on_start/on_shutdown run once per node (also shared and async ones), around all transfers."""
+        journal: list[tuple[str, str]] = []
+        probe = Probe(journal)
+        shared = ProbeOutlet(probe, "shared.outlet")
+        inlets = [ProbeInlet(probe, "sync.inlet"), AsyncProbeInlet(probe, "async.inlet")]
+        own = AsyncProbeOutlet(probe, "async.outlet")
+        links = [Link(inlets[0], shared, interval=self.interval, tags="one"),
+                 Link(inlets[1], [shared, own], interval=self.interval, tags="two")]
+        planner = self.get_planner(links)
+        thread = self.start_planner(planner)
+        self.assertTrue(self.wait_for(lambda: probe.count >= 4), "the links did not transfer")
+        self.shut_down(planner, thread)
+        for node in [*inlets, shared, own]:
+            self.assertEqual((node.starts, node.shutdowns), (1, 1),
+                             f"{node.name}: on_start/on_shutdown calls (expected once each)")
+        events = [event for event, _ in journal]
+        last_start = max(i for i, e in enumerate(events) if e == "start")
+        first_shutdown = min(i for i, e in enumerate(events) if e == "shutdown")
+        self.assertLess(last_start, events.index("pull"), "a transfer ran before every on_start")
+        self.assertGreater(first_shutdown, max(i for i, e in enumerate(events) if e == "push"),
+                           "a transfer ran after an on_shutdown")
+
+    # -- exceptions --------------------------------------------------------------
+
+    def test_ignored_exceptions_keep_the_planner_going(self) -> None:
+        """ignore_exceptions=True: a failing link is logged and retried, the others carry on."""
+        failing, healthy = Probe(), Probe()
+        planner = self.get_planner([self.link(failing, fail=True, name="failing"), self.link(healthy)],
+                                   ignore_exceptions=True)
+        with self.assertLogs("databay", logging.ERROR) as logs:
+            thread = self.start_planner(planner)
+            self.assertTrue(self.wait_for(lambda: failing.count >= 3 and healthy.count >= 3),
+                            "the planner did not carry on after exceptions")
+            self.assertTrue(planner.running and thread.is_alive(), "the planner stopped on an ignored exception")
+        self.assertTrue(any("failed on purpose" in line for line in logs.output), "the exception was not logged")
+        self.shut_down(planner, thread)
+
+    def test_exception_stops_the_planner(self) -> None:
+        """ignore_exceptions=False: a failing transfer is logged and the planner shuts down gracefully."""
+        failing, healthy = Probe(), Probe()
+        links = [self.link(failing, fail=True, name="failing"), self.link(healthy, name="healthy")]
+        planner = self.get_planner(links, ignore_exceptions=False)
+        with self.assertLogs("databay", logging.ERROR) as logs:
+            thread = self.start_planner(planner, wait_running=False)
+            thread.join(self.timeout)
+        self.assertFalse(thread.is_alive(), "the planner kept running after an exception")
+        self.assertEqual(thread.errors, [], "start() raised instead of shutting down gracefully")  # type: ignore[attr-defined]
+        self.assertFalse(planner.running)
+        self.assertEqual(failing.count, 1, "the failing link transferred again")
+        self.assertTrue(any("failed on purpose" in line for line in logs.output), "the exception was not logged")
+        for link in links:
+            for node in [*link.inlets, *link.outlets]:
+                self.assertEqual(node.shutdowns, 1, f"{node.name}: on_shutdown did not run once")
+
+    # -- links while running -----------------------------------------------------
+
+    def test_links_added_while_running(self) -> None:
+        """A link added while running is scheduled."""
+        first, added = Probe(), Probe()
+        planner = self.get_planner([self.link(first, 60)])
+        self.start_planner(planner)
+        planner.add_links(self.link(added, name="added"))
+        self.assertTrue(self.wait_for(lambda: added.count >= 3), "the added link did not transfer")
+        self.assertEqual(added.max_active, 1)
+
+    def test_links_removed_while_running(self) -> None:
+        """A link removed while running stops transferring; the others carry on."""
+        kept, removed = Probe(), Probe()
+        gone = self.link(removed, name="removed")
+        planner = self.get_planner([self.link(kept, name="kept"), gone])
+        self.start_planner(planner)
+        self.assertTrue(self.wait_for(lambda: removed.count >= 2 and kept.count >= 2))
+        planner.remove_links(gone)
+        self.assertNotIn(gone, planner.links)
+        self._assert_stops(removed, "the removed link")
+        before = kept.count
+        self.assertTrue(self.wait_for(lambda: kept.count >= before + 2), "the remaining link stopped")
+
+    def test_purge_while_running(self) -> None:
+        """purge() unschedules every link; the planner keeps running."""
+        probe = Probe()
+        planner = self.get_planner([self.link(probe, name="a"), self.link(probe, name="b")])
+        self.start_planner(planner)
+        self.assertTrue(self.wait_for(lambda: probe.count >= 4))
+        planner.purge()
+        self.assertEqual(planner.links, [])
+        self._assert_stops(probe, "purged links")
+        self.assertTrue(planner.running, "purge() stopped the planner")
+
+    def _assert_stops(self, probe: Probe, what: str) -> None:
+        self.assertTrue(self.wait_for(lambda: probe.active == 0))
+        time.sleep(self.interval)  # a transfer already due may still start
+        stopped_at = probe.count
+        time.sleep(4 * self.interval)
+        self.assertEqual(probe.count, stopped_at, f"{what} kept transferring")
+
+    # -- timing --------------------------------------------------------------------
+
+    def test_transfers_of_a_link_never_overlap(self) -> None:
+        """A link whose transfers outlast its interval never runs two at once (sync or async)."""
+        probes = [Probe(), Probe()]
+        planner = self.get_planner([
+            self.link(probes[0], sleep=2.5 * self.interval, name="sync"),
+            self.link(probes[1], sleep=2.5 * self.interval, async_inlet=True, name="async"),
+        ])
+        self.start_planner(planner)
+        self.assertTrue(self.wait_for(lambda: min(p.count for p in probes) >= 3), "the links did not transfer")
+        for name, probe in zip(("sync", "async"), probes):
+            self.assertEqual(probe.max_active, 1, f"{name}: transfers of one link overlapped")
+
+    def test_due_times_missed_while_transferring_are_skipped(self) -> None:
+        """After a transfer that overran two due times, the next starts at the link's next
+        ideal time (anchor + k x interval): the missed due times are skipped, not queued."""
+        interval = 2 * self.interval
+        probe = Probe()
+        planner = self.get_planner([self.link(probe, interval, async_inlet=True, sleep={1: 2.5 * interval})])
+        self.start_planner(planner)
+        self.assertTrue(self.wait_for(lambda: probe.count >= 5), "the link did not transfer")
+        offsets = [(t - probe.starts[0]) / interval for t in probe.starts[:5]]
+        shown = ", ".join(f"{o:.2f}" for o in offsets)
+        self.assertEqual(probe.max_active, 1, "transfers overlapped")
+        gaps = [b - a for a, b in zip(offsets, offsets[1:])]
+        self.assertGreaterEqual(min(gaps), 0.5, f"missed due times were run in a burst (starts at {shown} intervals)")
+        # The slow second transfer (due at 1) ran until 3.5: the next is due at 4.
+        self.assertAlmostEqual(offsets[2], 4, delta=0.25,
+                               msg=f"not back on the ideal times after a late transfer (starts at {shown} intervals)")
+
+    def test_due_times_missed_while_late_are_coalesced(self) -> None:
+        """A planner that fell behind (here an async pull holds up the event loop for 3.3
+        intervals) runs each link at most once to catch up, then at its ideal times again."""
+        interval = 2 * self.interval
+        blocker, probe = Probe(), Probe()
+        planner = self.get_planner([
+            self.link(blocker, interval, async_inlet=True, hold_loop=True, sleep={1: 3.3 * interval},
+                      name="blocker"),
+            self.link(probe, interval, async_inlet=True, name="late"),
+        ])
+        self.start_planner(planner)
+        self.assertTrue(self.wait_for(
+            lambda: len(blocker.ends) >= 2 and probe.count and probe.starts[-1] > blocker.ends[1] + 2.5 * interval,
+            timeout=self.timeout + 6 * interval), "the links did not transfer")
+        caught_up = blocker.ends[1]
+        offsets = [(t - probe.starts[0]) / interval for t in probe.starts]
+        shown = ", ".join(f"{o:.2f}" for o in offsets)
+        burst = [t for t in probe.starts if caught_up <= t < caught_up + interval / 2]
+        self.assertLessEqual(len(burst), 1, f"missed due times were run in a burst (starts at {shown} intervals)")
+        following = next(o for t, o in zip(probe.starts, offsets) if t >= caught_up + interval / 2)
+        self.assertAlmostEqual(following, round(following), delta=0.25,
+                               msg=f"not back on the ideal times after falling behind (starts at {shown} intervals)")
+
+    # -- sync and async nodes ------------------------------------------------------
+
+    def test_sync_and_async_nodes(self) -> None:
+        """Sync and async nodes transfer; a slow sync pull doesn't hold up other links; async
+        pulls all run on one event loop, sync ones elsewhere."""
+        slow, quick = Probe(), Probe()
+        links = [
+            self.link(slow, 60, sleep=6 * self.interval, name="slow_sync"),
+            self.link(quick, async_inlet=True, name="async_in"),
+            self.link(quick, async_outlet=True, name="async_out"),
+            self.link(quick, async_inlet=True, async_outlet=True, name="async_both"),
+        ]
+        planner = self.get_planner(links)
+        self.start_planner(planner)
+        self.assertTrue(self.wait_for(lambda: slow.count == 1 and slow.active == 0), "the slow pull never ran")
+        began, ended = slow.starts[0], slow.ends[0]
+        during = sum(began < started < ended for started in quick.starts)
+        self.assertGreaterEqual(during, 6, "a slow sync pull held up the other links")
+        for link in links[1:]:
+            payloads = link.outlets[0].payloads
+            self.assertGreaterEqual(len(payloads), 2, f"{link.tags[0]}: records were not delivered")
+            self.assertEqual(payloads, list(range(len(payloads))), f"{link.tags[0]}: records lost or reordered")
+        self.assertEqual(len(set(quick.loops)), 1, "async pulls ran on more than one event loop")
+        self.assertNotIn(slow.threads[0], quick.loop_threads, "a sync pull ran on the event loop's thread")

@@ -1,0 +1,69 @@
+"""EnginePlanner with timers of its own: the planner of docs/engine.md ("Writing a planner")
+passes the conformance kit, which shows the extension point is enough for a plugin planner."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from pathlib import Path
+
+from databay.engine_planner import EnginePlanner
+from databay.testing import PlannerTester
+
+
+class EveryIntervalPlanner(EnginePlanner):
+    """Times its links with asyncio tasks of its own (a scheduler library would do the same)."""
+
+    def __init__(self, links=None, threads=30, ignore_exceptions=False, immediate_transfer=True):
+        self._loop = None
+        self._timers = {}  # link -> its timer task, while running
+        super().__init__(links, threads, ignore_exceptions, immediate_transfer=immediate_transfer,
+                         timers=False)   # the engine arms no timers: this planner does
+
+    def _schedule(self, link):
+        super()._schedule(link)   # registers the link with the engine
+        if self._loop is not None:   # added while running (from any thread)
+            self._loop.call_soon_threadsafe(self._start_timer, link, False)
+
+    def _on_loop_started(self):
+        # On the planner's loop, after every on_start, before any transfer.
+        self._loop = asyncio.get_running_loop()
+        for link in list(self.links):
+            self._start_timer(link, self.immediate_transfer and link.immediate_transfer)
+
+    def _on_loop_stopped(self):
+        # On the loop, once the transfers in flight finished, before any on_shutdown.
+        self._loop = None
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+
+    def _start_timer(self, link, immediate):
+        if link not in self._timers:
+            self._timers[link] = asyncio.ensure_future(self._run(link, immediate))
+
+    async def _run(self, link, immediate):
+        loop = asyncio.get_running_loop()
+        interval = link.interval.total_seconds()
+        due = loop.time() + (0 if immediate else interval)
+        while True:
+            await asyncio.sleep(due - loop.time())
+            if not any(link is known for known in self.links):   # removed
+                del self._timers[link]
+                return
+            # A task of its own per transfer (the engine counts the task it runs in as
+            # in flight); waiting for it, the link's transfers never overlap.
+            await asyncio.ensure_future(self._engine.transfer_due(link))
+            due += interval
+            while due <= loop.time():   # late, or the transfer outlasted due times: skip them
+                due += interval
+
+
+class TestDocumentedPlannerContract(PlannerTester):
+    def get_planner(self, links, **options):
+        return EveryIntervalPlanner(links, **options)
+
+
+def test_the_planner_is_the_one_in_the_docs():
+    docs = Path(__file__).resolve().parents[2] / "docs" / "engine.md"
+    assert inspect.getsource(EveryIntervalPlanner) in docs.read_text(encoding="utf-8")
