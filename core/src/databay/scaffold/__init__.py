@@ -149,13 +149,13 @@ def render_files(
     for kind in kinds:
         files[f"{package}/{kind}.py"] = _render(f"package/{kind}.py.tmpl", values)
         files[f"tests/test_{kind}.py"] = _render(f"tests/test_{kind}.py.tmpl", values)
-    if "inlet" in kinds:
+    if "inlet" in kinds:  # what the example pipeline reads
         files["examples/events.jsonl"] = '{"id": 1, "event": "signup"}\n{"id": 2, "event": "login"}\n'
     return files
 
 
 def _default_description(kinds: tuple[str, ...]) -> str:
-    parts = {"inlet": "JSON Lines inlet", "outlet": "JSON Lines outlet", "planner": "one-at-a-time planner"}
+    parts = {"inlet": "JSON Lines inlet", "outlet": "JSON Lines outlet", "planner": "active-hours planner"}
     listed = [parts[k] for k in kinds]
     joined = listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " and " + listed[-1]
     return f"A {joined} for databay."
@@ -202,14 +202,11 @@ def _python_example(names: PluginNames, classes: dict[str, str]) -> str:
 
 
 def _testing_note(kinds: tuple[str, ...]) -> str:
-    testers = {"inlet": "`databay.testing.InletTester`", "outlet": "`databay.testing.OutletTester`"}
-    kit = [testers[k] for k in kinds if k in testers]
-    note = ""
-    if kit:
-        note = (f"The tests subclass databay's conformance testers ({', '.join(kit)}): each rule of "
-                "the plugin contract is one test. ")
-    return note + ("databay's pytest plugin adds fixtures for the rest (`run_transfer`, `pull_records`, "
-                   "`push_records`, `run_planner`, `databay_load_plugins`, `databay_plugin_manager`).\n")
+    kit = ", ".join(f"`databay.testing.{kind.capitalize()}Tester`" for kind in kinds)
+    return (f"The tests subclass databay's conformance testers ({kit}): each rule of the plugin "
+            "contract is one test. databay's pytest plugin adds fixtures for the rest (`run_transfer`, "
+            "`pull_records`, `push_records`, `run_planner`, `databay_load_plugins`, "
+            "`databay_plugin_manager`).\n")
 
 
 def generate(
