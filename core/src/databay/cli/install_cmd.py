@@ -111,7 +111,7 @@ def expand_short_name(requirement: str) -> str:
 
 def install(
     names: list[str] = typer.Argument(
-        ..., metavar="NAME...",
+        ..., metavar="NAME",
         help="What to install, as pip takes it: names, specifiers, paths, wheels, URLs. "
              "A first-party short name (http, mongo, csv, aps) means databay-<name>.",
     ),
@@ -168,7 +168,7 @@ def _fresh_listing() -> list[dict]:
 
 def uninstall(
     names: list[str] = typer.Argument(
-        ..., metavar="NAME...", help="Distributions to remove; a first-party short name means databay-<name>."
+        ..., metavar="NAME", help="Distributions to remove; a first-party short name means databay-<name>."
     ),
     yes: bool = typer.Option(False, "--yes", "-y", help="Don't ask for confirmation."),
 ) -> None:
