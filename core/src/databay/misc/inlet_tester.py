@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import unittest
 from collections.abc import Callable
 from typing import Any
@@ -36,10 +37,13 @@ class _UntouchableMetadata(dict):
     __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _change
 
 
-def _not_data(payload: Any) -> str | None:
-    from databay.testing._contract import not_data
-
-    return not_data(payload)
+def _not_data(value: Any) -> str | None:
+    """Why ``value`` cannot be a record's payload (a coroutine, a generator), or ``None``."""
+    if inspect.isawaitable(value):
+        return f"an awaitable ({type(value).__name__}): a plain 'def' cannot return one, use 'async def'"
+    if inspect.isgenerator(value) or inspect.isasyncgen(value):
+        return "a generator: return a list to produce one record per element"
+    return None
 
 
 def _safe_repr(node: Any) -> str:
@@ -139,7 +143,8 @@ class InletTester(unittest.TestCase):
         for record in records:
             self.assertIsInstance(record, Record)
             self.assertIn("__inlet__", record.metadata)
-            self.assertIsNone(_not_data(record.payload), f"pull produced {_not_data(record.payload)}")
+            problem = _not_data(record.payload)
+            self.assertIsNone(problem, f"pull produced {problem}")
 
     def _pull_started(self) -> list[Record]:
         was_active = self.inlet.active

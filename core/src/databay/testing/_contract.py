@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import inspect
 import threading
 import time
 import unittest
@@ -87,15 +86,6 @@ def threads_started_since(before: set[threading.Thread], grace: float) -> list[t
         if not left or time.monotonic() >= deadline:
             return left
         time.sleep(0.01)
-
-
-def not_data(value: Any) -> str | None:
-    """Why ``value`` cannot be a record's payload (a coroutine, a generator), or ``None``."""
-    if inspect.isawaitable(value):
-        return f"an awaitable ({type(value).__name__}): a plain 'def' cannot return one, use 'async def'"
-    if inspect.isgenerator(value) or inspect.isasyncgen(value):
-        return "a generator: return a list to produce one record per element"
-    return None
 
 
 def transfer_under_planner(test: unittest.TestCase, inlet: Inlet, outlet: Outlet) -> int:

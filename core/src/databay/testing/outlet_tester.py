@@ -214,12 +214,13 @@ class OutletTester(unittest.TestCase):
         loop and shuts down once."""
         counter = Counter(self.outlet)
         records = self.get_records()
+        before = self.read_back(self.outlet)
         pulled = transfer_under_planner(self, ListInlet(records), self.outlet)
         self.assertEqual(pulled, len(records))
         self.assertEqual((counter.starts, counter.shutdowns), (1, 1))
-        if self.read_back(self.outlet) is not None:
-            self.assertCountEqual(self.read_back(self.outlet)[-len(records):], [r.payload for r in records],
-                                  "after the planner shut down, read_back() misses records")
+        if before is not None:
+            self.assertCountEqual(self.read_back(self.outlet)[len(before):], [r.payload for r in records],
+                                  "after the planner shut down, read_back() does not give the records pushed")
 
     def test_failure_is_raised(self) -> None:
         """A failing configuration raises an Exception with a message."""
