@@ -145,3 +145,11 @@ def test_pytest_still_runs_when_databay_s_optional_parts_are_missing(tmp_path):
 def test_the_plugin_can_be_disabled(tmp_path):
     result = run_pytest(tmp_path, "def test_uses_it(run_transfer):\n    pass\n", "-p", "no:databay")
     assert result.returncode == 1 and "fixture 'run_transfer' not found" in result.stdout
+
+
+def test_databay_imported_before_pytest_starts_is_no_warning(tmp_path):
+    """pytest marks plugin packages for assert rewriting and warns about those already imported."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\nfilterwarnings = error\n", encoding="utf-8")
+    result = run_pytest(tmp_path, "def test_unrelated():\n    pass\n", prelude="import databay")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout and "warning" not in result.stdout
