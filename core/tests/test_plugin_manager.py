@@ -425,6 +425,44 @@ def test_known_but_missing_component_is_an_import_error_naming_the_distribution(
         from databay.planners import ApsPlanner  # noqa: F401
 
 
+class MongoOutlet(Outlet):
+    """Stands in for databay-mongo's outlet in the legacy module path tests."""
+
+    def push(self, records, update):
+        pass
+
+
+class MongoCollectionNotFound(Exception):
+    """Defined next to the outlet, as databay 0.3's mongo_outlet module did."""
+
+
+def test_databay_03_module_paths_resolve_plugin_components(clean_plugins, monkeypatch, make_distribution):
+    make_distribution("dbt-legacy", f"""
+        from databay import hookimpl
+
+        @hookimpl
+        def databay_register_outlets(register):
+            register("mongo", "{__name__}:MongoOutlet")
+    """)
+    monkeypatch.setenv("DATABAY_LOAD_PLUGINS", "dbt-legacy")
+    from databay.outlets.mongo_outlet import MongoCollectionNotFound as found_error
+    from databay.outlets.mongo_outlet import MongoOutlet as found_outlet
+
+    assert found_outlet is MongoOutlet and found_error is MongoCollectionNotFound
+    with pytest.raises(ImportError, match="cannot import name 'Nope'"):
+        from databay.outlets.mongo_outlet import Nope  # noqa: F401
+
+
+def test_databay_03_module_paths_say_what_to_install(clean_plugins, monkeypatch):
+    monkeypatch.setenv("DATABAY_LOAD_PLUGINS", "")
+    for module, name, provider in [("databay.inlets.http_inlet", "HttpInlet", "databay-http"),
+                                   ("databay.outlets.mongo_outlet", "MongoOutlet", "databay-mongo"),
+                                   ("databay.outlets.csv_outlet", "CsvOutlet", "databay-csv"),
+                                   ("databay.planners.aps_planner", "ApsPlanner", "databay-aps")]:
+        with pytest.raises(ImportError, match=f"{name} is provided by the plugin distribution {provider}"):
+            exec(f"from {module} import {name}")
+
+
 def test_unknown_component_attribute(clean_plugins, monkeypatch):
     monkeypatch.setenv("DATABAY_LOAD_PLUGINS", "")
     import databay.outlets

@@ -18,7 +18,8 @@ from databay.logs import install_default_handler
 __version__ = "1.0.0a1"
 
 __all__ = [
-    "BasePlanner", "Inlet", "Link", "Outlet", "Record", "Update", "hookimpl", "load_plugins",
+    "BasePlanner", "Inlet", "Link", "Outlet", "Pipeline", "PipelineError", "Record", "Update", "hookimpl",
+    "load_pipeline", "load_plugins",
 ]
 
 _LAZY = {
@@ -28,6 +29,9 @@ _LAZY = {
     "Outlet": "databay.outlet",
     "Link": "databay.link",
     "BasePlanner": "databay.base_planner",
+    "Pipeline": "databay.pipeline",
+    "PipelineError": "databay.pipeline",
+    "load_pipeline": "databay.pipeline",
 }
 
 if TYPE_CHECKING:
@@ -35,6 +39,7 @@ if TYPE_CHECKING:
     from databay.inlet import Inlet
     from databay.link import Link
     from databay.outlet import Outlet
+    from databay.pipeline import Pipeline, PipelineError, load_pipeline
     from databay.record import Record
     from databay.update import Update
 

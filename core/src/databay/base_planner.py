@@ -27,7 +27,16 @@ class BasePlanner(ABC):
     :param immediate_transfer: Whether to transfer every link that has
         ``Link.immediate_transfer`` set once as soon as the planner starts.
     :param shutdown_at_exit: Whether to shut down gracefully when the process exits.
+
+    At shutdown, once transfers stopped and before ``on_shutdown``, records that
+    :class:`~databay.support.buffers.Buffer` processors still hold are delivered to the
+    outlets by one transfer per link that pulls nothing (see
+    :mod:`databay.support.flushing`). Set :attr:`flush_buffers_on_shutdown` to ``False``
+    to leave them in the Buffers, as databay 0.3 did.
     """
+
+    flush_buffers_on_shutdown: bool = True
+    """Whether shutting down delivers what Buffers still hold (before ``on_shutdown``)."""
 
     def __init__(
         self,
@@ -116,12 +125,17 @@ class BasePlanner(ABC):
         self._start_planner()
 
     def shutdown(self, wait: bool = True) -> None:
-        """Stop scheduling, then call ``on_shutdown`` on every node.
+        """Stop scheduling, deliver what Buffers hold, then call ``on_shutdown`` on every node.
 
-        :param wait: let transfers in flight finish first (if the planner supports it).
+        :param wait: let transfers in flight finish first (if the planner supports it);
+            without it, Buffers are not flushed.
         """
         _LOGGER.info("Shutting down %s", self)
         self._shutdown_planner(wait)
+        if wait and self.flush_buffers_on_shutdown:
+            from databay.support.flushing import flush_buffers
+
+            flush_buffers(self._links)
         for link in list(self._links):
             try:
                 link.on_shutdown()

@@ -128,6 +128,11 @@ class Engine:
         """Whether ``Link.transfer()`` from this thread should run on the engine's loop."""
         return self._loop is not None and self.running and not self.in_own_thread()
 
+    @property
+    def runtime(self) -> Runtime | None:
+        """Where this engine's transfers run, while it runs (``None`` otherwise)."""
+        return self._runtime
+
     def skipped_transfers(self, link: Link) -> int:
         """How many due transfers of ``link`` were skipped because one was still running."""
         slot = self._slots.get(link)

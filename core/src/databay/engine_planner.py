@@ -82,7 +82,8 @@ class EnginePlanner(BasePlanner):
 
         ``on_start`` of every node, then the immediate transfers, then scheduled
         transfers all run on the planner's loop. Ctrl-C shuts down gracefully (transfers
-        in flight finish, ``on_shutdown`` runs) and then raises ``KeyboardInterrupt``.
+        in flight finish, Buffers are flushed, ``on_shutdown`` runs) and then raises
+        ``KeyboardInterrupt``.
         """
         _LOGGER.info("Starting %s", self)
         self._start_planner()
@@ -109,11 +110,21 @@ class EnginePlanner(BasePlanner):
         try:
             self._on_loop_stopped()
         finally:
+            await self._flush_buffers()
             for link in list(self._links):
                 try:
                     await link._on_shutdown_async()
                 except Exception as exc:
                     _LOGGER.exception(f'on_shutdown link exception: "{exc}" for link: {link}')
+
+    async def _flush_buffers(self) -> None:
+        """Deliver what Buffers still hold, before any ``on_shutdown``
+        (see :attr:`~databay.base_planner.BasePlanner.flush_buffers_on_shutdown`)."""
+        runtime = self._engine.runtime
+        if self.flush_buffers_on_shutdown and runtime is not None:
+            from databay.support.flushing import flush_buffers_async
+
+            await flush_buffers_async(list(self._links), runtime)
 
     def _on_loop_started(self) -> None:
         """Called on the loop after every ``on_start``, before any transfer (unless the

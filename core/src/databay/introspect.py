@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import typing
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,6 +45,37 @@ def _annotation_text(annotation: Any) -> str | None:
     return str(annotation).replace("typing.", "")
 
 
+def _constructors(target: Any) -> Iterator[tuple[Any, inspect.Signature | None]]:
+    """``(function, signature)`` of each constructor that takes part in building ``target``.
+
+    A class's own ``__init__`` first, then, while one forwards ``**kwargs``, the next
+    ``__init__`` along the MRO. A signature that cannot be read comes as ``None`` (and ends
+    the walk: nothing more is known).
+    """
+    if not inspect.isclass(target):
+        functions = [target]
+    else:
+        functions = [vars(c)["__init__"] for c in inspect.getmro(target)
+                     if c is not object and "__init__" in vars(c)]
+    for function in functions:
+        try:
+            signature = inspect.signature(function)
+        except (TypeError, ValueError):
+            yield function, None
+            return
+        yield function, signature
+        if not any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values()):
+            return
+
+
+def _keyword_parameters(target: Any, signature: inspect.Signature) -> list[inspect.Parameter]:
+    """The parameters of ``signature`` that can be given by keyword (without ``self``)."""
+    params = list(signature.parameters.values())
+    if inspect.isclass(target):
+        params = params[1:]
+    return [p for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
 def constructor_parameters(target: Any) -> tuple[list[ParameterInfo], bool]:
     """The keyword-usable parameters of ``target``'s constructor (or of a callable).
 
@@ -50,34 +83,63 @@ def constructor_parameters(target: Any) -> tuple[list[ParameterInfo], bool]:
     **kwargs)``), so an inlet shows its own parameters and ``metadata``. Returns the
     parameters and whether arbitrary keyword arguments are still accepted.
     """
-    owners = [c for c in inspect.getmro(target) if c is not object] if inspect.isclass(target) else [target]
     params: list[ParameterInfo] = []
     seen: set[str] = set()
-    for owner in owners:
-        function = owner.__init__ if inspect.isclass(target) else owner
-        if inspect.isclass(target) and "__init__" not in vars(owner):
-            continue
-        try:
-            signature = inspect.signature(function)
-        except (TypeError, ValueError):
+    open_kwargs = True
+    for function, signature in _constructors(target):
+        if signature is None:
             return params, True
-        forwards = False
-        for index, param in enumerate(signature.parameters.values()):
-            if inspect.isclass(target) and index == 0:
-                continue  # self
-            if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
-                forwards = forwards or param.kind is param.VAR_KEYWORD
-                continue
-            if param.kind is param.POSITIONAL_ONLY or param.name in seen:
+        owner = function.__qualname__.rsplit(".", 1)[0] if inspect.isclass(target) else function.__qualname__
+        for param in _keyword_parameters(target, signature):
+            if param.name in seen:
                 continue
             seen.add(param.name)
             params.append(ParameterInfo(
                 param.name, _annotation_text(param.annotation), param.default,
-                param.default is inspect.Parameter.empty, getattr(owner, "__qualname__", str(owner)),
+                param.default is inspect.Parameter.empty, owner,
             ))
-        if not forwards:
-            return params, False
-    return params, True
+        open_kwargs = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+    return params, open_kwargs
+
+
+def constructor_hints(target: Any) -> dict[str, Any]:
+    """The evaluated type hints of the parameters :func:`constructor_parameters` returns.
+
+    String annotations (``from __future__ import annotations``) are evaluated in their
+    function's module. A hint that cannot be evaluated (a name imported only for type
+    checkers, a typo) is left out rather than guessed.
+    """
+    hints: dict[str, Any] = {}
+    for function, signature in _constructors(target):
+        if signature is None:
+            break
+        for param in _keyword_parameters(target, signature):
+            if param.name in hints or param.annotation is inspect.Parameter.empty:
+                continue
+            hint = _evaluated(param.annotation, function)
+            if hint is not _UNRESOLVED:
+                hints[param.name] = hint
+    return hints
+
+
+_UNRESOLVED: Any = object()
+
+
+def _evaluated(annotation: Any, function: Any) -> Any:
+    if not isinstance(annotation, str):
+        return annotation
+    namespace = getattr(inspect.unwrap(function), "__globals__", {})
+    try:
+        return typing.get_type_hints(_Annotated(annotation), namespace)["value"]
+    except Exception:  # noqa: BLE001 - any failure means "unknown", never an error
+        return _UNRESOLVED
+
+
+class _Annotated:
+    """An object with one string annotation, for :func:`typing.get_type_hints`."""
+
+    def __init__(self, annotation: str):
+        self.__annotations__ = {"value": annotation}
 
 
 def metadata_keys(target: Any) -> dict[str, str]:

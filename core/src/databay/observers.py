@@ -1,4 +1,20 @@
-"""Tell plugins' observer hooks what the engine does, at no cost when nobody listens."""
+"""Tell plugins' observer hooks what the engine does, at no cost when nobody listens.
+
+Plugins observe through their entry point. Code in the running process (a command line
+view, a test, an application embedding databay) can observe too, without a plugin
+distribution: :func:`add_observer` registers any object whose methods are marked with
+:data:`databay.hookimpl` and named after the observer hooks::
+
+    class Counter:
+        finished = 0
+
+        @hookimpl
+        def databay_transfer_finished(self, link, update, stats):
+            self.finished += 1
+
+    counter = Counter()
+    add_observer(counter)      # ... and remove_observer(counter) when done
+"""
 
 from __future__ import annotations
 
@@ -51,3 +67,19 @@ def refresh() -> None:
     names = ("databay_transfer_started", "databay_transfer_finished", "databay_transfer_failed")
     listening = any(getattr(hook, name).get_hookimpls() for name in names)
     _current = _Notifier(hook) if listening else None
+
+
+def add_observer(observer: object) -> None:
+    """Let ``observer``'s ``@hookimpl`` methods see the transfers of this process."""
+    from databay.plugins import get_plugin_manager
+
+    get_plugin_manager().pm.register(observer)
+    refresh()
+
+
+def remove_observer(observer: object) -> None:
+    """Stop ``observer`` (registered with :func:`add_observer`) from seeing transfers."""
+    from databay.plugins import get_plugin_manager
+
+    get_plugin_manager().pm.unregister(observer)
+    refresh()

@@ -494,3 +494,28 @@ def component_getattr(kind: str, module_name: str) -> Callable[[str], Any]:
             raise ImportError(str(exc), name=module_name) from None
 
     return __getattr__
+
+
+def legacy_module_getattr(kind: str, class_name: str, module_name: str) -> Callable[[str], Any]:
+    """A ``__getattr__`` for databay 0.3's module of a component that now lives in a plugin.
+
+    ``from databay.outlets.mongo_outlet import MongoOutlet`` keeps working: the class is
+    resolved through the plugins (an ``ImportError`` says what to install when none
+    provides it), and any other name is looked up in the module that defines the class.
+    """
+    resolve = component_getattr(kind, module_name)
+
+    def __getattr__(name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
+        component = resolve(class_name)
+        if name == class_name:
+            return component
+        import sys
+
+        try:
+            return getattr(sys.modules[component.__module__], name)
+        except AttributeError:
+            raise AttributeError(f"module {module_name!r} has no attribute {name!r}") from None
+
+    return __getattr__

@@ -38,8 +38,12 @@ class TransferStats:
     duration: float
 
 
-async def run_transfer(link: Link, runtime: Runtime) -> TransferStats:
-    """Run one transfer of ``link``; raise on failure unless it ignores exceptions."""
+async def run_transfer(link: Link, runtime: Runtime, pull: bool = True) -> TransferStats:
+    """Run one transfer of ``link``; raise on failure unless it ignores exceptions.
+
+    With ``pull=False`` the inlets are not asked for anything: the transfer starts with no
+    records and only pushes what processors release (see :mod:`databay.support.flushing`).
+    """
     update = Update(link._tags, next(link._counter))
     started = time.perf_counter()
     _LOGGER.debug("%s transfer", update)
@@ -52,7 +56,7 @@ async def run_transfer(link: Link, runtime: Runtime) -> TransferStats:
         inlets = link._inlets
         outlets = link._outlets
         if (
-            len(inlets) == 1 and len(outlets) == 1 and not link.processors and not link.groupers
+            pull and len(inlets) == 1 and len(outlets) == 1 and not link.processors and not link.groupers
             and not inlets[0]._uses_coroutine and not outlets[0]._uses_coroutine
         ):
             # All synchronous: pull and push in one trip to the thread pool, not two.
@@ -60,7 +64,7 @@ async def run_transfer(link: Link, runtime: Runtime) -> TransferStats:
                 _pull_and_push, link, inlets[0], outlets[0], update, alone=True
             )
         else:
-            pulled, pushed = await _pull_process_push(link, update, runtime)
+            pulled, pushed = await _pull_process_push(link, update, runtime, pull)
     except Exception as exc:
         if notify is not None:
             notify.transfer_failed(link=link, update=update, exception=exc)
@@ -68,11 +72,13 @@ async def run_transfer(link: Link, runtime: Runtime) -> TransferStats:
     return _finished(link, update, started, pulled, pushed, notify)
 
 
-async def _pull_process_push(link: Link, update: Update, runtime: Runtime) -> tuple[int, int]:
+async def _pull_process_push(link: Link, update: Update, runtime: Runtime, pull: bool) -> tuple[int, int]:
     """Pull from every inlet, process, group and push to every outlet: ``(pulled, pushed)``."""
     inlets = link._inlets
     outlets = link._outlets
-    if len(inlets) == 1:
+    if not pull:
+        records = []
+    elif len(inlets) == 1:
         records = await _pull_one(link, inlets[0], update, runtime, alone=True)
     else:
         records = await _pull_all(link, update, runtime)

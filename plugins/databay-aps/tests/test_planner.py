@@ -132,8 +132,19 @@ def test_executors_override_in_apschedulers_dict_form(run_planner, wait_until):
     ApsPlanner(executors_override={"default": {"class": "apscheduler.executors.asyncio:AsyncIOExecutor"}})
 
 
-@pytest.mark.parametrize("executor", [ThreadPoolExecutor(2), {"type": "threadpool"},
-                                      {"class": "apscheduler.executors.pool:ProcessPoolExecutor"}])
+@pytest.mark.parametrize("executor, size", [(ThreadPoolExecutor(2), 2), ({"type": "threadpool"}, 10),
+                                            ({"type": "threadpool", "max_workers": 7}, 7),
+                                            ({"class": "apscheduler.executors.pool:ThreadPoolExecutor"}, 10)])
+def test_a_databay_03_thread_pool_override_sizes_the_pool(run_planner, wait_until, executor, size):
+    probe = Probe()
+    planner = ApsPlanner(link(probe, 0.05), executors_override={"default": executor})
+    assert planner.threads == size
+    run_planner(planner)
+    assert wait_until(lambda: probe.count >= 2)  # the jobs still run, on the planner's loop
+
+
+@pytest.mark.parametrize("executor", [{"class": "apscheduler.executors.pool:ProcessPoolExecutor"},
+                                      {"type": "processpool"}, "not an executor"])
 def test_an_executor_off_the_loop_is_refused(executor):
     with pytest.raises(ValueError, match=r"executors_override\['default'\] must be an apscheduler AsyncIOExecutor"):
         ApsPlanner(executors_override={"default": executor})

@@ -20,6 +20,7 @@ from typing import Any, Union
 
 from apscheduler.executors.asyncio import AsyncIOExecutor
 from apscheduler.executors.base import BaseExecutor
+from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.job import Job
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -68,8 +69,9 @@ class ApsPlanner(EnginePlanner):
     :param links: Links that should be added and scheduled.
     :param threads: Number of threads for synchronous pulls and pushes. Default ``30``.
     :param executors_override: Overrides for the ``executors`` option of the APScheduler
-        configuration. The ``'default'`` executor runs the links' jobs and must be an
-        ``AsyncIOExecutor`` (the default): transfers run on the planner's loop.
+        configuration. The ``'default'`` executor runs the links' jobs on the planner's
+        loop: an ``AsyncIOExecutor`` (the default). A thread pool executor there (as
+        databay 0.3 code used to size its pool) sets ``threads`` to its ``max_workers``.
     :param job_defaults_override: Overrides for the ``job_defaults`` option of the
         APScheduler configuration (``coalesce``, ``max_instances``,
         ``misfire_grace_time``), on top of :data:`JOB_DEFAULTS`.
@@ -94,6 +96,11 @@ class ApsPlanner(EnginePlanner):
         # APScheduler pops keys from executor dicts: hand it copies.
         executors.update({alias: dict(value) if isinstance(value, Mapping) else value
                           for alias, value in (executors_override or {}).items()})
+        pool_size = _thread_pool_size(executors["default"])
+        if pool_size is not None:
+            # databay 0.3 code sized its pool this way: the size is kept, the jobs stay on the loop.
+            threads = pool_size
+            executors["default"] = AsyncIOExecutor()
         _check_default_executor(executors["default"])
         job_defaults = {**JOB_DEFAULTS, **_checked_job_defaults(job_defaults_override or {})}
         self._scheduler = _LoopScheduler(executors=executors, job_defaults=job_defaults, timezone=_UTC)
@@ -221,6 +228,17 @@ class APSPlanner(ApsPlanner):
 
 def _raise(exc: BaseException) -> None:
     raise exc
+
+
+def _thread_pool_size(executor: Any) -> int | None:
+    """``max_workers`` of an APScheduler thread pool executor (instance or dict form), else ``None``."""
+    if isinstance(executor, ThreadPoolExecutor):
+        return executor._pool._max_workers
+    if isinstance(executor, Mapping):
+        cls = maybe_ref(executor["class"]) if "class" in executor else None
+        if executor.get("type") == "threadpool" or (isinstance(cls, type) and issubclass(cls, ThreadPoolExecutor)):
+            return int(executor.get("max_workers", 10))  # APScheduler's own default
+    return None
 
 
 def _check_default_executor(executor: Any) -> None:

@@ -1,0 +1,110 @@
+"""``databay run PIPELINE``: check a pipeline, build it and run it (or run every link once)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from databay.cli.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliError
+
+if TYPE_CHECKING:
+    from databay.cli.log_setup import ErrorCounter
+    from databay.pipeline import Pipeline
+    from databay.pipeline.progress import LinkProgress
+
+
+def run(
+    pipeline: Path = typer.Argument(..., help="The pipeline file (TOML).", dir_okay=False),
+    once: bool = typer.Option(False, "--once", help="Transfer every link once, then exit (1 if one failed)."),
+    no_live: bool = typer.Option(False, "--no-live", help="Log lines instead of the live view."),
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More logs (-vv: debug)."),
+    quiet: int = typer.Option(0, "--quiet", "-q", count=True, help="Fewer logs (-qq: errors only)."),
+    log_format: str = typer.Option("text", "--log-format", help="text, or json (one object per line)."),
+    shutdown_timeout: float = typer.Option(
+        30.0, "--shutdown-timeout", min=0.0,
+        help="Seconds a graceful stop may take before the exit is forced (0: no limit).",
+    ),
+) -> None:
+    """Check and run a pipeline until Ctrl-C or SIGTERM (a second one forces the exit).
+
+    A live view shows each link when standard output is a terminal; otherwise (or with
+    --no-live) each transfer is a log line on standard error. Exit 0 after a graceful
+    stop, 1 when the planner stopped on an error or a --once transfer failed, 2 for an
+    invalid pipeline.
+    """
+    if log_format not in ("text", "json"):
+        raise CliError(f"--log-format must be text or json, not '{log_format}'", EXIT_USAGE)
+    from databay.cli.log_setup import configure_logging
+    from databay.pipeline import PipelineError, load_pipeline
+
+    errors = configure_logging(verbose - quiet, log_format)
+    timeout = shutdown_timeout or None
+    try:
+        loaded = load_pipeline(pipeline)
+    except PipelineError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    if once:
+        code = _run_once(loaded, timeout)
+    else:
+        code = _run(loaded, timeout, live=not no_live and sys.stdout.isatty(), errors=errors)
+    if code != EXIT_OK:
+        raise typer.Exit(code)
+
+
+def _run_once(pipeline: Pipeline, shutdown_timeout: float | None) -> int:
+    from databay.cli.pipeline_text import component_text, duration_text
+
+    result = pipeline.run_once(shutdown_timeout=shutdown_timeout)
+    for link, spec in zip(pipeline.links, pipeline.spec.links):
+        outcome = result.outcomes.get(link)
+        if isinstance(outcome, Exception):
+            print(f"FAILED {spec.label}: {type(outcome).__name__}: {outcome}")
+        elif outcome is not None:
+            print(f"ok     {spec.label}: {outcome.records_pulled} pulled, {outcome.records_pushed} pushed "
+                  f"in {duration_text(outcome.duration)}")
+        print(f"         -> {', '.join(component_text(s) for s in spec.components('outlets'))}")
+    return EXIT_FAILURE if result.failed else EXIT_OK
+
+
+def _run(pipeline: Pipeline, shutdown_timeout: float | None, live: bool, errors: ErrorCounter) -> int:
+    from databay.pipeline.progress import ProgressTracker
+
+    if live:
+        from databay.cli.live_view import LiveView
+
+        with ProgressTracker(pipeline) as tracker:
+            view = LiveView(pipeline, tracker)
+            with view.live():
+                result = pipeline.run(shutdown_timeout=shutdown_timeout)
+                view.stopped = True
+    else:
+        from databay.cli.log_setup import PROGRESS_LOGGER
+        from databay.cli.pipeline_text import link_line
+
+        logger = logging.getLogger(PROGRESS_LOGGER)
+        logger.info("Running %s (Ctrl-C or SIGTERM to stop)", pipeline.source)
+        for spec in pipeline.spec.links:
+            logger.info("%s", link_line(spec))
+        with ProgressTracker(pipeline, listener=_log_progress):
+            result = pipeline.run(shutdown_timeout=shutdown_timeout)
+    if result.stopped_by is not None:
+        return EXIT_OK
+    logging.getLogger("databay.run").error("The planner stopped by itself%s",
+                                           " after an error (see above)" if errors.count else "")
+    return EXIT_FAILURE
+
+
+def _log_progress(event: str, progress: LinkProgress, detail: Any) -> None:
+    from databay.cli.log_setup import PROGRESS_LOGGER
+    from databay.cli.pipeline_text import duration_text
+
+    logger = logging.getLogger(PROGRESS_LOGGER)
+    if event == "finished":
+        logger.info("%s: transfer %d: %d pulled, %d pushed in %s", progress.label, progress.transfers,
+                    detail.records_pulled, detail.records_pushed, duration_text(detail.duration))
+    else:
+        logger.error("%s: transfer %d failed: %s", progress.label, progress.transfers, progress.last_error)

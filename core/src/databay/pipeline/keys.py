@@ -1,0 +1,114 @@
+"""The reserved keys of a pipeline file: every key that is not a plain constructor argument.
+
+This module is the one place that knows them. A table's other keys are constructor
+arguments, checked against the constructor's signature and type hints.
+
+- The top level: ``planner`` and ``links`` (:data:`TOP_LEVEL`).
+- Every component table: ``use``, the registered name (or ``"module:Class"`` import
+  string) of the component.
+- A link table: ``inlets``, ``outlets``, ``interval``, ``processors``, ``groupers``.
+- An outlet table: ``processors``.
+- A planner table: ``links`` is refused (links are ``[[links]]`` tables).
+
+To add a key (for instance a retry policy on link and component tables), add a
+:class:`Key` to :data:`RESERVED` for the tables it belongs to. Its ``read`` checks and
+converts the value (reporting problems through the checker); with ``argument=True`` the
+result is passed to the constructor under the key's name, otherwise it is kept in the
+spec's ``settings`` and ``apply(obj, value)`` receives it once the object is built::
+
+    def _retry(checker, value, place, label):
+        if not isinstance(value, dict):
+            checker.problem(label, "'retry' must be a table such as { attempts = 3 }")
+            return INVALID
+        return RetryPolicy(**value)
+
+    RESERVED["inlet"]["retry"] = Key(_retry, argument=False, apply=lambda inlet, policy: ...)
+
+A key that is an ordinary constructor argument (a new ``Link`` parameter, say) needs
+nothing here: it is checked against the constructor's signature and type hints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from databay.pipeline.validate import Checker
+
+TOP_LEVEL = ("planner", "links")
+USE = "use"
+TABLES = ("link", "inlet", "outlet", "planner", "processor")
+
+INVALID: Any = object()
+"""What ``read`` returns for a value it reported a problem about."""
+
+
+@dataclass(frozen=True)
+class Key:
+    """How a reserved key of a table is read.
+
+    :param read: ``read(checker, value, place, label)``: the value ready for use (its
+        ``${...}`` already expanded), or :data:`INVALID` after reporting a problem with
+        ``checker.problem(label, message)``. ``place`` is where the table is
+        (``links[0].outlets[1]``), ``label`` how problems name it (``... (csv)``).
+    :param argument: pass the result to the constructor under the key's name (which the
+        constructor must accept); otherwise keep it in the spec's ``settings``.
+    :param apply: for settings, ``apply(obj, value)`` once the object is built.
+    :param expand: expand ``${...}`` in the value before ``read`` (keys holding component
+        tables say ``False``: each component expands its own values, where problems can
+        name it).
+    """
+
+    read: Callable[[Checker, Any, str, str], Any]
+    argument: bool = True
+    apply: Callable[[Any, Any], None] | None = None
+    expand: bool = True
+
+
+def _inlets(checker: Checker, value: Any, place: str, label: str) -> Any:
+    return checker.component_list("inlet", value, place, "inlets")
+
+
+def _outlets(checker: Checker, value: Any, place: str, label: str) -> Any:
+    return checker.component_list("outlet", value, place, "outlets")
+
+
+def _processors(checker: Checker, value: Any, place: str, label: str) -> Any:
+    return checker.component_list("processor", value, place, "processors")
+
+
+def _groupers(checker: Checker, value: Any, place: str, label: str) -> Any:
+    return checker.component_list("processor", value, place, "groupers")
+
+
+def _interval(checker: Checker, value: Any, place: str, label: str) -> Any:
+    from databay.pipeline.intervals import IntervalError, parse_interval
+
+    try:
+        return parse_interval(value)
+    except IntervalError as exc:
+        checker.problem(label, f"argument 'interval': {exc}")
+        return INVALID
+
+
+def _no_links(checker: Checker, value: Any, place: str, label: str) -> Any:
+    checker.problem(label, "'links' is not a planner argument: links are [[links]] tables at the top level")
+    return INVALID
+
+
+RESERVED: dict[str, dict[str, Key]] = {
+    "link": {
+        "inlets": Key(_inlets, expand=False),
+        "outlets": Key(_outlets, expand=False),
+        "interval": Key(_interval),
+        "processors": Key(_processors, expand=False),
+        "groupers": Key(_groupers, expand=False),
+    },
+    "outlet": {"processors": Key(_processors, expand=False)},
+    "inlet": {},
+    "planner": {"links": Key(_no_links)},
+    "processor": {},
+}
+"""Reserved keys by table: ``RESERVED[table][key]``."""

@@ -1,0 +1,127 @@
+"""What each link of a running pipeline has done: an in-process transfer observer.
+
+:class:`ProgressTracker` keeps a :class:`LinkProgress` per link from the engine's
+observer hooks (see :mod:`databay.observers`); the command line's live view and its log
+lines read it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from databay.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from databay.link import Link
+    from databay.pipeline.model import Pipeline
+    from databay.transfer import TransferStats
+    from databay.update import Update
+
+
+@dataclass
+class LinkProgress:
+    """What one link has done so far. Times are ``time.time()`` seconds."""
+
+    label: str
+    tags: list[str]
+    interval: float
+    transfers: int = 0
+    failures: int = 0
+    records_pulled: int = 0
+    records_pushed: int = 0
+    last_duration: float | None = None
+    last_error: str | None = None
+    running: bool = False
+    first_started: float | None = None
+    first_due: float | None = None
+
+    def next_transfer(self, now: float) -> float | None:
+        """When the next transfer is due: on the grid ``first start + k x interval``.
+
+        This is when planners that keep to the grid (``schedule``) start it. Before the
+        first transfer: :attr:`first_due`, when known.
+        """
+        if self.first_started is None:
+            return self.first_due
+        elapsed = max(0.0, now - self.first_started)
+        return self.first_started + (math.floor(elapsed / self.interval) + 1) * self.interval
+
+
+Listener = Callable[[str, LinkProgress, Any], None]
+"""``listener(event, progress, detail)``: ``event`` is ``"finished"`` (``detail`` the
+:class:`~databay.transfer.TransferStats`) or ``"failed"`` (``detail`` the exception)."""
+
+
+class ProgressTracker:
+    """Follows the transfers of ``pipeline``'s links while registered (a context manager).
+
+    :param pipeline: the pipeline whose links to follow (other links are ignored).
+    :param listener: called after each finished or failed transfer, on the thread that ran it.
+    """
+
+    def __init__(self, pipeline: Pipeline, listener: Listener | None = None):
+        self._pipeline = pipeline
+        self._by_link: dict[int, LinkProgress] = {
+            id(link): LinkProgress(pipeline.label(link), list(link.tags), link.interval.total_seconds())
+            for link in pipeline.links
+        }
+        self.links = list(self._by_link.values())
+        self._listener = listener
+
+    def __enter__(self) -> ProgressTracker:
+        from databay.observers import add_observer
+
+        now = time.time()
+        immediately = getattr(self._pipeline.planner, "immediate_transfer", True)
+        for link in self._pipeline.links:
+            progress = self._by_link[id(link)]
+            progress.first_due = now if immediately and link.immediate_transfer else now + progress.interval
+        add_observer(self)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        from databay.observers import remove_observer
+
+        remove_observer(self)
+
+    @property
+    def failures(self) -> int:
+        """Failed transfers of all links."""
+        return sum(p.failures for p in self.links)
+
+    @hookimpl
+    def databay_transfer_started(self, link: Link, update: Update) -> None:
+        progress = self._by_link.get(id(link))
+        if progress is not None:
+            progress.running = True
+            if progress.first_started is None:
+                progress.first_started = time.time()
+
+    @hookimpl
+    def databay_transfer_finished(self, link: Link, update: Update, stats: TransferStats) -> None:
+        progress = self._by_link.get(id(link))
+        if progress is None:
+            return
+        progress.running = False
+        progress.transfers += 1
+        progress.records_pulled += stats.records_pulled
+        progress.records_pushed += stats.records_pushed
+        progress.last_duration = stats.duration
+        if self._listener is not None:
+            self._listener("finished", progress, stats)
+
+    @hookimpl
+    def databay_transfer_failed(self, link: Link, update: Update, exception: Exception) -> None:
+        progress = self._by_link.get(id(link))
+        if progress is None:
+            return
+        progress.running = False
+        progress.transfers += 1
+        progress.failures += 1
+        progress.last_error = f"{type(exception).__name__}: {exception}"
+        if self._listener is not None:
+            self._listener("failed", progress, exception)

@@ -1,0 +1,84 @@
+"""A checked pipeline: what to build, before anything is built."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class ComponentSpec:
+    """A checked component table: an inlet, outlet, planner or processor.
+
+    :param kind: ``inlet``, ``outlet``, ``planner`` or ``processor``.
+    :param place: where its table is, e.g. ``links[0].outlets[1]``.
+    :param use: the registered name or import string, as written.
+    :param target: the class (or callable) it names.
+    :param arguments: constructor arguments, converted; component specs among them (an
+        outlet's processors) are built first.
+    :param settings: reserved keys that are not constructor arguments, for
+        :mod:`databay.pipeline.keys` to apply once the object is built.
+    :param written: the table as written in the file (before ``${...}`` expansion).
+    """
+
+    kind: str
+    place: str
+    use: str
+    target: Any
+    arguments: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    written: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """``place (use)``: how problems name this component."""
+        return f"{self.place} ({self.use})"
+
+    @property
+    def constructed(self) -> bool:
+        """Whether building calls ``target`` (a class) rather than using it as it is (a function)."""
+        return self.kind != "processor" or inspect.isclass(self.target)
+
+
+@dataclass
+class LinkSpec:
+    """A checked ``[[links]]`` table.
+
+    :param place: ``links[N]``.
+    :param arguments: ``Link`` arguments; ``inlets``, ``outlets``, ``processors`` and
+        ``groupers`` hold :class:`ComponentSpec` lists.
+    :param settings: reserved keys that are not ``Link`` arguments.
+    :param written: the table as written in the file.
+    """
+
+    place: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    written: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tags(self) -> list[str]:
+        tags = self.arguments.get("tags")
+        return [tags] if isinstance(tags, str) else list(tags or [])
+
+    @property
+    def label(self) -> str:
+        """``links[N]`` followed by the tags, for people: ``links[0] todos``."""
+        return f"{self.place} {'.'.join(self.tags)}" if self.tags else self.place
+
+    def components(self, key: str) -> list[ComponentSpec]:
+        """The checked ``inlets``, ``outlets``, ``processors`` or ``groupers``."""
+        return list(self.arguments.get(key) or [])
+
+
+@dataclass
+class PipelineSpec:
+    """A checked pipeline: its planner and its links.
+
+    :param source: the file's path, or ``<text>``.
+    """
+
+    source: str
+    planner: ComponentSpec
+    links: list[LinkSpec]
