@@ -15,7 +15,7 @@ def generated(tmp_path_factory, installed):
     result = installed.databay("plugin", "new", "tides", "--inlet", "--outlet", "--planner",
                                "--directory", str(root), "--author", "Test Author")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"Created {root}/ with 16 files" in result.stdout
+    assert f"Created {root}/ with 17 files" in result.stdout
     return root
 
 

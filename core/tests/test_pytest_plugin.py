@@ -14,7 +14,7 @@ import os
 import time
 
 import pytest
-from databay import Link, Outlet, Record, hookimpl
+from databay import Link, Outlet, PipelineError, Record, hookimpl
 from databay.inlets import RandomIntInlet
 from databay.planners import SchedulePlanner
 from databay.plugins import get_plugin_manager
@@ -93,6 +93,34 @@ def test_databay_load_plugins_selects_distributions(databay_load_plugins):
     assert os.environ["DATABAY_LOAD_PLUGINS"] == "" and os.environ["DATABAY_STRICT_PLUGINS"] == "1"
 
 
+def test_run_pipeline_runs_each_link_once(run_pipeline, tmp_path):
+    target = tmp_path / "out.txt"
+    result = run_pipeline(f"""
+[[links]]
+tags = ["dice"]
+interval = "1h"
+inlets = [{{ use = "random_int", min = 6, max = 6 }}]
+outlets = [{{ use = "file", default_filepath = "{target}" }}]
+""")
+    (stats,) = result.outcomes.values()
+    assert stats.records_pushed == 1 and target.read_text().strip() == "6"
+
+
+def test_run_pipeline_reports_every_problem_of_an_invalid_pipeline(run_pipeline):
+    with pytest.raises(PipelineError) as caught:
+        run_pipeline('links = [{ interval = "5x", inlets = ["random_int"], outlets = [{ use = "file", path = "x" }] }]')
+    assert len(caught.value.problems) == 2
+    assert "unknown argument 'path'" in caught.value.__notes__[0]
+
+
+def test_run_pipeline_raises_a_failed_link_s_exception(run_pipeline):
+    text = 'links = [{ interval = 1, inlets = ["random_int"], outlets = ["tests_outlets:Failing"] }]'
+    with pytest.raises(ConnectionError, match="refused"):
+        run_pipeline(text)
+    result = run_pipeline(text, check=False)
+    assert len(result.failed) == 1
+
+
 def test_after_it_the_environment_is_back():
     assert "DATABAY_LOAD_PLUGINS" not in os.environ and "DATABAY_STRICT_PLUGINS" not in os.environ
 '''
@@ -107,9 +135,12 @@ def run_pytest(tmp_path, source: str, *args: str, prelude: str = "") -> subproce
 
 
 def test_the_fixtures_are_there_without_any_import_or_conftest(tmp_path):
+    (tmp_path / "tests_outlets.py").write_text(
+        "from databay import Outlet\n\n\nclass Failing(Outlet):\n"
+        "    def push(self, records, update):\n        raise ConnectionError('refused')\n", encoding="utf-8")
     result = run_pytest(tmp_path, FIXTURE_TESTS)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "9 passed" in result.stdout
+    assert "12 passed" in result.stdout
 
 
 def test_loading_the_plugin_imports_nothing_but_the_package_itself():

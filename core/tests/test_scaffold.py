@@ -66,7 +66,7 @@ def test_every_choice_renders_a_complete_distribution(kinds):
     files = render_files(names, kinds, author="Ada", email="ada@example.org")
     expected = {"pyproject.toml", "README.md", "LICENSE", ".gitignore", "examples/pipeline.toml",
                 "src/databay_demo/__init__.py", "src/databay_demo/plugin.py", "src/databay_demo/py.typed",
-                "tests/test_plugin.py",
+                "tests/test_plugin.py", "tests/test_pipeline.py",
                 *(f"src/databay_demo/{k}.py" for k in kinds), *(f"tests/test_{k}.py" for k in kinds)}
     assert set(files) - {"examples/events.jsonl"} == expected
     for path, text in files.items():
@@ -122,7 +122,8 @@ def test_generate_writes_into_a_new_folder_named_after_the_distribution(tmp_path
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_generated_tests_pass(tmp_path, kind):
-    """The component tests of each kind, alone (test_plugin.py needs the distribution installed)."""
+    """The component tests of each kind (test_plugin.py and test_pipeline.py need the
+    distribution installed: tests/test_plugin_scaffold.py runs them)."""
     root, _ = generate("demo-kind", tmp_path / "project", (kind,))
     env = {**os.environ, "PYTHONPATH": str(root / "src")}
     env.pop("DATABAY_LOAD_PLUGINS", None)

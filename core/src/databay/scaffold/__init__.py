@@ -134,6 +134,11 @@ def render_files(
     values["resolutions"] = "\n".join(
         f'    assert manager.resolve("{kind}", "{names.short}") is {cls}' for kind, cls in classes.items()
     )
+    values["example_records"] = "2" if "inlet" in kinds else "1"  # lines of examples/events.jsonl, or a die
+    values["example_check"] = (
+        '    written = (tmp_path / "out" / "events.jsonl").read_text(encoding="utf-8")\n'
+        f'    assert len(written.splitlines()) == {values["example_records"]}\n' if "outlet" in kinds else ""
+    )
     package = f"src/{names.package}"
     files = {
         "pyproject.toml": _render("pyproject.toml.tmpl", values),
@@ -144,6 +149,7 @@ def render_files(
         f"{package}/plugin.py": _render("package/plugin.py.tmpl", values),
         f"{package}/py.typed": "",
         "tests/test_plugin.py": _render("tests/test_plugin.py.tmpl", values),
+        "tests/test_pipeline.py": _render("tests/test_pipeline.py.tmpl", values).rstrip("\n") + "\n",
         "examples/pipeline.toml": values["pipeline"] + "\n",
     }
     for kind in kinds:
@@ -205,7 +211,7 @@ def _testing_note(kinds: tuple[str, ...]) -> str:
     kit = ", ".join(f"`databay.testing.{kind.capitalize()}Tester`" for kind in kinds)
     return (f"The tests subclass databay's conformance testers ({kit}): each rule of the plugin "
             "contract is one test. databay's pytest plugin adds fixtures for the rest (`run_transfer`, "
-            "`pull_records`, `push_records`, `run_planner`, `databay_load_plugins`, "
+            "`pull_records`, `push_records`, `run_planner`, `run_pipeline`, `databay_load_plugins`, "
             "`databay_plugin_manager`).\n")
 
 

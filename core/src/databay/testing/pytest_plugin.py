@@ -13,6 +13,11 @@ are there in every test session without any import or ``conftest.py``:
 ``run_planner(planner)``
     Start a planner in a thread, wait until it runs; it is shut down after the test and
     anything ``start()`` raised fails the test.
+``run_pipeline(source, environ=None, check=True)``
+    Check, build and run a pipeline (a file, or TOML text) once, as ``databay run
+    --once`` does; its :class:`~databay.pipeline.running.OnceResult`. A link that failed
+    raises its exception (unless ``check=False``); an invalid pipeline raises
+    :class:`~databay.PipelineError` with every problem.
 ``databay_plugin_manager(*plugins)``
     A fresh plugin manager with core's built-ins and the given plugin modules or objects
     registered by hand (nothing else installed is loaded), used by the whole process
@@ -32,10 +37,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    import os
+    from collections.abc import Mapping
+
     from databay.base_planner import BasePlanner
     from databay.inlet import Inlet
     from databay.link import Link
     from databay.outlet import Outlet
+    from databay.pipeline.running import OnceResult
     from databay.plugins import PluginManager
     from databay.record import Record
     from databay.transfer import TransferStats
@@ -129,6 +138,31 @@ def run_planner():
         assert not thread.is_alive(), f"{planner!r} did not stop within 30 s of shutdown()"
         if errors:
             raise errors[0]
+
+
+@pytest.fixture
+def run_pipeline():
+    """``run_pipeline(source, environ=None, check=True)``: run a pipeline once, as ``databay run --once``.
+
+    ``source`` is a pipeline file or TOML text; ``environ`` replaces ``os.environ`` for
+    ``${VAR}``. With ``check``, the first link that failed raises its exception.
+    """
+
+    def run(source: str | os.PathLike[str], environ: Mapping[str, str] | None = None,
+            check: bool = True) -> OnceResult:
+        from databay.pipeline import PipelineError, load_pipeline
+
+        try:
+            pipeline = load_pipeline(source, environ)
+        except PipelineError as exc:
+            exc.add_note("\n".join(str(problem) for problem in exc.problems))  # shown in the test report
+            raise
+        result = pipeline.run_once(handle_signals=False)
+        if check and result.failed:
+            raise result.outcomes[result.failed[0]]
+        return result
+
+    return run
 
 
 @pytest.fixture
