@@ -40,7 +40,8 @@ def plugin(session: nox.Session, name: str) -> None:
 @nox.session(python="3.11")
 def integration(session: nox.Session) -> None:
     """Cross-distribution tests: the installed CLI, plugin discovery in fresh venvs, examples."""
-    session.install("./core", *[f"./plugins/{name}[test]" for name in PLUGINS], *TEST_TOOLS)
+    # build: the end-to-end test of `databay plugin new` builds the generated plugin's wheel.
+    session.install("./core", *[f"./plugins/{name}[test]" for name in PLUGINS], *TEST_TOOLS, "build")
     session.run("pytest", "tests", *session.posargs)
 
 

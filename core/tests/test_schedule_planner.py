@@ -254,6 +254,31 @@ def test_force_transfer_while_running(run_planner, wait_until):
     assert counter.threads[0].startswith("databay-worker")
 
 
+def test_transfers_from_another_thread_never_hang_on_a_planner_shutting_down(run_planner, wait_until):
+    # Link.transfer() from another thread races the planner's shutdown: every call must
+    # return (on the planner's loop, or without it once it stopped), none may wait forever.
+    for _ in range(20):
+        counter = Counter()
+        link = Link(SyncInlet(counter), Collect(), 60)
+        planner = SchedulePlanner(link, immediate_transfer=False)
+        run_planner(planner)
+        finished: list[int] = []
+
+        def transfer_repeatedly(link=link, finished=finished):
+            for _ in range(50):
+                link.transfer()
+            finished.append(1)
+
+        callers = [threading.Thread(target=transfer_repeatedly, daemon=True) for _ in range(3)]
+        for caller in callers:
+            caller.start()
+        planner.shutdown()
+        for caller in callers:
+            caller.join(10)
+        assert len(finished) == 3, "a Link.transfer() call hung while the planner shut down"
+        assert counter.count == 150
+
+
 def errors_logged(caplog) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.levelno == logging.ERROR]
 

@@ -2,6 +2,10 @@
 move records on an interval, planners schedule links.
 
 The model is imported lazily so that ``databay plugins`` starts fast.
+
+PYTEST_DONT_REWRITE: databay is a pytest plugin (``databay.testing.pytest_plugin``), and
+pytest would warn that it cannot rewrite this package's asserts when a program imports
+databay before starting pytest; under ``filterwarnings = error`` that stops pytest.
 """
 
 from __future__ import annotations

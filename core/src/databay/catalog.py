@@ -1,9 +1,20 @@
-"""Components of first-party plugin distributions, for "pip install ..." hints.
+"""The first-party plugin distributions and what they provide.
 
-Only names live here: core never imports a plugin.
+Only names live here: core never imports a plugin. They serve the "pip install ..." hints
+of unknown components and the short names of ``databay install`` (``http`` means
+``databay-http``).
 """
 
 from __future__ import annotations
+
+FIRST_PARTY: dict[str, str] = {
+    "databay-http": "HTTP inlet and outlet",
+    "databay-mongo": "MongoDB inlet and outlet",
+    "databay-csv": "CSV inlet and outlet",
+    "databay-aps": "APScheduler planner",
+    "databay-email": "email notifier",
+}
+"""First-party plugin distributions with a one-line description."""
 
 KNOWN_COMPONENTS: dict[str, dict[str, str]] = {
     "inlet": {"http": "databay-http", "HttpInlet": "databay-http",
@@ -22,3 +33,9 @@ KNOWN_COMPONENTS: dict[str, dict[str, str]] = {
 def provider_of(kind: str, name: str) -> str | None:
     """The distribution known to provide component ``name`` of ``kind``, if any."""
     return KNOWN_COMPONENTS.get(kind, {}).get(name)
+
+
+def first_party_distribution(short_name: str) -> str | None:
+    """``databay-http`` for ``http`` (any case, ``-``/``_``), ``None`` for other names."""
+    candidate = "databay-" + short_name.lower().replace("_", "-")
+    return candidate if candidate in FIRST_PARTY else None

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import concurrent.futures
 import gc
 import logging
 import math
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING
 
 from databay.runtime import Runtime, WorkerPool
@@ -98,6 +99,9 @@ class Engine:
         self._finished = threading.Event()
         self._finished.set()
         self._in_flight: set[asyncio.Task] = set()
+        # Link.transfer() calls from other threads waiting for the loop: (future, coroutine).
+        self._outside: dict[concurrent.futures.Future, Coroutine] = {}
+        self._tearing_down = False  # from then on, transfers asked for from outside run without the loop
         self._due: collections.deque[_Slot] = collections.deque()
         # Slots waiting for the same due time share one timer: links armed together
         # fall due together, and a thousand timers would cost a thousand heap operations.
@@ -189,6 +193,7 @@ class Engine:
                 slot.queued = False
             self._due.clear()
             self._starting = False
+            self._tearing_down = False
             self._timers, self._timer_handles = {}, {}
             self._stop_pending = False
             self._wait_on_stop, self._stop_timeout = True, None
@@ -220,6 +225,11 @@ class Engine:
                     self._loop = self._loop_thread = self._runtime = None
                     self._stop_requested = None
                     self._finished.set()
+                    # Transfers asked for from outside that the loop never got to run.
+                    for future, coroutine in self._outside.items():
+                        if not future.done():
+                            coroutine.close()
+                            future.set_result(None)  # the caller transfers without the planner
 
     def _mark_worker(self) -> None:
         _worker.engine = self
@@ -253,6 +263,7 @@ class Engine:
                     gc.unfreeze()
 
     async def _teardown(self) -> None:
+        self._tearing_down = True
         with self._lock:
             slots = list(self._slots.values())
         for slot in slots:
@@ -429,12 +440,32 @@ class Engine:
 
     # -- transfers requested from other threads ----------------------------------
 
-    def transfer_from_outside(self, link: Link) -> TransferStats:
-        """Run one transfer of ``link`` on the loop, after any in flight; block for it."""
-        future = asyncio.run_coroutine_threadsafe(self._exclusive_transfer(link), self._loop)
-        return future.result()
+    def transfer_from_outside(self, link: Link) -> TransferStats | None:
+        """Run one transfer of ``link`` on the loop, after any in flight; block for it.
 
-    async def _exclusive_transfer(self, link: Link) -> TransferStats:
+        Returns ``None`` when the loop stopped before it could start the transfer (the
+        caller then runs it without the planner).
+        """
+        coroutine = self._exclusive_transfer(link)
+        with self._lock:
+            loop = self._loop
+            try:
+                if loop is None or self._finished.is_set():
+                    raise RuntimeError("the planner stopped")
+                future = asyncio.run_coroutine_threadsafe(coroutine, loop)
+            except RuntimeError:  # stopped, or the loop closed meanwhile
+                coroutine.close()
+                return None
+            self._outside[future] = coroutine
+        try:
+            return future.result()
+        finally:
+            with self._lock:
+                self._outside.pop(future, None)
+
+    async def _exclusive_transfer(self, link: Link) -> TransferStats | None:
+        if self._tearing_down:  # too late to be waited for: the caller transfers without the loop
+            return None
         self._track(asyncio.current_task())
         slot = self._slots.get(link)
         if slot is None:

@@ -257,7 +257,9 @@ class Link:
 
         engine = self._engine
         if engine is not None and engine.accepts_external_transfers():
-            return engine.transfer_from_outside(self)
+            stats = engine.transfer_from_outside(self)
+            if stats is not None:
+                return stats
         return run_standalone(run_transfer(self, STANDALONE))
 
     def on_start(self) -> None:

@@ -1,11 +1,18 @@
-"""``databay plugins --check``: does every registered component honour the plugin contract?"""
+"""``databay plugins --check``: does every registered component honour the plugin contract?
+
+Checked for each component: it imports; an inlet, outlet or planner is a concrete
+subclass of ``Inlet``, ``Outlet`` or ``BasePlanner``, a processor is callable; its
+constructor's signature can be read (what ``databay inspect`` and pipelines rely on);
+its name is registered by no other distribution. Broken plugins are failures too, and
+the ``databay_register_commands`` hook of each plugin must run on a scratch application.
+"""
 
 from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
 
-from databay.plugins import KINDS, Component, PluginManager
+from databay.plugins import CORE_DISTRIBUTION, KINDS, Component, PluginManager
 
 
 @dataclass(frozen=True)
@@ -17,8 +24,13 @@ class Verdict:
     ok: bool
     detail: str
 
+    @property
+    def distribution(self) -> str:
+        return self.subject.split(":", 1)[0]
+
     def as_dict(self) -> dict:
-        return {"subject": self.subject, "kind": self.kind, "ok": self.ok, "detail": self.detail}
+        return {"subject": self.subject, "kind": self.kind, "distribution": self.distribution,
+                "ok": self.ok, "detail": self.detail}
 
 
 def _base_of(kind: str) -> type | None:
@@ -65,4 +77,30 @@ def check_all(manager: PluginManager) -> list[Verdict]:
     clashing = {(kind, name) for kind, name, _ in manager.clashes()}
     for kind in KINDS:
         verdicts += [check_component(c, clashing) for c in manager.components(kind)]
+    return verdicts + check_commands(manager)
+
+
+def check_commands(manager: PluginManager) -> list[Verdict]:
+    """A verdict for each plugin implementing ``databay_register_commands``: does the hook run?"""
+    impls = manager.pm.hook.databay_register_commands.get_hookimpls()
+    if not impls:
+        return []
+    import typer  # only when a plugin adds commands
+
+    verdicts = []
+    for impl in impls:
+        distribution = impl.plugin_name.split(":", 1)[0]
+        if distribution == CORE_DISTRIBUTION:
+            continue
+        app = typer.Typer()
+        try:
+            impl.function(**({"app": app} if "app" in impl.argnames else {}))
+        except Exception as exc:
+            verdicts.append(Verdict(distribution, "commands", False,
+                                    f"databay_register_commands failed: {type(exc).__name__}: {exc}"))
+            continue
+        added = [c.name or c.callback.__name__.replace("_", "-") for c in app.registered_commands if c.callback]
+        added += [g.name or "?" for g in app.registered_groups]
+        detail = f"adds {', '.join(added)}" if added else "adds no command"
+        verdicts.append(Verdict(distribution, "commands", True, detail))
     return verdicts

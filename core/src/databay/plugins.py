@@ -451,14 +451,22 @@ def get_plugin_manager(strict: bool | None = None) -> PluginManager:
         return _manager
 
 
-def reset_plugin_manager() -> None:
-    """Forget the loaded plugins; the next use loads them again (for tests)."""
+def set_plugin_manager(manager: PluginManager | None) -> None:
+    """Make ``manager`` the process-wide plugin manager (for tests and embedding).
+
+    ``None`` forgets the loaded plugins: the next use loads them again.
+    """
     global _manager
     from databay import observers
 
     with _manager_lock:
-        _manager = None
+        _manager = manager
         observers._current = observers._UNSET
+
+
+def reset_plugin_manager() -> None:
+    """Forget the loaded plugins; the next use loads them again (for tests)."""
+    set_plugin_manager(None)
 
 
 def component_getattr(kind: str, module_name: str) -> Callable[[str], Any]:

@@ -41,13 +41,16 @@ def root(
 
 
 def _register_builtin_commands() -> None:
-    from databay.cli import inspect_cmd, plugins_cmd, run_cmd, stage_cmd, validate_cmd
+    from databay.cli import inspect_cmd, install_cmd, plugin_cmd, plugins_cmd, run_cmd, stage_cmd, validate_cmd
 
     app.command("plugins")(plugins_cmd.plugins)
     app.command("inspect")(inspect_cmd.inspect_component)
     app.command("validate")(validate_cmd.validate)
     app.command("run")(run_cmd.run)
     app.command("stage")(stage_cmd.stage)
+    app.command("install")(install_cmd.install)
+    app.command("uninstall")(install_cmd.uninstall)
+    app.add_typer(plugin_cmd.app, name="plugin")
 
 
 def _register_plugin_commands(strict: bool) -> None:

@@ -12,43 +12,47 @@ def show_plugins(as_json: bool = False, check: bool = False) -> int:
     manager = get_plugin_manager()
     if check:
         return _check(manager, as_json)
-    infos = list(manager.plugins.values())
-    clashes = manager.clashes()
+    listing = {
+        "plugins": [info.as_dict() for info in manager.plugins.values()],
+        "clashes": [{"kind": k, "name": n, "distributions": d} for k, n, d in manager.clashes()],
+    }
     if as_json:
-        data = {
-            "plugins": [info.as_dict() for info in infos],
-            "clashes": [{"kind": k, "name": n, "distributions": d} for k, n, d in clashes],
-        }
-        _print_json(data)
+        _print_json(listing)
         return 0
+    print_table(listing["plugins"], listing["clashes"])
+    return 0
+
+
+def print_table(plugins: list[dict], clashes: list[dict] | None = None, title: str = "databay plugins") -> None:
+    """Print plugin descriptions (``PluginInfo.as_dict()``, as ``--json`` gives them) as a table."""
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title="databay plugins", title_justify="left")
+    table = Table(title=title, title_justify="left")
     table.add_column("Plugin", style="bold", no_wrap=True)
     table.add_column("Version", no_wrap=True)
     # One line per kind, so that a narrow terminal wraps between names, never inside one.
     table.add_column("Registers")
     table.add_column("Status", no_wrap=True)
-    for info in infos:
+    for plugin in plugins:
         lines = [
-            f"[dim]{kind}s:[/dim] {', '.join(c.name for c in info.of_kind(kind))}"
-            for kind in KINDS if info.of_kind(kind)
+            f"[dim]{kind}s:[/dim] {', '.join(c['name'] for c in plugin[f'{kind}s'])}"
+            for kind in KINDS if plugin[f"{kind}s"]
         ]
-        status = "[red]broken[/red]" if info.error else "[green]ok[/green]"
-        table.add_row(info.name, info.version, "\n".join(lines) or "-", status)
+        status = "[red]broken[/red]" if plugin["error"] else "[green]ok[/green]"
+        table.add_row(plugin["name"], plugin["version"], "\n".join(lines) or "-", status)
     console = Console()
     console.print(table)
-    for info in infos:
-        if info.error:
-            console.print(f"[red]{info.name} is broken:[/red] {escape(info.error)}")
-    for kind, name, dists in clashes:
+    for plugin in plugins:
+        if plugin["error"]:
+            console.print(f"[red]{plugin['name']} is broken:[/red] {escape(plugin['error'])}")
+    for clash in clashes or []:
+        name, dists = clash["name"], clash["distributions"]
         console.print(
-            f"[yellow]Warning:[/yellow] {kind} '{name}' is registered by {' and '.join(dists)}; "
+            f"[yellow]Warning:[/yellow] {clash['kind']} '{name}' is registered by {' and '.join(dists)}; "
             f"use {' or '.join(f'{d}:{name}' for d in dists)}."
         )
-    return 0
 
 
 def _check(manager: PluginManager, as_json: bool) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import unittest
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +14,46 @@ from databay.record import Record
 from databay.update import Update
 
 
+class _UntouchableMetadata(dict):
+    """Metadata failing the test when the inlet reads or changes it.
+
+    Copying it into new records (what ``Inlet.new_record`` does) is fine: ``dict(m)``
+    and ``{**m}`` copy a dict subclass without calling these methods.
+    """
+
+    def _read(self, key: Any = None, *args: Any) -> Any:
+        what = "its metadata" if key is None else f"metadata key {key!r}"
+        raise AssertionError(f"the inlet read {what}: metadata is for outlets, inlets only attach it")
+
+    def _change(self, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the inlet changed its metadata during a pull")
+
+    __getitem__ = get = __contains__ = _read
+
+    def keys(self):
+        return self._read()
+
+    items = values = copy = keys
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _change
+
+
+def _not_data(value: Any) -> str | None:
+    """Why ``value`` cannot be a record's payload (a coroutine, a generator), or ``None``."""
+    if inspect.isawaitable(value):
+        return f"an awaitable ({type(value).__name__}): a plain 'def' cannot return one, use 'async def'"
+    if inspect.isgenerator(value) or inspect.isasyncgen(value):
+        return "a generator: return a list to produce one record per element"
+    return None
+
+
+def _safe_repr(node: Any) -> str:
+    """``repr(node)``, or its class name when its ``__repr__`` fails (e.g. no ``super().__init__()``)."""
+    try:
+        return repr(node)
+    except Exception:
+        return f"<{type(node).__name__}>"
+
+
 def for_each_inlet(fn: Callable) -> Callable:
     """Runs the test for each inlet returned from :meth:`InletTester.get_inlet`."""
 
@@ -20,7 +61,7 @@ def for_each_inlet(fn: Callable) -> Callable:
     def wrapper(self: InletTester, *args: Any, **kwargs: Any) -> None:
         inlets = self.get_inlet()
         for inlet in inlets if isinstance(inlets, list) else [inlets]:
-            with self.subTest(inlet=repr(inlet)):
+            with self.subTest(inlet=_safe_repr(inlet)):
                 self.inlet = inlet
                 fn(self, *args, **kwargs)
 
@@ -87,16 +128,8 @@ class InletTester(unittest.TestCase):
     @for_each_inlet
     def test_dont_read_metadata(self) -> None:
         """Test that pulling neither reads nor changes the inlet's metadata."""
-
-        class Untouchable(dict):
-            def __getitem__(self, key):
-                raise AssertionError(f"the inlet read metadata key {key!r}")
-
-            def get(self, key, default=None):
-                raise AssertionError(f"the inlet read metadata key {key!r}")
-
         original = self.inlet._metadata
-        self.inlet._metadata = Untouchable(original)
+        self.inlet._metadata = _UntouchableMetadata(original)
         try:
             self._pull_started()
         finally:
@@ -110,6 +143,8 @@ class InletTester(unittest.TestCase):
         for record in records:
             self.assertIsInstance(record, Record)
             self.assertIn("__inlet__", record.metadata)
+            problem = _not_data(record.payload)
+            self.assertIsNone(problem, f"pull produced {problem}")
 
     def _pull_started(self) -> list[Record]:
         was_active = self.inlet.active

@@ -8,10 +8,39 @@ one test per rule of the databay contract::
     class TestMyOutlet(OutletTester):
         def get_outlet(self):
             return MyOutlet()
+
+The testers load on first access, so that the pytest plugin of this package
+(:mod:`databay.testing.pytest_plugin`, loaded by pytest in every session of an
+environment where databay is installed) costs nothing to projects that don't use them.
 """
 
-from databay.testing.inlet_tester import InletTester
-from databay.testing.outlet_tester import OutletTester
-from databay.testing.planner_tester import PlannerTester
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["InletTester", "OutletTester", "PlannerTester"]
+
+_LAZY = {
+    "InletTester": "databay.testing.inlet_tester",
+    "OutletTester": "databay.testing.outlet_tester",
+    "PlannerTester": "databay.testing.planner_tester",
+}
+
+if TYPE_CHECKING:
+    from databay.testing.inlet_tester import InletTester
+    from databay.testing.outlet_tester import OutletTester
+    from databay.testing.planner_tester import PlannerTester
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'databay.testing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import functools
+import threading
+import time
+import unittest
 from collections.abc import Callable
 from typing import Any
 
 from databay.inlet import Inlet
+from databay.misc.inlet_tester import _safe_repr
+from databay.outlet import Outlet
 from databay.record import Record
 
 
@@ -18,7 +23,7 @@ def for_each(getter: str, attribute: str) -> Callable[[Callable], Callable]:
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
             made = getattr(self, getter)()
             for component in made if isinstance(made, list) else [made]:
-                with self.subTest(component=repr(component)):
+                with self.subTest(component=_safe_repr(component)):
                     setattr(self, attribute, component)
                     fn(self, *args, **kwargs)
 
@@ -38,6 +43,17 @@ class ListInlet(Inlet):
         return list(self.records)
 
 
+class Collector(Outlet):
+    """An outlet keeping every record pushed to it (used to receive what inlets under test produce)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[Record] = []
+
+    def push(self, records, update):
+        self.records.extend(records)
+
+
 class Counter:
     """Counts calls of a node's lifecycle callbacks without changing what they do."""
 
@@ -55,3 +71,59 @@ class Counter:
             return original_shutdown(*args, **kwargs)
 
         node.on_start, node.on_shutdown = on_start, on_shutdown
+
+
+def threads_started_since(before: set[threading.Thread], grace: float) -> list[threading.Thread]:
+    """Threads started after ``before`` was taken that are still alive after up to ``grace`` seconds.
+
+    databay's own pools (threads named ``databay-...``) live for the whole process and
+    are not counted.
+    """
+    deadline = time.monotonic() + grace
+    while True:
+        left = [t for t in threading.enumerate()
+                if t not in before and t.is_alive() and not t.name.startswith("databay-")]
+        if not left or time.monotonic() >= deadline:
+            return left
+        time.sleep(0.01)
+
+
+def transfer_under_planner(test: unittest.TestCase, inlet: Inlet, outlet: Outlet) -> int:
+    """Let a :class:`SchedulePlanner` start a link ``inlet -> outlet``, transfer it once on
+    its own loop (the immediate transfer) and shut down; return how many records it pulled.
+
+    Fails ``test`` if the planner logs an error (a node failing to start on the loop, a
+    failed transfer), never transfers, or does not stop.
+    """
+    from databay.link import Link
+    from databay.planners.schedule_planner import SchedulePlanner
+
+    transferred = threading.Event()
+    pulled: list[int] = []
+
+    def note(records: list[Record]) -> list[Record]:
+        pulled.append(len(records))
+        transferred.set()
+        return records
+
+    planner = SchedulePlanner(Link(inlet, outlet, interval=3600, tags="conformance", processors=[note]))
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            planner.start()
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    with test.assertNoLogs("databay", level="ERROR"):
+        thread = threading.Thread(target=start, name="conformance-planner", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not transferred.wait(0.01) and thread.is_alive() and time.monotonic() < deadline:
+            pass
+        planner.shutdown(wait=True)  # lets the transfer in flight finish
+        thread.join(30)
+    test.assertFalse(thread.is_alive(), "the planner did not shut down")
+    test.assertEqual(errors, [], "the planner's start() raised")
+    test.assertTrue(transferred.is_set(), "the planner never transferred the link")
+    return pulled[0]

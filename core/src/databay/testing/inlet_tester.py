@@ -1,7 +1,7 @@
 """The conformance kit's :class:`InletTester`.
 
 It runs the tests of databay 0.3's :class:`databay.misc.inlet_tester.InletTester` (which
-stays importable and unchanged) and adds the rest of the inlet contract.
+stays importable, with the same tests) and adds the rest of the inlet contract.
 """
 
 from __future__ import annotations
@@ -12,36 +12,34 @@ from databay.inlet import Inlet
 from databay.link import Link
 from databay.misc.inlet_tester import InletTester as CompatibleInletTester
 from databay.misc.inlet_tester import for_each_inlet
-from databay.outlet import Outlet
-from databay.record import Record
-from databay.testing._contract import Counter
-
-
-class _Collector(Outlet):
-    """Keeps every record pushed to it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[Record] = []
-
-    def push(self, records, update):
-        self.records.extend(records)
+from databay.testing._contract import Collector, Counter, threads_started_since, transfer_under_planner
 
 
 class InletTester(CompatibleInletTester):
     """Base class whose tests check that an :class:`Inlet` honours databay's contract.
 
-    Subclass it and implement :meth:`get_inlet` (an inlet or a list of inlets). On top of
-    databay 0.3's checks (records, global and local metadata, not reading metadata,
-    pulling), it checks that:
+    Subclass it and implement :meth:`get_inlet` (an inlet or a list of inlets), and
+    optionally :meth:`get_failing_inlet`. On top of databay 0.3's checks (records, global
+    and local metadata, neither reading nor changing metadata, pulling data rather than
+    coroutines or generators), it checks that:
 
     - the inlet was initialised through ``super().__init__()`` and is inactive when new;
+    - its constructor accepts ``metadata`` (pipelines pass the global metadata that way);
     - ``on_start``/``on_shutdown`` run once per start/shutdown and ``active`` follows them;
     - a pull's records carry the inlet's global metadata and ``__inlet__``;
-    - it works in a ``Link`` transfer and under a running planner (sync or async pull).
+    - it works in a ``Link`` transfer and under a running planner (sync or async pull);
+    - no thread it started is still running once ``on_shutdown`` returned;
+    - a failing configuration raises an ``Exception`` with a message, never swallows it.
     """
 
     __test__ = False
+
+    thread_grace: float = 2.0
+    """Seconds a thread the inlet started may take to end after ``on_shutdown`` returned."""
+
+    def get_failing_inlet(self) -> Inlet | None:
+        """Optionally return an inlet configured to fail (a missing file, an unreachable server)."""
+        return None
 
     @for_each_inlet
     def test_is_initialised_inlet(self) -> None:
@@ -79,7 +77,7 @@ class InletTester(CompatibleInletTester):
     @for_each_inlet
     def test_in_a_link(self) -> None:
         """A link transfer delivers every record the inlet produced."""
-        collector = _Collector()
+        collector = Collector()
         link = Link(self.inlet, collector, interval=1, tags="InletTester")
         link.on_start()
         try:
@@ -91,25 +89,51 @@ class InletTester(CompatibleInletTester):
 
     @for_each_inlet
     def test_in_a_planner(self) -> None:
-        """Under a running planner the inlet starts once, produces and shuts down once."""
-        from databay.planners.schedule_planner import SchedulePlanner
-
+        """Under a running planner the inlet starts once, produces on the planner's loop and shuts down once."""
         counter = Counter(self.inlet)
-        collector = _Collector()
-        link = Link(self.inlet, collector, interval=60, tags="InletTester")
-        planner = SchedulePlanner(link, immediate_transfer=False)
-        thread = threading.Thread(target=planner.start, daemon=True)
-        thread.start()
-        try:
-            for _ in range(3000):  # up to 30 s for the planner to come up
-                if planner.running or not thread.is_alive():
-                    break
-                thread.join(0.01)
-            self.assertTrue(planner.running, "the planner did not start")
-            stats = link.transfer()  # runs on the planner's loop
-        finally:
-            planner.shutdown(wait=True)
-            thread.join(30)
-        self.assertFalse(thread.is_alive(), "the planner did not shut down")
-        self.assertEqual(stats.records_pushed, len(collector.records))
+        collector = Collector()
+        pulled = transfer_under_planner(self, self.inlet, collector)
+        self.assertEqual(pulled, len(collector.records))
         self.assertEqual((counter.starts, counter.shutdowns), (1, 1))
+
+    @for_each_inlet
+    def test_accepts_metadata(self) -> None:
+        """The constructor takes ``metadata`` (directly, or through ``**kwargs`` to ``Inlet``)."""
+        from databay.introspect import constructor_parameters
+
+        params, _ = constructor_parameters(type(self.inlet))
+        self.assertIn("metadata", [p.name for p in params],
+                      f"{type(self.inlet).__name__}() does not accept 'metadata': add **kwargs and pass "
+                      "them to super().__init__(**kwargs)")
+
+    @for_each_inlet
+    def test_shutdown_stops_threads(self) -> None:
+        """Threads the inlet starts (during start or pulls) have ended when ``on_shutdown`` returns."""
+        before = set(threading.enumerate())
+        self.inlet.try_start()
+        try:
+            self._pull()
+        finally:
+            self.inlet.try_shutdown()
+        left = threads_started_since(before, self.thread_grace)
+        self.assertEqual(left, [], "threads started by the inlet still run after on_shutdown: "
+                                   "stop and join them in on_shutdown")
+
+    def test_failure_is_raised(self) -> None:
+        """A failing configuration raises an Exception with a message."""
+        if type(self).get_inlet is CompatibleInletTester.get_inlet:
+            self.skipTest("InletTester itself has no inlet to test")
+        inlet = self.get_failing_inlet()
+        if inlet is None:
+            self.skipTest("get_failing_inlet() gives no failing configuration")
+        with self.assertRaises(Exception) as caught:
+            inlet.try_start()
+            try:
+                self.inlet = inlet
+                self._pull()
+            finally:
+                try:
+                    inlet.try_shutdown()
+                except Exception:
+                    pass
+        self.assertTrue(str(caught.exception), "the error must say what went wrong")

@@ -1,0 +1,211 @@
+"""pytest fixtures for plugin authors, loaded by pytest wherever databay is installed.
+
+databay registers this module under pytest's ``pytest11`` entry point, so its fixtures
+are there in every test session without any import or ``conftest.py``:
+
+``run_transfer(link, times=1)``
+    Start the link's inlets and outlets, transfer ``times`` times, shut them down; the
+    last transfer's :class:`~databay.transfer.TransferStats`.
+``pull_records(inlet, times=1)``
+    The records an inlet produces in ``times`` transfers of a link (started and shut down).
+``push_records(outlet, records)``
+    Push records (or plain payloads) to an outlet through a link, as a planner would.
+``run_planner(planner)``
+    Start a planner in a thread, wait until it runs; it is shut down after the test and
+    anything ``start()`` raised fails the test.
+``run_pipeline(source, environ=None, check=True)``
+    Check, build and run a pipeline (a file, or TOML text) once, as ``databay run
+    --once`` does; its :class:`~databay.pipeline.running.OnceResult`. A link that failed
+    raises its exception (unless ``check=False``); an invalid pipeline raises
+    :class:`~databay.PipelineError` with every problem.
+``databay_plugin_manager(*plugins)``
+    A fresh plugin manager with core's built-ins and the given plugin modules or objects
+    registered by hand (nothing else installed is loaded), used by the whole process
+    (``databay.outlets``, pipelines) for the test.
+``databay_load_plugins(*distributions, strict=True)``
+    Load only these installed distributions (``DATABAY_LOAD_PLUGINS``), strictly by
+    default so that a broken plugin fails the test; the environment is restored after.
+
+Importing this module imports nothing but pytest: each fixture imports what it needs when
+it runs, so sessions that don't use them pay nothing.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    import os
+    from collections.abc import Mapping
+
+    from databay.base_planner import BasePlanner
+    from databay.inlet import Inlet
+    from databay.link import Link
+    from databay.outlet import Outlet
+    from databay.pipeline.running import OnceResult
+    from databay.plugins import PluginManager
+    from databay.record import Record
+    from databay.transfer import TransferStats
+
+
+def _transfer(link: Link, times: int) -> TransferStats:
+    if times < 1:
+        raise ValueError(f"times must be at least 1, not {times}")
+    link.on_start()
+    try:
+        for _ in range(times):
+            stats = link.transfer()
+    finally:
+        link.on_shutdown()
+    return stats
+
+
+@pytest.fixture
+def run_transfer():
+    """``run_transfer(link, times=1)``: start, transfer ``times`` times, shut down; the last stats."""
+    return _transfer
+
+
+@pytest.fixture
+def pull_records():
+    """``pull_records(inlet, times=1)``: the records ``inlet`` produces in ``times`` transfers."""
+
+    def pull(inlet: Inlet, times: int = 1) -> list[Record]:
+        from databay.link import Link
+        from databay.testing._contract import Collector
+
+        collector = Collector()
+        _transfer(Link(inlet, collector, interval=1, tags="pull_records"), times)
+        return collector.records
+
+    return pull
+
+
+@pytest.fixture
+def push_records():
+    """``push_records(outlet, records)``: push records (or payloads) through a link; the stats."""
+
+    def push(outlet: Outlet, records: list[Any]) -> TransferStats:
+        from databay.link import Link
+        from databay.testing._contract import ListInlet
+
+        return _transfer(Link(ListInlet(list(records)), outlet, interval=1, tags="push_records"), 1)
+
+    return push
+
+
+@pytest.fixture
+def run_planner():
+    """``run_planner(planner, timeout=30)``: start ``planner`` in a thread and wait until it runs.
+
+    Returns the thread. After the test the planner is shut down (waiting for transfers in
+    flight), and an exception ``start()`` raised fails the test.
+    """
+    import threading
+    import time
+
+    started: list[tuple[BasePlanner, threading.Thread, list[BaseException]]] = []
+
+    def start(planner: BasePlanner, timeout: float = 30) -> threading.Thread:
+        errors: list[BaseException] = []
+
+        def target() -> None:
+            try:
+                planner.start()
+            except BaseException as exc:  # noqa: BLE001 - reported after the test
+                errors.append(exc)
+
+        thread = threading.Thread(target=target, name=f"run_planner-{type(planner).__name__}", daemon=True)
+        thread.start()
+        started.append((planner, thread, errors))
+        deadline = time.monotonic() + timeout
+        while not planner.running and thread.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        if errors:  # start() failed: raised here, not again after the test
+            started.pop()
+            raise errors[0]
+        if not planner.running:
+            raise AssertionError(f"{planner!r} did not start within {timeout} s")
+        return thread
+
+    yield start
+    for planner, thread, errors in started:
+        if thread.is_alive():
+            planner.shutdown(wait=True)
+        thread.join(30)
+        assert not thread.is_alive(), f"{planner!r} did not stop within 30 s of shutdown()"
+        if errors:
+            raise errors[0]
+
+
+@pytest.fixture
+def run_pipeline():
+    """``run_pipeline(source, environ=None, check=True)``: run a pipeline once, as ``databay run --once``.
+
+    ``source`` is a pipeline file or TOML text; ``environ`` replaces ``os.environ`` for
+    ``${VAR}``. With ``check``, the first link that failed raises its exception.
+    """
+
+    def run(source: str | os.PathLike[str], environ: Mapping[str, str] | None = None,
+            check: bool = True) -> OnceResult:
+        from databay.pipeline import PipelineError, load_pipeline
+
+        try:
+            pipeline = load_pipeline(source, environ)
+        except PipelineError as exc:
+            exc.add_note("\n".join(str(problem) for problem in exc.problems))  # shown in the test report
+            raise
+        result = pipeline.run_once(handle_signals=False)
+        if check and result.failed:
+            raise result.outcomes[result.failed[0]]
+        return result
+
+    return run
+
+
+@pytest.fixture
+def databay_plugin_manager():
+    """``databay_plugin_manager(*plugins, distribution=None)``: built-ins plus these plugins only.
+
+    Each plugin (a module such as ``databay_kafka.plugin``, or any object with hook
+    implementations) is registered for ``distribution``, by default the normalized name
+    of its top-level package (``databay-kafka``). The manager is the process-wide one
+    until the test ends.
+    """
+    from databay.plugins import PluginManager, normalize, set_plugin_manager
+
+    def make(*plugins: Any, distribution: str | None = None) -> PluginManager:
+        manager = PluginManager(load_only=set()).load()
+        for plugin in plugins:
+            label = getattr(plugin, "__name__", type(plugin).__name__)
+            manager.register(plugin, distribution or normalize(label.split(".")[0]))
+        set_plugin_manager(manager)
+        return manager
+
+    yield make
+    set_plugin_manager(None)
+
+
+@pytest.fixture
+def databay_load_plugins(monkeypatch):
+    """``databay_load_plugins(*distributions, strict=True)``: load only these installed plugins.
+
+    Sets ``DATABAY_LOAD_PLUGINS`` (and ``DATABAY_STRICT_PLUGINS``) for the test, so that
+    ``databay`` commands run in a subprocess see the same selection, and returns the
+    freshly loaded process-wide :class:`~databay.plugins.PluginManager`.
+    """
+    from databay.plugins import get_plugin_manager, set_plugin_manager
+
+    def load(*distributions: str, strict: bool = True) -> PluginManager:
+        monkeypatch.setenv("DATABAY_LOAD_PLUGINS", ",".join(distributions))
+        if strict:
+            monkeypatch.setenv("DATABAY_STRICT_PLUGINS", "1")
+        else:
+            monkeypatch.delenv("DATABAY_STRICT_PLUGINS", raising=False)
+        set_plugin_manager(None)
+        return get_plugin_manager()
+
+    yield load
+    set_plugin_manager(None)
