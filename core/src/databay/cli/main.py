@@ -41,7 +41,15 @@ def root(
 
 
 def _register_builtin_commands() -> None:
-    from databay.cli import inspect_cmd, install_cmd, plugin_cmd, plugins_cmd, run_cmd, stage_cmd, validate_cmd
+    from databay.cli import (
+        inspect_cmd,
+        install_cmd,
+        plugin_cmd,
+        plugins_cmd,
+        run_cmd,
+        stage_cmd,
+        validate_cmd,
+    )
 
     app.command("plugins")(plugins_cmd.plugins)
     app.command("inspect")(inspect_cmd.inspect_component)
