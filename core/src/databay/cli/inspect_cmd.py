@@ -77,7 +77,7 @@ def inspect_component(
     from rich.markup import escape
     from rich.table import Table
 
-    console = Console()
+    console = Console(emoji=False)
     for info in details:
         console.print(f"[bold]{info['kind']} {escape(info['name'])}[/bold]  "
                       f"({escape(info['qualified_name'])})")

@@ -42,7 +42,7 @@ def print_table(plugins: list[dict], clashes: list[dict] | None = None, title: s
         ]
         status = "[red]broken[/red]" if plugin["error"] else "[green]ok[/green]"
         table.add_row(plugin["name"], plugin["version"], "\n".join(lines) or "-", status)
-    console = Console()
+    console = Console(emoji=False)
     console.print(table)
     for plugin in plugins:
         if plugin["error"]:
@@ -66,7 +66,7 @@ def _check(manager: PluginManager, as_json: bool) -> int:
         from rich.console import Console
         from rich.markup import escape
 
-        console = Console()
+        console = Console(emoji=False)  # "databay-email:email: ..." is no :email: emoji
         for v in verdicts:
             mark = "[green]ok  [/green]" if v.ok else "[red]FAIL[/red]"
             console.print(f"{mark} {v.kind:<9} {escape(v.subject)}: {escape(v.detail)}",

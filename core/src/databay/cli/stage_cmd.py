@@ -109,7 +109,7 @@ def _show(source: str, links: list[_StagedLink]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    console = Console()
+    console = Console(emoji=False)
     if not links:
         console.print(f"{escape(source)}: no link has a stage")
         return
