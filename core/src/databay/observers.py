@@ -70,8 +70,7 @@ def refresh() -> None:
     from databay.plugins import get_plugin_manager
 
     hook = get_plugin_manager().pm.hook
-    names = OBSERVER_HOOKS
-    listening = any(getattr(hook, name).get_hookimpls() for name in names)
+    listening = any(getattr(hook, name).get_hookimpls() for name in OBSERVER_HOOKS)
     _current = _Notifier(hook) if listening else None
 
 
