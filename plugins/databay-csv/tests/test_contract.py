@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+
 import pytest
+from databay.record import Record
 from databay.testing import InletTester, OutletTester
 from databay_csv import CsvInlet, CsvOutlet
 
@@ -17,6 +20,22 @@ class TestCsvOutletContract(OutletTester):
             CsvOutlet(self.folder / "default.csv"),
             CsvOutlet(self.folder / "w.csv", "w", fieldnames=["id", "name", "value"], dialect="excel-tab"),
         ]
+
+    def get_records(self):
+        # What a CSV file gives back: strings.
+        return [Record({"id": "1", "name": "alpha", "value": "1.5"}, {"__inlet__": "OutletTester()"}),
+                Record({"id": "2", "name": "beta, with a comma", "value": "-2.0"}, {}),
+                Record({"id": "3", "name": 'gamma "quoted"\nover two lines', "value": ""})]
+
+    def read_back(self, outlet):
+        if outlet.default_file_mode != "a":
+            return None  # each push replaces the file: nothing to count across pushes
+        path = outlet.default_filepath
+        try:
+            with open(path, newline="", encoding="utf-8") as file:
+                return list(csv.DictReader(file, dialect=outlet.format.dialect, **outlet.format.options))
+        except FileNotFoundError:
+            return []
 
     def get_failing_outlet(self):
         blocker = self.folder / "blocker"
@@ -37,3 +56,8 @@ class TestCsvInletContract(InletTester):
             CsvInlet(self.path, max_rows=1, metadata={"CsvInlet.SOURCE": "x"}),
             CsvInlet(self.missing),
         ]
+
+    def get_failing_inlet(self):
+        # A header naming a column twice: a value would be lost, so the inlet refuses it.
+        self.path.write_text("id,id\n1,2\n", encoding="utf-8")
+        return CsvInlet(self.path)

@@ -27,6 +27,10 @@ class TestMongoOutletContract(OutletTester):
             if "contract" not in client[self.database].list_collection_names():
                 client[self.database].create_collection("contract")
 
+    def read_back(self, outlet):
+        with pymongo.MongoClient(self.uri) as client:
+            return list(client[self.database]["contract"].find({}, {"_id": False}))
+
     def get_failing_outlet(self):
         return MongoOutlet(self.database, host="127.0.0.1", port=free_port(), timeout=0.5)
 
@@ -43,3 +47,6 @@ class TestMongoInletContract(InletTester):
             MongoInlet("source", self.database, uri=self.uri, field="seq", query={"seq": {"$gte": 2}},
                        metadata={"MongoInlet.SOURCE": "x"}),
         ]
+
+    def get_failing_inlet(self):
+        return MongoInlet("source", self.database, host="127.0.0.1", port=free_port(), timeout=0.5)
