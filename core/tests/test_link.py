@@ -444,6 +444,31 @@ def test_transfer_outside_a_planner_runs_sync_nodes_in_the_calling_thread():
     assert outlet.threads == [threading.current_thread().name]
 
 
+def test_transfer_outside_a_planner_pushes_quick_sync_outlets_in_the_calling_thread():
+    outlets = [Collect(), Collect(), Collect()]
+    Link(ListInlet([1]), outlets, 1).transfer()
+    assert [o.threads for o in outlets] == [[threading.current_thread().name]] * 3
+
+
+def test_transfer_outside_a_planner_pushes_slow_sync_outlets_concurrently():
+    class Slow(Collect):
+        def push(self, records, update):
+            time.sleep(0.2)
+            super().push(records, update)
+
+    quick, slow = Collect(), [Slow(), Slow(), Slow()]
+    link = Link(ListInlet([1]), [*slow, quick], 1)
+    link.transfer()  # the outlets' first pushes: their speed is not known yet
+    started = time.perf_counter()
+    link.transfer()
+    took = time.perf_counter() - started
+    assert took < 0.45, f"three 0.2 s pushes took {took:.2f} s: they did not overlap"
+    here = threading.current_thread().name
+    assert quick.threads == [here, here]
+    # Two slow outlets push in threads, the last one on the loop meanwhile.
+    assert sorted(o.threads[1] == here for o in slow) == [False, False, True]
+
+
 def test_transfer_from_inside_a_running_event_loop():
     outlet = Collect()
     link = Link(ListInlet([1]), outlet, 1)

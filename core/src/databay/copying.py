@@ -51,10 +51,11 @@ _all_immutable = _IMMUTABLE.issuperset
 
 def copy_records(records: list[Record]) -> list[Record]:
     """Return copies of ``records`` that share no mutable state with the originals."""
-    if _all_flat_dict_records(records):
+    flat = _flat_dict_parts(records)
+    if flat is not None:
         # The common batch, records of flat dicts: every step below loops in C.
-        return list(map(Record, map(dict.copy, map(_payload_of, records)),
-                        map(dict.copy, map(_metadata_of, records))))
+        payloads, metadatas = flat
+        return list(map(Record, map(dict.copy, payloads), map(dict.copy, metadatas)))
     out = []
     append = out.append
     immutable = _IMMUTABLE
@@ -80,20 +81,26 @@ def copy_records(records: list[Record]) -> list[Record]:
 _payload_of = operator.attrgetter("_payload")
 _metadata_of = operator.attrgetter("_metadata")
 _values = dict.values
+_just_record = frozenset({Record})
+
+
+def _flat_dict_parts(records: list[Record]) -> tuple[list[dict], list[dict]] | None:
+    """``(payloads, metadatas)`` when every record is a plain :class:`Record` whose payload
+    and metadata are dicts of immutable values, else ``None``."""
+    if not records or not _just_record.issuperset(map(type, records)):
+        return None
+    payloads = list(map(_payload_of, records))
+    metadatas = list(map(_metadata_of, records))
+    try:  # dict.values refuses anything but a dict (subclasses included: see below)
+        values = chain(chain.from_iterable(map(_values, payloads)), chain.from_iterable(map(_values, metadatas)))
+        if not _all_immutable(map(type, values)):
+            return None
+    except TypeError:
+        return None
+    # dict.copy would turn a dict subclass (an OrderedDict, a defaultdict) into a plain dict.
+    if not _just_dict.issuperset(map(type, payloads)) or not _just_dict.issuperset(map(type, metadatas)):
+        return None
+    return payloads, metadatas
+
+
 _just_dict = frozenset({dict})
-
-
-def _all_flat_dict_records(records: list[Record]) -> bool:
-    """Whether every record is a plain :class:`Record` whose payload and metadata are
-    dicts of immutable values."""
-    if not records or not _just_dict.issuperset(map(type, (records[0]._payload, records[0]._metadata))):
-        return False
-    if set(map(type, records)) != {Record}:
-        return False
-    payloads, metadatas = map(_payload_of, records), map(_metadata_of, records)
-    return (
-        _just_dict.issuperset(map(type, payloads))
-        and _just_dict.issuperset(map(type, metadatas))
-        and _all_immutable(map(type, chain.from_iterable(map(_values, map(_payload_of, records)))))
-        and _all_immutable(map(type, chain.from_iterable(map(_values, map(_metadata_of, records)))))
-    )

@@ -45,6 +45,8 @@ class Outlet(LifecycleNode, ABC):
     retry_policy: RetryPolicy | None = None
     """How this outlet's pushes are retried (``None``: as its link says)."""
 
+    _push_seconds: float = 0.0  # moving average of synchronous pushes, kept by the transfer
+
     def __init__(self, processors: Union[Processor, list[Processor], None] = None, *,
                  retry: RetryPolicy | dict | None = None):
         super().__init__()

@@ -127,8 +127,13 @@ class Runtime:
         self.stopping = stopping
         self._pool_run = executor.run if isinstance(executor, WorkerPool) else None
 
+    @property
+    def allows_inline(self) -> bool:
+        """Whether synchronous calls may run on the loop itself (no pool: nothing else shares it)."""
+        return self.executor is None
+
     async def run_sync(self, fn: Callable[..., T], *args: Any, alone: bool) -> T:
-        """Run ``fn(*args)``; ``alone`` says no other call of this stage runs concurrently."""
+        """Run ``fn(*args)``; ``alone`` says it may run on the loop itself (see :attr:`allows_inline`)."""
         if self._pool_run is not None:
             return await self._pool_run(fn, *args)
         if self.executor is None:

@@ -222,22 +222,47 @@ async def _push_all(link: Link, batch: list[Record], update: Update, runtime: Ru
     if last == 0:
         await _push_one(link, outlets[0], deliveries[0], update, runtime, alone=True)
     else:
-        # Without a pool of its own (Link.transfer() outside a planner) the loop has
-        # nothing else to do while synchronous outlets push: the last one may push on it,
-        # concurrently with the others in the pool, saving a trip to the pool.
-        inline_last = not any(outlet._uses_coroutine for outlet in outlets)
+        inline = _inline_pushes(outlets, runtime)
+        # Pushes going to the pool start first, so that they run while the inline ones do.
+        order = sorted(range(len(outlets)), key=inline.__getitem__)
         await asyncio.gather(
-            *(
-                _push_one(link, outlet, records, update, runtime, alone=inline_last and index == last)
-                for index, (outlet, records) in enumerate(zip(outlets, deliveries))
-            )
+            *(_push_one(link, outlets[i], deliveries[i], update, runtime, alone=inline[i]) for i in order)
         )
+
+
+INLINE_PUSH_SECONDS = 0.001
+"""Outside a planner, synchronous pushes that took less than this (on average) run on the
+loop one after the other: a trip to a thread would cost more than it could overlap."""
+
+
+def _inline_pushes(outlets: list[Outlet], runtime: Runtime) -> list[bool]:
+    """Which outlets' synchronous pushes run on the loop rather than in a thread.
+
+    Only outside a planner (a planner's loop must never block): there the loop has nothing
+    else to do while synchronous outlets push, so the quick ones push on it, and so does
+    the last slow one while the other slow ones push concurrently in threads.
+    """
+    if not runtime.allows_inline:
+        return [False] * len(outlets)
+    sync = [not outlet._uses_coroutine for outlet in outlets]
+    slow = [i for i, outlet in enumerate(outlets) if sync[i] and outlet._push_seconds >= INLINE_PUSH_SECONDS]
+    on_loop_too = slow[-1:] if all(sync) else []  # an async push would wait for it
+    return [sync[i] and (i not in slow or i in on_loop_too) for i in range(len(outlets))]
 
 
 def _process_and_push(outlet: Outlet, records: list[Record], update: Update) -> None:
     records = outlet._process(records)
     if records:  # outlets are never called with nothing to consume
+        _timed_push(outlet, records, update)
+
+
+def _timed_push(outlet: Outlet, records: list[Record], update: Update) -> None:
+    """A synchronous push, keeping a moving average of how long the outlet's pushes take."""
+    started = time.perf_counter()
+    try:
         outlet.push(records, update)
+    finally:
+        outlet._push_seconds = 0.7 * outlet._push_seconds + 0.3 * (time.perf_counter() - started)
 
 
 async def _push_one(
@@ -267,4 +292,4 @@ async def _push(outlet: Outlet, records: list[Record], update: Update, runtime: 
     if outlet._uses_coroutine:
         await outlet.push(records, update)
     else:
-        await runtime.run_sync(outlet.push, records, update, alone=alone)
+        await runtime.run_sync(_timed_push, outlet, records, update, alone=alone)
