@@ -156,6 +156,44 @@ def test_after_a_restart_outlets_get_their_unacknowledged_batches_first(stage_pa
     assert outlet2.seqs == list(range(12))
 
 
+def test_metadata_stored_once_per_batch_comes_back_as_every_records_own(stage_path):
+    # The one-trip path (one sync inlet and outlet, nothing to catch up on) stores the
+    # metadata every record shares once: redelivered after a restart, each record gets
+    # its own copy, equal to what it had.
+    metadata = {"source": "sensors", "tags": ["a", "b"]}
+    inlet, outlet = SequenceInlet(metadata=metadata), CollectOutlet()
+    link = staged(inlet, outlet, stage_path, ignore_exceptions=True)
+    link.transfer()  # delivered: from now on the outlet has nothing to catch up on
+    outlet.failures = 1
+    link.transfer()  # the one-trip path; the push fails and the batch stays staged
+    link.on_shutdown()
+    assert outlet.seqs == [0, 1, 2]
+    outlet2 = CollectOutlet()
+    link2 = staged(SequenceInlet(metadata=metadata), outlet2, stage_path)
+    link2.on_start()
+    link2.transfer()
+    redelivered = outlet2.records[:3]
+    assert [r.payload["seq"] for r in redelivered] == [3, 4, 5]
+    for record in redelivered:
+        assert {k: v for k, v in record.metadata.items() if not k.startswith("Stage.")} == {
+            **metadata, "__inlet__": repr(inlet)}
+    redelivered[0].metadata["tags"].append("changed")
+    redelivered[0].metadata["extra"] = 1
+    assert redelivered[1].metadata["tags"] == ["a", "b"] and "extra" not in redelivered[1].metadata
+
+
+def test_codec_round_trips_both_metadata_forms():
+    payloads = [{"n": 1}, {"n": 2}]
+    shared = {"k": [1, 2], "t": (1, True)}
+    decoded_payloads, metadata = codec.decode(codec.encode(payloads, shared))
+    assert decoded_payloads == payloads and metadata == [shared, shared]
+    assert metadata[0] is not metadata[1] and metadata[0]["k"] is not metadata[1]["k"]
+    assert type(metadata[0]["t"][1]) is bool
+    per_record = [{"a": 1}, {"a": True}]
+    _, metadata = codec.decode(codec.encode(payloads, per_record))
+    assert [type(m["a"]) for m in metadata] == [int, bool]
+
+
 def test_each_outlet_acknowledges_for_itself(stage_path):
     good, bad = CollectOutlet(), CollectOutlet(failures=1)
     link = staged(SequenceInlet(), [good, bad], stage_path)

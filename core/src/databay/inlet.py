@@ -99,24 +99,29 @@ class Inlet(LifecycleNode, ABC):
 
     def _as_records(self, data: Any) -> list[Record]:
         """Turn what :meth:`pull` returned into a list of records."""
+        return self._as_records_sharing_metadata(data)[0]
+
+    def _as_records_sharing_metadata(self, data: Any) -> tuple[list[Record], dict | None]:
+        """:meth:`_as_records`, and the dict every record's metadata is a copy of (``None``
+        unless all of them are: a stage then stores it once for the whole batch)."""
         if type(data) is not list:
             data = [data]
         elif not data:
-            return data
+            return data, None
         if type(self).new_record is not Inlet.new_record:
             new_record = self.new_record
-            return [e if isinstance(e, Record) else new_record(e) for e in data]
+            return [e if isinstance(e, Record) else new_record(e) for e in data], None
         # Fast path: build the shared part of the metadata once per pull.
         base = dict(self._metadata)
         base["__inlet__"] = repr(self)
         if len(data) == 1:
             record = data[0]
-            return [record if isinstance(record, Record) else Record(record, base)]
+            return ([record], None) if isinstance(record, Record) else ([Record(record, base)], base)
         if not any(issubclass(kind, Record) for kind in set(map(type, data))):
             # No Record among the results: one record each, looping in C.
-            return list(map(Record, data, map(dict.copy, repeat(base, len(data)))))
+            return list(map(Record, data, map(dict.copy, repeat(base, len(data))))), base
         copy = base.copy
-        return [e if isinstance(e, Record) else Record(e, copy()) for e in data]
+        return [e if isinstance(e, Record) else Record(e, copy()) for e in data], None
 
     def __repr__(self) -> str:
         if self._metadata:

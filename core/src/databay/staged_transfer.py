@@ -42,7 +42,7 @@ from databay.errors import StageError
 from databay.retry import Attempts, call_with_retry
 from databay.stage.store import Stage
 from databay.support.buffers import Buffer
-from databay.transfer import _apply, _push
+from databay.transfer import _apply, _inline_pushes, _push
 
 if TYPE_CHECKING:
     import os
@@ -154,7 +154,7 @@ class StagedLink:
                 and self.backlog.get(outlet_key) is False)
 
     def commit(self, intake: _Intake, batches: list[list[Record]], outlets: list[str],
-               link_buffer_holds: bool = False) -> list[int]:
+               link_buffer_holds: bool = False, shared_metadata: list[dict | None] | None = None) -> list[int]:
         """Commit a transfer (see :meth:`Stage.commit`); stamp the batches with their ids.
 
         Inlet states equal to the ones last committed are not written again.
@@ -172,7 +172,8 @@ class StagedLink:
                 ids = stage.commit(transfer, batches, outlets, states, intake_records=intake.records)
                 self.intake_in_stage = self.intake_in_stage or bool(intake.records)
             else:
-                ids = stage.commit(transfer, batches, outlets, states, clear_intake=self.intake_in_stage)
+                ids = stage.commit(transfer, batches, outlets, states, clear_intake=self.intake_in_stage,
+                                   shared_metadata=shared_metadata or ())
                 self.intake_in_stage = False
         except StageError as exc:
             count = len(intake.records)
@@ -247,13 +248,16 @@ def _transfer_in_one_trip(link: Link, staging: StagedLink, inlet: Inlet, outlet:
     inlet_key, outlet_key = type(inlet).__name__, staging.outlet_keys(link._outlets)[0]
     failures: list[Exception] = []
     try:
-        records, state = _pull_sync(inlet, update)
+        # Nothing touches the records before they are staged: if every record's metadata
+        # is a copy of one dict, the stage stores that dict once.
+        records, shared = inlet._as_records_sharing_metadata(inlet.pull(update))
+        state = inlet.get_state()
     except Exception as exc:
         _failed(link, failures, exc, f'Inlet exception: "{exc}" for inlet: {inlet}, in: {link}, during: {update}')
-        records, state = [], None
+        records, shared, state = [], None, None
     intake = _Intake(update, records, _state_text(link, inlet, inlet_key, state, failures))
     try:
-        ids = staging.commit(intake, [records] if records else [], [outlet_key])
+        ids = staging.commit(intake, [records] if records else [], [outlet_key], shared_metadata=[shared])
     except BaseException:
         staging.uncommitted = intake
         raise
@@ -370,9 +374,11 @@ async def _deliver_all(link: Link, staging: StagedLink, fresh: list[tuple[int, l
         deliveries = [fresh] * len(outlets)
     if not last:
         return await _deliver(link, staging, outlets[0], keys[0], deliveries[0], update, runtime, True, failures)
+    inline = _inline_pushes(outlets, runtime)
+    order = sorted(range(len(outlets)), key=inline.__getitem__)  # as without a stage: the pool's first
     results = await asyncio.gather(*(
-        _deliver(link, staging, outlet, key, batches, update, runtime, False, failures)
-        for outlet, key, batches in zip(outlets, keys, deliveries)
+        _deliver(link, staging, outlets[i], keys[i], deliveries[i], update, runtime, inline[i], failures)
+        for i in order
     ))
     return max(pushed for pushed, _ in results), sum(dead for _, dead in results)
 

@@ -91,8 +91,9 @@ class _Unpickler(pickle.Unpickler):
             f"(databay.stage.register_type)")
 
 
-def encode(payloads: list, metadata: list) -> bytes:
-    """Encode the payloads and metadata of a batch (two parallel lists).
+def encode(payloads: list, metadata: list | dict) -> bytes:
+    """Encode the payloads and metadata of a batch: two parallel lists, or the payloads
+    and the one dict every record's metadata is a copy of (stored once).
 
     :raises StageSerializationError: a value is of a type the stage does not store;
         the message names the record and, if present, its inlet.
@@ -101,18 +102,28 @@ def encode(payloads: list, metadata: list) -> bytes:
     try:
         _Pickler(buffer, protocol=5).dump((payloads, metadata))
     except _Refused as refused:
-        raise _explain(payloads, metadata, refused.value) from None
+        raise _explain(payloads, _per_record(metadata, payloads), refused.value) from None
     except (pickle.PicklingError, TypeError, AttributeError, RecursionError, ValueError) as exc:
-        raise _explain(payloads, metadata, None, exc) from None
+        raise _explain(payloads, _per_record(metadata, payloads), None, exc) from None
     return buffer.getvalue()
 
 
 def decode(data: bytes) -> tuple[list, list]:
-    """Decode what :func:`encode` produced: ``(payloads, metadata)``.
+    """Decode what :func:`encode` produced: ``(payloads, metadata)``, one metadata dict
+    per record (copies, when they were stored once).
 
     :raises pickle.UnpicklingError: the data names a type that is not allowed.
     """
-    return _Unpickler(io.BytesIO(data)).load()
+    payloads, metadata = _Unpickler(io.BytesIO(data)).load()
+    return payloads, _per_record(metadata, payloads)
+
+
+def _per_record(metadata: list | dict, payloads: list) -> list:
+    if type(metadata) is list:
+        return metadata
+    from databay.copying import copy_value
+
+    return [copy_value(metadata) for _ in payloads]
 
 
 def _explain(payloads: list, metadata: list, value: Any, error: Exception | None = None) -> StageSerializationError:

@@ -281,6 +281,7 @@ class Stage:
         inlet_states: dict[str, str] | None = None,
         clear_intake: bool = False,
         intake_records: Sequence[Record] = (),
+        shared_metadata: Sequence[dict | None] = (),
     ) -> list[int]:
         """Stage ``batches`` for ``outlets`` and save ``inlet_states``, in one transaction.
 
@@ -288,11 +289,14 @@ class Stage:
         :param inlet_states: ``{inlet key: JSON text}``.
         :param clear_intake: also empty the intake (a link buffer released its records).
         :param intake_records: records to add to the intake (a link buffer holds them).
+        :param shared_metadata: per batch, the dict every record's metadata is an untouched
+            copy of, or ``None``: such metadata is stored once for the batch.
         :returns: the new batches' numbers, in order.
         :raises StageSerializationError: a record cannot be stored (nothing is written).
         :raises StageError: the transaction failed (nothing is written).
         """
-        encoded = [(len(batch), encode_records(batch)) for batch in batches]
+        shared = list(shared_metadata) + [None] * (len(batches) - len(shared_metadata))
+        encoded = [(len(batch), encode_records(batch, common)) for batch, common in zip(batches, shared)]
         intake = encode_records(intake_records) if intake_records else None
         if not (encoded or inlet_states or clear_intake or intake):
             return []  # nothing to write: no transaction
@@ -597,7 +601,14 @@ _DELETE_BATCH_NOBODY_WANTS = "DELETE FROM batches WHERE id = ?1 AND NOT EXISTS (
 _DELETE_UNWANTED_BATCHES = "DELETE FROM batches WHERE NOT EXISTS (SELECT 1 FROM deliveries WHERE batch = batches.id)"
 
 
-def encode_records(records: Sequence[Record]) -> bytes:
-    """Encode records for the stage (see :mod:`databay.stage.codec`)."""
+def encode_records(records: Sequence[Record], shared_metadata: dict | None = None) -> bytes:
+    """Encode records for the stage (see :mod:`databay.stage.codec`).
+
+    :param shared_metadata: the dict every record's metadata is an untouched copy of, if
+        known: stored once instead of once per record.
+    """
     # List comprehensions: twice as fast as map(attrgetter(...)) on slots in Python 3.11.
-    return codec.encode([record._payload for record in records], [record._metadata for record in records])
+    payloads = [record._payload for record in records]
+    if shared_metadata is not None:
+        return codec.encode(payloads, shared_metadata)
+    return codec.encode(payloads, [record._metadata for record in records])
