@@ -251,6 +251,20 @@ def test_outlet_tester_fails_a_broken_outlet(broken, expected, message):
         assert set(failed) - {expected} <= collateral, sorted(failed)
 
 
+def _forgetful_read_back(outlet):
+    """Gives the payloads once, then ``None``."""
+    first = not getattr(outlet, "read_before", False)
+    outlet.read_before = True
+    return list(outlet.delivered) if first else None
+
+
+def test_outlet_tester_fails_a_read_back_that_stops_answering():
+    failed, _ = outcome(outlet_tester(ListOutlet, read_back=_forgetful_read_back))
+    assert set(failed) == {"test_delivers_every_record", "test_in_a_planner"}
+    for report in failed.values():
+        assert "AssertionError: read_back() returned None after it had returned a list" in report
+
+
 def test_outlet_tester_skips_what_it_is_not_given():
     failed, _ = outcome(outlet_tester(ListOutlet))
     assert failed == {}

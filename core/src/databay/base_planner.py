@@ -52,8 +52,7 @@ class BasePlanner(ABC):
         if links is not None:
             self.add_links(links)
         # A weak reference: registering the planner itself would keep it alive forever.
-        ref = weakref.ref(self)
-        atexit.register(lambda: (planner := ref()) is not None and planner._at_exit_callback())
+        atexit.register(_at_exit, weakref.ref(self))
 
     @property
     def links(self) -> list[Link]:
@@ -191,3 +190,9 @@ class BasePlanner(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(links={len(self._links)}, shutdown_at_exit={self.shutdown_at_exit})"
+
+
+def _at_exit(ref: weakref.ref[BasePlanner]) -> None:
+    planner = ref()
+    if planner is not None:
+        planner._at_exit_callback()

@@ -56,7 +56,7 @@ def copy_records(records: list[Record]) -> list[Record]:
         # The common batch, records of flat dicts: every step below loops in C.
         payloads, metadatas = flat
         return list(map(Record, map(dict.copy, payloads), map(dict.copy, metadatas)))
-    out = []
+    out: list[Record] = []
     append = out.append
     immutable = _IMMUTABLE
     for record in records:

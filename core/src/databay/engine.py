@@ -235,25 +235,27 @@ class Engine:
         _worker.engine = self
 
     async def _main(self, before, immediate, after) -> None:
-        self._stop_requested = asyncio.Event()
-        self._runtime.stopping = self._stop_requested  # retry backoff ends when stopping
+        loop, runtime = self._loop, self._runtime
+        assert loop is not None and runtime is not None  # set by run() before the loop starts
+        self._stop_requested = stop_requested = asyncio.Event()
+        runtime.stopping = stop_requested  # retry backoff ends when stopping
         if self._stop_pending:  # stop() came before the loop was ready
-            self._stop_requested.set()
+            stop_requested.set()
         frozen = False
         try:
             await before()
             _warm_up_observers()
-            if not self._stop_requested.is_set():
+            if not stop_requested.is_set():
                 with self._lock:
                     slots = list(self._slots.values())
                 if len(slots) >= FREEZE_LINKS and gc.isenabled():
                     gc.collect()
                     gc.freeze()
                     frozen = True
-                loop_time = self._loop.time()  # one anchor: these links fall due together
+                loop_time = loop.time()  # one anchor: these links fall due together
                 for slot in slots:
                     self._arm(slot, immediate(slot.link), now=loop_time)
-                await self._stop_requested.wait()
+                await stop_requested.wait()
         finally:
             try:
                 await self._teardown()
@@ -299,6 +301,7 @@ class Engine:
             self._wait_on_stop, self._stop_timeout = wait, timeout
             self._stop_pending = True
             loop = self._loop
+            assert loop is not None  # run() sets it and clears _finished under this lock
         try:
             loop.call_soon_threadsafe(self._request_stop)
         except RuntimeError:  # the loop closed meanwhile
@@ -327,8 +330,10 @@ class Engine:
         slot.due = due
         group = self._timers.get(due)
         if group is None:
+            loop = self._loop
+            assert loop is not None  # on the loop, which run() sets for as long as it runs
             group = self._timers[due] = {}
-            self._timer_handles[due] = self._loop.call_at(due, self._fire_group, due)
+            self._timer_handles[due] = loop.call_at(due, self._fire_group, due)
         group[slot] = None
 
     def _disarm(self, slot: _Slot) -> None:
@@ -336,7 +341,9 @@ class Engine:
             slot.handle.cancel()
             slot.handle = None
         due, slot.due = slot.due, None
-        group = self._timers.get(due) if due is not None else None
+        if due is None:
+            return
+        group = self._timers.get(due)
         if group is not None:
             group.pop(slot, None)
             if not group:
@@ -354,6 +361,7 @@ class Engine:
         if slot.removed or self._stop_requested is None or self._stop_requested.is_set():
             return
         loop = self._loop
+        assert loop is not None  # on the loop, which run() sets for as long as it runs
         now = loop.time()
         if slot.anchor is None:
             slot.anchor = now
@@ -382,6 +390,7 @@ class Engine:
         """
         due = self._due
         loop = self._loop
+        assert loop is not None  # on the loop, which run() sets for as long as it runs
         stopping = self._stop_requested is None or self._stop_requested.is_set()
         for _ in range(min(len(due), _START_BATCH)):
             slot = due.popleft()
@@ -395,7 +404,7 @@ class Engine:
             # callback less per transfer when thousands fall due at once.
             slot.task = task = loop.create_task(self._scheduled_transfer(slot))
             self._in_flight.add(task)
-        if due and loop is not None:
+        if due:
             loop.call_soon(self._start_due)
         else:
             self._starting = False
@@ -405,9 +414,15 @@ class Engine:
         task.add_done_callback(self._in_flight.discard)
         return task
 
+    def _running_runtime(self) -> Runtime:
+        """The runtime, for a transfer on the loop (``run()`` sets it for as long as the loop runs)."""
+        runtime = self._runtime
+        assert runtime is not None, "the engine's loop is not running"
+        return runtime
+
     async def _scheduled_transfer(self, slot: _Slot) -> TransferStats | None:
         try:
-            return await run_transfer(slot.link, self._runtime)
+            return await run_transfer(slot.link, self._running_runtime())
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -434,7 +449,7 @@ class Engine:
             slot.skipped += 1
             _LOGGER.debug("%s still transferring, skipped a due transfer", link)
             return None
-        slot.task = task = asyncio.current_task()
+        slot.task = task = _current_task()
         self._in_flight.add(task)
         return await self._scheduled_transfer(slot)
 
@@ -466,14 +481,21 @@ class Engine:
     async def _exclusive_transfer(self, link: Link) -> TransferStats | None:
         if self._tearing_down:  # too late to be waited for: the caller transfers without the loop
             return None
-        self._track(asyncio.current_task())
+        task = self._track(_current_task())
         slot = self._slots.get(link)
         if slot is None:
-            return await run_transfer(link, self._runtime)
+            return await run_transfer(link, self._running_runtime())
         while slot.task is not None:
             await asyncio.wait([slot.task])
-        slot.task = asyncio.current_task()
+        slot.task = task
         try:
-            return await run_transfer(link, self._runtime)
+            return await run_transfer(link, self._running_runtime())
         finally:
             slot.task = None
+
+
+def _current_task() -> asyncio.Task:
+    """The task running the caller (a coroutine of the engine's, always run in a task)."""
+    task = asyncio.current_task()
+    assert task is not None, "not called from an asyncio task"
+    return task

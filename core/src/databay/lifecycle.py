@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+from collections.abc import Awaitable, Callable
 
 from databay.runtime import run_standalone
 
@@ -53,20 +54,20 @@ class LifecycleNode:
             if inspect.isawaitable(result):
                 await result
 
-    def on_start(self) -> None:
+    def on_start(self) -> None | Awaitable[None]:
         """Called once just before the governing planner starts. Override to set up.
 
         May be a coroutine function; planners await it on their event loop.
         """
 
-    def on_shutdown(self) -> None:
+    def on_shutdown(self) -> None | Awaitable[None]:
         """Called once just after the governing planner has shut down. Override to clean up.
 
         May be a coroutine function; planners await it on their event loop.
         """
 
 
-def _call_maybe_async(callback) -> None:
+def _call_maybe_async(callback: Callable[[], None | Awaitable[None]]) -> None:
     result = callback()
     if inspect.isawaitable(result):
         # On the thread's private loop, the one Link.transfer() runs on outside a planner:
@@ -75,5 +76,5 @@ def _call_maybe_async(callback) -> None:
         run_standalone(_await(result))
 
 
-async def _await(awaitable) -> None:
+async def _await(awaitable: Awaitable[None]) -> None:
     await awaitable

@@ -93,8 +93,7 @@ class Notifier(ABC):
         self._worker: threading.Thread | None = None
         self._lock = threading.Lock()
         self._closed = False
-        ref = weakref.ref(self)
-        atexit.register(lambda: (notifier := ref()) is not None and notifier.close())
+        atexit.register(_close_at_exit, weakref.ref(self))  # a weak reference: never kept alive by atexit
 
     # -- what concrete notifiers implement ---------------------------------------------
 
@@ -222,6 +221,12 @@ class Notifier(ABC):
 
 _STOP = object()
 _NOTHING = object()
+
+
+def _close_at_exit(ref: weakref.ref[Notifier]) -> None:
+    notifier = ref()
+    if notifier is not None:
+        notifier.close()
 
 
 def _link_name(link: Any) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Union
 
 from databay.lifecycle import LifecycleNode
@@ -58,8 +58,8 @@ class Outlet(LifecycleNode, ABC):
             self.retry_policy = RetryPolicy.coerce(retry)
 
     @abstractmethod
-    def push(self, records: list[Record], update: Update) -> None:
-        """Push received data.
+    def push(self, records: list[Record], update: Update) -> None | Awaitable[None]:
+        """Push received data: a plain method returning nothing, or a coroutine function.
 
         :param records: Records produced by the link's inlets (after processing).
         :param update: the transfer this push belongs to.
@@ -75,9 +75,15 @@ class Outlet(LifecycleNode, ABC):
         """Process and push records (databay 0.3's private entry point)."""
         records = self._process(records)
         if self._uses_coroutine:
-            await self.push(records, update)
+            await self._push_coroutine(records, update)
         else:
             self.push(records, update)
+
+    def _push_coroutine(self, records: list[Record], update: Update) -> Awaitable[None]:
+        """What :meth:`push` returns to be awaited, when it is a coroutine function."""
+        pushed = self.push(records, update)
+        assert pushed is not None  # the call of a coroutine function is a coroutine
+        return pushed
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

@@ -10,6 +10,7 @@ the ``databay_register_commands`` hook of each plugin must run on a scratch appl
 from __future__ import annotations
 
 import inspect
+from abc import ABC
 from dataclasses import dataclass
 
 from databay.plugins import CORE_DISTRIBUTION, KINDS, Component, PluginManager
@@ -33,12 +34,13 @@ class Verdict:
                 "ok": self.ok, "detail": self.detail}
 
 
-def _base_of(kind: str) -> type | None:
+def _base_of(kind: str) -> type[ABC] | None:
     from databay.base_planner import BasePlanner
     from databay.inlet import Inlet
     from databay.outlet import Outlet
 
-    return {"inlet": Inlet, "outlet": Outlet, "planner": BasePlanner}.get(kind)
+    bases: dict[str, type[ABC]] = {"inlet": Inlet, "outlet": Outlet, "planner": BasePlanner}
+    return bases.get(kind)
 
 
 def check_component(component: Component, clashing: set[tuple[str, str]]) -> Verdict:

@@ -20,12 +20,15 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from databay import catalog, hookspecs
 from databay.errors import AmbiguousComponentError, ComponentNotFoundError, PluginError
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint  # imported only when a scan cannot do (see _scan_entry_points)
 
 KINDS = ("inlet", "outlet", "planner", "processor", "notifier")
 REGISTRATION_HOOKS = {
@@ -313,9 +316,9 @@ class PluginManager:
         observers.refresh()
 
 
-def _entry_points() -> list:
+def _entry_points() -> list[_EntryPoint | EntryPoint]:
     """The entry points of the ``databay`` group, one distribution's once, in a stable order."""
-    found = _scan_entry_points()
+    found: list[_EntryPoint] | list[EntryPoint] | None = _scan_entry_points()
     if found is None:
         from importlib.metadata import entry_points
 

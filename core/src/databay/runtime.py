@@ -125,7 +125,11 @@ class Runtime:
     def __init__(self, executor: WorkerPool | ThreadPoolExecutor | None, stopping: asyncio.Event | None = None):
         self.executor = executor
         self.stopping = stopping
-        self._pool_run = executor.run if isinstance(executor, WorkerPool) else None
+        if isinstance(executor, WorkerPool):
+            self._pool_run: Callable[..., asyncio.Future] | None = executor.run
+            self._thread_pool: ThreadPoolExecutor | None = None
+        else:
+            self._pool_run, self._thread_pool = None, executor
 
     @property
     def allows_inline(self) -> bool:
@@ -136,11 +140,12 @@ class Runtime:
         """Run ``fn(*args)``; ``alone`` says it may run on the loop itself (see :attr:`allows_inline`)."""
         if self._pool_run is not None:
             return await self._pool_run(fn, *args)
-        if self.executor is None:
+        pool = self._thread_pool
+        if pool is None:
             if alone:
                 return fn(*args)
-            return await asyncio.get_running_loop().run_in_executor(_shared_pool(), fn, *args)
-        return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
+            pool = _shared_pool()
+        return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
 
 
 STANDALONE = Runtime(None)

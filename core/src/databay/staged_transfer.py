@@ -186,13 +186,14 @@ class StagedLink:
         return ids
 
 
-async def run_staged_transfer(link: Link, update: Update, runtime: Runtime, pull: bool = True) -> tuple[int, int, int]:
-    """Run one transfer of a staged link: ``(records pulled, records pushed, dead letters)``.
+async def run_staged_transfer(link: Link, staging: StagedLink, update: Update, runtime: Runtime,
+                              pull: bool = True) -> tuple[int, int, int]:
+    """Run one transfer of a staged link (``staging`` is its ``_staging``): ``(records
+    pulled, records pushed, dead letters)``.
 
     With ``pull=False`` nothing is pulled (Buffers being flushed): what is uncommitted or
     held is still committed and delivered.
     """
-    staging: StagedLink = link._staging
     stage = staging.stage
     if not staging._restored_state or not stage.is_open:
         await runtime.run_sync(staging.open, link, alone=True)

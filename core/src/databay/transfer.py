@@ -59,10 +59,11 @@ async def run_transfer(link: Link, runtime: Runtime, pull: bool = True) -> Trans
         # common links take short cuts (one trip to the pool, fewer coroutines).
         inlets = link._inlets
         outlets = link._outlets
-        if link._staging is not None:
+        staging = link._staging
+        if staging is not None:
             from databay.staged_transfer import run_staged_transfer
 
-            pulled, pushed, dead = await run_staged_transfer(link, update, runtime, pull)
+            pulled, pushed, dead = await run_staged_transfer(link, staging, update, runtime, pull)
         elif (
             pull and len(inlets) == 1 and len(outlets) == 1 and not link.processors and not link.groupers
             and not inlets[0]._uses_coroutine and not outlets[0]._uses_coroutine
@@ -279,7 +280,7 @@ async def _push_one(
         elif outlet._uses_coroutine:
             records = outlet._process(records)
             if records:
-                await outlet.push(records, update)
+                await outlet._push_coroutine(records, update)
         else:
             await runtime.run_sync(_process_and_push, outlet, records, update, alone=alone)
     except Exception as exc:
@@ -290,6 +291,6 @@ async def _push_one(
 
 async def _push(outlet: Outlet, records: list[Record], update: Update, runtime: Runtime, alone: bool) -> None:
     if outlet._uses_coroutine:
-        await outlet.push(records, update)
+        await outlet._push_coroutine(records, update)
     else:
         await runtime.run_sync(_timed_push, outlet, records, update, alone=alone)

@@ -57,7 +57,8 @@ class SchedulePlanner(EnginePlanner):
         return self._refresh_interval
 
     def _schedule(self, link: Link) -> None:
-        job = self._scheduler.every(link.interval.total_seconds()).seconds.do(link.transfer)
+        # schedule's hints say int, but a job takes any number of seconds (a timedelta's).
+        job = self._scheduler.every(link.interval.total_seconds()).seconds.do(link.transfer)  # type: ignore[arg-type]
         link.set_job(job)
         super()._schedule(link)
 

@@ -257,9 +257,9 @@ class Stage:
                         self._collect(connection)
                 except StageError:
                     pass  # they are deleted the next time the stage is opened
-            connection, self._connection = self._connection, None
-            if connection is not None:
-                connection.close()
+            closing, self._connection = self._connection, None
+            if closing is not None:
+                closing.close()
             self._release_lock()
 
     def __enter__(self) -> Stage:
@@ -308,7 +308,9 @@ class Stage:
                 cursor = connection.execute(
                     "INSERT INTO batches (created, transfer, size, codec, records) VALUES (?, ?, ?, ?, ?)",
                     (now, transfer, size, codec.CODEC, data))
-                ids.append(cursor.lastrowid)
+                batch = cursor.lastrowid
+                assert batch is not None  # set by every INSERT that succeeded
+                ids.append(batch)
             if len(outlets) == 1 and len(ids) == 1:
                 connection.execute("INSERT INTO deliveries (outlet, batch) VALUES (?, ?)", (outlets[0], ids[0]))
             elif outlets and ids:
@@ -565,19 +567,18 @@ class _Transaction:
         self._connection = connection
         return connection
 
-    def __exit__(self, kind, exc, traceback) -> bool:
+    def __exit__(self, kind, exc, traceback) -> None:
         stage, connection = self._stage, self._connection
         try:
             if exc is None:
                 try:
                     connection.execute("COMMIT")
-                    return False
+                    return
                 except sqlite3.Error as commit_error:
                     exc = commit_error
             _rollback(connection)
             if isinstance(exc, sqlite3.Error):
                 raise stage._error(self._doing, exc) from exc
-            return False
         finally:
             stage._lock.release()
 

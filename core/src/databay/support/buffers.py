@@ -54,14 +54,18 @@ class Buffer:
         self._lock = threading.Lock()
 
     def _count_controller(self, records: list[Record]) -> bool:
-        return len(records) >= self.count_threshold
+        threshold = self.count_threshold
+        assert threshold is not None  # get_controllers() lists this controller only when it is set
+        return len(records) >= threshold
 
     def _time_controller(self, records: list[Record]) -> bool:
         if self.time_start is None:
             if not records:  # the clock starts with the first stored record, not an empty call
                 return False
             self.time_start = time.time()
-        return time.time() >= self.time_start + self.time_threshold
+        threshold = self.time_threshold
+        assert threshold is not None  # get_controllers() lists this controller only when it is set
+        return time.time() >= self.time_start + threshold
 
     def get_controllers(self) -> list[Controller]:
         """Return the list of currently active controllers."""

@@ -97,6 +97,13 @@ class OutletTester(unittest.TestCase):
             if started:
                 self.outlet.try_shutdown()
 
+    def _read_back_since(self, before: list[Any]) -> list[Any]:
+        """The payloads :meth:`read_back` gives now beyond the ``before`` it gave earlier."""
+        delivered = self.read_back(self.outlet)
+        if delivered is None:
+            self.fail("read_back() returned None after it had returned a list")
+        return delivered[len(before):]
+
     # -- the contract ------------------------------------------------------------
 
     @for_each_outlet
@@ -145,8 +152,13 @@ class OutletTester(unittest.TestCase):
     def test_processors_applied(self) -> None:
         """Outlet processors see the records before push."""
         seen: list[list[Record]] = []
+
+        def spy(records: list[Record]) -> list[Record]:
+            seen.append(list(records))
+            return records
+
         original = list(self.outlet.processors)
-        self.outlet.processors = [*original, lambda records: seen.append(list(records)) or records]
+        self.outlet.processors = [*original, spy]
         try:
             records = self.get_records()
             link = Link(ListInlet(records), self.outlet, interval=1, copy_records=False)
@@ -180,8 +192,7 @@ class OutletTester(unittest.TestCase):
             self.skipTest("read_back() is not implemented")
         records = self.get_records()
         self._push(records)
-        delivered = self.read_back(self.outlet)
-        self.assertCountEqual(delivered[len(before):], [r.payload for r in records],
+        self.assertCountEqual(self._read_back_since(before), [r.payload for r in records],
                               "after on_shutdown, read_back() does not give exactly the records pushed")
 
     @for_each_outlet
@@ -203,7 +214,8 @@ class OutletTester(unittest.TestCase):
                 if "MetadataKey" not in str(annotation):
                     continue
                 value = getattr(cls, attr, None)
-                self.assertIsInstance(value, str, f"metadata key {attr} must be a string")
+                if not isinstance(value, str):
+                    self.fail(f"metadata key {attr} must be a string, found {value!r}")
                 prefix = value.split(".", 1)[0]
                 self.assertTrue("." in value and prefix in names,
                                 f"metadata key {attr}={value!r} should be namespaced: '{cls.__name__}.{attr}'")
@@ -219,7 +231,7 @@ class OutletTester(unittest.TestCase):
         self.assertEqual(pulled, len(records))
         self.assertEqual((counter.starts, counter.shutdowns), (1, 1))
         if before is not None:
-            self.assertCountEqual(self.read_back(self.outlet)[len(before):], [r.payload for r in records],
+            self.assertCountEqual(self._read_back_since(before), [r.payload for r in records],
                                   "after the planner shut down, read_back() does not give the records pushed")
 
     def test_failure_is_raised(self) -> None:
@@ -244,7 +256,7 @@ class OutletTester(unittest.TestCase):
 async def _call_push(outlet: Outlet, records: list[Record], update: Update) -> Any:
     """Process and push ``records`` as a transfer does (awaiting only an ``async def`` push)."""
     records = outlet._process(records)
-    result = outlet.push(records, update)
+    result: object = outlet.push(records, update)  # checked: an outlet may break push's contract
     if inspect.isawaitable(result):
         if not outlet._uses_coroutine:
             if inspect.iscoroutine(result):

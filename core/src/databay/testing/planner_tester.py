@@ -168,6 +168,28 @@ class AsyncProbeOutlet(_AsyncNode, ProbeOutlet):
         super().push(records, update)
 
 
+class PlannerThread(threading.Thread):
+    """A daemon thread running ``planner.start()``; :attr:`errors` gets whatever it raised."""
+
+    def __init__(self, planner: BasePlanner):
+        super().__init__(name="PlannerTester-planner", daemon=True)
+        self.planner = planner
+        self.errors: list[BaseException] = []
+
+    def run(self) -> None:
+        try:
+            self.planner.start()
+        except BaseException as exc:  # noqa: BLE001 - reported through thread.errors
+            self.errors.append(exc)
+
+
+def _probe_outlet(link: Link) -> ProbeOutlet:
+    """The outlet of a link made by :meth:`PlannerTester.link`."""
+    outlet = link.outlets[0]
+    assert isinstance(outlet, ProbeOutlet)
+    return outlet
+
+
 class PlannerTester(unittest.TestCase):
     """Base class whose tests check that a planner honours databay's planner contract.
 
@@ -222,21 +244,12 @@ class PlannerTester(unittest.TestCase):
 
     # -- helpers -----------------------------------------------------------------
 
-    def start_planner(self, planner: BasePlanner, wait_running: bool = True) -> threading.Thread:
+    def start_planner(self, planner: BasePlanner, wait_running: bool = True) -> PlannerThread:
         """Run ``planner.start()`` in a thread (shut down and joined after the test).
 
         The thread's ``errors`` list gets whatever ``start()`` raised.
         """
-        errors: list[BaseException] = []
-
-        def target() -> None:
-            try:
-                planner.start()
-            except BaseException as exc:  # noqa: BLE001 - reported through thread.errors
-                errors.append(exc)
-
-        thread = threading.Thread(target=target, name="PlannerTester-planner", daemon=True)
-        thread.errors = errors  # type: ignore[attr-defined]
+        thread = PlannerThread(planner)
         thread.start()
         self.addCleanup(self._stop, planner, thread)
         if wait_running:
@@ -260,12 +273,12 @@ class PlannerTester(unittest.TestCase):
             time.sleep(0.005)
         return bool(condition())
 
-    def shut_down(self, planner: BasePlanner, thread: threading.Thread) -> None:
+    def shut_down(self, planner: BasePlanner, thread: PlannerThread) -> None:
         """``shutdown(wait=True)`` and check that ``start()`` returned without raising."""
         planner.shutdown(wait=True)
         thread.join(self.timeout)
         self.assertFalse(thread.is_alive(), "start() did not return after shutdown()")
-        self.assertEqual(thread.errors, [], "start() raised")  # type: ignore[attr-defined]
+        self.assertEqual(thread.errors, [], "start() raised")
 
     def link(self, probe: Probe, interval: float | None = None, *, async_inlet: bool = False,
              async_outlet: bool = False, name: str = "link", **options: Any) -> Link:
@@ -314,7 +327,7 @@ class PlannerTester(unittest.TestCase):
                         "the immediate transfers did not start")
         self.shut_down(planner, thread)
         for link, probe in zip(links, probes):
-            outlet = link.outlets[0]
+            outlet = _probe_outlet(link)
             self.assertEqual(outlet.payloads, [0], f"{link.tags[0]}: the transfer in flight did not finish")
             self.assertEqual(outlet.shutdowns, 1)
             self.assertLess(probe.journal.index(("push", outlet.name)),
@@ -396,12 +409,13 @@ class PlannerTester(unittest.TestCase):
             thread = self.start_planner(planner, wait_running=False)
             thread.join(self.timeout)
         self.assertFalse(thread.is_alive(), "the planner kept running after an exception")
-        self.assertEqual(thread.errors, [], "start() raised instead of shutting down gracefully")  # type: ignore[attr-defined]
+        self.assertEqual(thread.errors, [], "start() raised instead of shutting down gracefully")
         self.assertFalse(planner.running)
         self.assertEqual(failing.count, 1, "the failing link transferred again")
         self.assertTrue(any("failed on purpose" in line for line in logs.output), "the exception was not logged")
         for link in links:
             for node in [*link.inlets, *link.outlets]:
+                assert isinstance(node, _Node)  # made by self.link()
                 self.assertEqual(node.shutdowns, 1, f"{node.name}: on_shutdown did not run once")
 
     # -- links while running -----------------------------------------------------
@@ -489,7 +503,7 @@ class PlannerTester(unittest.TestCase):
         ])
         self.start_planner(planner)
         self.assertTrue(self.wait_for(
-            lambda: len(blocker.ends) >= 2 and probe.count and probe.starts[-1] > blocker.ends[1] + 2.5 * interval,
+            lambda: len(blocker.ends) >= 2 and probe.count > 0 and probe.starts[-1] > blocker.ends[1] + 2.5 * interval,
             timeout=self.timeout + 6 * interval), "the links did not transfer")
         caught_up = blocker.ends[1]
         offsets = [(t - probe.starts[0]) / interval for t in probe.starts]
@@ -519,7 +533,7 @@ class PlannerTester(unittest.TestCase):
         during = sum(began < started < ended for started in quick.starts)
         self.assertGreaterEqual(during, 6, "a slow sync pull held up the other links")
         for link in links[1:]:
-            payloads = link.outlets[0].payloads
+            payloads = _probe_outlet(link).payloads
             self.assertGreaterEqual(len(payloads), 2, f"{link.tags[0]}: records were not delivered")
             self.assertEqual(payloads, list(range(len(payloads))), f"{link.tags[0]}: records lost or reordered")
         self.assertEqual(len(set(quick.loops)), 1, "async pulls ran on more than one event loop")

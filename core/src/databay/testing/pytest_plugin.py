@@ -158,8 +158,10 @@ def run_pipeline():
             exc.add_note("\n".join(str(problem) for problem in exc.problems))  # shown in the test report
             raise
         result = pipeline.run_once(handle_signals=False)
-        if check and result.failed:
-            raise result.outcomes[result.failed[0]]
+        if check:
+            for outcome in result.outcomes.values():
+                if isinstance(outcome, Exception):  # the first link that failed
+                    raise outcome
         return result
 
     return run
