@@ -1,9 +1,10 @@
 """Test, lint and benchmark sessions. Each distribution is tested in its own venv.
 
-    nox                      # the default sessions: core, plugins, integration, lint
+    nox                      # the default sessions: core, plugins, integration, lint, types
     nox -s core              # core's unit tests
     nox -s "plugin(name='databay-csv')"
     nox -s integration       # cross-distribution tests: CLI, discovery in fresh venvs, examples
+    nox -s types             # mypy on core
     nox -s bench             # benchmarks, side by side with databay 0.3.0
 """
 
@@ -17,7 +18,7 @@ ROOT = Path(__file__).parent
 PLUGINS = sorted(p.name for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").exists())
 TEST_TOOLS = ["pytest>=8", "hypothesis>=6"]
 
-nox.options.sessions = ["core", "plugin", "integration", "lint"]
+nox.options.sessions = ["core", "plugin", "integration", "lint", "types"]
 nox.options.reuse_existing_virtualenvs = False
 nox.options.error_on_missing_interpreters = True
 
@@ -55,7 +56,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python="3.11")
 def types(session: nox.Session) -> None:
     """Mypy on core."""
-    session.install("./core", "mypy")
+    session.install("./core", "mypy", "pytest")  # pytest: the types of databay.testing's fixtures
     session.run("mypy", "core/src/databay")
 
 
