@@ -55,15 +55,23 @@ def test_push_records_takes_records_and_payloads(push_records):
     assert keep.payloads == [{"a": 1}, {"b": 2}] and stats.records_pushed == 2
 
 
-def test_run_planner_runs_it_until_the_test_ends(run_planner):
+def test_run_planner_runs_it_until_the_test_ends(run_planner, wait_until):
     keep = Keep()
     planner = SchedulePlanner(Link(RandomIntInlet(), keep, interval=0.01))
-    run_planner(planner)
-    assert planner.running
-    deadline = time.monotonic() + 10
-    while len(keep.payloads) < 3 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert len(keep.payloads) >= 3
+    thread = run_planner(planner)
+    assert planner.running and thread.is_alive() and thread.errors == []
+    assert wait_until(lambda: len(keep.payloads) >= 3)
+
+
+def test_run_planner_need_not_wait_for_a_planner_that_stops_by_itself(run_planner):
+    class StopsThePlanner(Keep):
+        def push(self, records, update):
+            planner.shutdown(wait=False)
+
+    planner = SchedulePlanner(Link(RandomIntInlet(), StopsThePlanner(), interval=60))
+    thread = run_planner(planner, wait_running=False)
+    thread.join(10)
+    assert not thread.is_alive() and thread.errors == []
 
 
 def test_run_planner_raises_what_start_raised(run_planner):
@@ -73,6 +81,12 @@ def test_run_planner_raises_what_start_raised(run_planner):
 
     with pytest.raises(RuntimeError, match="no start today"):
         run_planner(Refusing())
+
+
+def test_wait_until_says_whether_the_condition_became_true(wait_until):
+    started = time.monotonic()
+    assert wait_until(lambda: time.monotonic() - started > 0.05)
+    assert not wait_until(lambda: False, timeout=0.05)
 
 
 def test_databay_plugin_manager_registers_plugins_for_the_whole_process(databay_plugin_manager):
@@ -140,7 +154,7 @@ def test_the_fixtures_are_there_without_any_import_or_conftest(tmp_path):
         "    def push(self, records, update):\n        raise ConnectionError('refused')\n", encoding="utf-8")
     result = run_pytest(tmp_path, FIXTURE_TESTS)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "12 passed" in result.stdout
+    assert "14 passed" in result.stdout
 
 
 def test_loading_the_plugin_imports_nothing_but_the_package_itself():

@@ -1,4 +1,4 @@
-"""Helpers shared by the conformance testers."""
+"""Helpers shared by the conformance testers and databay's pytest fixtures."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ import threading
 import time
 import unittest
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from databay.inlet import Inlet
 from databay.misc.inlet_tester import _safe_repr
 from databay.outlet import Outlet
 from databay.record import Record
+
+if TYPE_CHECKING:
+    from databay.base_planner import BasePlanner
 
 
 def for_each(getter: str, attribute: str) -> Callable[[Callable], Callable]:
@@ -73,6 +76,31 @@ class Counter:
         node.on_start, node.on_shutdown = on_start, on_shutdown
 
 
+def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> bool:
+    """Poll ``condition`` until it is true (``True``) or ``timeout`` seconds passed (``False``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.005)
+    return bool(condition())
+
+
+class PlannerThread(threading.Thread):
+    """A daemon thread running ``planner.start()``; :attr:`errors` gets whatever it raised."""
+
+    def __init__(self, planner: BasePlanner, name: str):
+        super().__init__(name=name, daemon=True)
+        self.planner = planner
+        self.errors: list[BaseException] = []
+
+    def run(self) -> None:
+        try:
+            self.planner.start()
+        except BaseException as exc:  # noqa: BLE001 - reported through thread.errors
+            self.errors.append(exc)
+
+
 def threads_started_since(before: set[threading.Thread], grace: float) -> list[threading.Thread]:
     """Threads started after ``before`` was taken that are still alive after up to ``grace`` seconds.
 
@@ -107,16 +135,8 @@ def transfer_under_planner(test: unittest.TestCase, inlet: Inlet, outlet: Outlet
         return records
 
     planner = SchedulePlanner(Link(inlet, outlet, interval=3600, tags="conformance", processors=[note]))
-    errors: list[BaseException] = []
-
-    def start() -> None:
-        try:
-            planner.start()
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            errors.append(exc)
-
     with test.assertNoLogs("databay", level="ERROR"):
-        thread = threading.Thread(target=start, name="conformance-planner", daemon=True)
+        thread = PlannerThread(planner, name="conformance-planner")
         thread.start()
         deadline = time.monotonic() + 30
         while not transferred.wait(0.01) and thread.is_alive() and time.monotonic() < deadline:
@@ -124,6 +144,6 @@ def transfer_under_planner(test: unittest.TestCase, inlet: Inlet, outlet: Outlet
         planner.shutdown(wait=True)  # lets the transfer in flight finish
         thread.join(30)
     test.assertFalse(thread.is_alive(), "the planner did not shut down")
-    test.assertEqual(errors, [], "the planner's start() raised")
+    test.assertEqual(thread.errors, [], "the planner's start() raised")
     test.assertTrue(transferred.is_set(), "the planner never transferred the link")
     return pulled[0]

@@ -20,6 +20,7 @@ from databay.base_planner import BasePlanner
 from databay.inlet import Inlet
 from databay.link import Link
 from databay.outlet import Outlet
+from databay.testing._contract import PlannerThread, wait_until
 
 
 class Probe:
@@ -168,21 +169,6 @@ class AsyncProbeOutlet(_AsyncNode, ProbeOutlet):
         super().push(records, update)
 
 
-class PlannerThread(threading.Thread):
-    """A daemon thread running ``planner.start()``; :attr:`errors` gets whatever it raised."""
-
-    def __init__(self, planner: BasePlanner):
-        super().__init__(name="PlannerTester-planner", daemon=True)
-        self.planner = planner
-        self.errors: list[BaseException] = []
-
-    def run(self) -> None:
-        try:
-            self.planner.start()
-        except BaseException as exc:  # noqa: BLE001 - reported through thread.errors
-            self.errors.append(exc)
-
-
 def _probe_outlet(link: Link) -> ProbeOutlet:
     """The outlet of a link made by :meth:`PlannerTester.link`."""
     outlet = link.outlets[0]
@@ -249,7 +235,7 @@ class PlannerTester(unittest.TestCase):
 
         The thread's ``errors`` list gets whatever ``start()`` raised.
         """
-        thread = PlannerThread(planner)
+        thread = PlannerThread(planner, name="PlannerTester-planner")
         thread.start()
         self.addCleanup(self._stop, planner, thread)
         if wait_running:
@@ -266,12 +252,7 @@ class PlannerTester(unittest.TestCase):
 
     def wait_for(self, condition: Callable[[], bool], timeout: float | None = None) -> bool:
         """Poll ``condition`` until it is true (``True``) or ``timeout`` passed (``False``)."""
-        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
-        while time.monotonic() < deadline:
-            if condition():
-                return True
-            time.sleep(0.005)
-        return bool(condition())
+        return wait_until(condition, self.timeout if timeout is None else timeout)
 
     def shut_down(self, planner: BasePlanner, thread: PlannerThread) -> None:
         """``shutdown(wait=True)`` and check that ``start()`` returned without raising."""

@@ -10,9 +10,11 @@ are there in every test session without any import or ``conftest.py``:
     The records an inlet produces in ``times`` transfers of a link (started and shut down).
 ``push_records(outlet, records)``
     Push records (or plain payloads) to an outlet through a link, as a planner would.
-``run_planner(planner)``
+``run_planner(planner, timeout=30, wait_running=True)``
     Start a planner in a thread, wait until it runs; it is shut down after the test and
     anything ``start()`` raised fails the test.
+``wait_until(condition, timeout=10)``
+    Poll ``condition()`` until it is true; whether it became true in time.
 ``run_pipeline(source, environ=None, check=True)``
     Check, build and run a pipeline (a file, or TOML text) once, as ``databay run
     --once`` does; its :class:`~databay.pipeline.running.OnceResult`. A link that failed
@@ -38,7 +40,7 @@ import pytest
 
 if TYPE_CHECKING:
     import os
-    from collections.abc import Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
     from databay.base_planner import BasePlanner
     from databay.inlet import Inlet
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
     from databay.pipeline.running import OnceResult
     from databay.plugins import PluginManager
     from databay.record import Record
+    from databay.testing._contract import PlannerThread
     from databay.transfer import TransferStats
 
 
@@ -63,13 +66,13 @@ def _transfer(link: Link, times: int) -> TransferStats:
 
 
 @pytest.fixture
-def run_transfer():
+def run_transfer() -> Callable[..., TransferStats]:
     """``run_transfer(link, times=1)``: start, transfer ``times`` times, shut down; the last stats."""
     return _transfer
 
 
 @pytest.fixture
-def pull_records():
+def pull_records() -> Callable[..., list[Record]]:
     """``pull_records(inlet, times=1)``: the records ``inlet`` produces in ``times`` transfers."""
 
     def pull(inlet: Inlet, times: int = 1) -> list[Record]:
@@ -84,7 +87,7 @@ def pull_records():
 
 
 @pytest.fixture
-def push_records():
+def push_records() -> Callable[..., TransferStats]:
     """``push_records(outlet, records)``: push records (or payloads) through a link; the stats."""
 
     def push(outlet: Outlet, records: list[Any]) -> TransferStats:
@@ -97,51 +100,54 @@ def push_records():
 
 
 @pytest.fixture
-def run_planner():
-    """``run_planner(planner, timeout=30)``: start ``planner`` in a thread and wait until it runs.
+def run_planner() -> Iterator[Callable[..., PlannerThread]]:
+    """``run_planner(planner, timeout=30, wait_running=True)``: start ``planner`` in a thread
+    and wait until it runs.
 
-    Returns the thread. After the test the planner is shut down (waiting for transfers in
+    Returns the thread; its ``errors`` list gets whatever ``start()`` raises. With
+    ``wait_running=False`` it returns at once (for a planner that may stop by itself before
+    it is seen running). After the test the planner is shut down (waiting for transfers in
     flight), and an exception ``start()`` raised fails the test.
     """
-    import threading
-    import time
+    from databay.testing._contract import PlannerThread, wait_until
 
-    started: list[tuple[BasePlanner, threading.Thread, list[BaseException]]] = []
+    started: list[PlannerThread] = []
 
-    def start(planner: BasePlanner, timeout: float = 30) -> threading.Thread:
-        errors: list[BaseException] = []
-
-        def target() -> None:
-            try:
-                planner.start()
-            except BaseException as exc:  # noqa: BLE001 - reported after the test
-                errors.append(exc)
-
-        thread = threading.Thread(target=target, name=f"run_planner-{type(planner).__name__}", daemon=True)
+    def start(planner: BasePlanner, timeout: float = 30, wait_running: bool = True) -> PlannerThread:
+        thread = PlannerThread(planner, name=f"run_planner-{type(planner).__name__}")
         thread.start()
-        started.append((planner, thread, errors))
-        deadline = time.monotonic() + timeout
-        while not planner.running and thread.is_alive() and time.monotonic() < deadline:
-            time.sleep(0.005)
-        if errors:  # start() failed: raised here, not again after the test
+        started.append(thread)
+        if not wait_running:
+            return thread
+        wait_until(lambda: planner.running or not thread.is_alive(), timeout)
+        if thread.errors:  # start() failed: raised here, not again after the test
             started.pop()
-            raise errors[0]
+            raise thread.errors[0]
         if not planner.running:
             raise AssertionError(f"{planner!r} did not start within {timeout} s")
         return thread
 
     yield start
-    for planner, thread, errors in started:
+    for thread in started:
         if thread.is_alive():
-            planner.shutdown(wait=True)
+            thread.planner.shutdown(wait=True)
         thread.join(30)
-        assert not thread.is_alive(), f"{planner!r} did not stop within 30 s of shutdown()"
-        if errors:
-            raise errors[0]
+        assert not thread.is_alive(), f"{thread.planner!r} did not stop within 30 s of shutdown()"
+        if thread.errors:
+            raise thread.errors[0]
 
 
 @pytest.fixture
-def run_pipeline():
+def wait_until() -> Callable[..., bool]:
+    """``wait_until(condition, timeout=10)``: poll ``condition()`` until it is true; whether it
+    became true within ``timeout`` seconds."""
+    from databay.testing._contract import wait_until
+
+    return wait_until
+
+
+@pytest.fixture
+def run_pipeline() -> Callable[..., OnceResult]:
     """``run_pipeline(source, environ=None, check=True)``: run a pipeline once, as ``databay run --once``.
 
     ``source`` is a pipeline file or TOML text; ``environ`` replaces ``os.environ`` for
@@ -168,7 +174,7 @@ def run_pipeline():
 
 
 @pytest.fixture
-def databay_plugin_manager():
+def databay_plugin_manager() -> Iterator[Callable[..., PluginManager]]:
     """``databay_plugin_manager(*plugins, distribution=None)``: built-ins plus these plugins only.
 
     Each plugin (a module such as ``databay_kafka.plugin``, or any object with hook
@@ -191,7 +197,7 @@ def databay_plugin_manager():
 
 
 @pytest.fixture
-def databay_load_plugins(monkeypatch):
+def databay_load_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., PluginManager]]:
     """``databay_load_plugins(*distributions, strict=True)``: load only these installed plugins.
 
     Sets ``DATABAY_LOAD_PLUGINS`` (and ``DATABAY_STRICT_PLUGINS``) for the test, so that
