@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import venv
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +68,15 @@ def make_venv():
 def repo() -> Path:
     """The repository's root."""
     return REPO
+
+
+@pytest.fixture(scope="module")
+def mongo_uri() -> Iterator[str]:
+    """A MongoDB server for the module's tests: ``$DATABAY_TEST_MONGO_URI``, or nx-27017."""
+    from databay_mongo.testing import server_for_tests
+
+    with server_for_tests() as uri:
+        yield uri
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,6 @@ from urllib.parse import urlsplit
 
 import pymongo
 import pytest
-from databay_mongo.testing import external_test_uri, running_server
 
 PLUGINS = ("databay-http", "databay-mongo", "databay-csv", "databay-aps")
 COMPONENTS = {  # (kind, name) -> class
@@ -56,16 +55,6 @@ def todo_url() -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_address[1]}/todos/1"
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture(scope="module")
-def mongo_uri() -> Iterator[str]:
-    external = external_test_uri()
-    if external is not None:
-        yield external
-        return
-    with running_server() as uri:
-        yield uri
 
 
 def test_plugins_json_lists_the_four_distributions_and_their_components(user_env):

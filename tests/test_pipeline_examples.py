@@ -49,18 +49,6 @@ def todos_url() -> Iterator[str]:
     server.server_close()
 
 
-@pytest.fixture(scope="module")
-def mongo_uri() -> Iterator[str]:
-    from databay_mongo.testing import external_test_uri, running_server
-
-    external = external_test_uri()
-    if external is not None:
-        yield external
-        return
-    with running_server() as uri:
-        yield uri
-
-
 def test_http_to_csv_and_mongo(installed, tmp_path, todos_url, mongo_uri):
     address = pymongo.uri_parser.parse_uri(mongo_uri)["nodelist"][0]
     database = f"databay_example_{tmp_path.name[-20:].replace('-', '_')}"

@@ -25,21 +25,9 @@ from collections import Counter
 from pathlib import Path
 
 import pymongo
-import pytest
-from databay_mongo.testing import external_test_uri, running_server
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "stage_crash"
 KILLS = 50
-
-
-@pytest.fixture(scope="module")
-def mongo_uri():
-    external = external_test_uri()
-    if external is not None:
-        yield external
-        return
-    with running_server() as uri:
-        yield uri
 
 
 def wait_for_line(process: subprocess.Popen, timeout: float) -> str | None:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pymongo
 import pytest
-from databay_mongo.testing import external_test_uri, running_server
+from databay_mongo.testing import server_for_tests
 
 _names = itertools.count()
 
@@ -19,11 +19,7 @@ _names = itertools.count()
 @pytest.fixture(scope="session")
 def mongo_uri() -> Iterator[str]:
     """URI of the test server, up for the whole session."""
-    external = external_test_uri()
-    if external is not None:
-        yield external
-        return
-    with running_server() as uri:
+    with server_for_tests() as uri:
         yield uri
 
 

@@ -9,7 +9,8 @@ listens on a loopback port::
     with running_server() as uri:          # a free port; stopped (and its data gone) on exit
         client = pymongo.MongoClient(uri)
 
-:class:`NxServer` gives finer control, e.g. stopping and restarting the server on the same
+:func:`server_for_tests` does the same unless ``$DATABAY_TEST_MONGO_URI`` names a server
+to use instead (a real ``mongod``). :class:`NxServer` gives finer control, e.g. stopping and restarting the server on the same
 port to test what happens when it goes away mid-run. Nothing here imports pytest.
 """
 
@@ -26,7 +27,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["TEST_URI_VARIABLE", "NxServer", "external_test_uri", "free_port", "running_server", "wait_until_ready"]
+__all__ = ["TEST_URI_VARIABLE", "NxServer", "external_test_uri", "free_port", "running_server", "server_for_tests",
+           "wait_until_ready"]
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -177,3 +179,15 @@ TEST_URI_VARIABLE = "DATABAY_TEST_MONGO_URI"
 def external_test_uri() -> str | None:
     """The URI of an externally provided test server (``$DATABAY_TEST_MONGO_URI``), if any."""
     return os.environ.get(TEST_URI_VARIABLE) or None
+
+
+@contextlib.contextmanager
+def server_for_tests() -> Iterator[str]:
+    """The URI of a MongoDB server for tests, for the ``with`` block: the one at
+    ``$DATABAY_TEST_MONGO_URI`` when it is set, else nx-27017 run by :func:`running_server`."""
+    external = external_test_uri()
+    if external is not None:
+        yield external
+        return
+    with running_server() as uri:
+        yield uri
