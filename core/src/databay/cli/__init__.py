@@ -37,10 +37,9 @@ def _run_plugins_directly(args: list[str]) -> bool:
     before, after = args[:at], args[at + 1:]
     if not set(before) <= _ROOT_FLAGS or not set(after) <= _PLUGINS_FLAGS:
         return False
-    from databay.cli.errors import EXIT_FAILURE, CliError, report
+    from databay.cli.errors import exit_on_error
 
-    debug = "--debug" in before
-    try:
+    with exit_on_error(debug="--debug" in before):
         from databay.plugins import get_plugin_manager
 
         manager = get_plugin_manager(strict=("--strict-plugins" in before) or None)
@@ -49,12 +48,6 @@ def _run_plugins_directly(args: list[str]) -> bool:
         from databay.cli.plugins_view import show_plugins
 
         code = show_plugins(as_json="--json" in after, check="--check" in after)
-    except CliError as exc:
-        report(exc, debug)
-        sys.exit(exc.exit_code)
-    except Exception as exc:
-        report(exc, debug)
-        sys.exit(EXIT_FAILURE)
     if code:
         sys.exit(code)
     return True

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import traceback
+from collections.abc import Iterator
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -26,3 +28,17 @@ def report(exc: BaseException, debug: bool) -> None:
     print(f"Error: {message}", file=sys.stderr)
     if not debug and not isinstance(exc, CliError):
         print("(run with --debug for the traceback)", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def exit_on_error(debug: bool) -> Iterator[None]:
+    """Report an exception raised in the ``with`` block (see :func:`report`) and exit with
+    its code: a :class:`CliError`'s, else :data:`EXIT_FAILURE`."""
+    try:
+        yield
+    except CliError as exc:
+        report(exc, debug)
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        report(exc, debug)
+        sys.exit(EXIT_FAILURE)

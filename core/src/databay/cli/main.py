@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from databay.cli.errors import EXIT_FAILURE, CliError, report
+from databay.cli.errors import CliError, exit_on_error
 
 app = typer.Typer(
     name="databay",
@@ -77,15 +77,8 @@ def _register_plugin_commands(strict: bool) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the ``databay`` command with ``argv`` (default: the process arguments)."""
     args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
-    try:
+    with exit_on_error(debug="--debug" in args):
         _register_builtin_commands()
         if "--version" not in args:
             _register_plugin_commands(strict="--strict-plugins" in args)
         app(args=args, prog_name="databay")
-    except CliError as exc:
-        report(exc, debug)
-        sys.exit(exc.exit_code)
-    except Exception as exc:
-        report(exc, debug)
-        sys.exit(EXIT_FAILURE)
