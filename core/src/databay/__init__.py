@@ -10,8 +10,9 @@ databay before starting pytest; under ``filterwarnings = error`` that stops pyte
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from databay._lazy import lazy_attributes
 from databay.hookspecs import hookimpl
 from databay.logs import install_default_handler
 
@@ -45,20 +46,7 @@ if TYPE_CHECKING:
 
 install_default_handler()
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'databay' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
 
 
 def load_plugins():

@@ -16,8 +16,9 @@ environment where databay is installed) costs nothing to projects that don't use
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from databay._lazy import lazy_attributes
 
 __all__ = ["InletTester", "OutletTester", "PlannerTester"]
 
@@ -32,15 +33,4 @@ if TYPE_CHECKING:
     from databay.testing.outlet_tester import OutletTester
     from databay.testing.planner_tester import PlannerTester
 
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'databay.testing' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
