@@ -43,6 +43,12 @@ def test_run_transfer_starts_transfers_and_shuts_down(run_transfer):
     assert not keep.active
 
 
+def test_run_transfer_transfers_once_by_default(run_transfer):
+    keep = Keep()
+    stats = run_transfer(Link(RandomIntInlet(min=4, max=4), keep, interval=1, tags="t"))
+    assert keep.payloads == [4] and str(stats.update) == "t.0"
+
+
 def test_pull_records_gives_the_records_with_their_metadata(pull_records):
     records = pull_records(RandomIntInlet(min=1, max=1, metadata={"k": "v"}), times=2)
     assert [r.payload for r in records] == [1, 1]
@@ -154,7 +160,7 @@ def test_the_fixtures_are_there_without_any_import_or_conftest(tmp_path):
         "    def push(self, records, update):\n        raise ConnectionError('refused')\n", encoding="utf-8")
     result = run_pytest(tmp_path, FIXTURE_TESTS)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "14 passed" in result.stdout
+    assert "15 passed" in result.stdout
 
 
 def test_loading_the_plugin_imports_nothing_but_the_package_itself():

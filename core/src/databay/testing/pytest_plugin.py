@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from databay.transfer import TransferStats
 
 
-def _transfer(link: Link, times: int) -> TransferStats:
+def _transfer(link: Link, times: int = 1) -> TransferStats:
     if times < 1:
         raise ValueError(f"times must be at least 1, not {times}")
     link.on_start()
