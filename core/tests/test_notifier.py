@@ -8,7 +8,6 @@ import time
 import pytest
 from databay import Inlet, Link, Outlet
 from databay.notifier import Notifier
-from databay.observers import add_observer, remove_observer
 from databay.retry import RetryPolicy
 
 
@@ -50,21 +49,6 @@ class Down(Outlet):
 class Sink(Outlet):
     def push(self, records, update):
         pass
-
-
-@pytest.fixture
-def observe():
-    added = []
-
-    def add(notifier):
-        add_observer(notifier)
-        added.append(notifier)
-        return notifier
-
-    yield add
-    for notifier in added:
-        remove_observer(notifier)
-        notifier.close()
 
 
 def test_a_failed_transfer_is_sent_with_its_traceback_off_the_transfer_thread(observe):

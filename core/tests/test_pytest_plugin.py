@@ -16,6 +16,7 @@ import time
 import pytest
 from databay import Link, Outlet, PipelineError, Record, hookimpl
 from databay.inlets import RandomIntInlet
+from databay.notifier import Notifier
 from databay.planners import SchedulePlanner
 from databay.plugins import get_plugin_manager
 
@@ -95,6 +96,31 @@ def test_wait_until_says_whether_the_condition_became_true(wait_until):
     assert not wait_until(lambda: False, timeout=0.05)
 
 
+class Tell(Notifier):
+    def __init__(self):
+        super().__init__(events=["finished"])
+        self.sent = []
+
+    def send(self, events, held_back):
+        self.sent.extend(events)
+
+
+OBSERVED = []
+
+
+def test_observe_lets_a_notifier_watch_transfers(observe, run_transfer):
+    tell = observe(Tell())
+    OBSERVED.append(tell)
+    run_transfer(Link(RandomIntInlet(), Keep(), interval=1, tags="seen"))
+    tell.close()
+    assert [event.link for event in tell.sent] == ["seen"]
+
+
+def test_after_it_the_observer_is_removed_and_closed():
+    (tell,) = OBSERVED
+    assert not get_plugin_manager().pm.is_registered(tell) and tell._closed
+
+
 def test_databay_plugin_manager_registers_plugins_for_the_whole_process(databay_plugin_manager):
     manager = databay_plugin_manager(KeepPlugin(), distribution="databay-keep")
     assert get_plugin_manager() is manager
@@ -160,7 +186,7 @@ def test_the_fixtures_are_there_without_any_import_or_conftest(tmp_path):
         "    def push(self, records, update):\n        raise ConnectionError('refused')\n", encoding="utf-8")
     result = run_pytest(tmp_path, FIXTURE_TESTS)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "15 passed" in result.stdout
+    assert "17 passed" in result.stdout
 
 
 def test_loading_the_plugin_imports_nothing_but_the_package_itself():

@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from databay.observers import add_observer, remove_observer
 
 USER, PASSWORD = "ops", "s3cret"
 
@@ -121,19 +120,3 @@ def ssl_smtp_server(certificate) -> Iterator[Server]:
     for server in _run(Inbox(), ssl_context=_server_context(certificate), auth_require_tls=False):
         server.cafile = str(certificate[0])
         yield server
-
-
-@pytest.fixture
-def observe():
-    """``observe(notifier)``: let it watch transfers; removed and closed after the test."""
-    added = []
-
-    def add(notifier):
-        add_observer(notifier)
-        added.append(notifier)
-        return notifier
-
-    yield add
-    for notifier in added:
-        remove_observer(notifier)
-        notifier.close()

@@ -211,7 +211,7 @@ def _testing_note(kinds: tuple[str, ...]) -> str:
     kit = ", ".join(f"`databay.testing.{kind.capitalize()}Tester`" for kind in kinds)
     return (f"The tests subclass databay's conformance testers ({kit}): each rule of the plugin "
             "contract is one test. databay's pytest plugin adds fixtures for the rest (`run_transfer`, "
-            "`pull_records`, `push_records`, `run_planner`, `wait_until`, `run_pipeline`, "
+            "`pull_records`, `push_records`, `run_planner`, `wait_until`, `observe`, `run_pipeline`, "
             "`databay_load_plugins`, `databay_plugin_manager`).\n")
 
 

@@ -15,6 +15,9 @@ are there in every test session without any import or ``conftest.py``:
     anything ``start()`` raised fails the test.
 ``wait_until(condition, timeout=10)``
     Poll ``condition()`` until it is true; whether it became true in time.
+``observe(observer)``
+    Let an observer (a :class:`~databay.notifier.Notifier`, or any object with observer
+    hooks) watch the transfers of the test; removed (and a notifier closed) afterwards.
 ``run_pipeline(source, environ=None, check=True)``
     Check, build and run a pipeline (a file, or TOML text) once, as ``databay run
     --once`` does; its :class:`~databay.pipeline.running.OnceResult`. A link that failed
@@ -144,6 +147,30 @@ def wait_until() -> Callable[..., bool]:
     from databay.testing._contract import wait_until
 
     return wait_until
+
+
+@pytest.fixture
+def observe() -> Iterator[Callable[[Any], Any]]:
+    """``observe(observer)``: let ``observer`` watch the transfers of this test; returns it.
+
+    After the test it is removed, and a :class:`~databay.notifier.Notifier` is closed
+    (which sends what it still holds).
+    """
+    from databay.notifier import Notifier
+    from databay.observers import add_observer, remove_observer
+
+    added: list[Any] = []
+
+    def add(observer: Any) -> Any:
+        add_observer(observer)
+        added.append(observer)
+        return observer
+
+    yield add
+    for observer in added:
+        remove_observer(observer)
+        if isinstance(observer, Notifier):
+            observer.close()
 
 
 @pytest.fixture
