@@ -94,7 +94,10 @@ def test_once_exits_1_when_a_transfer_fails_and_still_runs_the_others(installed,
     assert result.returncode == 1
     assert "FAILED links[1] broken: RuntimeError: inlet broke" in result.stdout
     assert len(lines(tmp_path / "delivered.txt")) == 5
-    assert "Traceback" in result.stderr  # the failure is logged with its traceback
+    assert "Traceback" not in result.stderr  # named in the log line, a traceback only with --debug
+    assert "links[1] broken: transfer failed: inlet broke (RuntimeError)" in result.stderr
+    debug = installed.run("databay", "--debug", "run", str(path), "--once", env=environment(), cwd=tmp_path)
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
 
 
 def test_json_logs_parse(installed, tmp_path):

@@ -98,3 +98,35 @@ def test_planner_logs_added_links(caplog):
 
 def test_package_exposes_version():
     assert isinstance(databay.__version__, str) and databay.__version__
+
+
+def _record_with_exception(message: str) -> logging.LogRecord:
+    try:
+        raise RuntimeError("inlet broke")
+    except RuntimeError:
+        import sys
+
+        return logging.LogRecord("databay.pipeline", logging.ERROR, __file__, 1, message, None, sys.exc_info())
+
+
+def test_run_logs_name_exceptions_on_one_line_without_a_traceback():
+    from databay.cli.log_setup import OneLineFormatter
+    from databay.logs import LOG_FORMAT
+
+    formatter = OneLineFormatter(LOG_FORMAT)
+    line = formatter.format(_record_with_exception("links[0]: transfer failed"))
+    assert line.endswith("| links[0]: transfer failed (RuntimeError: inlet broke) (databay.pipeline)")
+    line = formatter.format(_record_with_exception("links[0]: transfer failed: inlet broke"))
+    assert line.endswith("| links[0]: transfer failed: inlet broke (RuntimeError) (databay.pipeline)")
+    assert "\n" not in line and "Traceback" not in line
+
+
+def test_json_logs_carry_the_traceback_only_when_asked():
+    import json
+
+    from databay.cli.log_setup import JsonFormatter
+
+    record = _record_with_exception("failed")
+    assert json.loads(JsonFormatter().format(record))["exception"] == "RuntimeError: inlet broke"
+    full = json.loads(JsonFormatter(tracebacks=True).format(record))["exception"]
+    assert full.startswith("Traceback") and full.endswith("RuntimeError: inlet broke")

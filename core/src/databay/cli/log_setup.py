@@ -2,7 +2,8 @@
 
 Logs go to standard error, one record per line. ``json`` lines are objects with
 ``time`` (ISO 8601, UTC), ``level``, ``logger``, ``message`` and, when there is one,
-``exception`` (the traceback text).
+``exception`` (``Type: message``; the whole traceback with ``--debug``). Text lines
+name the exception at the end of the message; tracebacks only with ``--debug``.
 """
 
 from __future__ import annotations
@@ -18,8 +19,41 @@ PROGRESS_LOGGER = "databay.run"
 """The logger of ``run``'s own progress lines (one per transfer without the live view)."""
 
 
+def _exception_summary(record: logging.LogRecord) -> str | None:
+    """``Type: message`` of the record's exception, if it has one."""
+    if not record.exc_info or record.exc_info[1] is None:
+        return None
+    exc = record.exc_info[1]
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+class OneLineFormatter(DatabayFormatter):
+    """databay's text format, with the exception named on the record's line instead of a traceback."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        summary = _exception_summary(record)
+        if summary is None:
+            return super().format(record)
+        message = record.getMessage()
+        exc = record.exc_info[1] if record.exc_info else None
+        if str(exc) and str(exc) in message:  # the message says what happened already: add its type
+            message = f"{message} ({type(exc).__name__})"
+        elif summary not in message:
+            message = f"{message} ({summary})"
+        plain = logging.makeLogRecord({**record.__dict__, "msg": message, "args": None, "exc_info": None,
+                                       "exc_text": None})
+        return super().format(plain)
+
+
 class JsonFormatter(logging.Formatter):
-    """One JSON object per record: time, level, logger, message and exception text."""
+    """One JSON object per record: time, level, logger, message and exception.
+
+    :param tracebacks: the exception's whole traceback, rather than ``Type: message``.
+    """
+
+    def __init__(self, tracebacks: bool = False):
+        super().__init__()
+        self.tracebacks = tracebacks
 
     def format(self, record: logging.LogRecord) -> str:
         data = {
@@ -29,8 +63,10 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if record.exc_info:
+        if record.exc_info and self.tracebacks:
             data["exception"] = self.formatException(record.exc_info)
+        elif record.exc_info:
+            data["exception"] = _exception_summary(record)
         elif record.exc_text:
             data["exception"] = record.exc_text
         return json.dumps(data, default=str)
@@ -59,11 +95,11 @@ class ErrorCounter(logging.Handler):
         self.count += 1
 
 
-def configure_logging(verbosity: int, log_format: str) -> ErrorCounter:
+def configure_logging(verbosity: int, log_format: str, tracebacks: bool = False) -> ErrorCounter:
     """Route databay's logs to standard error for ``run``; return a counter of errors.
 
     ``verbosity``: -2 errors only, -1 warnings, 0 warnings and ``run``'s progress, 1 info,
-    2 debug.
+    2 debug. ``tracebacks``: log exceptions' tracebacks (``--debug``), not only their names.
     """
     root = logging.getLogger("databay")
     for handler in list(root.handlers):
@@ -71,7 +107,11 @@ def configure_logging(verbosity: int, log_format: str) -> ErrorCounter:
             root.removeHandler(handler)
     handler = _StandardErrorHandler()
     handler._databay_default = True  # type: ignore[attr-defined]  # install_default_handler won't add another
-    handler.setFormatter(JsonFormatter() if log_format == "json" else DatabayFormatter(LOG_FORMAT))
+    if log_format == "json":
+        formatter: logging.Formatter = JsonFormatter(tracebacks)
+    else:
+        formatter = DatabayFormatter(LOG_FORMAT) if tracebacks else OneLineFormatter(LOG_FORMAT)
+    handler.setFormatter(formatter)
     root.addHandler(handler)
     counter = ErrorCounter()
     root.addHandler(counter)

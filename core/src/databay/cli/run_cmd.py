@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 
 def run(
+    ctx: typer.Context,
     pipeline: Path = typer.Argument(..., help="The pipeline file (TOML).", dir_okay=False),
     once: bool = typer.Option(False, "--once", help="Transfer every link once, then exit (1 if one failed)."),
     no_live: bool = typer.Option(False, "--no-live", help="Log lines instead of the live view."),
@@ -41,7 +42,8 @@ def run(
     from databay.cli.log_setup import configure_logging
     from databay.pipeline import PipelineError, load_pipeline
 
-    errors = configure_logging(verbose - quiet, log_format)
+    debug = bool(ctx.find_root().params.get("debug"))
+    errors = configure_logging(verbose - quiet, log_format, tracebacks=debug)
     timeout = shutdown_timeout or None
     try:
         loaded = load_pipeline(pipeline)
