@@ -63,10 +63,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if record.exc_info and self.tracebacks:
-            data["exception"] = self.formatException(record.exc_info)
-        elif record.exc_info:
-            data["exception"] = _exception_summary(record)
+        summary = _exception_summary(record)
+        if summary is not None and record.exc_info:
+            data["exception"] = self.formatException(record.exc_info) if self.tracebacks else summary
         elif record.exc_text:
             data["exception"] = record.exc_text
         return json.dumps(data, default=str)
