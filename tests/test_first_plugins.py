@@ -131,3 +131,18 @@ def test_the_manuals_simple_usage_example_runs_unchanged(user_env, repo, todo_ur
                      f"http_to_mongo.0 received {todo_url}", "http_to_mongo.0 insert [",
                      "http_to_mongo.0 done (databay.Link)"):
         assert expected in result.stderr, result.stderr
+
+
+def test_a_plugin_left_out_by_databay_load_plugins_is_not_called_missing(user_env, tmp_path):
+    only_csv = {"DATABAY_LOAD_PLUGINS": "databay-csv"}
+    result = user_env.run("python", "-c", "from databay.inlets import HttpInlet", env=only_csv)
+    assert result.returncode == 1
+    assert ("HttpInlet is provided by the plugin distribution databay-http, which DATABAY_LOAD_PLUGINS "
+            "leaves out") in result.stderr
+    pipeline = tmp_path / "p.toml"
+    pipeline.write_text('[[links]]\ninterval = 1\ninlets = [{ use = "http", url = "http://127.0.0.1:9/" }]\n'
+                        'outlets = [{ use = "csv", default_filepath = "out.csv" }]\n')
+    result = user_env.databay("validate", str(pipeline), env=only_csv)
+    assert result.returncode == 2
+    assert "unknown inlet 'http': it is provided by databay-http, which DATABAY_LOAD_PLUGINS leaves out" \
+        in result.stderr

@@ -281,6 +281,8 @@ class PluginManager:
         message = f"unknown {kind} '{name}'"
         provider = catalog.provider_of(kind, name.rpartition(":")[2])
         if provider is not None and provider not in self.plugins:
+            if self.leaves_out(provider):
+                return f"{message}: it is provided by {provider}, which DATABAY_LOAD_PLUGINS leaves out"
             return f"{message}: it is provided by {provider}, which is not installed (pip install {provider})"
         broken = [info.name for info in self.plugins.values() if info.error]
         known = sorted({c.name for c in self._components[kind]} | {c.class_name for c in self._components[kind]})
@@ -294,6 +296,19 @@ class PluginManager:
         if broken:
             message += f"; broken plugins not loaded: {', '.join(broken)}"
         return message
+
+    def leaves_out(self, distribution: str) -> bool:
+        """Whether ``distribution`` is installed but not loaded (``DATABAY_LOAD_PLUGINS``)."""
+        if self.load_only is None or normalize(distribution) in self.load_only:
+            return False
+        from importlib.metadata import PackageNotFoundError
+        from importlib.metadata import distribution as installed  # only for this message
+
+        try:
+            installed(distribution)
+        except PackageNotFoundError:
+            return False
+        return True
 
     def resolve(self, kind: str, name: str) -> Any:
         """Find and import component ``name`` of ``kind``."""
@@ -487,6 +502,9 @@ def component_getattr(kind: str, module_name: str) -> Callable[[str], Any]:
             return manager.find(kind, name).load()
         except ComponentNotFoundError as exc:
             provider = catalog.provider_of(kind, name)
+            if provider is not None and manager.leaves_out(provider):
+                raise ImportError(f"{name} is provided by the plugin distribution {provider}, which "
+                                  f"DATABAY_LOAD_PLUGINS leaves out", name=module_name) from None
             if provider is not None:
                 raise ImportError(
                     f"{name} is provided by the plugin distribution {provider}, which is not "
