@@ -11,6 +11,7 @@ import pytest
 from databay import Link, load_pipeline
 from databay.inlets.file_inlet import FileInletMode
 from databay.pipeline import PipelineError, check_pipeline
+from databay.plugins import PluginManager
 from databay.support.buffers import Buffer
 
 _modules = itertools.count()
@@ -206,6 +207,8 @@ def test_every_problem_is_reported_at_once():
 
 def test_an_uninstalled_first_party_component_names_its_distribution(monkeypatch, clean_plugins):
     monkeypatch.setenv("DATABAY_LOAD_PLUGINS", "")
+    # As if databay-http were not installed (this test may run where it is).
+    monkeypatch.setattr(PluginManager, "leaves_out", lambda self, distribution: False)
     found = problems_of("[[links]]\ninterval=1\ninlets=[{use='http', url='http://x'}]\noutlets=['null']\n")
     assert found == ["links[0].inlets[0] (http): unknown inlet 'http': it is provided by databay-http, "
                      "which is not installed (pip install databay-http)"]

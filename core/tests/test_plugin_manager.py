@@ -135,11 +135,24 @@ def test_unknown_kind_and_unknown_names():
         manager.find("outlet", "nowhere:print")
 
 
-def test_known_but_missing_component_names_its_distribution():
+@pytest.fixture
+def nothing_installed(monkeypatch):
+    """As if no plugin distribution were installed (these tests may run where some are)."""
+    monkeypatch.setattr(PluginManager, "leaves_out", lambda self, distribution: False)
+
+
+def test_known_but_missing_component_names_its_distribution(nothing_installed):
     with pytest.raises(ComponentNotFoundError,
                        match=r"unknown outlet 'mongo': it is provided by databay-mongo, which is not installed "
                              r"\(pip install databay-mongo\)"):
         builtins_only().find("outlet", "mongo")
+
+
+def test_leaves_out_means_installed_but_not_loaded():
+    assert not PluginManager(load_only=None).leaves_out("pluggy")  # everything loads
+    assert PluginManager(load_only={"databay-csv"}).leaves_out("pluggy")  # installed, not selected
+    assert not PluginManager(load_only={"pluggy"}).leaves_out("pluggy")
+    assert not PluginManager(load_only=set()).leaves_out("no-such-distribution-here")
 
 
 # -- plugins registered in process -----------------------------------------------
@@ -413,7 +426,8 @@ def test_component_modules_resolve_plugin_components_by_class_name(clean_plugins
     assert databay.outlets.KafkaOutlet.__name__ == "KafkaOutlet"
 
 
-def test_known_but_missing_component_is_an_import_error_naming_the_distribution(clean_plugins, monkeypatch):
+def test_known_but_missing_component_is_an_import_error_naming_the_distribution(clean_plugins, monkeypatch,
+                                                                                nothing_installed):
     monkeypatch.setenv("DATABAY_LOAD_PLUGINS", "")
     with pytest.raises(ImportError) as caught:
         from databay.outlets import MongoOutlet  # noqa: F401
@@ -453,7 +467,7 @@ def test_databay_03_module_paths_resolve_plugin_components(clean_plugins, monkey
         from databay.outlets.mongo_outlet import Nope  # noqa: F401
 
 
-def test_databay_03_module_paths_say_what_to_install(clean_plugins, monkeypatch):
+def test_databay_03_module_paths_say_what_to_install(clean_plugins, monkeypatch, nothing_installed):
     monkeypatch.setenv("DATABAY_LOAD_PLUGINS", "")
     for module, name, provider in [("databay.inlets.http_inlet", "HttpInlet", "databay-http"),
                                    ("databay.outlets.mongo_outlet", "MongoOutlet", "databay-mongo"),
