@@ -149,3 +149,14 @@ def test_check_gives_a_verdict_per_component_and_fails_on_any_problem(user_env):
     clean = user_env.databay("plugins", "--check", env={"DATABAY_LOAD_PLUGINS": "databay-example"})
     assert clean.returncode == 0, clean.stdout
     assert "0 failed" in clean.stdout
+
+
+def test_validate_says_what_to_install_for_a_first_party_plugin_that_is_missing(user_env, tmp_path):
+    pipeline = tmp_path / "p.toml"
+    pipeline.write_text("[[links]]\ninterval = 1\ninlets = [{ use = 'http', url = 'http://x' }]\n"
+                        "outlets = ['null']\n")
+    result = user_env.databay("validate", str(pipeline))
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[1] == (
+        "  links[0].inlets[0] (http): unknown inlet 'http': it is provided by databay-http, which is not "
+        "installed (pip install databay-http)")
