@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import inspect
 import unittest
-from collections.abc import Callable
 from typing import Any
 
 from databay.inlet import Inlet
 from databay.record import Record
+from databay.testing._contract import for_each
 from databay.update import Update
 
 
@@ -46,26 +45,8 @@ def _not_data(value: Any) -> str | None:
     return None
 
 
-def _safe_repr(node: Any) -> str:
-    """``repr(node)``, or its class name when its ``__repr__`` fails (e.g. no ``super().__init__()``)."""
-    try:
-        return repr(node)
-    except Exception:
-        return f"<{type(node).__name__}>"
-
-
-def for_each_inlet(fn: Callable) -> Callable:
-    """Runs the test for each inlet returned from :meth:`InletTester.get_inlet`."""
-
-    @functools.wraps(fn)
-    def wrapper(self: InletTester, *args: Any, **kwargs: Any) -> None:
-        inlets = self.get_inlet()
-        for inlet in inlets if isinstance(inlets, list) else [inlets]:
-            with self.subTest(inlet=_safe_repr(inlet)):
-                self.inlet = inlet
-                fn(self, *args, **kwargs)
-
-    return wrapper
+for_each_inlet = for_each("get_inlet", "inlet")
+"""Runs the test for each inlet returned from :meth:`InletTester.get_inlet`."""
 
 
 class InletTester(unittest.TestCase):

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from databay.inlet import Inlet
-from databay.misc.inlet_tester import _safe_repr
 from databay.outlet import Outlet
 from databay.record import Record
 
@@ -18,15 +17,24 @@ if TYPE_CHECKING:
     from databay.base_planner import BasePlanner
 
 
+def safe_repr(node: Any) -> str:
+    """``repr(node)``, or its class name when its ``__repr__`` fails (e.g. no ``super().__init__()``)."""
+    try:
+        return repr(node)
+    except Exception:
+        return f"<{type(node).__name__}>"
+
+
 def for_each(getter: str, attribute: str) -> Callable[[Callable], Callable]:
-    """Run a test once per component returned by ``self.<getter>()``, as ``self.<attribute>``."""
+    """Run a test once per component returned by ``self.<getter>()``, as ``self.<attribute>``
+    (in a subtest labelled ``<attribute>=repr(component)``)."""
 
     def decorate(fn: Callable) -> Callable:
         @functools.wraps(fn)
         def wrapper(self: Any, *args: Any, **kwargs: Any) -> None:
             made = getattr(self, getter)()
             for component in made if isinstance(made, list) else [made]:
-                with self.subTest(component=_safe_repr(component)):
+                with self.subTest(**{attribute: safe_repr(component)}):
                     setattr(self, attribute, component)
                     fn(self, *args, **kwargs)
 
