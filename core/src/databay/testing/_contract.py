@@ -109,19 +109,67 @@ class PlannerThread(threading.Thread):
             self.errors.append(exc)
 
 
-def threads_started_since(before: set[threading.Thread], grace: float) -> list[threading.Thread]:
-    """Threads started after ``before`` was taken that are still alive after up to ``grace`` seconds.
+def assert_started_and_shut_down_once(test: unittest.TestCase, node: Inlet | Outlet) -> None:
+    """Starting and shutting ``node`` down twice each runs ``on_start``/``on_shutdown`` once
+    each, and ``active`` follows them."""
+    counter = Counter(node)
+    node.try_start()
+    node.try_start()
+    test.assertTrue(node.active)
+    node.try_shutdown()
+    node.try_shutdown()
+    test.assertFalse(node.active)
+    test.assertEqual((counter.starts, counter.shutdowns), (1, 1))
+
+
+def assert_accepts(test: unittest.TestCase, node: Inlet | Outlet, parameter: str) -> None:
+    """``node``'s constructor takes ``parameter`` (directly, or through ``**kwargs`` to its base)."""
+    from databay.introspect import constructor_parameters
+
+    params, _ = constructor_parameters(type(node))
+    test.assertIn(parameter, [p.name for p in params],
+                  f"{type(node).__name__}() does not accept {parameter!r}: add **kwargs and pass "
+                  "them to super().__init__(**kwargs)")
+
+
+def assert_no_threads_left(test: unittest.TestCase, node: Inlet | Outlet, work: Callable[[], object],
+                           grace: float) -> None:
+    """Start ``node``, ``work()`` with it and shut it down: no thread started meanwhile may
+    still run ``grace`` seconds later.
 
     databay's own pools (threads named ``databay-...``) live for the whole process and
     are not counted.
     """
+    before = set(threading.enumerate())
+    node.try_start()
+    try:
+        work()
+    finally:
+        node.try_shutdown()
     deadline = time.monotonic() + grace
     while True:
         left = [t for t in threading.enumerate()
                 if t not in before and t.is_alive() and not t.name.startswith("databay-")]
         if not left or time.monotonic() >= deadline:
-            return left
+            break
         time.sleep(0.01)
+    kind = "inlet" if isinstance(node, Inlet) else "outlet"
+    test.assertEqual(left, [], f"threads started by the {kind} still run after on_shutdown: "
+                               "stop and join them in on_shutdown")
+
+
+def assert_failure_raised(test: unittest.TestCase, node: Inlet | Outlet, work: Callable[[], object]) -> None:
+    """Starting ``node`` (configured to fail) and ``work()`` with it raise an Exception with a message."""
+    with test.assertRaises(Exception) as caught:
+        node.try_start()
+        try:
+            work()
+        finally:
+            try:
+                node.try_shutdown()
+            except Exception:
+                pass  # the error that counts is the first one
+    test.assertTrue(str(caught.exception), "the error must say what went wrong")
 
 
 def transfer_under_planner(test: unittest.TestCase, inlet: Inlet, outlet: Outlet) -> int:

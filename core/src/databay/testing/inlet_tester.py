@@ -6,13 +6,19 @@ stays importable, with the same tests) and adds the rest of the inlet contract.
 
 from __future__ import annotations
 
-import threading
-
 from databay.inlet import Inlet
 from databay.link import Link
 from databay.misc.inlet_tester import InletTester as CompatibleInletTester
 from databay.misc.inlet_tester import for_each_inlet
-from databay.testing._contract import Collector, Counter, threads_started_since, transfer_under_planner
+from databay.testing._contract import (
+    Collector,
+    Counter,
+    assert_accepts,
+    assert_failure_raised,
+    assert_no_threads_left,
+    assert_started_and_shut_down_once,
+    transfer_under_planner,
+)
 
 
 class InletTester(CompatibleInletTester):
@@ -52,14 +58,7 @@ class InletTester(CompatibleInletTester):
     @for_each_inlet
     def test_start_and_shutdown_once(self) -> None:
         """try_start/try_shutdown run on_start/on_shutdown once each and set ``active``."""
-        counter = Counter(self.inlet)
-        self.inlet.try_start()
-        self.inlet.try_start()
-        self.assertTrue(self.inlet.active)
-        self.inlet.try_shutdown()
-        self.inlet.try_shutdown()
-        self.assertFalse(self.inlet.active)
-        self.assertEqual((counter.starts, counter.shutdowns), (1, 1))
+        assert_started_and_shut_down_once(self, self.inlet)
 
     @for_each_inlet
     def test_records_carry_global_metadata(self) -> None:
@@ -99,39 +98,17 @@ class InletTester(CompatibleInletTester):
     @for_each_inlet
     def test_accepts_metadata(self) -> None:
         """The constructor takes ``metadata`` (directly, or through ``**kwargs`` to ``Inlet``)."""
-        from databay.introspect import constructor_parameters
-
-        params, _ = constructor_parameters(type(self.inlet))
-        self.assertIn("metadata", [p.name for p in params],
-                      f"{type(self.inlet).__name__}() does not accept 'metadata': add **kwargs and pass "
-                      "them to super().__init__(**kwargs)")
+        assert_accepts(self, self.inlet, "metadata")
 
     @for_each_inlet
     def test_shutdown_stops_threads(self) -> None:
         """Threads the inlet starts (during start or pulls) have ended when ``on_shutdown`` returns."""
-        before = set(threading.enumerate())
-        self.inlet.try_start()
-        try:
-            self._pull()
-        finally:
-            self.inlet.try_shutdown()
-        left = threads_started_since(before, self.thread_grace)
-        self.assertEqual(left, [], "threads started by the inlet still run after on_shutdown: "
-                                   "stop and join them in on_shutdown")
+        assert_no_threads_left(self, self.inlet, self._pull, self.thread_grace)
 
     def test_failure_is_raised(self) -> None:
         """A failing configuration raises an Exception with a message."""
         inlet = self.get_failing_inlet()
         if inlet is None:
             self.skipTest("get_failing_inlet() gives no failing configuration")
-        with self.assertRaises(Exception) as caught:
-            inlet.try_start()
-            try:
-                self.inlet = inlet
-                self._pull()
-            finally:
-                try:
-                    inlet.try_shutdown()
-                except Exception:
-                    pass
-        self.assertTrue(str(caught.exception), "the error must say what went wrong")
+        self.inlet = inlet
+        assert_failure_raised(self, inlet, self._pull)

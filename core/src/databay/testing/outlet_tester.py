@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import inspect
-import threading
 import unittest
 from typing import Any
 
@@ -15,8 +14,11 @@ from databay.record import Record
 from databay.testing._contract import (
     Counter,
     ListInlet,
+    assert_accepts,
+    assert_failure_raised,
+    assert_no_threads_left,
+    assert_started_and_shut_down_once,
     for_each,
-    threads_started_since,
     transfer_under_planner,
 )
 from databay.update import Update
@@ -117,12 +119,7 @@ class OutletTester(unittest.TestCase):
     @for_each_outlet
     def test_accepts_processors(self) -> None:
         """The constructor takes ``processors`` (directly, or through ``**kwargs`` to ``Outlet``)."""
-        from databay.introspect import constructor_parameters
-
-        params, _ = constructor_parameters(type(self.outlet))
-        self.assertIn("processors", [p.name for p in params],
-                      f"{type(self.outlet).__name__}() does not accept 'processors': add **kwargs and pass "
-                      "them to super().__init__(**kwargs)")
+        assert_accepts(self, self.outlet, "processors")
 
     @for_each_outlet
     def test_push(self) -> None:
@@ -175,14 +172,7 @@ class OutletTester(unittest.TestCase):
     @for_each_outlet
     def test_start_and_shutdown_once(self) -> None:
         """try_start/try_shutdown run on_start/on_shutdown once each and set ``active``."""
-        counter = Counter(self.outlet)
-        self.outlet.try_start()
-        self.outlet.try_start()
-        self.assertTrue(self.outlet.active)
-        self.outlet.try_shutdown()
-        self.outlet.try_shutdown()
-        self.assertFalse(self.outlet.active)
-        self.assertEqual((counter.starts, counter.shutdowns), (1, 1))
+        assert_started_and_shut_down_once(self, self.outlet)
 
     @for_each_outlet
     def test_delivers_every_record(self) -> None:
@@ -198,11 +188,7 @@ class OutletTester(unittest.TestCase):
     @for_each_outlet
     def test_shutdown_stops_threads(self) -> None:
         """Threads the outlet starts (during start or pushes) have ended when ``on_shutdown`` returns."""
-        before = set(threading.enumerate())
-        self._push(self.get_records())
-        left = threads_started_since(before, self.thread_grace)
-        self.assertEqual(left, [], "threads started by the outlet still run after on_shutdown: "
-                                   "stop and join them in on_shutdown")
+        assert_no_threads_left(self, self.outlet, lambda: self._push(self.get_records()), self.thread_grace)
 
     @for_each_outlet
     def test_metadata_keys_namespaced(self) -> None:
@@ -239,16 +225,7 @@ class OutletTester(unittest.TestCase):
         outlet = self.get_failing_outlet()
         if outlet is None:
             self.skipTest("get_failing_outlet() gives no failing configuration")
-        with self.assertRaises(Exception) as caught:
-            outlet.try_start()
-            try:
-                asyncio.run(_call_push(outlet, self.get_records(), self.update))
-            finally:
-                try:
-                    outlet.try_shutdown()
-                except Exception:
-                    pass
-        self.assertTrue(str(caught.exception), "the error must say what went wrong")
+        assert_failure_raised(self, outlet, lambda: asyncio.run(_call_push(outlet, self.get_records(), self.update)))
 
 
 async def _call_push(outlet: Outlet, records: list[Record], update: Update) -> Any:
