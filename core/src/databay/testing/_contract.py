@@ -15,6 +15,8 @@ from databay.record import Record
 
 if TYPE_CHECKING:
     from databay.base_planner import BasePlanner
+    from databay.link import Link
+    from databay.transfer import TransferStats
 
 
 def safe_repr(node: Any) -> str:
@@ -82,6 +84,19 @@ class Counter:
             return original_shutdown(*args, **kwargs)
 
         node.on_start, node.on_shutdown = on_start, on_shutdown
+
+
+def transfer(link: Link, times: int = 1) -> TransferStats:
+    """Start ``link``'s nodes, transfer ``times`` times and shut them down; the last transfer's stats."""
+    if times < 1:
+        raise ValueError(f"times must be at least 1, not {times}")
+    link.on_start()
+    try:
+        for _ in range(times):
+            stats = link.transfer()
+    finally:
+        link.on_shutdown()
+    return stats
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> bool:

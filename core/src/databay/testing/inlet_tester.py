@@ -17,6 +17,7 @@ from databay.testing._contract import (
     assert_failure_raised,
     assert_no_threads_left,
     assert_started_and_shut_down_once,
+    transfer,
     transfer_under_planner,
 )
 
@@ -77,12 +78,7 @@ class InletTester(CompatibleInletTester):
     def test_in_a_link(self) -> None:
         """A link transfer delivers every record the inlet produced."""
         collector = Collector()
-        link = Link(self.inlet, collector, interval=1, tags="InletTester")
-        link.on_start()
-        try:
-            stats = link.transfer()
-        finally:
-            link.on_shutdown()
+        stats = transfer(Link(self.inlet, collector, interval=1, tags="InletTester"))
         self.assertEqual(stats.records_pulled, len(collector.records))
         self.assertEqual(stats.records_pushed, len(collector.records))
 

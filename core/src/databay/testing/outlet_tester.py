@@ -19,6 +19,7 @@ from databay.testing._contract import (
     assert_no_threads_left,
     assert_started_and_shut_down_once,
     for_each,
+    transfer,
     transfer_under_planner,
 )
 from databay.update import Update
@@ -158,12 +159,7 @@ class OutletTester(unittest.TestCase):
         self.outlet.processors = [*original, spy]
         try:
             records = self.get_records()
-            link = Link(ListInlet(records), self.outlet, interval=1, copy_records=False)
-            link.on_start()
-            try:
-                link.transfer()
-            finally:
-                link.on_shutdown()
+            transfer(Link(ListInlet(records), self.outlet, interval=1, copy_records=False))
         finally:
             self.outlet.processors = original
         self.assertEqual(len(seen), 1, "the outlet's processors were not applied exactly once")

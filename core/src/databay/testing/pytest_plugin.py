@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 
     from databay.base_planner import BasePlanner
     from databay.inlet import Inlet
-    from databay.link import Link
     from databay.outlet import Outlet
     from databay.pipeline.running import OnceResult
     from databay.plugins import PluginManager
@@ -56,22 +55,12 @@ if TYPE_CHECKING:
     from databay.transfer import TransferStats
 
 
-def _transfer(link: Link, times: int = 1) -> TransferStats:
-    if times < 1:
-        raise ValueError(f"times must be at least 1, not {times}")
-    link.on_start()
-    try:
-        for _ in range(times):
-            stats = link.transfer()
-    finally:
-        link.on_shutdown()
-    return stats
-
-
 @pytest.fixture
 def run_transfer() -> Callable[..., TransferStats]:
     """``run_transfer(link, times=1)``: start, transfer ``times`` times, shut down; the last stats."""
-    return _transfer
+    from databay.testing._contract import transfer
+
+    return transfer
 
 
 @pytest.fixture
@@ -80,10 +69,10 @@ def pull_records() -> Callable[..., list[Record]]:
 
     def pull(inlet: Inlet, times: int = 1) -> list[Record]:
         from databay.link import Link
-        from databay.testing._contract import Collector
+        from databay.testing._contract import Collector, transfer
 
         collector = Collector()
-        _transfer(Link(inlet, collector, interval=1, tags="pull_records"), times)
+        transfer(Link(inlet, collector, interval=1, tags="pull_records"), times)
         return collector.records
 
     return pull
@@ -95,9 +84,9 @@ def push_records() -> Callable[..., TransferStats]:
 
     def push(outlet: Outlet, records: list[Any]) -> TransferStats:
         from databay.link import Link
-        from databay.testing._contract import ListInlet
+        from databay.testing._contract import ListInlet, transfer
 
-        return _transfer(Link(ListInlet(list(records)), outlet, interval=1, tags="push_records"), 1)
+        return transfer(Link(ListInlet(list(records)), outlet, interval=1, tags="push_records"))
 
     return push
 
