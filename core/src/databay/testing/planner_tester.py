@@ -32,9 +32,9 @@ class Probe:
     ``("start" | "pull" | "push" | "shutdown", node name)``.
     """
 
-    def __init__(self, journal: list[tuple[str, str]] | None = None) -> None:
+    def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.journal = journal if journal is not None else []
+        self.journal: list[tuple[str, str]] = []
         self.starts: list[float] = []
         self.ends: list[float] = []
         self.threads: list[int] = []
@@ -345,8 +345,7 @@ class PlannerTester(unittest.TestCase):
 
     def test_on_start_and_on_shutdown_once_per_node(self) -> None:
         """on_start/on_shutdown run once per node (also shared and async ones), around all transfers."""
-        journal: list[tuple[str, str]] = []
-        probe = Probe(journal)
+        probe = Probe()
         shared = ProbeOutlet(probe, "shared.outlet")
         inlets = [ProbeInlet(probe, "sync.inlet"), AsyncProbeInlet(probe, "async.inlet")]
         own = AsyncProbeOutlet(probe, "async.outlet")
@@ -359,7 +358,7 @@ class PlannerTester(unittest.TestCase):
         for node in [*inlets, shared, own]:
             self.assertEqual((node.starts, node.shutdowns), (1, 1),
                              f"{node.name}: on_start/on_shutdown calls (expected once each)")
-        events = [event for event, _ in journal]
+        events = [event for event, _ in probe.journal]
         last_start = max(i for i, e in enumerate(events) if e == "start")
         first_shutdown = min(i for i, e in enumerate(events) if e == "shutdown")
         self.assertLess(last_start, events.index("pull"), "a transfer ran before every on_start")
