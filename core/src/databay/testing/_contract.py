@@ -209,9 +209,7 @@ def transfer_under_planner(test: unittest.TestCase, inlet: Inlet, outlet: Outlet
     with test.assertNoLogs("databay", level="ERROR"):
         thread = PlannerThread(planner, name="conformance-planner")
         thread.start()
-        deadline = time.monotonic() + 30
-        while not transferred.wait(0.01) and thread.is_alive() and time.monotonic() < deadline:
-            pass
+        wait_until(lambda: transferred.is_set() or not thread.is_alive(), 30)
         planner.shutdown(wait=True)  # lets the transfer in flight finish
         thread.join(30)
     test.assertFalse(thread.is_alive(), "the planner did not shut down")
