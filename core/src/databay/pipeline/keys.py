@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 
 TOP_LEVEL = ("planner", "links", "notifiers")
 USE = "use"
-TABLES = ("link", "inlet", "outlet", "planner", "processor", "notifier")
 
 INVALID: Any = object()
 """What ``read`` returns for a value it reported a problem about."""
