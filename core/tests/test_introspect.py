@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from databay import Inlet, Outlet
 from databay.inlets.random_int_inlet import RandomIntInlet
 from databay.introspect import ParameterInfo, constructor_parameters, metadata_keys, summary
@@ -75,6 +77,24 @@ def test_parameters_of_a_function():
                                   ".<locals>.only_large"), ("threshold", "int", 100, False,
                                   "test_parameters_of_a_function.<locals>.only_large")]
     assert more is False
+
+
+def test_hints_are_evaluated_and_looked_for_up_the_mro():
+    class Base(Outlet):
+        def __init__(self, path: str, size: int = 1, mode: Unknown = "a", **kwargs):  # noqa: F821
+            super().__init__(**kwargs)
+
+        def push(self, records, update):
+            pass
+
+    class Child(Base):
+        def __init__(self, path="out.txt", size: float = 2.0, mode: NotImportedHere = "w", **kwargs):  # noqa: F821
+            super().__init__(path, size, mode, **kwargs)
+
+    hints = {p.name: p.hint for p in constructor_parameters(Child)[0]}
+    # path: unannotated in Child, Base's hint; size: Child's own; mode: neither evaluates.
+    assert (hints["path"], hints["size"], hints["mode"]) == (str, float, Any)
+    assert [p.declared_by.rsplit(".", 1)[-1] for p in constructor_parameters(Child)[0]][:3] == ["Child"] * 3
 
 
 def test_parameter_info_as_dict():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import textwrap
+import types
 import uuid
 
 import databay
@@ -20,6 +21,7 @@ from databay.plugins import (
     PluginManager,
     get_plugin_manager,
     normalize,
+    set_plugin_manager,
     settings_from_environment,
 )
 
@@ -437,6 +439,23 @@ def test_known_but_missing_component_is_an_import_error_naming_the_distribution(
         from databay.inlets import HttpInlet  # noqa: F401
     with pytest.raises(ImportError, match="pip install databay-aps"):
         from databay.planners import ApsPlanner  # noqa: F401
+
+
+def test_a_known_component_of_a_broken_plugin_is_an_import_error_naming_it_broken(clean_plugins):
+    broken = types.ModuleType("broken_mongo")
+
+    @hookimpl
+    def databay_register_outlets(register):
+        raise RuntimeError("pymongo is missing")
+
+    broken.databay_register_outlets = databay_register_outlets
+    manager = PluginManager(load_only=set()).load()
+    manager.register(broken, "databay-mongo")
+    set_plugin_manager(manager)
+    with pytest.raises(ImportError) as caught:
+        from databay.outlets import MongoOutlet  # noqa: F401
+    assert "broken plugins not loaded: databay-mongo" in str(caught.value)
+    assert "not installed" not in str(caught.value) and "leaves out" not in str(caught.value)
 
 
 class MongoOutlet(Outlet):

@@ -7,15 +7,6 @@ of unknown components and the short names of ``databay install`` (``http`` means
 
 from __future__ import annotations
 
-FIRST_PARTY: dict[str, str] = {
-    "databay-http": "HTTP inlet and outlet",
-    "databay-mongo": "MongoDB inlet and outlet",
-    "databay-csv": "CSV inlet and outlet",
-    "databay-aps": "APScheduler planner",
-    "databay-email": "email notifier",
-}
-"""First-party plugin distributions with a one-line description."""
-
 KNOWN_COMPONENTS: dict[str, dict[str, str]] = {
     "inlet": {"http": "databay-http", "HttpInlet": "databay-http",
               "mongo": "databay-mongo", "MongoInlet": "databay-mongo",
@@ -28,6 +19,10 @@ KNOWN_COMPONENTS: dict[str, dict[str, str]] = {
     "processor": {},
     "notifier": {"email": "databay-email", "EmailNotifier": "databay-email"},
 }
+"""The distribution providing each component, by kind and by name or class name."""
+
+FIRST_PARTY = frozenset(distribution for by_name in KNOWN_COMPONENTS.values() for distribution in by_name.values())
+"""The first-party plugin distributions."""
 
 
 def provider_of(kind: str, name: str) -> str | None:

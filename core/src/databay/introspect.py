@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -18,6 +18,8 @@ class ParameterInfo:
     default: Any
     required: bool
     declared_by: str
+    hint: Any = field(default=Any, compare=False, repr=False)
+    """The annotation evaluated, for checking values: ``Any`` when none can be evaluated."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -83,56 +85,43 @@ def constructor_parameters(target: Any) -> tuple[list[ParameterInfo], bool]:
     **kwargs)``), so an inlet shows its own parameters and ``metadata``. Returns the
     parameters and whether arbitrary keyword arguments are still accepted.
     """
-    params: list[ParameterInfo] = []
-    seen: set[str] = set()
+    declared: dict[str, list[tuple[Any, inspect.Parameter]]] = {}
     open_kwargs = True
     for function, signature in _constructors(target):
-        if signature is None:
-            return params, True
-        owner = function.__qualname__.rsplit(".", 1)[0] if inspect.isclass(target) else function.__qualname__
+        if signature is None:  # nothing more is known: take any keyword as accepted
+            break
         for param in _keyword_parameters(target, signature):
-            if param.name in seen:
-                continue
-            seen.add(param.name)
-            params.append(ParameterInfo(
-                param.name, _annotation_text(param.annotation), param.default,
-                param.default is inspect.Parameter.empty, owner,
-            ))
+            declared.setdefault(param.name, []).append((function, param))
         open_kwargs = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+    params = []
+    for name, declarations in declared.items():
+        function, param = declarations[0]  # the first along the MRO: the one called
+        owner = function.__qualname__.rsplit(".", 1)[0] if inspect.isclass(target) else function.__qualname__
+        params.append(ParameterInfo(
+            name, _annotation_text(param.annotation), param.default,
+            param.default is inspect.Parameter.empty, owner, _hint(declarations),
+        ))
     return params, open_kwargs
 
 
-def constructor_hints(target: Any) -> dict[str, Any]:
-    """The evaluated type hints of the parameters :func:`constructor_parameters` returns.
+def _hint(declarations: list[tuple[Any, inspect.Parameter]]) -> Any:
+    """The first of a parameter's annotations along the MRO that can be evaluated, else ``Any``.
 
     String annotations (``from __future__ import annotations``) are evaluated in their
-    function's module. A hint that cannot be evaluated (a name imported only for type
-    checkers, a typo) is left out rather than guessed.
+    function's module. One that cannot be evaluated (a name imported only for type
+    checkers, a typo) is passed over rather than guessed.
     """
-    hints: dict[str, Any] = {}
-    for function, signature in _constructors(target):
-        if signature is None:
-            break
-        for param in _keyword_parameters(target, signature):
-            if param.name in hints or param.annotation is inspect.Parameter.empty:
-                continue
-            hint = _evaluated(param.annotation, function)
-            if hint is not _UNRESOLVED:
-                hints[param.name] = hint
-    return hints
-
-
-_UNRESOLVED: Any = object()
-
-
-def _evaluated(annotation: Any, function: Any) -> Any:
-    if not isinstance(annotation, str):
-        return annotation
-    namespace = getattr(inspect.unwrap(function), "__globals__", {})
-    try:
-        return typing.get_type_hints(_Annotated(annotation), namespace)["value"]
-    except Exception:  # noqa: BLE001 - any failure means "unknown", never an error
-        return _UNRESOLVED
+    for function, param in declarations:
+        if param.annotation is inspect.Parameter.empty:
+            continue
+        if not isinstance(param.annotation, str):
+            return param.annotation
+        namespace = getattr(inspect.unwrap(function), "__globals__", {})
+        try:
+            return typing.get_type_hints(_Annotated(param.annotation), namespace)["value"]
+        except Exception:  # noqa: BLE001 - any failure means "unknown", never an error
+            continue
+    return Any
 
 
 class _Annotated:

@@ -502,6 +502,8 @@ def component_getattr(kind: str, module_name: str) -> Callable[[str], Any]:
             return manager.find(kind, name).load()
         except ComponentNotFoundError as exc:
             provider = catalog.provider_of(kind, name)
+            if provider is not None and provider in manager.plugins:  # loaded but broken: the manager says so
+                raise ImportError(str(exc), name=module_name) from None
             if provider is not None and manager.leaves_out(provider):
                 raise ImportError(f"{name} is provided by the plugin distribution {provider}, which "
                                   f"DATABAY_LOAD_PLUGINS leaves out", name=module_name) from None

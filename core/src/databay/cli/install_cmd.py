@@ -94,7 +94,7 @@ def requirement_name(requirement: str) -> str | None:
 def expand_short_name(requirement: str) -> str:
     """``databay-http>=1`` for ``http>=1``: a first-party plugin's short name means its distribution.
 
-    Only the first-party names (``http``, ``mongo``, ``csv``, ``aps``) are expanded, and
+    Only the first-party names (``http``, ``mongo``, ``csv``, ``aps``, ``email``) are expanded, and
     never when a file or folder of that name exists: everything else goes to pip as given.
     """
     match = _REQUIREMENT_NAME.match(requirement)
@@ -113,7 +113,7 @@ def install(
     names: list[str] = typer.Argument(
         ..., metavar="NAME",
         help="What to install, as pip takes it: names, specifiers, paths, wheels, URLs. "
-             "A first-party short name (http, mongo, csv, aps) means databay-<name>.",
+             "A first-party short name (http, mongo, csv, aps, email) means databay-<name>.",
     ),
     upgrade: bool = typer.Option(False, "--upgrade", "-U", help="Upgrade to the newest available version."),
     pre: bool = typer.Option(False, "--pre", help="Include pre-release and development versions."),

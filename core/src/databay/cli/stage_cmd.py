@@ -81,8 +81,7 @@ def stage(
 def _read(link_spec: Any) -> _StagedLink:
     from databay.staged_transfer import numbered
 
-    stage = link_spec.arguments["stage"]
-    path = Path(getattr(stage, "path", stage))
+    path = Path(link_spec.arguments["stage"])  # a path: the pipeline's stage key takes nothing else
     outlets = numbered([getattr(spec.target, "__name__", str(spec.target)) for spec in link_spec.components("outlets")])
     staged = _StagedLink(link_spec.label, path, outlets)
     if not path.exists():

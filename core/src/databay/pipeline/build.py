@@ -29,16 +29,14 @@ class _Builder:
         return _FAILED
 
     def arguments(self, arguments: dict[str, Any]) -> dict[str, Any] | None:
-        """``arguments`` with the component specs among them built; ``None`` if one failed
+        """``arguments`` with the component lists among them built; ``None`` if one failed
         (after building all the others, so that every failure is reported)."""
         built = {}
         for name, value in arguments.items():
-            if isinstance(value, ComponentSpec):
-                value = self.component(value)
-            elif isinstance(value, list) and any(isinstance(v, ComponentSpec) for v in value):
+            if isinstance(value, list) and any(isinstance(v, ComponentSpec) for v in value):
                 value = [self.component(v) for v in value]
             built[name] = value
-        failed = any(v is _FAILED or (isinstance(v, list) and any(i is _FAILED for i in v)) for v in built.values())
+        failed = any(isinstance(v, list) and any(i is _FAILED for i in v) for v in built.values())
         return None if failed else built
 
     def component(self, spec: ComponentSpec) -> Any:

@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 
 TOP_LEVEL = ("planner", "links", "notifiers")
 USE = "use"
-TABLES = ("link", "inlet", "outlet", "planner", "processor", "notifier")
 
 INVALID: Any = object()
 """What ``read`` returns for a value it reported a problem about."""
@@ -72,20 +71,13 @@ class Key:
     expand: bool = True
 
 
-def _inlets(checker: Checker, value: Any, place: str, label: str) -> Any:
-    return checker.component_list("inlet", value, place, "inlets")
+def _components(kind: str, key: str) -> Key:
+    """The key ``key`` holding one or a list of ``kind`` components (tables or names)."""
 
+    def read(checker: Checker, value: Any, place: str, label: str) -> Any:
+        return checker.component_list(kind, value, place, key)
 
-def _outlets(checker: Checker, value: Any, place: str, label: str) -> Any:
-    return checker.component_list("outlet", value, place, "outlets")
-
-
-def _processors(checker: Checker, value: Any, place: str, label: str) -> Any:
-    return checker.component_list("processor", value, place, "processors")
-
-
-def _groupers(checker: Checker, value: Any, place: str, label: str) -> Any:
-    return checker.component_list("processor", value, place, "groupers")
+    return Key(read, expand=False)
 
 
 def _interval(checker: Checker, value: Any, place: str, label: str) -> Any:
@@ -132,18 +124,19 @@ def _no_links(checker: Checker, value: Any, place: str, label: str) -> Any:
 
 
 _NODE_RETRY = Key(_retry, argument=False, apply=_set_retry_policy)
+_PROCESSORS = _components("processor", "processors")
 
 RESERVED: dict[str, dict[str, Key]] = {
     "link": {
-        "inlets": Key(_inlets, expand=False),
-        "outlets": Key(_outlets, expand=False),
+        "inlets": _components("inlet", "inlets"),
+        "outlets": _components("outlet", "outlets"),
         "interval": Key(_interval),
-        "processors": Key(_processors, expand=False),
-        "groupers": Key(_groupers, expand=False),
+        "processors": _PROCESSORS,
+        "groupers": _components("processor", "groupers"),
         "stage": Key(_stage),
         "retry": Key(_retry),
     },
-    "outlet": {"processors": Key(_processors, expand=False), "retry": _NODE_RETRY},
+    "outlet": {"processors": _PROCESSORS, "retry": _NODE_RETRY},
     "inlet": {"retry": _NODE_RETRY},
     "planner": {"links": Key(_no_links)},
     "processor": {},

@@ -3,7 +3,7 @@
 Graceful stop (SIGINT, i.e. Ctrl-C, or SIGTERM, when :func:`run` handles signals):
 
 1. the planner stops scheduling and the transfers in flight finish;
-2. records that Buffers still hold are delivered (:mod:`databay.support.flushing`);
+2. the planner delivers what Buffers still hold (:mod:`databay.support.flushing`);
 3. ``on_shutdown`` runs for every inlet and outlet.
 
 All of it must be done within ``shutdown_timeout`` seconds; past that, or on a second
@@ -172,10 +172,6 @@ def run(pipeline: Pipeline, handle_signals: bool = True, shutdown_timeout: float
             stopper.reason = stopper.reason or "SIGINT"
         finally:
             finished.set()
-            # For planners that stop without flushing: deliver what Buffers hold anyway.
-            from databay.support.flushing import flush_buffers
-
-            flush_buffers(pipeline.links)
             stopper.done()
     return RunResult(stopper.reason)
 

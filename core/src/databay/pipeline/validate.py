@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from databay.errors import PluginError
-from databay.introspect import constructor_hints, constructor_parameters
+from databay.introspect import ParameterInfo, constructor_parameters
 from databay.pipeline import keys
 from databay.pipeline.environment import expand_all
 from databay.pipeline.keys import INVALID, USE, Key
@@ -44,7 +44,7 @@ class Checker:
         self.manager = manager
         self.environ = os.environ if environ is None else environ
         self.problems: list[Problem] = []
-        self._constructors: dict[int, tuple[Any, list, bool, dict[str, Any]]] = {}
+        self._constructors: dict[int, tuple[Any, dict[str, ParameterInfo], bool]] = {}
 
     def problem(self, place: str, message: str) -> None:
         """Report ``message`` about ``place``."""
@@ -203,15 +203,14 @@ class Checker:
     def arguments(self, target: Any, table: dict[str, Any], place: str, label: str, reserved: dict[str, Key],
                   required_elsewhere: frozenset[str] = frozenset()) -> tuple[dict[str, Any], dict[str, Any]]:
         """``(arguments, settings)`` of ``target`` from the table at ``place``, problems at ``label``."""
-        params, open_kwargs, hints = self._constructor(target)
-        names = [p.name for p in params]
+        params, open_kwargs = self._constructor(target)
         arguments: dict[str, Any] = {}
         settings: dict[str, Any] = {}
         for key, written in table.items():
             rule = reserved.get(key)
-            accepted = key in names or open_kwargs
+            accepted = key in params or open_kwargs
             if not accepted and (rule is None or rule.argument):
-                self.problem(label, self._unknown_argument(key, names, target))
+                self.problem(label, self._unknown_argument(key, list(params), target))
                 continue
             value = written if rule is not None and not rule.expand else self.expanded(written, label, key)
             if value is INVALID:
@@ -222,20 +221,20 @@ class Checker:
                     (arguments if rule.argument else settings)[key] = value
                 continue
             try:
-                arguments[key] = coerce(value, hints.get(key, Any))
+                arguments[key] = coerce(value, params[key].hint if key in params else Any)
             except Mismatch as exc:
                 self.problem(label, exc.describe(key))
-        for param in params:
+        for param in params.values():
             if param.required and param.name not in table and param.name not in required_elsewhere:
                 self.problem(label, f"missing required argument '{param.name}'")
         return arguments, settings
 
-    def _constructor(self, target: Any) -> tuple[list, bool, dict[str, Any]]:
-        """``(parameters, accepts **kwargs, hints)`` of ``target``, read once per checker."""
+    def _constructor(self, target: Any) -> tuple[dict[str, ParameterInfo], bool]:
+        """``(parameters by name, accepts **kwargs)`` of ``target``, read once per checker."""
         known = self._constructors.get(id(target))
         if known is None or known[0] is not target:
             params, open_kwargs = constructor_parameters(target)
-            known = self._constructors[id(target)] = (target, params, open_kwargs, constructor_hints(target))
+            known = self._constructors[id(target)] = (target, {p.name: p for p in params}, open_kwargs)
         return known[1:]
 
     @staticmethod
