@@ -12,7 +12,7 @@ from aiohttp.typedefs import LooseHeaders
 from databay.outlet import MetadataKey, Outlet, Processor
 from yarl import URL
 
-from databay_http.client import HttpClient, check_method, display, parse_url
+from databay_http.client import HttpComponent, display, parse_url
 from databay_http.errors import HttpError
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ __all__ = ["HttpOutlet"]
 _LOGGER = logging.getLogger("databay.HttpOutlet")
 
 
-class HttpOutlet(Outlet):
+class HttpOutlet(HttpComponent, Outlet):
     """Outlet sending the payloads of records to a URL as JSON.
 
     By default each push sends one request per URL: a JSON array of the payloads of the
@@ -75,23 +75,10 @@ class HttpOutlet(Outlet):
         processors: Processor | list[Processor] | None = None,
     ):
         super().__init__(processors)
-        self._url = parse_url("HttpOutlet", url, params)
-        self._display = display(self._url)
-        self._method = check_method("HttpOutlet", method)
+        self._set_up_requests("HttpOutlet", url, params, method, headers, timeout, connect_timeout, cacert,
+                              verify, session_options)
         self.per_record = per_record
-        self._client = HttpClient("HttpOutlet", headers, timeout, connect_timeout, cacert, verify,
-                                  session_options)
         self._client.headers.setdefault("Content-Type", "application/json")
-
-    @property
-    def url(self) -> str:
-        """The URL records are sent to by default (without credentials)."""
-        return self._display
-
-    @property
-    def method(self) -> str:
-        """The HTTP method of the requests."""
-        return self._method
 
     async def push(self, records: list[Record], update: Update) -> None:
         """Send the records' payloads as JSON.
@@ -142,14 +129,6 @@ class HttpOutlet(Outlet):
         if not isinstance(url, str):
             raise ValueError(f"{where} must be a str URL, got {type(url).__name__} {url!r}")
         return parse_url(where, url)
-
-    async def on_start(self) -> None:
-        """Open the connection pool, on the event loop that runs the pushes."""
-        await self._client.open()
-
-    async def on_shutdown(self) -> None:
-        """Close the connection pool."""
-        await self._client.close()
 
 
 def _encode(records: list[Record], indices: list[int], single: bool) -> bytes:
