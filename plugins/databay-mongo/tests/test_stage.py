@@ -95,7 +95,7 @@ def test_idempotent_needs_a_stage_or_own_ids(mongo_uri, database):
         Link(Numbers(), outlet, interval=1).transfer()
 
 
-def test_idempotent_writes_still_raise_other_errors(mongo_uri, database, db, tmp_path):
+def test_idempotent_writes_still_raise_other_errors():
     from databay_mongo import outlet as outlet_module
     from pymongo.errors import BulkWriteError
 
