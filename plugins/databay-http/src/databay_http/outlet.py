@@ -109,7 +109,8 @@ class HttpOutlet(HttpComponent, Outlet):
         """
         key = self.URL
         if self.per_record:
-            return [(self._target(record.metadata.get(key), index, record), 1, _encode(records, [index], True))
+            return [(self._target(record.metadata.get(key), index, record), 1,
+                     _encode(record.payload, records, [index]))
                     for index, record in enumerate(records)]
         groups: dict[str | None, list[int]] = {}
         for index, record in enumerate(records):
@@ -118,7 +119,7 @@ class HttpOutlet(HttpComponent, Outlet):
                 self._target(url, index, record)  # raises
             groups.setdefault(url, []).append(index)
         return [(self._target(url, indices[0], records[indices[0]]), len(indices),
-                 _encode(records, indices, False))
+                 _encode([records[index].payload for index in indices], records, indices))
                 for url, indices in groups.items()]
 
     def _target(self, url: Any, index: int, record: Record) -> URL:
@@ -131,14 +132,10 @@ class HttpOutlet(HttpComponent, Outlet):
         return parse_url(where, url)
 
 
-def _encode(records: list[Record], indices: list[int], single: bool) -> bytes:
-    """The JSON body for the records at ``indices``: their payloads' array, or with
-    ``single`` the one record's payload."""
+def _encode(body: Any, records: list[Record], indices: list[int]) -> bytes:
+    """``body`` (the payload of the record at ``indices``, or their payloads' array) as JSON."""
     try:
-        if single:
-            return json.dumps(records[indices[0]].payload, ensure_ascii=False, allow_nan=False).encode()
-        payloads = [records[index].payload for index in indices]
-        return json.dumps(payloads, ensure_ascii=False, allow_nan=False).encode()
+        return json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
     except (TypeError, ValueError):
         for index in indices:  # name the record JSON cannot represent
             try:
