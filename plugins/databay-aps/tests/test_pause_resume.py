@@ -78,7 +78,7 @@ def test_shutdown_while_paused(run_planner, wait_until):
     assert target.outlets[0].shutdowns == 1 and target.inlets[0].shutdowns == 1
 
 
-def test_pause_is_per_planner(run_planner, wait_until):
+def test_pause_is_per_planner(run_planner):
     paused, other = Probe(), Probe()
     first, second = ApsPlanner(link(paused)), ApsPlanner(link(other))
     run_planner(first)

@@ -15,7 +15,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,6 +214,12 @@ class Collector(Outlet):
     @property
     def payloads(self) -> list:
         return [record.payload for record in self.records]
+
+
+@pytest.fixture
+def pull(pull_records) -> Callable[[Inlet], list]:
+    """``pull(inlet)``: the payloads of one transfer of ``inlet`` alone (started and shut down)."""
+    return lambda inlet: [record.payload for record in pull_records(inlet)]
 
 
 @pytest.fixture

@@ -113,7 +113,7 @@ def test_4xx_names_status_reason_and_url(server):
     assert (caught.value.status, caught.value.reason) == (401, "Unauthorized")
 
 
-def test_a_server_closing_the_connection_mid_response_is_a_connection_error(server):
+def test_a_server_closing_the_connection_mid_response_is_a_connection_error():
     """A body shorter than its Content-Length: the connection broke."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

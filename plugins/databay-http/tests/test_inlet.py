@@ -13,44 +13,31 @@ from databay_http import HttpDecodeError, HttpInlet
 UPDATE = Update(["test"], 0)
 
 
-def pull(inlet: HttpInlet) -> list:
-    """The payloads of one transfer of ``inlet`` alone, outside a planner."""
-    link = Link(inlet, [], interval=1)
-    records: list = []
-    link.processors.append(lambda batch: records.extend(batch) or batch)
-    link.on_start()
-    try:
-        link.transfer()
-    finally:
-        link.on_shutdown()
-    return [record.payload for record in records]
-
-
-def test_json_list_gives_one_record_per_element(server):
+def test_json_list_gives_one_record_per_element(server, pull):
     todos = [{"id": 1, "done": False}, {"id": 2, "done": True}, 3, "four", None]
     assert pull(HttpInlet(server.route("/todos", todos))) == todos
 
 
-def test_json_object_gives_one_record(server):
+def test_json_object_gives_one_record(server, pull):
     todo = {"userId": 1, "id": 1, "title": "delectus aut autem", "completed": False}
     assert pull(HttpInlet(server.route("/todos/1", todo))) == [todo]
 
 
 @pytest.mark.parametrize("value", [42, "text", True, None, 1.5])
-def test_other_json_values_give_one_record(server, value):
+def test_other_json_values_give_one_record(server, value, pull):
     assert pull(HttpInlet(server.route("/value", json.dumps(value)))) == [value]
 
 
 @pytest.mark.parametrize("as_json", [True, False])
-def test_empty_body_gives_no_record(server, as_json):
+def test_empty_body_gives_no_record(server, as_json, pull):
     assert pull(HttpInlet(server.route("/empty", b""), json=as_json)) == []
 
 
-def test_empty_json_list_gives_no_record(server):
+def test_empty_json_list_gives_no_record(server, pull):
     assert pull(HttpInlet(server.route("/none", []))) == []
 
 
-def test_invalid_json_is_a_value_error_showing_the_start_of_the_body(server):
+def test_invalid_json_is_a_value_error_showing_the_start_of_the_body(server, pull):
     url = server.route("/broken", "<html><body>Maintenance until 10:00</body></html>", content_type="text/html")
     with pytest.raises(ValueError) as caught:
         pull(HttpInlet(url))
@@ -62,7 +49,7 @@ def test_invalid_json_is_a_value_error_showing_the_start_of_the_body(server):
     assert caught.value.body.startswith(b"<html>")
 
 
-def test_long_invalid_body_is_shortened_in_the_message(server):
+def test_long_invalid_body_is_shortened_in_the_message(server, pull):
     url = server.route("/long", "x" * 10_000, content_type="text/plain")
     with pytest.raises(HttpDecodeError) as caught:
         pull(HttpInlet(url))
@@ -71,22 +58,22 @@ def test_long_invalid_body_is_shortened_in_the_message(server):
     assert len(caught.value.body) == 1000
 
 
-def test_json_false_gives_the_text_in_its_charset(server):
+def test_json_false_gives_the_text_in_its_charset(server, pull):
     url = server.route("/text", "café ☕".encode("utf-16"), content_type="text/plain; charset=utf-16")
     assert pull(HttpInlet(url, json=False)) == ["café ☕"]
 
 
-def test_json_false_keeps_json_as_text(server):
+def test_json_false_keeps_json_as_text(server, pull):
     assert pull(HttpInlet(server.route("/list", [1, 2]), json=False)) == ["[1, 2]"]
 
 
-def test_text_that_is_not_in_its_charset_is_a_decode_error(server):
+def test_text_that_is_not_in_its_charset_is_a_decode_error(server, pull):
     url = server.route("/latin", "café".encode("latin-1"), content_type="text/plain; charset=utf-8")
     with pytest.raises(HttpDecodeError, match=r"not valid text .*'utf-8' codec"):
         pull(HttpInlet(url, json=False))
 
 
-def test_params_and_headers_are_sent(server):
+def test_params_and_headers_are_sent(server, pull):
     inlet = HttpInlet(server.url("/echo?fixed=1"), params={"page": 2, "q": "a b"},
                       headers={"Authorization": "Bearer t0ken", "X-Trace": "abc"})
     [echo] = pull(inlet)
@@ -97,17 +84,17 @@ def test_params_and_headers_are_sent(server):
     assert inlet.url == server.url("/echo?fixed=1&page=2&q=a+b")
 
 
-def test_headers_as_a_list_of_pairs(server):
+def test_headers_as_a_list_of_pairs(server, pull):
     [echo] = pull(HttpInlet(server.url("/echo"), headers=[("X-One", "1"), ("X-Two", "2")]))
     assert (echo["headers"]["X-One"], echo["headers"]["X-Two"]) == ("1", "2")
 
 
-def test_method_and_body(server):
+def test_method_and_body(server, pull):
     [echo] = pull(HttpInlet(server.url("/echo"), method="put", body="raw text"))
     assert (echo["method"], echo["body"]) == ("PUT", "raw text")
 
 
-def test_json_body_is_sent_as_json(server):
+def test_json_body_is_sent_as_json(server, pull):
     inlet = HttpInlet(server.url("/echo"), method="POST", json_body={"query": "todos", "limit": 5})
     [echo] = pull(inlet)
     assert echo["method"] == "POST"
@@ -115,19 +102,16 @@ def test_json_body_is_sent_as_json(server):
     assert echo["body"] == '{"query": "todos", "limit": 5}'
 
 
-def test_json_body_respects_a_content_type_given_in_headers(server):
+def test_json_body_respects_a_content_type_given_in_headers(server, pull):
     inlet = HttpInlet(server.url("/echo"), method="POST", json_body=[1],
                       headers={"content-type": "application/vnd.api+json"})
     [echo] = pull(inlet)
     assert echo["headers"]["Content-Type"] == "application/vnd.api+json"
 
 
-def test_metadata_goes_to_every_record(server):
+def test_metadata_goes_to_every_record(server, pull_records):
     inlet = HttpInlet(server.route("/todos", [1, 2]), metadata={"HttpInlet.SOURCE": "todos"})
-    link = Link(inlet, [], interval=1)
-    seen: list = []
-    link.processors.append(lambda records: seen.extend(records) or records)
-    link.transfer()
+    seen = pull_records(inlet)
     assert [r.metadata["HttpInlet.SOURCE"] for r in seen] == ["todos", "todos"]
     assert all(r.metadata["__inlet__"] == repr(inlet) for r in seen)
 
@@ -148,7 +132,7 @@ def test_logs_pulling_and_received_like_the_manual(server, caplog):
     ]
 
 
-def test_credentials_in_the_url_are_sent_but_never_shown(server):
+def test_credentials_in_the_url_are_sent_but_never_shown(server, pull):
     url = f"http://user:s3cret@127.0.0.1:{server.port}/missing"
     inlet = HttpInlet(url)
     assert inlet.url == f"http://127.0.0.1:{server.port}/missing"
@@ -193,7 +177,7 @@ def test_bad_arguments_fail_at_construction(arguments, error, message):
     assert str(caught.value).startswith("HttpInlet: ")
 
 
-def test_session_options_reach_the_session(server):
+def test_session_options_reach_the_session(server, pull):
     inlet = HttpInlet(server.url("/echo"), session_options={"cookies": {"session": "abc"},
                                                             "skip_auto_headers": ["User-Agent"]})
     [echo] = pull(inlet)

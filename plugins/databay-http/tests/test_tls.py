@@ -8,32 +8,20 @@ from databay import Link
 from databay_http import HttpConnectionError, HttpInlet, HttpOutlet, HttpTLSError
 
 
-def transfer(inlet: HttpInlet) -> list:
-    link = Link(inlet, [], interval=1)
-    seen: list = []
-    link.processors.append(lambda records: seen.extend(records) or records)
-    link.on_start()
-    try:
-        link.transfer()
-    finally:
-        link.on_shutdown()
-    return [record.payload for record in seen]
-
-
-def test_trusted_through_cacert(tls_server, ca_file):
+def test_trusted_through_cacert(tls_server, ca_file, pull):
     url = tls_server.route("/todos", [{"id": 1}])
     assert url.startswith("https://")
-    assert transfer(HttpInlet(url, cacert=str(ca_file))) == [{"id": 1}]
+    assert pull(HttpInlet(url, cacert=str(ca_file))) == [{"id": 1}]
 
 
-def test_cacert_as_a_path(tls_server, ca_file):
-    assert transfer(HttpInlet(tls_server.route("/todos", [1]), cacert=ca_file)) == [1]
+def test_cacert_as_a_path(tls_server, ca_file, pull):
+    assert pull(HttpInlet(tls_server.route("/todos", [1]), cacert=ca_file)) == [1]
 
 
-def test_rejected_without_cacert(tls_server):
+def test_rejected_without_cacert(tls_server, pull):
     url = tls_server.route("/todos", [{"id": 1}])
     with pytest.raises(HttpTLSError) as caught:
-        transfer(HttpInlet(url))
+        pull(HttpInlet(url))
     assert isinstance(caught.value, HttpConnectionError)
     message = str(caught.value)
     assert message.startswith(f"HttpInlet: GET {url} failed: the certificate of 127.0.0.1:{tls_server.port} "
@@ -42,15 +30,15 @@ def test_rejected_without_cacert(tls_server):
     assert tls_server.seen == []  # nothing was sent
 
 
-def test_rejected_when_cacert_is_another_ca(tls_server, tmp_path):
+def test_rejected_when_cacert_is_another_ca(tls_server, tmp_path, pull):
     other = tmp_path / "other-ca.pem"
     trustme.CA().cert_pem.write_to_path(str(other))
     with pytest.raises(HttpTLSError, match="is not trusted"):
-        transfer(HttpInlet(tls_server.route("/todos", [1]), cacert=other))
+        pull(HttpInlet(tls_server.route("/todos", [1]), cacert=other))
 
 
-def test_verify_false_accepts_any_certificate(tls_server):
-    assert transfer(HttpInlet(tls_server.route("/todos", [1]), verify=False)) == [1]
+def test_verify_false_accepts_any_certificate(tls_server, pull):
+    assert pull(HttpInlet(tls_server.route("/todos", [1]), verify=False)) == [1]
 
 
 def test_cacert_file_that_is_not_a_certificate(tmp_path):

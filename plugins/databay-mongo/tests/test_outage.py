@@ -11,6 +11,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
 
 import pymongo
 import pytest
@@ -92,10 +94,14 @@ def server(tmp_path):
         yield server
 
 
-def test_the_backlog_drains_after_an_outage_and_retries_back_off_as_configured(server, tmp_path):
+def run_through_an_outage(server: NxServer, stage: Path, during_outage: Callable[[], None],
+                           retry: RetryPolicy | None = None) -> tuple[int, TimedOutlet]:
+    """Run a staged link from a growing source into MongoDB under a planner; once more than
+    50 records are stored, stop the server, call ``during_outage()`` and start it again.
+    Returns once every record produced is stored: how many there are, and the outlet."""
     source = GrowingSource()
-    outlet = TimedOutlet("outage", "seq", uri=server.uri, timeout=0.3, idempotent=True, retry=POLICY)
-    link = Link(source, outlet, interval=0.05, stage=tmp_path / "outage.stage")
+    outlet = TimedOutlet("outage", "seq", uri=server.uri, timeout=0.3, idempotent=True, retry=retry)
+    link = Link(source, outlet, interval=0.05, stage=stage)
     planner = SchedulePlanner(link, ignore_exceptions=True)
     runner = threading.Thread(target=planner.start)
     producer = threading.Thread(target=source.produce, args=(time.monotonic() + OUTAGE + 3,))
@@ -104,7 +110,7 @@ def test_the_backlog_drains_after_an_outage_and_retries_back_off_as_configured(s
     try:
         assert wait_for(lambda: len(stored(server.uri, "outage")) > 50, 10)
         server.stop()
-        time.sleep(OUTAGE)
+        during_outage()
         server.start()
         producer.join()
         produced = len(source.items)
@@ -113,6 +119,12 @@ def test_the_backlog_drains_after_an_outage_and_retries_back_off_as_configured(s
     finally:
         planner.shutdown()
         runner.join(10)
+    return produced, outlet
+
+
+def test_the_backlog_drains_after_an_outage_and_retries_back_off_as_configured(server, tmp_path):
+    produced, outlet = run_through_an_outage(server, tmp_path / "outage.stage", lambda: time.sleep(OUTAGE),
+                                             retry=POLICY)
     with Stage(tmp_path / "outage.stage") as stage:
         assert stage.backlog() == [] and stage.dead_letters() == []
 
@@ -135,26 +147,13 @@ def test_the_backlog_drains_after_an_outage_and_retries_back_off_as_configured(s
 
 
 def test_without_a_policy_batches_wait_in_the_stage_and_drain_in_order(server, tmp_path):
-    source = GrowingSource()
-    outlet = TimedOutlet("outage", "seq", uri=server.uri, timeout=0.3, idempotent=True)
-    link = Link(source, outlet, interval=0.05, stage=tmp_path / "outage.stage")
-    planner = SchedulePlanner(link, ignore_exceptions=True)
-    runner = threading.Thread(target=planner.start)
-    producer = threading.Thread(target=source.produce, args=(time.monotonic() + OUTAGE + 3,))
-    producer.start()
-    runner.start()
-    try:
-        assert wait_for(lambda: len(stored(server.uri, "outage")) > 50, 10)
-        server.stop()
-        assert wait_for(lambda: sum(b.batches for b in Stage(tmp_path / "outage.stage").backlog()) >= 3, OUTAGE)
+    stage = tmp_path / "outage.stage"
+
+    def during_outage() -> None:
+        assert wait_for(lambda: sum(b.batches for b in Stage(stage).backlog()) >= 3, OUTAGE)
         time.sleep(max(0.0, OUTAGE - 1))
-        server.start()
-        producer.join()
-        produced = len(source.items)
-        assert wait_for(lambda: stored(server.uri, "outage") == list(range(produced)), 20)
-    finally:
-        planner.shutdown()
-        runner.join(10)
+
+    _, outlet = run_through_an_outage(server, stage, during_outage)
     delivered = [batch for batch, _, _, ok in outlet.attempts if ok]
     numbers = [int(batch.rsplit(":", 1)[1]) for batch in delivered]
     assert numbers == sorted(numbers), "batches are delivered in the order they were staged"

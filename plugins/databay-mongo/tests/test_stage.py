@@ -9,7 +9,7 @@ import pytest
 from bson import Decimal128, Int64, ObjectId
 from databay import Inlet, Link, Outlet
 from databay.stage import Stage
-from databay_mongo import MongoInlet, MongoOutlet
+from databay_mongo import MongoInlet, MongoOperationError, MongoOutlet
 
 
 class Numbers(Inlet):
@@ -95,7 +95,26 @@ def test_idempotent_needs_a_stage_or_own_ids(mongo_uri, database):
         Link(Numbers(), outlet, interval=1).transfer()
 
 
-def test_idempotent_writes_still_raise_other_errors(mongo_uri, database, db, tmp_path):
+def test_idempotent_writes_raise_a_duplicate_of_another_unique_index(mongo_uri, database, db, tmp_path):
+    """Only a duplicate _id means "written before": a record refused by another unique
+    index is an error, not a skipped delivery."""
+    db["people"].create_index("email", unique=True)
+    db["people"].insert_one({"email": "taken@example.org"})
+
+    class People(Inlet):
+        def pull(self, update):
+            return [{"email": "new@example.org"}, {"email": "taken@example.org"}]
+
+    outlet = MongoOutlet(database, "people", uri=mongo_uri, idempotent=True)
+    link = Link(People(), outlet, interval=1, stage=tmp_path / "s.stage")
+    with pytest.raises(MongoOperationError, match=r"could not insert 2 document\(s\)"):
+        link.transfer()
+    link.on_shutdown()
+    assert sorted(d["email"] for d in db["people"].find()) == ["new@example.org", "taken@example.org"]
+    assert [b.batches for b in link.stage.backlog()] == [1]  # kept for redelivery, not dropped
+
+
+def test_idempotent_writes_still_raise_other_errors():
     from databay_mongo import outlet as outlet_module
     from pymongo.errors import BulkWriteError
 

@@ -168,39 +168,33 @@ class CsvOutlet(Outlet):
         return [_Batch(path, mode, group, _payloads(group, records, path)) for (path, mode), group in groups.items()]
 
     def _group(self, records: list[Record], metadata: list[dict]) -> dict[tuple[str, str], list[Record]]:
-        targets: dict[tuple[Any, Any], tuple[str, str]] = {}
-        groups: dict[tuple[str, str], list[Record]] = {}
+        targets: dict[tuple[Any, Any], tuple[str, str, str]] = {}
+        # By file: the same file named two ways ('out.csv', './out.csv') is one file, opened once.
+        by_file: dict[str, tuple[str, str, list[Record]]] = {}
         for index, (record, meta) in enumerate(zip(records, metadata)):
-            path, mode = meta.get(self.CSV_FILE), meta.get(self.FILE_MODE)
+            asked = (meta.get(self.CSV_FILE), meta.get(self.FILE_MODE))
             try:
-                target = targets[(path, mode)]
+                path, mode, file = targets[asked]
             except KeyError:
-                target = targets[(path, mode)] = self._target(path, mode, index, record)
+                path, mode, file = targets[asked] = self._target(*asked, index, record)
             except TypeError:  # an unhashable value, refused by the check
-                target = self._target(path, mode, index, record)
-            group = groups.get(target)
+                path, mode, file = self._target(*asked, index, record)
+            group = by_file.get(file)
             if group is None:
-                group = groups[target] = []
-            group.append(record)
-        # The same file named two ways ('out.csv', './out.csv') is one file: opened once.
-        by_file: dict[str, tuple[str, str]] = {}
-        for path, mode in list(groups):
-            same = by_file.setdefault(os.path.abspath(path), (path, mode))
-            if same != (path, mode):
-                if same[1] != mode:
-                    raise ValueError(f"CsvOutlet: records of one push write to {path} in two modes, "
-                                     f"{same[1]!r} and {mode!r}")
-                merged = {id(r) for r in groups[same]} | {id(r) for r in groups.pop((path, mode))}
-                groups[same] = [r for r in records if id(r) in merged]
-        return groups
+                by_file[file] = (path, mode, [record])
+            elif group[1] == mode:
+                group[2].append(record)
+            else:
+                raise ValueError(f"CsvOutlet: records of one push write to {path} in two modes, "
+                                 f"{group[1]!r} and {mode!r}")
+        return {(path, mode): group for path, mode, group in by_file.values()}
 
-    def _target(self, path: Any, mode: Any, index: int, record: Record) -> tuple[str, str]:
-        """The checked ``(path, mode)`` a record's metadata asks for."""
+    def _target(self, path: Any, mode: Any, index: int, record: Record) -> tuple[str, str, str]:
+        """The checked path and mode a record's metadata asks for, and the file's absolute path."""
         where = f" in metadata of record {index} of this push ({_origin(record)})"
-        return (
-            self.default_filepath if path is None else _checked_path(path, self.CSV_FILE, where),
-            self.default_file_mode if mode is None else _checked_mode(mode, self.FILE_MODE, where),
-        )
+        path = self.default_filepath if path is None else _checked_path(path, self.CSV_FILE, where)
+        mode = self.default_file_mode if mode is None else _checked_mode(mode, self.FILE_MODE, where)
+        return path, mode, os.path.abspath(path)
 
     # -- turning a batch into bytes, reading the header of an existing file ------------
 

@@ -240,6 +240,53 @@ class HttpClient:
         return HttpError(f"{prefix} failed: {type(exc).__name__}: {exc}", method, where)
 
 
+class HttpComponent:
+    """The part :class:`~databay_http.inlet.HttpInlet` and :class:`~databay_http.outlet.HttpOutlet`
+    share: the URL and method of their requests, and an :class:`HttpClient` whose
+    connection pool is open from ``on_start`` to ``on_shutdown``.
+
+    A component calls :meth:`_set_up_requests` in its ``__init__``.
+    """
+
+    def _set_up_requests(
+        self,
+        owner: str,
+        url: str | URL,
+        params: Any,
+        method: str,
+        headers: Any,
+        timeout: float,
+        connect_timeout: float,
+        cacert: str | os.PathLike | None,
+        verify: bool,
+        session_options: Mapping[str, Any] | None,
+    ) -> None:
+        """Check the request settings (``ValueError`` naming ``owner``) and make the client."""
+        self._url = parse_url(owner, url, params)
+        self._display = display(self._url)
+        self._method = check_method(owner, method)
+        self._client = HttpClient(owner, headers, timeout, connect_timeout, cacert, verify, session_options)
+
+    @property
+    def url(self) -> str:
+        """The URL requested (with ``params`` in its query, without credentials); for an
+        outlet, the one records go to unless their metadata names another."""
+        return self._display
+
+    @property
+    def method(self) -> str:
+        """The HTTP method of the requests."""
+        return self._method
+
+    async def on_start(self) -> None:
+        """Open the connection pool, on the event loop that runs the pulls or pushes."""
+        await self._client.open()
+
+    async def on_shutdown(self) -> None:
+        """Close the connection pool."""
+        await self._client.close()
+
+
 def _tls_setting(owner: str, cacert: str | os.PathLike | None, verify: bool) -> ssl.SSLContext | bool:
     """aiohttp's ``ssl`` argument: ``True`` (the system's trust), a context trusting
     ``cacert``, or ``False`` (no verification)."""

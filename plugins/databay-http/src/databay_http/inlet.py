@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp.typedefs import LooseHeaders
 from databay.inlet import Inlet
 
-from databay_http.client import BODY_EXCERPT, HttpClient, check_method, display, excerpt, parse_url
+from databay_http.client import BODY_EXCERPT, HttpClient, HttpComponent, excerpt
 from databay_http.errors import HttpDecodeError
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ __all__ = ["HttpInlet"]
 _LOGGER = logging.getLogger("databay.HttpInlet")
 
 
-class HttpInlet(Inlet):
+class HttpInlet(HttpComponent, Inlet):
     """Inlet for pulling data from a specified URL using aiohttp.
 
     Each pull sends one request (``GET`` unless ``method`` says otherwise) and reads the
@@ -79,23 +79,10 @@ class HttpInlet(Inlet):
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
-        self._url = parse_url("HttpInlet", url, params)
-        self._display = display(self._url)
-        self._method = check_method("HttpInlet", method)
+        self._set_up_requests("HttpInlet", url, params, method, headers, timeout, connect_timeout, cacert, verify,
+                              session_options)
         self._json = json
-        self._client = HttpClient("HttpInlet", headers, timeout, connect_timeout, cacert, verify,
-                                  session_options)
         self._body = _request_body(body, json_body, self._client)
-
-    @property
-    def url(self) -> str:
-        """The URL pulled (with ``params`` in its query, without credentials)."""
-        return self._display
-
-    @property
-    def method(self) -> str:
-        """The HTTP method of the request."""
-        return self._method
 
     async def pull(self, update: Update) -> Any:
         """Asynchronously pulls data from the specified URL using aiohttp.
@@ -120,14 +107,6 @@ class HttpInlet(Inlet):
                 f"HttpInlet: {self._method} {self._display} returned a body that is not valid {kind} "
                 f"({exc}; Content-Type: {content_type}); the body starts: {excerpt(body)!r}",
                 self._method, self._display, body[:BODY_EXCERPT]) from exc
-
-    async def on_start(self) -> None:
-        """Open the connection pool, on the event loop that runs the pulls."""
-        await self._client.open()
-
-    async def on_shutdown(self) -> None:
-        """Close the connection pool."""
-        await self._client.close()
 
 
 def _request_body(body: bytes | str | None, json_body: Any, client: HttpClient) -> bytes | str | None:

@@ -12,7 +12,7 @@ from aiohttp.typedefs import LooseHeaders
 from databay.outlet import MetadataKey, Outlet, Processor
 from yarl import URL
 
-from databay_http.client import HttpClient, check_method, display, parse_url
+from databay_http.client import HttpComponent, display, parse_url
 from databay_http.errors import HttpError
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ __all__ = ["HttpOutlet"]
 _LOGGER = logging.getLogger("databay.HttpOutlet")
 
 
-class HttpOutlet(Outlet):
+class HttpOutlet(HttpComponent, Outlet):
     """Outlet sending the payloads of records to a URL as JSON.
 
     By default each push sends one request per URL: a JSON array of the payloads of the
@@ -75,23 +75,10 @@ class HttpOutlet(Outlet):
         processors: Processor | list[Processor] | None = None,
     ):
         super().__init__(processors)
-        self._url = parse_url("HttpOutlet", url, params)
-        self._display = display(self._url)
-        self._method = check_method("HttpOutlet", method)
+        self._set_up_requests("HttpOutlet", url, params, method, headers, timeout, connect_timeout, cacert,
+                              verify, session_options)
         self.per_record = per_record
-        self._client = HttpClient("HttpOutlet", headers, timeout, connect_timeout, cacert, verify,
-                                  session_options)
         self._client.headers.setdefault("Content-Type", "application/json")
-
-    @property
-    def url(self) -> str:
-        """The URL records are sent to by default (without credentials)."""
-        return self._display
-
-    @property
-    def method(self) -> str:
-        """The HTTP method of the requests."""
-        return self._method
 
     async def push(self, records: list[Record], update: Update) -> None:
         """Send the records' payloads as JSON.
@@ -122,7 +109,8 @@ class HttpOutlet(Outlet):
         """
         key = self.URL
         if self.per_record:
-            return [(self._target(record.metadata.get(key), index, record), 1, _encode(records, [index], True))
+            return [(self._target(record.metadata.get(key), index, record), 1,
+                     _encode(record.payload, records, [index]))
                     for index, record in enumerate(records)]
         groups: dict[str | None, list[int]] = {}
         for index, record in enumerate(records):
@@ -131,7 +119,7 @@ class HttpOutlet(Outlet):
                 self._target(url, index, record)  # raises
             groups.setdefault(url, []).append(index)
         return [(self._target(url, indices[0], records[indices[0]]), len(indices),
-                 _encode(records, indices, False))
+                 _encode([records[index].payload for index in indices], records, indices))
                 for url, indices in groups.items()]
 
     def _target(self, url: Any, index: int, record: Record) -> URL:
@@ -143,23 +131,11 @@ class HttpOutlet(Outlet):
             raise ValueError(f"{where} must be a str URL, got {type(url).__name__} {url!r}")
         return parse_url(where, url)
 
-    async def on_start(self) -> None:
-        """Open the connection pool, on the event loop that runs the pushes."""
-        await self._client.open()
 
-    async def on_shutdown(self) -> None:
-        """Close the connection pool."""
-        await self._client.close()
-
-
-def _encode(records: list[Record], indices: list[int], single: bool) -> bytes:
-    """The JSON body for the records at ``indices``: their payloads' array, or with
-    ``single`` the one record's payload."""
+def _encode(body: Any, records: list[Record], indices: list[int]) -> bytes:
+    """``body`` (the payload of the record at ``indices``, or their payloads' array) as JSON."""
     try:
-        if single:
-            return json.dumps(records[indices[0]].payload, ensure_ascii=False, allow_nan=False).encode()
-        payloads = [records[index].payload for index in indices]
-        return json.dumps(payloads, ensure_ascii=False, allow_nan=False).encode()
+        return json.dumps(body, ensure_ascii=False, allow_nan=False).encode()
     except (TypeError, ValueError):
         for index in indices:  # name the record JSON cannot represent
             try:

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import bson
 from bson.errors import InvalidDocument
 from bson.raw_bson import RawBSONDocument
 from databay.outlet import MetadataKey, Outlet
@@ -316,6 +317,12 @@ def _insert_new(collection: Collection, documents: list) -> None:
         errors = exc.details.get("writeErrors", [])
         others = [e for e in errors if e.get("code") != _DUPLICATE_KEY]
         if others or exc.details.get("writeConcernErrors"):
+            raise
+        # A duplicate key of another unique index is no earlier delivery: the document was
+        # not written, so unless every refused _id is in the collection, this push failed.
+        refused = [documents[e["index"]]["_id"] for e in errors]
+        distinct = {bson.encode({"_id": value}) for value in refused}
+        if collection.count_documents({"_id": {"$in": refused}}) < len(distinct):
             raise
         _LOGGER.debug("%d of %d document(s) were already written to %s, skipped", len(errors), len(documents),
                       collection.full_name)
