@@ -6,26 +6,13 @@ import json
 import os
 import statistics
 import subprocess
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 
 def median(values: Iterable[float]) -> float:
     """The median of ``values``."""
     return statistics.median(list(values))
-
-
-def repeat(fn: Callable[[], Any], times: int = 5, warmup: int = 1) -> list[float]:
-    """Call ``fn`` ``warmup`` times unmeasured, then ``times`` times; seconds per call."""
-    for _ in range(warmup):
-        fn()
-    durations = []
-    for _ in range(times):
-        start = time.perf_counter()
-        fn()
-        durations.append(time.perf_counter() - start)
-    return durations
 
 
 def databay03_python() -> str | None:
