@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
 import subprocess
-from collections.abc import Iterable
+import threading
+import time
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 
@@ -36,6 +39,23 @@ def run_databay03(code: str, timeout: float = 600) -> Any:
     if not lines:
         raise RuntimeError(f"databay 0.3.0 run printed nothing:\n{result.stderr[-3000:]}")
     return json.loads(lines[-1])
+
+
+@contextlib.contextmanager
+def running_planner(link: Any) -> Iterator[Any]:
+    """A ``SchedulePlanner`` running ``link`` on a thread of its own until the block ends."""
+    from databay.planners import SchedulePlanner
+
+    planner = SchedulePlanner(link, immediate_transfer=False)
+    thread = threading.Thread(target=planner.start, daemon=True)
+    thread.start()
+    try:
+        while not planner.running:
+            time.sleep(0.01)
+        yield planner
+    finally:
+        planner.shutdown()
+        thread.join(30)
 
 
 class Table:

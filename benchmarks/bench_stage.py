@@ -19,12 +19,11 @@ from __future__ import annotations
 import datetime
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import Table, median, verdict  # noqa: E402
+from _common import Table, median, running_planner, verdict  # noqa: E402
 from databay import Inlet, Link, Outlet  # noqa: E402
 from databay.stage import Stage  # noqa: E402
 
@@ -79,18 +78,8 @@ def standalone(link: Link) -> list[float]:
 
 
 def in_planner(link: Link) -> list[float]:
-    from databay.planners import SchedulePlanner
-
-    planner = SchedulePlanner(link, immediate_transfer=False)
-    thread = threading.Thread(target=planner.start)
-    thread.start()
-    while not planner.running:
-        time.sleep(0.01)
-    try:
+    with running_planner(link):
         result = rates(link.transfer, TRANSFERS)
-    finally:
-        planner.shutdown()
-        thread.join()
     check(link, 1 + TRANSFERS * REPEATS)
     return result
 

@@ -19,12 +19,10 @@ Target: databay at least 10x databay 0.3.0, with 1 and with 2 outlets.
 from __future__ import annotations
 
 import sys
-import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import Table, databay03_python, median, run_databay03, verdict  # noqa: E402
+from _common import Table, databay03_python, median, run_databay03, running_planner, verdict  # noqa: E402
 
 RECORDS = 1000
 ROUNDS = 3  # databay 0.3.0 and databay take turns, so that the machine's noise hits both
@@ -100,19 +98,9 @@ def databay_standalone(outlets: int) -> list[float]:
 
 def databay_engine(outlets: int) -> list[float]:
     """``Link.transfer()`` from this thread while a planner runs the link on its loop."""
-    from databay.planners import SchedulePlanner
-
     link = make_link(outlets)
-    planner = SchedulePlanner(link, immediate_transfer=False)
-    thread = threading.Thread(target=planner.start)
-    thread.start()
-    while not planner.running:
-        time.sleep(0.01)
-    try:
+    with running_planner(link):
         result = rates(link.transfer, 100, REPEATS)
-    finally:
-        planner.shutdown()
-        thread.join()
     check(link, 1 + 100 * REPEATS)
     return result
 
