@@ -10,7 +10,10 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
+
+HERE = Path(__file__).resolve().parent
 
 
 def median(values: Iterable[float]) -> float:
@@ -27,12 +30,14 @@ def databay03_python() -> str | None:
 def run_databay03(code: str, timeout: float = 600) -> Any:
     """Run ``code`` under databay 0.3.0 and return the JSON it printed on its last stdout line.
 
-    Raises ``RuntimeError`` when the 0.3.0 venv is missing or the code fails.
+    It runs in this folder, so ``code`` can import the modules here that import only what
+    databay 0.3.0 has too (``_dict_link``). Raises ``RuntimeError`` when the 0.3.0 venv is
+    missing or the code fails.
     """
     python = databay03_python()
     if python is None:
         raise RuntimeError("DATABAY03_PYTHON is not set: run the benchmarks through benchmarks/run.py")
-    result = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=timeout, cwd=HERE)
     if result.returncode != 0:
         raise RuntimeError(f"databay 0.3.0 run failed (exit {result.returncode}):\n{result.stderr[-3000:]}")
     lines = [line for line in result.stdout.splitlines() if line.strip()]

@@ -23,86 +23,30 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import Table, databay03_python, median, run_databay03, running_planner, verdict  # noqa: E402
+from _dict_link import RECORDS, DictInlet, make_link, transfer_rates  # noqa: E402
 
-RECORDS = 1000
 ROUNDS = 3  # databay 0.3.0 and databay take turns, so that the machine's noise hits both
 REPEATS = 3  # timed repeats per round
 TARGET = 10.0
 
-# Run unchanged under this repository's databay and under databay 0.3.0.
-NODES = f"""
-import datetime
-import time
-
-from databay import Inlet, Link, Outlet
-
-RECORDS = {RECORDS}
-
-
-class DictInlet(Inlet):
-    def pull(self, update):
-        return [{{"id": i, "name": "item", "value": i * 0.5}} for i in range(RECORDS)]
-
-
-class CountOutlet(Outlet):
-    def __init__(self):
-        super().__init__()
-        self.pushed = 0
-
-    def push(self, records, update):
-        self.pushed += len(records)
-
-
-def make_link(outlets):
-    return Link(DictInlet(), [CountOutlet() for _ in range(outlets)],
-                interval=datetime.timedelta(seconds=3600), copy_records=True)
-
-
-def rates(transfer, count, repeats):
-    transfer()  # warm-up
-    out = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(count):
-            transfer()
-        out.append(count / (time.perf_counter() - start))
-    return out
-
-
-def check(link, transfers):
-    for outlet in link.outlets:
-        assert outlet.pushed == transfers * RECORDS, (outlet.pushed, transfers)
-"""
-
-DATABAY03_CODE = NODES + f"""
+# The same code as here (_dict_link), run by databay 0.3.0.
+DATABAY03_CODE = f"""
 import json
-result = {{}}
-for outlets in (1, 2):
-    link = make_link(outlets)
-    result[outlets] = rates(link.transfer, 20, {REPEATS})
-    check(link, 1 + 20 * {REPEATS})
-print(json.dumps(result))
-"""
+from _dict_link import make_link, transfer_rates
 
-namespace: dict = {}
-exec(compile(NODES, "<bench nodes>", "exec"), namespace)
-DictInlet, make_link, rates, check = (namespace[n] for n in ("DictInlet", "make_link", "rates", "check"))
+print(json.dumps({{outlets: transfer_rates(make_link(outlets), 20, {REPEATS}) for outlets in (1, 2)}}))
+"""
 
 
 def databay_standalone(outlets: int) -> list[float]:
-    link = make_link(outlets)
-    result = rates(link.transfer, 100, REPEATS)
-    check(link, 1 + 100 * REPEATS)
-    return result
+    return transfer_rates(make_link(outlets), 100, REPEATS)
 
 
 def databay_engine(outlets: int) -> list[float]:
     """``Link.transfer()`` from this thread while a planner runs the link on its loop."""
     link = make_link(outlets)
     with running_planner(link):
-        result = rates(link.transfer, 100, REPEATS)
-    check(link, 1 + 100 * REPEATS)
-    return result
+        return transfer_rates(link, 100, REPEATS)
 
 
 def plain_loop(outlets: int) -> list[float]:
@@ -121,9 +65,7 @@ def plain_loop(outlets: int) -> list[float]:
             else:
                 outlet.push([Record(dict(r.payload)) for r in records], None)
 
-    result = rates(transfer, 1000, REPEATS)
-    check(link, 1 + 1000 * REPEATS)
-    return result
+    return transfer_rates(link, 1000, REPEATS, transfer)
 
 
 def main() -> int:
