@@ -125,8 +125,6 @@ def check(path: str, expected: bytes | None) -> None:
 
 def main() -> int:
     with_03 = databay03_python() is not None
-    if not with_03:
-        print("DATABAY03_PYTHON is not set: databay 0.3.0 is left out (run through benchmarks/run.py)")
     seconds: dict[str, list[float]] = {"raw": [], "transfer": [], "push": [], "transfer03": [], "push03": []}
     with tempfile.TemporaryDirectory(prefix="bench_csv_") as folder:
         raw_dictwriter(os.path.join(folder, "warmup.csv"))

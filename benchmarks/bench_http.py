@@ -155,8 +155,6 @@ def main() -> int:
         measure = {"raw": measure_raw, "databay": measure_databay, "planner": measure_databay_planner}
         if databay03_python() is not None:
             measure["databay03"] = measure_databay03
-        else:
-            print("DATABAY03_PYTHON is not set: databay 0.3.0 is left out (run through benchmarks/run.py)")
         times: dict[str, list[tuple[float, float]]] = {key: [] for key in measure}
         # Interleaved rounds, so that the machine's noise hits everyone alike.
         for _ in range(ROUNDS):

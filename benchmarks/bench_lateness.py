@@ -157,8 +157,6 @@ def our_aps_available() -> bool:
 
 def main() -> int:
     old = databay03_python()
-    if old is None:
-        print("DATABAY03_PYTHON is not set (run through benchmarks/run.py): no databay 0.3.0 figures")
     aps = our_aps_available()
     if not aps:
         print("databay-aps is not installed: no figures for databay's ApsPlanner")

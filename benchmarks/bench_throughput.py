@@ -70,8 +70,6 @@ def plain_loop(outlets: int) -> list[float]:
 
 def main() -> int:
     have_old = databay03_python() is not None
-    if not have_old:
-        print("DATABAY03_PYTHON is not set (run through benchmarks/run.py): no databay 0.3.0 figures")
     measures = {"ours": databay_standalone, "engine": databay_engine, "limit": plain_loop}
     samples: dict[tuple[str, int], list[float]] = {}
     for round_ in range(ROUNDS):
