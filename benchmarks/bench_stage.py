@@ -71,7 +71,6 @@ def main() -> int:
         f"(median of {ROUNDS} rounds x {REPEATS})",
         ["outlets", "how", "no stage", "stage", "stage / no stage", "stage, fsync=True", "fsync / no stage"],
     )
-    ok = True
     for outlets in (1, 2):
         for mode in ("standalone", "planner"):
             plain = median(samples[("plain", mode, outlets)])
@@ -85,7 +84,7 @@ def main() -> int:
         for mode in ("standalone", "planner"):
             plain = median(samples[("plain", mode, outlets)])
             staged = median(samples[("staged", mode, outlets)])
-            ok &= verdict(f"{outlets} outlet(s), {mode}: staged / unstaged", staged / plain, TARGET)
+            verdict(f"{outlets} outlet(s), {mode}: staged / unstaged", staged / plain, TARGET)
     return 0
 
 
