@@ -37,8 +37,8 @@ def run_databay03(code: str, timeout: float = 600) -> Any:
     """Run ``code`` under databay 0.3.0 and return the JSON it printed on its last stdout line.
 
     It runs in this folder, so ``code`` can import the modules here that import only what
-    databay 0.3.0 has too (``_dict_link``). Raises ``RuntimeError`` when the 0.3.0 venv is
-    missing or the code fails.
+    databay 0.3.0 has too (``_dict_link``, ``_csv_writers``). Raises ``RuntimeError`` when the
+    0.3.0 venv is missing or the code fails.
     """
     python = databay03_python()
     if python is None:
