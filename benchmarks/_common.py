@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
 import subprocess
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
+
+HERE = Path(__file__).resolve().parent
 
 
 def median(values: Iterable[float]) -> float:
@@ -16,39 +21,52 @@ def median(values: Iterable[float]) -> float:
     return statistics.median(list(values))
 
 
-def repeat(fn: Callable[[], Any], times: int = 5, warmup: int = 1) -> list[float]:
-    """Call ``fn`` ``warmup`` times unmeasured, then ``times`` times; seconds per call."""
-    for _ in range(warmup):
-        fn()
-    durations = []
-    for _ in range(times):
-        start = time.perf_counter()
-        fn()
-        durations.append(time.perf_counter() - start)
-    return durations
-
-
 def databay03_python() -> str | None:
-    """The interpreter of the databay 0.3.0 venv (``$DATABAY03_PYTHON``), if prepared."""
+    """The interpreter of the databay 0.3.0 venv (``$DATABAY03_PYTHON``), if prepared.
+
+    Without one it says on stdout that databay 0.3.0's figures are left out, and returns ``None``.
+    """
     path = os.environ.get("DATABAY03_PYTHON")
-    return path if path and os.path.exists(path) else None
+    if path and os.path.exists(path):
+        return path
+    print("DATABAY03_PYTHON is not set: databay 0.3.0 is left out (run through benchmarks/run.py)", flush=True)
+    return None
 
 
 def run_databay03(code: str, timeout: float = 600) -> Any:
     """Run ``code`` under databay 0.3.0 and return the JSON it printed on its last stdout line.
 
-    Raises ``RuntimeError`` when the 0.3.0 venv is missing or the code fails.
+    It runs in this folder, so ``code`` can import the modules here that import only what
+    databay 0.3.0 has too (``_dict_link``, ``_csv_writers``). Raises ``RuntimeError`` when the
+    0.3.0 venv is missing or the code fails.
     """
     python = databay03_python()
     if python is None:
         raise RuntimeError("DATABAY03_PYTHON is not set: run the benchmarks through benchmarks/run.py")
-    result = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run([python, "-c", code], capture_output=True, text=True, timeout=timeout, cwd=HERE)
     if result.returncode != 0:
         raise RuntimeError(f"databay 0.3.0 run failed (exit {result.returncode}):\n{result.stderr[-3000:]}")
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     if not lines:
         raise RuntimeError(f"databay 0.3.0 run printed nothing:\n{result.stderr[-3000:]}")
     return json.loads(lines[-1])
+
+
+@contextlib.contextmanager
+def running_planner(link: Any) -> Iterator[Any]:
+    """A ``SchedulePlanner`` running ``link`` on a thread of its own until the block ends."""
+    from databay.planners import SchedulePlanner
+
+    planner = SchedulePlanner(link, immediate_transfer=False)
+    thread = threading.Thread(target=planner.start, daemon=True)
+    thread.start()
+    try:
+        while not planner.running:
+            time.sleep(0.01)
+        yield planner
+    finally:
+        planner.shutdown()
+        thread.join(30)
 
 
 class Table:

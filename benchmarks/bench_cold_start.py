@@ -185,10 +185,10 @@ def main() -> int:
     table.print()
     leaked = heavy_imports(bin_dir, base_env)
     print(f"Heavy client modules imported by the listing: {', '.join(leaked) or 'none'}")
-    ok = verdict("cold start built-ins only / import typer, rich",
-                 median(times["databay plugins (built-ins only)"]) / baseline, TARGET, higher_is_better=False)
-    ok &= verdict("cold start with plugins / import typer, rich",
-                  median(times["databay plugins (with plugins)"]) / baseline, TARGET, higher_is_better=False)
+    verdict("cold start built-ins only / import typer, rich",
+            median(times["databay plugins (built-ins only)"]) / baseline, TARGET, higher_is_better=False)
+    verdict("cold start with plugins / import typer, rich",
+            median(times["databay plugins (with plugins)"]) / baseline, TARGET, higher_is_better=False)
     return 0 if not leaked else 1
 
 

@@ -25,85 +25,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import Table, databay03_python, median, run_databay03, verdict  # noqa: E402
+from _csv_writers import BATCH, ROWS, link_transfer, outlet_push, raw_dictwriter  # noqa: E402
 
-ROWS = 100_000
-BATCH = 1_000
 ROUNDS = 5  # everyone takes turns, so that the machine's noise hits all alike
 ROUNDS_03 = 3  # databay 0.3.0 takes seconds per run
 TARGET = 0.8
 
-# Runs unchanged under this repository's databay (CsvOutlet from databay-csv) and databay 0.3.0.
-WRITERS = f"""
-import csv
-import datetime
-import time
-
-from databay import Inlet, Link, Record, Update
-from databay.outlets import CsvOutlet
-
-ROWS, BATCH = {ROWS}, {BATCH}
-FIELDS = ["id", "name", "value", "done", "tag"]
-TAGS = ["red", "green", "blue, or cyan", "none"]
-
-
-def make_batches():
-    rows = [{{"id": i, "name": f"item-{{i}}", "value": i * 0.5, "done": i % 2 == 0, "tag": TAGS[i % 4]}}
-            for i in range(ROWS)]
-    return [rows[n:n + BATCH] for n in range(0, ROWS, BATCH)]
-
-
-class BatchInlet(Inlet):
-    def __init__(self, batches):
-        super().__init__()
-        self.batches = iter(batches)
-
-    def pull(self, update):
-        return next(self.batches)
-
-
-def outlet_push(path):
-    pushes = [[Record(row) for row in batch] for batch in make_batches()]
-    outlet = CsvOutlet(path)
-    update = Update(["bench"], 0)
-    start = time.perf_counter()
-    for records in pushes:
-        outlet.push(records, update)
-    return time.perf_counter() - start
-
-
-def link_transfer(path):
-    batches = make_batches()
-    link = Link(BatchInlet(batches), CsvOutlet(path), interval=datetime.timedelta(hours=1), copy_records=True)
-    start = time.perf_counter()
-    for _ in batches:
-        link.transfer()
-    return time.perf_counter() - start
-
-
-def raw_dictwriter(path):
-    batches = make_batches()
-    start = time.perf_counter()
-    for number, batch in enumerate(batches):
-        with open(path, "a", newline="", encoding="utf-8") as f:
-            writer = csv.DictWriter(f, FIELDS)
-            if number == 0:
-                writer.writeheader()
-            writer.writerows(batch)
-    return time.perf_counter() - start
-"""
-
-DATABAY03 = WRITERS + """
+# The same code as here (_csv_writers), run by databay 0.3.0 in the temporary folder given.
+DATABAY03 = """
 import json
+from _csv_writers import link_transfer, outlet_push
 
-
-def run(folder):
-    outlet_push(folder + "/warmup03.csv")
-    print(json.dumps({"push": outlet_push(folder + "/push03.csv"), "transfer": link_transfer(folder + "/transfer03.csv")}))
+folder = {folder!r}
+outlet_push(folder + "/warmup03.csv")
+print(json.dumps({{"push": outlet_push(folder + "/push03.csv"), "transfer": link_transfer(folder + "/transfer03.csv")}}))
 """
-
-namespace: dict = {}
-exec(compile(WRITERS, "<bench writers>", "exec"), namespace)
-outlet_push, link_transfer, raw_dictwriter = (namespace[n] for n in ("outlet_push", "link_transfer", "raw_dictwriter"))
 
 
 def timed(writer, folder: str, name: str, expected: bytes | None) -> float:
@@ -125,8 +61,6 @@ def check(path: str, expected: bytes | None) -> None:
 
 def main() -> int:
     with_03 = databay03_python() is not None
-    if not with_03:
-        print("DATABAY03_PYTHON is not set: databay 0.3.0 is left out (run through benchmarks/run.py)")
     seconds: dict[str, list[float]] = {"raw": [], "transfer": [], "push": [], "transfer03": [], "push03": []}
     with tempfile.TemporaryDirectory(prefix="bench_csv_") as folder:
         raw_dictwriter(os.path.join(folder, "warmup.csv"))
@@ -139,7 +73,7 @@ def main() -> int:
             seconds["transfer"].append(timed(link_transfer, folder, "transfer.csv", expected))
             seconds["push"].append(timed(outlet_push, folder, "push.csv", expected))
             if with_03 and n < ROUNDS_03:
-                result = run_databay03(DATABAY03 + f"\nrun({folder!r})\n")
+                result = run_databay03(DATABAY03.format(folder=folder))
                 for key in ("push", "transfer"):
                     seconds[f"{key}03"].append(result[key])
                     check(os.path.join(folder, f"{key}03.csv"), expected)

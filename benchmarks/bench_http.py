@@ -29,12 +29,11 @@ import asyncio
 import json
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import Table, databay03_python, median, run_databay03, verdict  # noqa: E402
+from _common import Table, databay03_python, median, run_databay03, running_planner, verdict  # noqa: E402
 
 INLETS = 100
 TRANSFERS = 20  # timed per round
@@ -119,19 +118,9 @@ def measure_databay(base: str) -> list[tuple[float, float]]:
 
 
 def measure_databay_planner(base: str) -> list[tuple[float, float]]:
-    from databay.planners import SchedulePlanner
-
     link = make_link(base)
-    planner = SchedulePlanner(link, immediate_transfer=False)
-    thread = threading.Thread(target=planner.start, daemon=True)
-    thread.start()
-    try:
-        while not planner.running:
-            time.sleep(0.01)
+    with running_planner(link):
         return time_transfers(link)
-    finally:
-        planner.shutdown()
-        thread.join(30)
 
 
 DATABAY03 = """
@@ -166,8 +155,6 @@ def main() -> int:
         measure = {"raw": measure_raw, "databay": measure_databay, "planner": measure_databay_planner}
         if databay03_python() is not None:
             measure["databay03"] = measure_databay03
-        else:
-            print("DATABAY03_PYTHON is not set: databay 0.3.0 is left out (run through benchmarks/run.py)")
         times: dict[str, list[tuple[float, float]]] = {key: [] for key in measure}
         # Interleaved rounds, so that the machine's noise hits everyone alike.
         for _ in range(ROUNDS):

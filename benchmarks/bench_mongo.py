@@ -120,8 +120,6 @@ def main() -> int:
         measure_databay(server.uri, "warmup_databay")
         results: dict[str, list[tuple[float, float]]] = {"raw": [], "databay": [], "databay03": []}
         with_03 = databay03_python() is not None
-        if not with_03:
-            print("DATABAY03_PYTHON is not set: databay 0.3.0 is left out (run through benchmarks/run.py)")
         # Interleaved rounds, so that drift of the machine or the server hits everyone alike.
         for n in range(ROUNDS):
             results["raw"].append(measure_raw(server.uri, f"raw_{n}"))

@@ -19,102 +19,34 @@ Target: databay at least 10x databay 0.3.0, with 1 and with 2 outlets.
 from __future__ import annotations
 
 import sys
-import threading
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import Table, databay03_python, median, run_databay03, verdict  # noqa: E402
+from _common import Table, databay03_python, median, run_databay03, running_planner, verdict  # noqa: E402
+from _dict_link import RECORDS, DictInlet, make_link, transfer_rates  # noqa: E402
 
-RECORDS = 1000
 ROUNDS = 3  # databay 0.3.0 and databay take turns, so that the machine's noise hits both
 REPEATS = 3  # timed repeats per round
 TARGET = 10.0
 
-# Run unchanged under this repository's databay and under databay 0.3.0.
-NODES = f"""
-import datetime
-import time
-
-from databay import Inlet, Link, Outlet
-
-RECORDS = {RECORDS}
-
-
-class DictInlet(Inlet):
-    def pull(self, update):
-        return [{{"id": i, "name": "item", "value": i * 0.5}} for i in range(RECORDS)]
-
-
-class CountOutlet(Outlet):
-    def __init__(self):
-        super().__init__()
-        self.pushed = 0
-
-    def push(self, records, update):
-        self.pushed += len(records)
-
-
-def make_link(outlets):
-    return Link(DictInlet(), [CountOutlet() for _ in range(outlets)],
-                interval=datetime.timedelta(seconds=3600), copy_records=True)
-
-
-def rates(transfer, count, repeats):
-    transfer()  # warm-up
-    out = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(count):
-            transfer()
-        out.append(count / (time.perf_counter() - start))
-    return out
-
-
-def check(link, transfers):
-    for outlet in link.outlets:
-        assert outlet.pushed == transfers * RECORDS, (outlet.pushed, transfers)
-"""
-
-DATABAY03_CODE = NODES + f"""
+# The same code as here (_dict_link), run by databay 0.3.0.
+DATABAY03_CODE = f"""
 import json
-result = {{}}
-for outlets in (1, 2):
-    link = make_link(outlets)
-    result[outlets] = rates(link.transfer, 20, {REPEATS})
-    check(link, 1 + 20 * {REPEATS})
-print(json.dumps(result))
-"""
+from _dict_link import make_link, transfer_rates
 
-namespace: dict = {}
-exec(compile(NODES, "<bench nodes>", "exec"), namespace)
-DictInlet, make_link, rates, check = (namespace[n] for n in ("DictInlet", "make_link", "rates", "check"))
+print(json.dumps({{outlets: transfer_rates(make_link(outlets), 20, {REPEATS}) for outlets in (1, 2)}}))
+"""
 
 
 def databay_standalone(outlets: int) -> list[float]:
-    link = make_link(outlets)
-    result = rates(link.transfer, 100, REPEATS)
-    check(link, 1 + 100 * REPEATS)
-    return result
+    return transfer_rates(make_link(outlets), 100, REPEATS)
 
 
 def databay_engine(outlets: int) -> list[float]:
     """``Link.transfer()`` from this thread while a planner runs the link on its loop."""
-    from databay.planners import SchedulePlanner
-
     link = make_link(outlets)
-    planner = SchedulePlanner(link, immediate_transfer=False)
-    thread = threading.Thread(target=planner.start)
-    thread.start()
-    while not planner.running:
-        time.sleep(0.01)
-    try:
-        result = rates(link.transfer, 100, REPEATS)
-    finally:
-        planner.shutdown()
-        thread.join()
-    check(link, 1 + 100 * REPEATS)
-    return result
+    with running_planner(link):
+        return transfer_rates(link, 100, REPEATS)
 
 
 def plain_loop(outlets: int) -> list[float]:
@@ -133,15 +65,11 @@ def plain_loop(outlets: int) -> list[float]:
             else:
                 outlet.push([Record(dict(r.payload)) for r in records], None)
 
-    result = rates(transfer, 1000, REPEATS)
-    check(link, 1 + 1000 * REPEATS)
-    return result
+    return transfer_rates(link, 1000, REPEATS, transfer)
 
 
 def main() -> int:
     have_old = databay03_python() is not None
-    if not have_old:
-        print("DATABAY03_PYTHON is not set (run through benchmarks/run.py): no databay 0.3.0 figures")
     measures = {"ours": databay_standalone, "engine": databay_engine, "limit": plain_loop}
     samples: dict[tuple[str, int], list[float]] = {}
     for round_ in range(ROUNDS):
@@ -152,7 +80,6 @@ def main() -> int:
         for outlets in (1, 2):
             for name, measure in measures.items():
                 samples.setdefault((name, outlets), []).extend(measure(outlets))
-    ok = True
     table = Table(
         f"Transfers/s, 1 inlet x {RECORDS:,} dict records, copy_records=True "
         f"(median of {ROUNDS} rounds x {REPEATS})",
@@ -172,8 +99,8 @@ def main() -> int:
     table.print()
     for outlets, (ours, _, base) in results.items():
         if base:
-            ok &= verdict(f"throughput, {outlets} outlet(s), databay Link.transfer / databay 0.3.0",
-                          ours / base, TARGET)
+            verdict(f"throughput, {outlets} outlet(s), databay Link.transfer / databay 0.3.0",
+                    ours / base, TARGET)
     for outlets, (_, engine, base) in results.items():
         if base:
             print(f"(for information) {outlets} outlet(s), databay in a running planner / databay 0.3.0: "
