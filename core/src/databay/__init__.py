@@ -19,8 +19,8 @@ from databay.logs import install_default_handler
 __version__ = "1.0.0a1"
 
 __all__ = [
-    "BasePlanner", "Inlet", "Link", "Outlet", "Pipeline", "PipelineError", "Record", "Update", "hookimpl",
-    "load_pipeline", "load_plugins",
+    "BasePlanner", "Inlet", "Link", "MetadataKey", "Outlet", "Pipeline", "PipelineError", "Record",
+    "RetryPolicy", "Update", "hookimpl", "load_pipeline", "load_plugins",
 ]
 
 _LAZY = {
@@ -28,6 +28,8 @@ _LAZY = {
     "Update": "databay.update",
     "Inlet": "databay.inlet",
     "Outlet": "databay.outlet",
+    "MetadataKey": "databay.outlet",
+    "RetryPolicy": "databay.retry",
     "Link": "databay.link",
     "BasePlanner": "databay.base_planner",
     "Pipeline": "databay.pipeline",
@@ -39,9 +41,10 @@ if TYPE_CHECKING:
     from databay.base_planner import BasePlanner
     from databay.inlet import Inlet
     from databay.link import Link
-    from databay.outlet import Outlet
+    from databay.outlet import MetadataKey, Outlet
     from databay.pipeline import Pipeline, PipelineError, load_pipeline
     from databay.record import Record
+    from databay.retry import RetryPolicy
     from databay.update import Update
 
 install_default_handler()
