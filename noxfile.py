@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import nox
@@ -17,6 +19,11 @@ import nox
 ROOT = Path(__file__).parent
 PLUGINS = sorted(p.name for p in (ROOT / "plugins").iterdir() if (p / "pyproject.toml").exists())
 TEST_TOOLS = ["pytest>=8", "hypothesis>=6"]
+
+# Real servers some distributions' tests start (Debian packages): {distribution: {command: package}}.
+# A session installs what is missing when it runs as root with apt-get; elsewhere those tests
+# skip and say which package they need.
+SYSTEM_PACKAGES: dict[str, dict[str, str]] = {}
 
 nox.options.sessions = ["core", "plugin", "integration", "lint", "types"]
 nox.options.reuse_existing_virtualenvs = False
@@ -34,6 +41,7 @@ def core(session: nox.Session) -> None:
 @nox.parametrize("name", PLUGINS)
 def plugin(session: nox.Session, name: str) -> None:
     """One plugin distribution's tests, with only core and that plugin installed."""
+    install_system_packages(session, SYSTEM_PACKAGES.get(name, {}))
     session.install("./core", f"./plugins/{name}[test]", *TEST_TOOLS)
     session.run("pytest", f"plugins/{name}/tests", *session.posargs)
 
@@ -42,6 +50,8 @@ def plugin(session: nox.Session, name: str) -> None:
 def integration(session: nox.Session) -> None:
     """Cross-distribution tests: the installed CLI, plugin discovery in fresh venvs, examples."""
     # build: the end-to-end test of `databay plugin new` builds the generated plugin's wheel.
+    for name in PLUGINS:
+        install_system_packages(session, SYSTEM_PACKAGES.get(name, {}))
     session.install("./core", *[f"./plugins/{name}[test]" for name in PLUGINS], *TEST_TOOLS, "build")
     session.run("pytest", "tests", *session.posargs)
 
@@ -65,3 +75,21 @@ def bench(session: nox.Session) -> None:
     """Benchmarks, side by side with databay 0.3.0 installed in its own venv."""
     session.install("./core", *[f"./plugins/{name}[test]" for name in PLUGINS])
     session.run("python", "benchmarks/run.py", *session.posargs)
+
+
+def install_system_packages(session: nox.Session, needed: dict[str, str]) -> None:
+    """Install the Debian packages whose commands are missing, when root with apt-get."""
+    missing = sorted({package for command, package in needed.items() if not _has_command(command)})
+    if not missing:
+        return
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        session.warn(f"not installing {', '.join(missing)} (needs root and apt-get): their tests skip")
+        return
+    env = {"DEBIAN_FRONTEND": "noninteractive"}
+    session.run("apt-get", "update", "-qq", external=True, env=env)
+    session.run("apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing, external=True, env=env)
+
+
+def _has_command(command: str) -> bool:
+    """A command on PATH, or an absolute path (PostgreSQL's binaries are not on PATH)."""
+    return Path(command).exists() if os.path.isabs(command) else shutil.which(command) is not None
