@@ -40,3 +40,12 @@ class StageSerializationError(StageError, TypeError):
 
     The message names the record, its inlet and the offending value's place and type.
     """
+
+
+class UndecodableBatchError(StageError):
+    """Raised when a staged batch cannot be decoded (a corrupt row, a record type no longer
+    registered).
+
+    The stage has already moved the batch to its dead letters, with this error as the reason,
+    when it raises this: delivery goes on with the next batch.
+    """
