@@ -48,8 +48,8 @@ def test_databay_03_imports() -> None:
 
 
 def test_plugin_check_passes() -> None:
-    from databay.plugin_check import check_all
     from databay.plugins import get_plugin_manager
+    from databay.plugins.checks import check_all
 
     verdicts = [v for v in check_all(get_plugin_manager()) if v.subject.startswith("databay-aps")]
     assert [v.subject for v in verdicts] == ["databay-aps:aps", "databay-aps:apsplanner"]
