@@ -35,13 +35,16 @@ def plugins_changed() -> None:
 
 
 class HookManager(pluggy.PluginManager):
-    """pluggy's plugin manager for the ``databay`` hooks, refusing hook wrappers.
+    """pluggy's plugin manager for the ``databay`` hooks, refusing call options it cannot honour.
 
-    databay calls each hook implementation on its own (so that one plugin's failure is
-    only its own), so a wrapper (``wrapper=True`` or ``hookwrapper=True``) would never
-    run: a plugin declaring one is refused when it registers, with a message naming it.
-    A plugin that fails to register leaves nothing registered.
+    databay calls each hook implementation on its own, in registration order (so that one
+    plugin's failure is only its own): a wrapper (``wrapper=True``, ``hookwrapper=True``)
+    would never run and ``tryfirst``/``trylast`` would mean nothing, so a plugin declaring
+    one is refused when it registers, with a message naming the hook. A plugin that fails
+    to register leaves nothing registered.
     """
+
+    REFUSED_OPTIONS = ("wrapper", "hookwrapper", "tryfirst", "trylast")
 
     def __init__(self) -> None:
         super().__init__("databay")
@@ -54,16 +57,16 @@ class HookManager(pluggy.PluginManager):
             if self.is_registered(plugin):  # pluggy leaves a plugin it rejected half registered
                 self.unregister(plugin)
             raise
-        wrappers = sorted({caller.name for caller in self.get_hookcallers(plugin) or []
-                           for impl in caller.get_hookimpls()
-                           if impl.plugin is plugin and (impl.wrapper or impl.hookwrapper)})
-        if wrappers:
+        refused = [f"{caller.name} ({option}=True)" for caller in self.get_hookcallers(plugin) or []
+                   for impl in caller.get_hookimpls() if impl.plugin is plugin
+                   for option in self.REFUSED_OPTIONS if getattr(impl, option)]
+        if refused:
             self.unregister(plugin)
             raise pluggy.PluginValidationError(
                 plugin,
-                f"{name or plugin!r}: {', '.join(wrappers)} is declared as a hook wrapper (wrapper=True "
-                f"or hookwrapper=True), which databay does not support: it calls each implementation "
-                f"on its own. Implement the hook as a plain @hookimpl.",
+                f"{', '.join(refused)}: databay calls each hook implementation on its own, in "
+                f"registration order, so it supports no wrapper, hookwrapper, tryfirst or trylast; "
+                f"implement the hook as a plain @hookimpl",
             )
         return registered_name
 
