@@ -39,15 +39,15 @@ class Kind:
 
 
 def describe(target: Any) -> str:
-    """What ``target`` is, for a message: ``a built-in function (os.system)``, ``a class (x.Y)``."""
+    """What ``target`` is, for a message: ``a built-in function``, ``a class``, ``a 'str' object``."""
     if inspect.isclass(target):
-        return f"a class ({target.__module__}.{target.__qualname__})"
+        return "a class"
     if inspect.isbuiltin(target):
-        return f"a built-in function ({getattr(target, '__module__', None) or 'builtins'}.{target.__name__})"
-    if inspect.isfunction(target):
-        return f"a function ({target.__module__}.{target.__qualname__})"
+        return "a built-in function"
+    if inspect.isfunction(target) or inspect.ismethod(target):
+        return "a function"
     if inspect.ismodule(target):
-        return f"a module ({target.__name__})"
+        return "a module"
     return f"a {type(target).__name__!r} object"
 
 
