@@ -6,12 +6,15 @@ inlet is resolved, and ``os.system`` is never called.
 
 from __future__ import annotations
 
+import types
+
 import pytest
 from databay import BasePlanner, Inlet, Outlet, hookimpl
 from databay.errors import PluginError
 from databay.notifier import Notifier
 from databay.plugins import PluginManager, set_plugin_manager
 from databay.plugins.checks import check_all
+from databay.plugins.kinds import KINDS
 
 
 class GoodInlet(Inlet):
@@ -58,35 +61,16 @@ def make_inlet(**kwargs):
     return GoodInlet(**kwargs)
 
 
-class Registrations:
-    """Registers, for each kind, targets that fit and targets that don't."""
+def registrations(by_kind: dict[str, dict]) -> types.SimpleNamespace:
+    """A plugin registering ``by_kind[kind]`` (``{name: target}``) through the hook of each kind."""
+    plugin = types.SimpleNamespace()
+    for kind in KINDS.values():
+        def register_all(register, _targets=by_kind.get(kind.name, {})):
+            for name, target in _targets.items():
+                register(name, target)
 
-    def __init__(self, **by_kind):
-        self.by_kind = by_kind
-
-    def _register(self, kind, register):
-        for name, target in self.by_kind.get(kind, {}).items():
-            register(name, target)
-
-    @hookimpl
-    def databay_register_inlets(self, register):
-        self._register("inlet", register)
-
-    @hookimpl
-    def databay_register_outlets(self, register):
-        self._register("outlet", register)
-
-    @hookimpl
-    def databay_register_planners(self, register):
-        self._register("planner", register)
-
-    @hookimpl
-    def databay_register_processors(self, register):
-        self._register("processor", register)
-
-    @hookimpl
-    def databay_register_notifiers(self, register):
-        self._register("notifier", register)
+        setattr(plugin, kind.hook, hookimpl(register_all))
+    return plugin
 
 
 UNFIT = {
@@ -124,7 +108,7 @@ def manager():
     for (kind, name), target in FIT.items():
         by_kind.setdefault(kind, {})[name] = target
     manager = PluginManager(load_only=set()).load()
-    info = manager.register(Registrations(**by_kind), "databay-untrusted")
+    info = manager.register(registrations(by_kind), "databay-untrusted")
     assert info.error is None  # listing imports nothing and trusts nothing yet
     return manager
 
@@ -181,7 +165,7 @@ def test_a_pipeline_naming_an_unfit_target_is_invalid_and_runs_nothing(clean_plu
 
 def test_an_eager_target_is_checked_too():
     manager = PluginManager(load_only=set()).load()
-    manager.register(Registrations(outlet={"eager": BasePlanner}), "databay-eager")
+    manager.register(registrations({"outlet": {"eager": BasePlanner}}), "databay-eager")
     with pytest.raises(PluginError, match="outlet 'eager' of databay-eager: databay.base_planner:BasePlanner is a "
                                           "class, not a subclass of databay.Outlet"):
         manager.resolve("outlet", "eager")

@@ -54,51 +54,36 @@ def test_a_plugin_with_a_call_option_is_refused_naming_the_hook(option):
         PluginManager(load_only=set(), strict=True).load().register(module(), "dbt-options")
 
 
-def test_a_wrapper_among_plain_hooks_leaves_nothing_of_its_plugin_registered():
-    @hookimpl
-    def databay_transfer_finished(link, update, stats):
-        pass
+@hookimpl
+def observes(link, update):
+    pass
 
-    @hookimpl(wrapper=True)
-    def databay_transfer_failed(link, update, exception):
-        yield
 
+@hookimpl(wrapper=True)
+def wraps(link, update, exception):
+    yield
+
+
+@hookimpl
+def takes_too_much(link, update, exception, extra):
+    pass
+
+
+@hookimpl
+def raises(register):
+    raise RuntimeError("no client library")
+
+
+@pytest.mark.parametrize(("hook", "implementation", "reason"), [
+    ("databay_transfer_failed", wraps, "databay_transfer_failed (wrapper=True)"),
+    ("databay_transfer_failed", takes_too_much, "extra"),
+    ("databay_register_inlets", raises, "RuntimeError: no client library"),
+])
+def test_a_broken_plugin_leaves_none_of_its_hooks_registered(hook, implementation, reason):
     manager = builtins_only()
-    info = manager.register(plugin_module("dbt_mixed", databay_transfer_finished=databay_transfer_finished,
-                                          databay_transfer_failed=databay_transfer_failed), "dbt-mixed")
-    assert "databay_transfer_failed (wrapper=True)" in info.error
-    assert manager.pm.hook.databay_transfer_finished.get_hookimpls() == []
-
-
-def test_a_hook_not_matching_its_spec_leaves_nothing_half_registered():
-    class HalfRight:
-        @hookimpl
-        def databay_transfer_started(self, link, update):
-            pass
-
-        @hookimpl
-        def databay_transfer_failed(self, link, update, exception, extra):
-            pass
-
-    manager = builtins_only()
-    info = manager.register(HalfRight(), "dbt-half")
-    assert "extra" in info.error
-    assert manager.pm.hook.databay_transfer_started.get_hookimpls() == []
-
-
-def test_a_broken_plugin_observes_nothing():
-    class ObservesThenBreaks:
-        @hookimpl
-        def databay_transfer_started(self, link, update):
-            pass
-
-        @hookimpl
-        def databay_register_inlets(self, register):
-            raise RuntimeError("no client library")
-
-    manager = builtins_only()
-    info = manager.register(ObservesThenBreaks(), "dbt-observes")
-    assert "RuntimeError: no client library" in info.error
+    info = manager.register(plugin_module("dbt_broken", databay_transfer_started=observes, **{hook: implementation}),
+                            "dbt-broken")
+    assert reason in info.error
     assert manager.pm.hook.databay_transfer_started.get_hookimpls() == []
 
 
@@ -119,17 +104,13 @@ def test_observers_see_plugins_registered_later_without_being_told(clean_plugins
     from databay.inlets.null_inlet import NullInlet
 
     seen = []
-
-    class Watcher:
-        @hookimpl
-        def databay_transfer_finished(self, link, update, stats):
-            seen.append(str(update))
-
+    watcher = plugin_module("dbt_watcher", databay_transfer_finished=hookimpl(
+        lambda link, update, stats: seen.append(str(update))))
     manager = builtins_only()
     set_plugin_manager(manager)
     link = Link(NullInlet(), QuietOutlet(), interval=1, tags="watched")
     run_transfer(link)
-    manager.register(Watcher(), "dbt-watcher")  # no observe() needed
+    manager.register(watcher, "dbt-watcher")  # no observe() needed
     run_transfer(link)
     assert seen == ["watched.1"]
 

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import sys
 
-from databay.plugins import PluginManager
+from databay.testing import plugin_listing
 
 
-def test_the_email_notifier_is_registered_without_importing_it(monkeypatch):
-    monkeypatch.delitem(sys.modules, "databay_email.notifier", raising=False)
-    manager = PluginManager(load_only={"databay-email"}).load()
-    component = manager.find("notifier", "email")
-    assert (component.distribution, component.import_path) == ("databay-email", "databay_email.notifier:EmailNotifier")
-    assert "databay_email.notifier" not in sys.modules
+def test_the_email_notifier_is_registered_without_importing_it(databay_load_plugins):
+    listing = plugin_listing("databay-email", watch=["databay_email.notifier", "smtplib"])
+    assert listing.components == {"notifier": {"email": "databay_email.notifier:EmailNotifier"}}
+    assert listing.imported == []
     from databay_email import EmailNotifier
 
-    assert component.load() is EmailNotifier
-    assert manager.find("notifier", "EmailNotifier") is component
+    manager = databay_load_plugins("databay-email")
+    assert manager.resolve("notifier", "email") is EmailNotifier
+    assert manager.find("notifier", "EmailNotifier") is manager.find("notifier", "email")
 
 
 def test_databay_plugins_lists_and_checks_it():

@@ -2,44 +2,25 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import databay_http
-
-
-def run(code: str) -> dict:
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+from databay.testing import plugin_listing
 
 
 def test_listing_components_does_not_import_aiohttp() -> None:
-    found = run(
-        "import json, sys\n"
-        "from databay.plugins import get_plugin_manager\n"
-        "m = get_plugin_manager()\n"
-        "names = {k: [c.import_path for c in m.components(k) if c.distribution == 'databay-http'] "
-        "for k in ('inlet', 'outlet')}\n"
-        "import databay_http, databay_http.errors\n"
-        "loaded = sorted(n for n in sys.modules if n.split('.')[0] in ('aiohttp', 'yarl', 'multidict') "
-        "or n in ('databay_http.inlet', 'databay_http.outlet', 'databay_http.client'))\n"
-        "print(json.dumps({'names': names, 'loaded': loaded}))\n"
-    )
-    assert found["names"] == {"inlet": ["databay_http.inlet:HttpInlet"],
-                              "outlet": ["databay_http.outlet:HttpOutlet"]}
-    assert found["loaded"] == []
+    listing = plugin_listing("databay-http", watch=["aiohttp", "yarl", "multidict", "databay_http.inlet",
+                                                    "databay_http.outlet", "databay_http.client"])
+    assert listing.components == {"inlet": {"http": "databay_http.inlet:HttpInlet"},
+                                  "outlet": {"http": "databay_http.outlet:HttpOutlet"}}
+    assert listing.imported == []
 
 
-def test_found_by_name_and_by_class_name() -> None:
-    from databay.plugins import get_plugin_manager
+def test_found_by_name_and_by_class_name(databay_load_plugins) -> None:
     from databay_http.inlet import HttpInlet
     from databay_http.outlet import HttpOutlet
 
-    manager = get_plugin_manager()
-    assert manager.find("inlet", "http").load() is HttpInlet
-    assert manager.find("outlet", "http").load() is HttpOutlet
+    manager = databay_load_plugins("databay-http")
+    assert manager.resolve("inlet", "http") is HttpInlet
+    assert manager.resolve("outlet", "HttpOutlet") is HttpOutlet
 
 
 def test_compatible_imports() -> None:

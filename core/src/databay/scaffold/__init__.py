@@ -130,6 +130,7 @@ def render_files(
     values["pipeline"] = _pipeline(names, kinds)
     values["python_example"] = _python_example(names, classes)
     values["testing_note"] = _testing_note(kinds)
+    values["component_modules"] = ", ".join(f'"{names.package}.{kind}"' for kind in kinds)
     values["imports"] = "\n".join(f"from {names.package}.{kind} import {cls}" for kind, cls in classes.items())
     values["resolutions"] = "\n".join(
         f'    assert manager.resolve("{kind}", "{names.short}") is {cls}' for kind, cls in classes.items()
