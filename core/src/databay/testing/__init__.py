@@ -35,8 +35,8 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from databay.testing.inlet_tester import InletTester
+    from databay.testing.listing import PluginListing, plugin_listing
     from databay.testing.outlet_tester import OutletTester
     from databay.testing.planner_tester import PlannerTester
-    from databay.testing.listing import PluginListing, plugin_listing
 
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
