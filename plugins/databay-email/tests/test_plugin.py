@@ -1,21 +1,16 @@
-"""The plugin: the `email` notifier is registered lazily and found by name."""
+"""The installed distribution: the `email` notifier is registered lazily and found by name."""
 
 from __future__ import annotations
 
 import sys
 
-from databay.testing import plugin_listing
+from databay.testing import PluginTester
 
 
-def test_the_email_notifier_is_registered_without_importing_it(databay_load_plugins):
-    listing = plugin_listing("databay-email", watch=["databay_email.notifier", "smtplib"])
-    assert listing.components == {"notifier": {"email": "databay_email.notifier:EmailNotifier"}}
-    assert listing.imported == []
-    from databay_email import EmailNotifier
-
-    manager = databay_load_plugins("databay-email")
-    assert manager.resolve("notifier", "email") is EmailNotifier
-    assert manager.find("notifier", "EmailNotifier") is manager.find("notifier", "email")
+class TestPlugin(PluginTester):
+    distribution = "databay-email"
+    components = {"notifier": {"email": "databay_email.notifier:EmailNotifier"}}
+    watch = ["databay_email.notifier", "smtplib"]
 
 
 def test_databay_plugins_lists_and_checks_it():

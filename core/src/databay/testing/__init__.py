@@ -9,8 +9,9 @@ one test per rule of the databay contract::
         def get_outlet(self):
             return MyOutlet()
 
-:func:`plugin_listing` tells what listing an installed plugin registers and imports, from
-a fresh interpreter (listing must not import your client library).
+:class:`PluginTester` checks the installed distribution as a whole (what it registers,
+lazily, and ``databay plugins --check``); :func:`plugin_listing` tells what listing an
+installed plugin registers and imports, from a fresh interpreter.
 
 The testers load on first access, so that the pytest plugin of this package
 (:mod:`databay.testing.pytest_plugin`, loaded by pytest in every session of an
@@ -23,12 +24,13 @@ from typing import TYPE_CHECKING
 
 from databay._lazy import lazy_attributes
 
-__all__ = ["InletTester", "OutletTester", "PlannerTester", "PluginListing", "plugin_listing"]
+__all__ = ["InletTester", "OutletTester", "PlannerTester", "PluginListing", "PluginTester", "plugin_listing"]
 
 _LAZY = {
     "InletTester": "databay.testing.inlet_tester",
     "OutletTester": "databay.testing.outlet_tester",
     "PlannerTester": "databay.testing.planner_tester",
+    "PluginTester": "databay.testing.plugin_tester",
     "PluginListing": "databay.testing.listing",
     "plugin_listing": "databay.testing.listing",
 }
@@ -38,5 +40,6 @@ if TYPE_CHECKING:
     from databay.testing.listing import PluginListing, plugin_listing
     from databay.testing.outlet_tester import OutletTester
     from databay.testing.planner_tester import PlannerTester
+    from databay.testing.plugin_tester import PluginTester
 
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
