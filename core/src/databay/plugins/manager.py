@@ -17,7 +17,7 @@ import pluggy
 from databay import hookspecs
 from databay.errors import PluginError
 from databay.plugins.kinds import KIND_OF_HOOK
-from databay.plugins.registry import CORE_DISTRIBUTION, Component, PluginInfo, Registry, normalize, registered
+from databay.plugins.registry import CORE_DISTRIBUTION, Component, PluginInfo, Registry, normalize
 
 _change_listeners: list[Callable[[], None]] = []
 
@@ -142,24 +142,22 @@ class PluginManager(Registry):
             kind = KIND_OF_HOOK.get(caller.name)
             if kind is None:
                 continue
-            for impl in caller.get_hookimpls():
-                if impl.plugin is not module or info.error is not None:
-                    continue
-                added: list[Component] = []
+            impl = next(impl for impl in caller.get_hookimpls() if impl.plugin is module)
+            added: list[Component] = []
 
-                def register(name: str, target: Any, _kind: str = kind, _added: list[Component] = added) -> None:
-                    component = registered(_kind, name, target, info.name)
-                    if any(c.kind == _kind and c.name == name for c in [*info.components, *_added]):
-                        raise ValueError(f"{_kind} '{name}' is registered twice")
-                    _added.append(component)
+            def register(name: str, target: Any, _kind: str = kind, _added: list[Component] = added) -> None:
+                component = Component.from_registration(_kind, name, target, info.name)
+                if any(c.kind == _kind and c.name == name for c in [*info.components, *_added]):
+                    raise ValueError(f"{_kind} '{name}' is registered twice")
+                _added.append(component)
 
-                try:
-                    impl.function(**({"register": register} if "register" in impl.argnames else {}))
-                except Exception as exc:
-                    self._broken(info, f"{impl.function.__module__}.{impl.function.__name__} failed: "
-                                       f"{type(exc).__name__}: {exc}")
-                    return
-                self.add(info, added)
+            try:
+                impl.function(**({"register": register} if "register" in impl.argnames else {}))
+            except Exception as exc:
+                self._broken(info, f"{impl.function.__module__}.{impl.function.__name__} failed: "
+                                   f"{type(exc).__name__}: {exc}")
+                return
+            self.add(info, added)
 
     def _broken(self, info: PluginInfo, reason: str) -> None:
         if self.strict:

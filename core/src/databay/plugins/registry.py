@@ -40,6 +40,22 @@ class Component:
     distribution: str
     _loaded: Any = field(default=None, repr=False, compare=False)
 
+    @classmethod
+    def from_registration(cls, kind: str, name: Any, target: Any, distribution: str) -> Component:
+        """The component ``register(name, target)`` describes, when both are well formed.
+
+        :raises ValueError: a name that is not short and lowercase, a target that is neither
+            ``"module:Attr"`` nor callable.
+        """
+        if not isinstance(name, str) or not NAME_PATTERN.match(name):
+            raise ValueError(f"{kind} name {name!r} must be short and lowercase, like 'my_{kind}'")
+        if isinstance(target, str):
+            if not TARGET_PATTERN.match(target):
+                raise ValueError(f"{kind} '{name}': target {target!r} is not 'package.module:Attr'")
+        elif not callable(target):
+            raise ValueError(f"{kind} '{name}': target must be a class, a callable or 'module:Attr'")
+        return cls(kind, name, target, distribution)
+
     @property
     def class_name(self) -> str:
         """The attribute name of the target, known without importing it."""
@@ -127,22 +143,6 @@ class PluginInfo:
             ]
         data["error"] = self.error
         return data
-
-
-def registered(kind: str, name: Any, target: Any, distribution: str) -> Component:
-    """The component ``register(name, target)`` describes, when both are well formed.
-
-    :raises ValueError: a name that is not short and lowercase, a target that is neither
-        ``"module:Attr"`` nor callable.
-    """
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
-        raise ValueError(f"{kind} name {name!r} must be short and lowercase, like 'my_{kind}'")
-    if isinstance(target, str):
-        if not TARGET_PATTERN.match(target):
-            raise ValueError(f"{kind} '{name}': target {target!r} is not 'package.module:Attr'")
-    elif not callable(target):
-        raise ValueError(f"{kind} '{name}': target must be a class, a callable or 'module:Attr'")
-    return Component(kind, name, target, distribution)
 
 
 class Registry:
