@@ -28,10 +28,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from databay._lazy import lazy_attributes
+from databay._version import __version__ as __version__
 from databay.hookspecs import hookimpl
 from databay.logs import install_default_handler
-
-__version__ = "1.0.0a1"
 
 __all__ = [
     "BasePlanner", "Inlet", "Link", "MetadataKey", "Outlet", "Pipeline", "PipelineError", "Processor", "Record",
@@ -51,6 +50,7 @@ _LAZY = {
     "Pipeline": "databay.pipeline",
     "PipelineError": "databay.pipeline",
     "load_pipeline": "databay.pipeline",
+    "load_plugins": "databay.plugins.current",
 }
 
 if TYPE_CHECKING:
@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from databay.link import Link
     from databay.outlet import MetadataKey, Outlet, Processor
     from databay.pipeline import Pipeline, PipelineError, load_pipeline
+    from databay.plugins.current import load_plugins
     from databay.record import Record
     from databay.retry import RetryPolicy
     from databay.update import Update
@@ -66,10 +67,3 @@ if TYPE_CHECKING:
 install_default_handler()
 
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
-
-
-def load_plugins():
-    """Load the installed plugins now (they load on first use otherwise)."""
-    from databay.plugins import get_plugin_manager
-
-    return get_plugin_manager()

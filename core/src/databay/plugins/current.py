@@ -40,6 +40,11 @@ def get_plugin_manager(strict: bool | None = None) -> PluginManager:
         return _manager
 
 
+def load_plugins() -> PluginManager:
+    """Load the installed plugins now (they load on first use otherwise); the plugin manager."""
+    return get_plugin_manager()
+
+
 def set_plugin_manager(manager: PluginManager | None) -> None:
     """Make ``manager`` the process-wide plugin manager (for tests and embedding).
 

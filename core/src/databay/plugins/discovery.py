@@ -13,7 +13,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-from databay.plugins import entry_point_cache
+import databay.plugins.entry_point_cache as entry_point_cache
 
 GROUP = "databay"
 """The entry-point group plugin distributions list their plugin modules under."""

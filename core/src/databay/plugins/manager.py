@@ -14,7 +14,7 @@ from typing import Any
 
 import pluggy
 
-from databay import hookspecs
+import databay.hookspecs as hookspecs
 from databay.errors import PluginError
 from databay.plugins.kinds import KIND_OF_HOOK
 from databay.plugins.registry import CORE_DISTRIBUTION, Component, PluginInfo, Registry, normalize
@@ -86,7 +86,7 @@ class PluginManager(Registry):
 
     def load(self) -> PluginManager:
         """Register core's built-ins and every selected installed plugin with their components."""
-        from databay import __version__
+        from databay._version import __version__
         from databay.default_plugins import builtins
 
         core = self.plugins[CORE_DISTRIBUTION] = PluginInfo(CORE_DISTRIBUTION, __version__)
