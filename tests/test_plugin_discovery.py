@@ -141,7 +141,7 @@ def test_check_gives_a_verdict_per_component_and_fails_on_any_problem(user_env):
     verdicts = {v["subject"]: v for v in json.loads(result.stdout)}
     assert verdicts["databay-example:upper"]["ok"] and verdicts["databay:file"]["ok"]
     assert verdicts["databay-broken"]["kind"] == "plugin" and not verdicts["databay-broken"]["ok"]
-    assert "not a subclass of Outlet" in verdicts["databay-clash:not_an_outlet"]["detail"]
+    assert "is a function, not a subclass of databay.Outlet" in verdicts["databay-clash:not_an_outlet"]["detail"]
     assert "does not import" in verdicts["databay-clash:ghost"]["detail"]
     assert "also registered by another distribution" in verdicts["databay-clash:print"]["detail"]
     text = user_env.databay("plugins", "--check")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from databay import Inlet, Outlet, hookimpl
-from databay.plugin_check import check_all
 from databay.plugins import PluginManager
+from databay.plugins.checks import check_all
 
 
 class GoodOutlet(Outlet):
@@ -15,6 +15,13 @@ class GoodOutlet(Outlet):
 
 class AbstractInlet(Inlet):
     """Forgot to implement pull."""
+
+
+class OpaqueProcessor(dict):
+    """A processor class whose constructor (dict's) has no signature to read."""
+
+    def __call__(self, records):
+        return records
 
 
 class Components:
@@ -31,7 +38,7 @@ class Components:
 
     @hookimpl
     def databay_register_processors(self, register):
-        register("opaque", dict)  # callable, but its signature cannot be read
+        register("opaque", OpaqueProcessor)  # a processor, but its signature cannot be read
         register("not_callable", "databay.plugins:KINDS")
 
 
@@ -62,13 +69,13 @@ def verdicts():
     "kind, subject, ok, detail",
     [
         ("outlet", "databay-components:good", True, "GoodOutlet"),
-        ("outlet", "databay-components:not_an_outlet", False, "is not a subclass of Outlet"),
+        ("outlet", "databay-components:not_an_outlet", False, "not a subclass of databay.Outlet"),
         ("outlet", "databay-components:ghost", False, "does not import"),
         ("outlet", "databay-components:print", False, "also registered by another distribution"),
         ("outlet", "databay:print", False, "also registered by another distribution"),
         ("inlet", "databay-components:abstract", False, "is abstract (does not implement pull)"),
         ("processor", "databay-components:opaque", False, "constructor cannot be inspected"),
-        ("processor", "databay-components:not_callable", False, "is not callable"),
+        ("processor", "databay-components:not_callable", False, "is a 'tuple' object, not a processor"),
         ("processor", "databay:buffer", True, "Buffer"),
         ("commands", "databay-commands", True, "adds say-hello"),
         ("commands", "databay-failing", False, "RuntimeError: cannot add my command"),

@@ -49,6 +49,12 @@ class RaisingPlugin:
         raise RuntimeError("boom in hook")
 
 
+def registering_outlet(name: str, target: str) -> str:
+    """The source of a plugin module registering the outlet ``name``."""
+    return ("from databay import hookimpl\n\n\n@hookimpl\ndef databay_register_outlets(register):\n"
+            f"    register({name!r}, {target!r})\n")
+
+
 def builtins_only() -> PluginManager:
     return PluginManager(load_only=set()).load()
 
@@ -301,13 +307,7 @@ def test_a_plugin_may_reuse_a_builtin_name_through_qualification():
 
 
 def test_entry_point_distributions_are_discovered_and_isolated(make_distribution):
-    make_distribution("dbt-good", """
-        from databay import hookimpl
-
-        @hookimpl
-        def databay_register_outlets(register):
-            register("dbt_good", "databay.outlets.null_outlet:NullOutlet")
-    """)
+    make_distribution("dbt-good", registering_outlet("dbt_good", "databay.outlets.null_outlet:NullOutlet"))
     make_distribution("dbt-broken", "raise ImportError('missing client library')\n")
     manager = PluginManager().load()
     good, broken = manager.plugins["dbt-good"], manager.plugins["dbt-broken"]
@@ -415,13 +415,7 @@ def test_component_modules_resolve_builtins(clean_plugins, monkeypatch):
 
 
 def test_component_modules_resolve_plugin_components_by_class_name(clean_plugins, monkeypatch, make_distribution):
-    make_distribution("dbt-attr", f"""
-        from databay import hookimpl
-
-        @hookimpl
-        def databay_register_outlets(register):
-            register("kafka", "{__name__}:KafkaOutlet")
-    """)
+    make_distribution("dbt-attr", registering_outlet("kafka", f"{__name__}:KafkaOutlet"))
     monkeypatch.setenv("DATABAY_LOAD_PLUGINS", "dbt-attr")
     import databay.outlets
 
@@ -470,13 +464,7 @@ class MongoCollectionNotFound(Exception):
 
 
 def test_databay_03_module_paths_resolve_plugin_components(clean_plugins, monkeypatch, make_distribution):
-    make_distribution("dbt-legacy", f"""
-        from databay import hookimpl
-
-        @hookimpl
-        def databay_register_outlets(register):
-            register("mongo", "{__name__}:MongoOutlet")
-    """)
+    make_distribution("dbt-legacy", registering_outlet("mongo", f"{__name__}:MongoOutlet"))
     monkeypatch.setenv("DATABAY_LOAD_PLUGINS", "dbt-legacy")
     from databay.outlets.mongo_outlet import MongoCollectionNotFound as found_error
     from databay.outlets.mongo_outlet import MongoOutlet as found_outlet

@@ -1,6 +1,21 @@
 """databay: scheduled data transfer. Inlets produce records, outlets consume them, links
 move records on an interval, planners schedule links.
 
+The public API, for applications and plugins alike (``docs/writing-plugins.md``):
+
+- this package: :data:`hookimpl`, :class:`Inlet`, :class:`Outlet`, :class:`Record`,
+  :class:`Update`, :data:`MetadataKey`, :data:`Processor`, :class:`Link`,
+  :class:`RetryPolicy`, :class:`BasePlanner`, and the pipeline API (:func:`load_pipeline`);
+- :mod:`databay.errors`, :mod:`databay.stage`, :mod:`databay.notifier`,
+  :mod:`databay.redaction` and :mod:`databay.testing` (the conformance kit);
+- :mod:`databay.hookspecs` documents the hooks a plugin implements;
+- databay 0.3's paths keep working for 0.3 code: ``databay.inlets``, ``databay.outlets``,
+  ``databay.planners`` (components by class name), ``databay.record``, ``databay.inlet``,
+  ``databay.outlet``, ``databay.link``, ``databay.support.buffers``, ``databay.misc.inlet_tester``.
+
+Every other module is internal and may change in any release; plugins never import one
+(a test of the repository fails on a first-party plugin that does).
+
 The model is imported lazily so that ``databay plugins`` starts fast.
 
 PYTEST_DONT_REWRITE: databay is a pytest plugin (``databay.testing.pytest_plugin``), and
@@ -13,13 +28,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from databay._lazy import lazy_attributes
+from databay._version import __version__ as __version__
 from databay.hookspecs import hookimpl
 from databay.logs import install_default_handler
 
-__version__ = "1.0.0a1"
-
 __all__ = [
-    "BasePlanner", "Inlet", "Link", "MetadataKey", "Outlet", "Pipeline", "PipelineError", "Record",
+    "BasePlanner", "Inlet", "Link", "MetadataKey", "Outlet", "Pipeline", "PipelineError", "Processor", "Record",
     "RetryPolicy", "Update", "hookimpl", "load_pipeline", "load_plugins",
 ]
 
@@ -29,20 +43,23 @@ _LAZY = {
     "Inlet": "databay.inlet",
     "Outlet": "databay.outlet",
     "MetadataKey": "databay.outlet",
+    "Processor": "databay.outlet",
     "RetryPolicy": "databay.retry",
     "Link": "databay.link",
     "BasePlanner": "databay.base_planner",
     "Pipeline": "databay.pipeline",
     "PipelineError": "databay.pipeline",
     "load_pipeline": "databay.pipeline",
+    "load_plugins": "databay.plugins.current",
 }
 
 if TYPE_CHECKING:
     from databay.base_planner import BasePlanner
     from databay.inlet import Inlet
     from databay.link import Link
-    from databay.outlet import MetadataKey, Outlet
+    from databay.outlet import MetadataKey, Outlet, Processor
     from databay.pipeline import Pipeline, PipelineError, load_pipeline
+    from databay.plugins.current import load_plugins
     from databay.record import Record
     from databay.retry import RetryPolicy
     from databay.update import Update
@@ -50,10 +67,3 @@ if TYPE_CHECKING:
 install_default_handler()
 
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
-
-
-def load_plugins():
-    """Load the installed plugins now (they load on first use otherwise)."""
-    from databay.plugins import get_plugin_manager
-
-    return get_plugin_manager()

@@ -5,7 +5,8 @@ A plugin is a module listed under the ``databay`` entry-point group of its distr
     [project.entry-points.databay]
     myplugin = "databay_myplugin.plugin"
 
-and implements some of these hooks, marked with :data:`databay.hookimpl`::
+and implements some of these hooks, as functions named after them and marked with
+:data:`databay.hookimpl`::
 
     from databay import hookimpl
 
@@ -13,10 +14,48 @@ and implements some of these hooks, marked with :data:`databay.hookimpl`::
     def databay_register_outlets(register):
         register("kafka", "databay_kafka.outlet:KafkaOutlet")
 
-Registration hooks receive a ``register(name, target)`` callback. ``name`` is short,
-lowercase and unique within its kind (``[a-z][a-z0-9_]*``); ``target`` is the class (or
-callable) itself, or better a lazy ``"package.module:Attr"`` string, which is imported
-only when the component is used, so that listing plugins never imports their clients.
+An implementation may take fewer arguments than its specification (only those it names
+are passed), never others: a hook whose arguments don't match makes the plugin broken.
+
+How databay calls hooks
+-----------------------
+
+Unlike a plain pluggy hook call, databay calls **each implementation on its own**, so that
+one plugin's failure stays its own:
+
+- no hook is ``firstresult``: every implementation is called, and **return values are
+  ignored** (registration hooks give their results through ``register``);
+- implementations are called in the order their plugins were registered: core's
+  built-ins first, then the installed distributions by name (observers added in
+  process, :func:`databay.observers.add_observer`, last);
+- so pluggy's call options have nothing to act on, and **are refused**: a plugin marking
+  an implementation ``@hookimpl(wrapper=True)``, ``hookwrapper=True``, ``tryfirst=True``
+  or ``trylast=True`` is not registered, and is listed as broken with a message naming
+  the hook (``specname`` and ``optionalhook`` are fine);
+- what an exception raised by an implementation does depends on the hook (below): a
+  registration hook that raises makes its plugin broken (``databay plugins`` shows the
+  reason; ``DATABAY_STRICT_PLUGINS=1`` makes it an error), an observer that raises is
+  logged and the transfer goes on.
+
+Registration hooks
+------------------
+
+Called once per plugin when the plugins are loaded: on first use in a process (listing
+them, resolving a component, building a pipeline), before anything runs. Each receives a
+``register(name, target)`` callback:
+
+- ``name`` is short and lowercase (``[a-z][a-z0-9_]*``), unique within its kind in the
+  distribution; the target's class name is accepted too wherever a name is;
+- ``target`` is the class itself or, better, a lazy ``"package.module:Attr"`` string,
+  imported only when the component is used, so that listing plugins imports none of
+  their clients;
+- ``register`` raises ``ValueError`` for a malformed name or target, or a name registered
+  twice: left unhandled, the plugin is broken and none of its components are registered.
+
+A target is checked against its kind when it is resolved (by a pipeline, ``databay
+validate``, ``databay inspect``, ``databay plugins --check``, ``from databay.inlets import
+...``): a target that is not what its kind needs (``"os:system"`` registered as an
+inlet) is an error naming the plugin, and is never called.
 """
 
 from __future__ import annotations
@@ -29,49 +68,99 @@ hookimpl = pluggy.HookimplMarker("databay")
 
 @hookspec
 def databay_register_inlets(register):
-    """Register :class:`~databay.inlet.Inlet` subclasses: ``register(name, target)``."""
+    """Register inlets: ``register(name, target)``, ``target`` a concrete subclass of
+    :class:`databay.Inlet` (or its ``"module:Class"`` path).
+
+    A pipeline's ``inlets = [{ use = "name", ... }]`` calls the class with the table's
+    other keys as keyword arguments. Return value: ignored.
+    """
 
 
 @hookspec
 def databay_register_outlets(register):
-    """Register :class:`~databay.outlet.Outlet` subclasses: ``register(name, target)``."""
+    """Register outlets: ``register(name, target)``, ``target`` a concrete subclass of
+    :class:`databay.Outlet` (or its ``"module:Class"`` path).
+
+    A pipeline's ``outlets = [{ use = "name", ... }]`` calls the class with the table's
+    other keys as keyword arguments. Return value: ignored.
+    """
 
 
 @hookspec
 def databay_register_planners(register):
-    """Register :class:`~databay.base_planner.BasePlanner` subclasses: ``register(name, target)``."""
+    """Register planners: ``register(name, target)``, ``target`` a concrete subclass of
+    :class:`databay.BasePlanner` (or its ``"module:Class"`` path).
+
+    A pipeline's ``[planner]`` table (``use = "name"``) calls the class with the table's
+    other keys as keyword arguments and adds the pipeline's links. Return value: ignored.
+    """
 
 
 @hookspec
 def databay_register_processors(register):
-    """Register processors, ``(records) -> records`` callables or classes making them."""
+    """Register processors: ``register(name, target)``, ``target`` a function taking a
+    list of records and returning the records to pass on, or a class whose instances are
+    such functions (``__call__(records)``), like core's ``buffer``.
+
+    A pipeline's ``processors = ["name"]`` uses a function as it is; a class is called with
+    the table's other keys (``{ use = "name", ... }``). Return value: ignored.
+    """
 
 
 @hookspec
 def databay_register_notifiers(register):
-    """Register notifiers: :class:`~databay.notifier.Notifier` subclasses (or other classes
-    whose instances implement observer hooks), ``register(name, target)``. A pipeline's
-    ``[[notifiers]]`` table builds one by name and lets it observe the run."""
+    """Register notifiers: ``register(name, target)``, ``target`` a concrete subclass of
+    :class:`databay.notifier.Notifier`, or another class whose instances implement the
+    observer hooks below.
+
+    A pipeline's ``[[notifiers]]`` table (``use = "name"``) calls the class with the
+    table's other keys and lets the instance observe the pipeline's transfers while it
+    runs. Return value: ignored.
+    """
 
 
 @hookspec
 def databay_register_commands(app):
-    """Add commands to the ``databay`` command line; ``app`` is its ``typer.Typer``."""
+    """Add commands to the ``databay`` command line; ``app`` is its ``typer.Typer``.
+
+    Called at every start of the ``databay`` command (except ``databay --version``), after
+    core's commands are added and before the arguments are parsed, once per plugin. Import
+    what your commands need inside them, not here: this runs at every start.
+    ``databay plugins --check`` also calls it on a scratch application. An exception is a
+    warning naming the plugin (an error with ``--strict-plugins``). Return value: ignored.
+    """
 
 
 @hookspec
 def databay_transfer_started(link, update):
-    """A transfer of ``link`` started; ``update`` identifies it. Keep it quick."""
+    """A transfer of ``link`` started; ``update`` (:class:`databay.Update`) identifies it.
+
+    Called before the transfer pulls, on the thread running it: the planner's event loop
+    (or the caller of ``Link.transfer()``). Keep it quick: the transfer waits for it. An
+    exception is logged (logger ``databay.observers``) and the transfer goes on. Return
+    value: ignored.
+    """
 
 
 @hookspec
 def databay_transfer_finished(link, update, stats):
-    """A transfer finished; ``stats`` is a :class:`~databay.transfer.TransferStats`."""
+    """A transfer of ``link`` finished without raising.
+
+    ``stats`` tells what it did: ``update``, ``records_pulled``, ``records_pushed``,
+    ``duration`` (seconds) and ``dead_lettered`` (batches a staged link's outlets gave up
+    on). Called on the thread running the transfer, before it returns; keep it quick. An
+    exception is logged and ignored. Return value: ignored.
+    """
 
 
 @hookspec
 def databay_transfer_failed(link, update, exception):
-    """A transfer raised ``exception`` (it is raised on after the observers return)."""
+    """A transfer of ``link`` raised ``exception``.
+
+    Called on the thread running the transfer, before the exception goes on (to be
+    logged and skipped if the link ignores exceptions, or to stop the planner); keep it
+    quick. An exception raised here is logged and ignored. Return value: ignored.
+    """
 
 
 @hookspec
@@ -81,7 +170,8 @@ def databay_batch_dead_lettered(link, update, outlet, dead_letter, exception):
     ``outlet`` failed to push it after the last attempt its retry policy allows (or its
     processors raised); the batch is kept in the stage's dead-letter area
     (``databay stage PIPELINE`` lists them, ``--replay`` sends them again) and the link goes
-    on with the next batches. ``dead_letter`` is a :class:`~databay.stage.DeadLetter` (stage
+    on with the next batches. ``dead_letter`` is a :class:`databay.stage.DeadLetter` (stage
     file, outlet, batch id, size, attempts, time, error and traceback); ``exception`` is the
-    last exception. Called once per batch. Keep it quick.
+    last exception. Called once per batch, on the thread running the transfer; keep it
+    quick. An exception is logged and ignored. Return value: ignored.
     """

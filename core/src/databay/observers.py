@@ -21,6 +21,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from databay.plugins import when_plugins_change
+
 _LOGGER = logging.getLogger("databay.observers")
 _UNSET: Any = object()
 _current: Any = _UNSET
@@ -54,6 +56,14 @@ class _Notifier:
 
     def batch_dead_lettered(self, **kwargs: Any) -> None:
         self._call("databay_batch_dead_lettered", **kwargs)
+
+
+def _forget() -> None:
+    global _current
+    _current = _UNSET
+
+
+when_plugins_change(_forget)  # the plugins loaded or registered: read the hooks again on next use
 
 
 def current() -> _Notifier | None:

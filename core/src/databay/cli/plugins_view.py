@@ -56,7 +56,7 @@ def print_table(plugins: list[dict], clashes: list[dict] | None = None, title: s
 
 
 def _check(manager: PluginManager, as_json: bool) -> int:
-    from databay.plugin_check import check_all
+    from databay.plugins.checks import check_all
 
     verdicts = check_all(manager)
     failed = [v for v in verdicts if not v.ok]

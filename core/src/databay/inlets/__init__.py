@@ -3,6 +3,6 @@
 ``from databay.inlets import HttpInlet`` works once ``databay-http`` is installed.
 """
 
-from databay.plugins import component_getattr
+from databay.plugins.namespaces import component_getattr
 
 __getattr__ = component_getattr("inlet", __name__)

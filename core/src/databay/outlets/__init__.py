@@ -3,6 +3,6 @@
 ``from databay.outlets import MongoOutlet`` works once ``databay-mongo`` is installed.
 """
 
-from databay.plugins import component_getattr
+from databay.plugins.namespaces import component_getattr
 
 __getattr__ = component_getattr("outlet", __name__)

@@ -3,6 +3,6 @@
 ``from databay.planners import ApsPlanner`` works once ``databay-aps`` is installed.
 """
 
-from databay.plugins import component_getattr
+from databay.plugins.namespaces import component_getattr
 
 __getattr__ = component_getattr("planner", __name__)

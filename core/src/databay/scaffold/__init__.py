@@ -130,10 +130,9 @@ def render_files(
     values["pipeline"] = _pipeline(names, kinds)
     values["python_example"] = _python_example(names, classes)
     values["testing_note"] = _testing_note(kinds)
-    values["imports"] = "\n".join(f"from {names.package}.{kind} import {cls}" for kind, cls in classes.items())
-    values["resolutions"] = "\n".join(
-        f'    assert manager.resolve("{kind}", "{names.short}") is {cls}' for kind, cls in classes.items()
-    )
+    values["components"] = "".join(f'        "{kind}": {{"{names.short}": "{names.package}.{kind}:{cls}"}},\n'
+                                   for kind, cls in classes.items())
+    values["component_modules"] = ", ".join(f'"{names.package}.{kind}"' for kind in kinds)
     values["example_records"] = "2" if "inlet" in kinds else "1"  # lines of examples/events.jsonl, or a die
     values["example_check"] = (
         '    written = (tmp_path / "out" / "events.jsonl").read_text(encoding="utf-8")\n'

@@ -9,6 +9,10 @@ one test per rule of the databay contract::
         def get_outlet(self):
             return MyOutlet()
 
+:class:`PluginTester` checks the installed distribution as a whole (what it registers,
+lazily, and ``databay plugins --check``); :func:`plugin_listing` tells what listing an
+installed plugin registers and imports, from a fresh interpreter.
+
 The testers load on first access, so that the pytest plugin of this package
 (:mod:`databay.testing.pytest_plugin`, loaded by pytest in every session of an
 environment where databay is installed) costs nothing to projects that don't use them.
@@ -20,17 +24,22 @@ from typing import TYPE_CHECKING
 
 from databay._lazy import lazy_attributes
 
-__all__ = ["InletTester", "OutletTester", "PlannerTester"]
+__all__ = ["InletTester", "OutletTester", "PlannerTester", "PluginListing", "PluginTester", "plugin_listing"]
 
 _LAZY = {
     "InletTester": "databay.testing.inlet_tester",
     "OutletTester": "databay.testing.outlet_tester",
     "PlannerTester": "databay.testing.planner_tester",
+    "PluginTester": "databay.testing.plugin_tester",
+    "PluginListing": "databay.testing.listing",
+    "plugin_listing": "databay.testing.listing",
 }
 
 if TYPE_CHECKING:
     from databay.testing.inlet_tester import InletTester
+    from databay.testing.listing import PluginListing, plugin_listing
     from databay.testing.outlet_tester import OutletTester
     from databay.testing.planner_tester import PlannerTester
+    from databay.testing.plugin_tester import PluginTester
 
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

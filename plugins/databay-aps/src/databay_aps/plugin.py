@@ -5,7 +5,7 @@ Targets are lazy ``module:Attr`` strings, so listing plugins never imports APSch
 ``from databay.planners import APSPlanner`` keeps working.
 """
 
-from databay.hookspecs import hookimpl
+from databay import hookimpl
 
 
 @hookimpl

@@ -10,13 +10,13 @@ import zlib
 from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
-from databay.inlet import Inlet
+from databay import Inlet
 
 from databay_csv.csv_format import CsvFormat, Dialect, Lines
 from databay_csv.errors import CsvFormatError, file_error
 
 if TYPE_CHECKING:
-    from databay.update import Update
+    from databay import Update
 
 __all__ = ["CsvInlet"]
 

@@ -14,14 +14,13 @@ from itertools import chain
 from operator import attrgetter, itemgetter
 from typing import IO, TYPE_CHECKING, Any
 
-from databay.outlet import MetadataKey, Outlet
+from databay import MetadataKey, Outlet
 
 from databay_csv.csv_format import CsvFormat, Dialect
 from databay_csv.errors import CsvColumnError, CsvFormatError, file_error
 
 if TYPE_CHECKING:
-    from databay.record import Record
-    from databay.update import Update
+    from databay import Record, Update
 
 __all__ = ["CsvOutlet"]
 

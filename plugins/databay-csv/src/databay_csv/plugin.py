@@ -3,7 +3,7 @@
 Targets are lazy ``module:Attr`` strings, so listing plugins never imports the components.
 """
 
-from databay.hookspecs import hookimpl
+from databay import hookimpl
 
 
 @hookimpl

@@ -1,6 +1,6 @@
 """The databay plugin module of databay-email: registers the ``email`` notifier (lazily)."""
 
-from databay.hookspecs import hookimpl
+from databay import hookimpl
 
 
 @hookimpl

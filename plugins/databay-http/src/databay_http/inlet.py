@@ -9,13 +9,13 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiohttp.typedefs import LooseHeaders
-from databay.inlet import Inlet
+from databay import Inlet
 
 from databay_http.client import BODY_EXCERPT, HttpClient, HttpComponent, excerpt
 from databay_http.errors import HttpDecodeError
 
 if TYPE_CHECKING:
-    from databay.update import Update
+    from databay import Update
 
 __all__ = ["HttpInlet"]
 

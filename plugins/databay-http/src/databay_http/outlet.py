@@ -9,15 +9,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiohttp.typedefs import LooseHeaders
-from databay.outlet import MetadataKey, Outlet, Processor
+from databay import MetadataKey, Outlet, Processor
 from yarl import URL
 
 from databay_http.client import HttpComponent, display, parse_url
 from databay_http.errors import HttpError
 
 if TYPE_CHECKING:
-    from databay.record import Record
-    from databay.update import Update
+    from databay import Record, Update
 
 __all__ = ["HttpOutlet"]
 

@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import pymongo
 from bson import json_util
-from databay.inlet import Inlet
+from databay import Inlet
 from pymongo.errors import PyMongoError
 
 from databay_mongo import stage_types  # noqa: F401 - BSON values in staged records
 from databay_mongo.connection import ServerSpec
 
 if TYPE_CHECKING:
-    from databay.update import Update
+    from databay import Update
     from pymongo.database import Database
 
 __all__ = ["MongoInlet"]

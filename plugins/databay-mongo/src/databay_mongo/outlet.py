@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import bson
 from bson.errors import InvalidDocument
 from bson.raw_bson import RawBSONDocument
-from databay.outlet import MetadataKey, Outlet
+from databay import MetadataKey, Outlet
 from databay.stage import Stage
 from pymongo.errors import BulkWriteError, PyMongoError
 
@@ -21,8 +21,7 @@ from databay_mongo.errors import MongoCollectionNotFound
 
 if TYPE_CHECKING:
     import pymongo
-    from databay.record import Record
-    from databay.update import Update
+    from databay import Record, Update
     from pymongo.collection import Collection
     from pymongo.database import Database
 

@@ -1,19 +1,22 @@
 """``databay plugins --check``: does every registered component honour the plugin contract?
 
-Checked for each component: it imports; an inlet, outlet or planner is a concrete
-subclass of ``Inlet``, ``Outlet`` or ``BasePlanner``, a processor is callable; its
-constructor's signature can be read (what ``databay inspect`` and pipelines rely on);
-its name is registered by no other distribution. Broken plugins are failures too, and
-the ``databay_register_commands`` hook of each plugin must run on a scratch application.
+Checked for each component: it imports; it is what its kind needs (see
+:mod:`databay.plugins.kinds`: a concrete ``Inlet``, ``Outlet`` or ``BasePlanner``
+subclass, a processor, a notifier); its constructor's signature can be read (what
+``databay inspect`` and pipelines rely on); its name is registered by no other
+distribution. Broken plugins are failures too, and the ``databay_register_commands`` hook
+of each plugin must run on a scratch application.
 """
 
 from __future__ import annotations
 
 import inspect
-from abc import ABC
 from dataclasses import dataclass
 
-from databay.plugins import CORE_DISTRIBUTION, KINDS, Component, PluginManager
+from databay.errors import PluginError
+from databay.plugins.kinds import KIND_NAMES
+from databay.plugins.manager import PluginManager
+from databay.plugins.registry import CORE_DISTRIBUTION, Component
 
 
 @dataclass(frozen=True)
@@ -34,39 +37,26 @@ class Verdict:
                 "ok": self.ok, "detail": self.detail}
 
 
-def _base_of(kind: str) -> type[ABC] | None:
-    from databay.base_planner import BasePlanner
-    from databay.inlet import Inlet
-    from databay.outlet import Outlet
-
-    bases: dict[str, type[ABC]] = {"inlet": Inlet, "outlet": Outlet, "planner": BasePlanner}
-    return bases.get(kind)
-
-
 def check_component(component: Component, clashing: set[tuple[str, str]]) -> Verdict:
-    """Import ``component`` and check its type, its constructor and its name."""
+    """Import ``component`` and check its kind's contract, its constructor and its name."""
     subject = component.qualified_name
+
+    def failed(detail: str) -> Verdict:
+        return Verdict(subject, component.kind, False, detail)
+
     try:
-        target = component.load()
-    except Exception as exc:
-        return Verdict(subject, component.kind, False, f"does not import: {exc}")
-    base = _base_of(component.kind)
-    if base is not None:
-        if not (inspect.isclass(target) and issubclass(target, base)):
-            return Verdict(subject, component.kind, False,
-                           f"{component.import_path} is not a subclass of {base.__name__}")
-        if inspect.isabstract(target):
-            missing = ", ".join(sorted(target.__abstractmethods__))
-            return Verdict(subject, component.kind, False, f"is abstract (does not implement {missing})")
-    elif not callable(target):
-        return Verdict(subject, component.kind, False, f"{component.import_path} is not callable")
+        target = component.import_target()
+    except PluginError as exc:
+        return failed(f"does not import: {exc}")
+    problem = component.contract_problem(target)
+    if problem is not None:
+        return failed(problem)
     try:
         inspect.signature(target)
     except (TypeError, ValueError) as exc:
-        return Verdict(subject, component.kind, False, f"constructor cannot be inspected: {exc}")
+        return failed(f"constructor cannot be inspected: {exc}")
     if (component.kind, component.name) in clashing:
-        return Verdict(subject, component.kind, False,
-                       f"name '{component.name}' is also registered by another distribution")
+        return failed(f"name '{component.name}' is also registered by another distribution")
     return Verdict(subject, component.kind, True, component.import_path)
 
 
@@ -77,7 +67,7 @@ def check_all(manager: PluginManager) -> list[Verdict]:
         for info in manager.plugins.values() if info.error
     ]
     clashing = {(kind, name) for kind, name, _ in manager.clashes()}
-    for kind in KINDS:
+    for kind in KIND_NAMES:
         verdicts += [check_component(c, clashing) for c in manager.components(kind)]
     return verdicts + check_commands(manager)
 

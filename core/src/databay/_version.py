@@ -1,0 +1,3 @@
+"""The version of databay (kept here so that any module can know it without importing the package)."""
+
+__version__ = "1.0.0a1"
