@@ -107,7 +107,8 @@ class S3Inlet(Inlet):
         if start_after is not None:
             check_name("S3Inlet", "start_after", start_after)
         # S3Outlet's batch markers are no data (unless the prefix asks for them).
-        self._skipped = None if self.prefix.startswith(MARKER_PREFIX) else MARKER_PREFIX
+        asked = bool(prefix) and (prefix.startswith(MARKER_PREFIX) or MARKER_PREFIX.startswith(prefix))
+        self._skipped = None if asked else MARKER_PREFIX
         self.position: str | None = start_after
         """The last key read (``None``: nothing yet): the next pull reads the keys after it. Settable."""
         self._lock = threading.Lock()  # pulls of one inlet shared by several links must not interleave
