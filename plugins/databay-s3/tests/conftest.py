@@ -7,8 +7,12 @@ the credentials are boto3's usual ones (environment, profile, role).
 
 from __future__ import annotations
 
+import http.client
+import http.server
 import itertools
 import os
+import threading
+import urllib.parse
 from collections.abc import Iterator
 
 import boto3
@@ -81,3 +85,118 @@ def bucket(s3) -> Iterator[BucketView]:
     s3.create_bucket(Bucket=made.name)
     yield made
     made.delete()
+
+
+class S3Proxy:
+    """An HTTP proxy on a loopback port in front of the test server, which can refuse
+    requests the way an S3 server does (an XML error with a code) or go away entirely.
+
+    It plays the servers moto cannot: one whose quota is exhausted, one that throttles.
+    Requests it does not refuse go to the test server unchanged.
+    """
+
+    def __init__(self, target: str):
+        self.target = urllib.parse.urlsplit(target)
+        self.refusals: list[dict] = []
+        self.refused = 0
+        self._server: http.server.ThreadingHTTPServer | None = None
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def refuse(self, status: int, code: str, message: str, *, method: str = "PUT", times: int | None = None,
+               path_contains: str = "") -> None:
+        """Answer ``times`` (``None``: all) further ``method`` requests whose path contains
+        ``path_contains`` with an S3 error."""
+        self.refusals.append({"status": status, "code": code, "message": message, "method": method,
+                              "times": times, "path": path_contains})
+
+    def start(self) -> S3Proxy:
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def handle_one(self) -> None:
+                body = self._body()
+                refusal = proxy._refusal(self.command, self.path)
+                if refusal is not None:
+                    error = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{refusal["code"]}</Code>'
+                             f'<Message>{refusal["message"]}</Message><Resource>{self.path}</Resource>'
+                             f'<RequestId>databay-test</RequestId></Error>').encode()
+                    self.send_response(refusal["status"])
+                    self.send_header("Content-Type", "application/xml")
+                    self.send_header("Content-Length", str(len(error)))
+                    self.end_headers()
+                    self.wfile.write(error)
+                    return
+                upstream = http.client.HTTPConnection(proxy.target.hostname, proxy.target.port, timeout=30)
+                try:
+                    headers = {k: v for k, v in self.headers.items() if k.lower() != "transfer-encoding"}
+                    headers["Content-Length"] = str(len(body))
+                    upstream.request(self.command, self.path, body=body, headers=headers)
+                    answer = upstream.getresponse()
+                    data = answer.read()
+                    self.send_response(answer.status)
+                    for name, value in answer.getheaders():
+                        if name.lower() not in ("transfer-encoding", "connection", "content-length", "server",
+                                                "date"):
+                            self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(data)
+                finally:
+                    upstream.close()
+
+            def _body(self) -> bytes:
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    chunks = []
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0], 16)
+                        if not size:
+                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                                pass
+                            return b"".join(chunks)
+                        chunks.append(self.rfile.read(size))
+                        self.rfile.readline()
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_one  # noqa: N815 - http.server's names
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Close the port: connections are refused until :meth:`start` (on the same port)."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
+    def _refusal(self, method: str, path: str) -> dict | None:
+        for refusal in self.refusals:
+            if refusal["method"] == method and refusal["path"] in path and refusal["times"] != 0:
+                if refusal["times"] is not None:
+                    refusal["times"] -= 1
+                self.refused += 1
+                return refusal
+        return None
+
+
+@pytest.fixture
+def proxy(endpoint: str) -> Iterator[S3Proxy]:
+    """An :class:`S3Proxy` in front of the test server, started (moto only: a real server
+    checks the signature of the Host header, which names the proxy)."""
+    if external_test_endpoint() is not None:
+        pytest.skip("the proxy forwards to moto only (a real S3 refuses requests signed for the proxy)")
+    made = S3Proxy(endpoint).start()
+    yield made
+    made.stop()
