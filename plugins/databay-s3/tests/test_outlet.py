@@ -28,13 +28,13 @@ def records(*payloads, **metadata) -> list[Record]:
 
 def test_default_key_names_the_link_the_time_and_a_uuid(endpoint, bucket):
     outlet = S3Outlet(bucket.name, endpoint_url=endpoint)
-    before = datetime.datetime.now(datetime.timezone.utc)
+    before = datetime.datetime.now(datetime.UTC)
     outlet.push(records({"a": 1}, {"a": 2}), UPDATE)
     [key] = bucket.keys()
     match = re.fullmatch(r"sensors\.north/(\d{4}/\d\d/\d\d/\d{6}\.\d{6})-([0-9a-f]{32})\.jsonl", key)
     assert match, key
-    written = datetime.datetime.strptime(match[1], "%Y/%m/%d/%H%M%S.%f").replace(tzinfo=datetime.timezone.utc)
-    assert before - datetime.timedelta(seconds=1) <= written <= datetime.datetime.now(datetime.timezone.utc)
+    written = datetime.datetime.strptime(match[1], "%Y/%m/%d/%H%M%S.%f").replace(tzinfo=datetime.UTC)
+    assert before - datetime.timedelta(seconds=1) <= written <= datetime.datetime.now(datetime.UTC)
     assert bucket.read(key) == b'{"a":1}\n{"a":2}\n'
     head = bucket.s3.head_object(Bucket=bucket.name, Key=key)
     assert head["ContentType"] == "application/x-ndjson"
@@ -94,7 +94,7 @@ def test_csv_objects_have_a_header_and_every_column(endpoint, bucket):
 
 def test_json_values_without_a_json_type_are_written_as_text(endpoint, bucket):
     outlet = S3Outlet(bucket.name, "t.{ext}", endpoint_url=endpoint)
-    moment = datetime.datetime(2024, 5, 6, 7, 8, 9, tzinfo=datetime.timezone.utc)
+    moment = datetime.datetime(2024, 5, 6, 7, 8, 9, tzinfo=datetime.UTC)
     outlet.push(records({"at": moment, "day": moment.date(), "price": decimal.Decimal("9.99"),
                          "id": uuid.UUID(int=1), "tags": ("a", "b"), "text": "ünï"}), UPDATE)
     assert json.loads(bucket.read("t.jsonl")) == {
@@ -209,6 +209,6 @@ def test_a_bad_key_in_metadata_names_the_record(endpoint, bucket):
 
 def test_the_time_format_is_strftime():
     template = KeyTemplate.parse("{time:%Y/%m/%d/%H%M%S}", "test")
-    moment = datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    moment = datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
     assert template.render({"time": moment}) == "2024/01/02/030405"
     assert template.fields == {"time"}

@@ -24,7 +24,7 @@ DEFAULT_TIME_FORMAT = "%Y%m%dT%H%M%SZ"
 MAX_KEY_BYTES = 1024  # S3's limit on a key's length (UTF-8)
 
 _SAMPLE = {"tags": "tag", "update": "tag.0", "uuid": uuid.UUID(int=0).hex,
-           "time": datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc), "ext": "jsonl"}
+           "time": datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC), "ext": "jsonl"}
 
 
 @dataclass(frozen=True)
@@ -100,10 +100,10 @@ class UtcClock:
     _STEP = datetime.timedelta(microseconds=1)
 
     def __init__(self) -> None:
-        self._last = datetime.datetime.min.replace(tzinfo=datetime.timezone.utc)
+        self._last = datetime.datetime.min.replace(tzinfo=datetime.UTC)
 
     def now(self) -> datetime.datetime:
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         if now <= self._last:
             now = self._last + self._STEP
         self._last = now
