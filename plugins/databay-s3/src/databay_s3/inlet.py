@@ -36,8 +36,8 @@ class S3Inlet(Inlet):
 
     Keys must grow as objects are added: an object whose key sorts before the position when
     it appears is never read. Keys starting with a time do (``S3Outlet``'s default key, with
-    one writer per prefix, always does). Keys under ``_databay/`` (``S3Outlet``'s batch
-    markers) are skipped.
+    one writer per prefix, always does). Keys under ``_databay/batches/`` (``S3Outlet``'s
+    batch markers) are skipped unless ``prefix`` asks for them.
 
     A pull is bounded: it reads at most ``max_objects`` objects and ``max_bytes`` bytes (the
     rest come with the next pulls). An object larger than ``max_bytes`` on its own raises
