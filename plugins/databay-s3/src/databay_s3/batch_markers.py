@@ -81,7 +81,7 @@ class BatchMarkers:
         pushed successfully before (so acknowledged), except these. A failure is logged; those
         markers are tried again at the next push."""
         with self._lock:
-            acknowledged = []
+            acknowledged: list[str] = []
             for uid in {batch_id.rpartition(":")[0] for batch_id in batch_ids}:
                 done = self._done.get(uid)
                 if done:

@@ -44,8 +44,8 @@ def check_name(owner: str, argument: str, value: Any, empty: bool = False) -> st
 
 def check_positive(owner: str, argument: str, value: Any, integer: bool = False) -> Any:
     """``value`` if it is a positive number (an ``int`` if ``integer``); else a ``ValueError``."""
-    kinds: tuple[type, ...] = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or value <= 0:
+    kinds = (int,) if integer else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not value > 0:
         what = "a positive integer" if integer else "a positive number"
         raise ValueError(f"{owner}: {argument} must be {what}, got {value!r}")
     return value

@@ -141,7 +141,7 @@ def decode(fmt: str, data: bytes, location: str) -> list[Any]:
 
 def _decode_jsonl(data: bytes, location: str) -> list[Any]:
     loads = json.loads
-    values = []
+    values: list[Any] = []
     append = values.append
     for number, line in enumerate(data.split(b"\n"), start=1):
         if line.strip():

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from databay import Inlet, Record
+from databay import Inlet, MetadataKey, Record
 
 from databay_s3 import formats
 from databay_s3.batch_markers import DEFAULT_PREFIX as MARKER_PREFIX
@@ -76,7 +76,7 @@ class S3Inlet(Inlet):
     past it).
     """
 
-    OBJECT_KEY = "S3Inlet.OBJECT_KEY"
+    OBJECT_KEY: MetadataKey = "S3Inlet.OBJECT_KEY"
     """Metadata key of each record: the key of the object it was read from."""
 
     def __init__(
