@@ -4,6 +4,7 @@ batch markers), the inlet's position is committed with its records."""
 from __future__ import annotations
 
 import json
+import logging
 
 from databay import Inlet, Link, Outlet
 from databay.stage import Stage
@@ -177,3 +178,20 @@ def test_objects_pulled_but_never_committed_are_read_again(endpoint, bucket, tmp
     restarted.transfer()
     restarted.on_shutdown()
     assert [r.payload for r in keep.records] == [1]
+
+
+def test_markers_that_cannot_be_deleted_are_tried_again(proxy, bucket, tmp_path, caplog):
+    proxy.refuse(403, "AccessDenied", "Access Denied", method="POST", times=1, path_contains="delete")
+    link = Link(Numbers(), S3Outlet(bucket.name, endpoint_url=proxy.url), interval=1, stage=tmp_path / "s.stage")
+    link.transfer()
+    with caplog.at_level(logging.WARNING, "databay.S3Outlet"):
+        link.transfer()  # batch 1's marker cannot be deleted: the push itself succeeds
+    assert (f"S3Outlet: 1 of 1 batch marker(s) under s3://{bucket.name}/_databay/batches/ were not deleted "
+            f"(S3Outlet cannot delete batch markers s3://{bucket.name}/_databay/batches/ (endpoint {proxy.url}): "
+            f"access refused: Access Denied [AccessDenied, HTTP 403]); trying again at the next push") in caplog.messages
+    uid = link.stage.uid
+    assert markers(bucket, uid) == ["1.json", "2.json"]
+    link.transfer()
+    link.on_shutdown()
+    assert markers(bucket, uid) == ["3.json"]
+    assert numbers_in(bucket) == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]

@@ -23,7 +23,6 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from typing import Any
 
 from databay_s3.connection import S3Endpoint
 
@@ -113,21 +112,23 @@ class BatchMarkers:
             raise self.endpoint.error("cannot write the batch marker", f"s3://{self.bucket}/{key}", exc) from exc
 
     def _delete(self, batch_ids: list[str]) -> None:
-        objects: list[dict[str, Any]] = [{"Key": self.key(batch_id)} for batch_id in batch_ids]
+        keys = {self.key(batch_id): batch_id for batch_id in batch_ids}
         try:
-            answer = self.endpoint.client().delete_objects(Bucket=self.bucket,
-                                                           Delete={"Objects": objects, "Quiet": True})
-            failed = {error.get("Key") for error in answer.get("Errors", [])}
+            answer = self.endpoint.client().delete_objects(
+                Bucket=self.bucket, Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True})
+            errors = answer.get("Errors", [])
+            failed = {error.get("Key") for error in errors}
+            reason = errors[0].get("Message", "") if errors else ""
         except Exception as exc:
-            _LOGGER.warning("%s", self.endpoint.error("cannot delete batch markers",
-                                                      f"s3://{self.bucket}/{self.prefix}", exc))
-            failed = {entry["Key"] for entry in objects}
+            failed = set(keys)
+            reason = str(self.endpoint.error("cannot delete batch markers", f"s3://{self.bucket}/{self.prefix}", exc))
         with self._lock:
-            for batch_id in batch_ids:
-                if self.key(batch_id) in failed:
+            for key, batch_id in keys.items():
+                if key in failed:  # tried again at the next push
                     self._done.setdefault(batch_id.rpartition(":")[0], set()).add(batch_id)
                 else:
                     self._first.pop(batch_id, None)
         if failed:
-            _LOGGER.warning("%s: %d batch marker(s) under s3://%s/%s were not deleted; trying again at the next "
-                            "push", self.endpoint.owner, len(failed), self.bucket, self.prefix)
+            _LOGGER.warning("%s: %d of %d batch marker(s) under s3://%s/%s were not deleted (%s); trying again at "
+                            "the next push", self.endpoint.owner, len(failed), len(keys), self.bucket, self.prefix,
+                            reason)

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 FORMATS = ("jsonl", "csv", "json")
-EXTENSIONS = {"jsonl": "jsonl", "csv": "csv", "json": "json"}
+"""The format names, which are also the objects' file extensions (``{ext}`` in key templates)."""
 CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 
@@ -94,23 +94,20 @@ def _first_unwritable(fmt: str, payloads: list[Any], exc: Exception) -> Unwritab
 
 def _encode_csv(payloads: list[Any]) -> bytes:
     rows: list[Mapping[str, Any]] = []
-    for index, payload in enumerate(payloads):
-        if isinstance(payload, Mapping):
-            rows.append(payload)
-        elif type(payload) is list and all(isinstance(row, Mapping) for row in payload):
-            rows.extend(payload)
-        else:
-            raise UnwritablePayload(index, f"a CSV row must be a mapping (dict) of column names to values, or a "
-                                           f"list of them, got {type(payload).__name__} {_short(payload)}")
-    columns = list(dict.fromkeys(key for row in rows for key in row))
+    columns: dict[str, None] = {}  # every key, in order of first appearance
     for index, payload in enumerate(payloads):
         for row in payload if type(payload) is list else [payload]:
+            if not isinstance(row, Mapping):
+                raise UnwritablePayload(index, f"a CSV row must be a mapping (dict) of column names to values, or "
+                                               f"a list of them, got {type(row).__name__} {_short(row)}")
             for key in row:
                 if type(key) is not str:
                     raise UnwritablePayload(index, f"column names must be strings, got {type(key).__name__} "
                                                    f"{key!r}")
+                columns[key] = None
+            rows.append(row)
     text = io.StringIO()
-    writer = csv.DictWriter(text, columns, restval="")
+    writer = csv.DictWriter(text, list(columns), restval="")
     writer.writeheader()
     writer.writerows(rows)
     return text.getvalue().encode("utf-8")

@@ -218,7 +218,7 @@ class S3Outlet(Outlet):
 
     def _key(self, template: KeyTemplate, batch_id: str | None, now: datetime.datetime, update: Update) -> str:
         fields = template.fields
-        values: dict[str, Any] = {"tags": tags_text(update.tags), "ext": formats.EXTENSIONS[self.format],
+        values: dict[str, Any] = {"tags": tags_text(update.tags), "ext": self.format,
                                   "time": now, "update": str(update)}
         if batch_id is None:
             values["uuid"] = uuid.uuid4().hex
