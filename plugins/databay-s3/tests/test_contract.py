@@ -28,7 +28,7 @@ class TestS3OutletContract(OutletTester):
 
     def get_failing_outlet(self):
         return S3Outlet(self.bucket.name, endpoint_url=f"http://127.0.0.1:{free_port()}",
-                        client_options={"retries": {"max_attempts": 1}})
+                        client_options={"retries": {"total_max_attempts": 1}})
 
 
 class TestS3CsvOutletContract(OutletTester):
@@ -48,6 +48,9 @@ class TestS3CsvOutletContract(OutletTester):
     def read_back(self, outlet):
         return [row for key in self.bucket.keys("csv/") for row in decode("csv", self.bucket.read(key), key)]
 
+    def get_failing_outlet(self):
+        return S3Outlet("no-such-bucket", "csv/{uuid}.{ext}", "csv", endpoint_url=self.endpoint)
+
 
 class TestS3InletContract(InletTester):
     @pytest.fixture(autouse=True)
@@ -65,4 +68,4 @@ class TestS3InletContract(InletTester):
 
     def get_failing_inlet(self):
         return S3Inlet(self.bucket.name, endpoint_url=f"http://127.0.0.1:{free_port()}",
-                       client_options={"retries": {"max_attempts": 1}})
+                       client_options={"retries": {"total_max_attempts": 1}})

@@ -49,13 +49,13 @@ def numbers_in(bucket) -> list[int]:
 
 def test_an_unreachable_endpoint(bucket):
     endpoint = f"http://127.0.0.1:{free_port()}"
-    outlet = S3Outlet(bucket.name, "k.{ext}", endpoint_url=endpoint, client_options={"retries": {"max_attempts": 1}})
+    outlet = S3Outlet(bucket.name, "k.{ext}", endpoint_url=endpoint, client_options={"retries": {"total_max_attempts": 1}})
     with pytest.raises(S3ConnectionError) as caught:
         outlet.push([Record(1)], UPDATE)
     assert str(caught.value).startswith(f"S3Outlet cannot write s3://{bucket.name}/k.jsonl (endpoint {endpoint}): "
                                         f"the endpoint is unreachable: Could not connect to the endpoint URL")
     assert caught.value.code is None and isinstance(caught.value, ConnectionError)
-    inlet = S3Inlet(bucket.name, "in/", endpoint_url=endpoint, client_options={"retries": {"max_attempts": 1}})
+    inlet = S3Inlet(bucket.name, "in/", endpoint_url=endpoint, client_options={"retries": {"total_max_attempts": 1}})
     with pytest.raises(S3ConnectionError, match=f"S3Inlet cannot list s3://{bucket.name}/in/ \\(endpoint "
                                                 f"{endpoint}\\): the endpoint is unreachable"):
         inlet.pull(UPDATE)
@@ -171,7 +171,7 @@ def test_a_quota_reached(proxy, bucket):
 def test_a_staged_link_retries_and_loses_nothing(proxy, bucket, tmp_path):
     proxy.refuse(*QUOTA, times=2, path_contains="/n/")
     proxy.refuse(503, "SlowDown", "Please reduce your request rate.", times=1, path_contains="/n/")
-    outlet = S3Outlet(bucket.name, endpoint_url=proxy.url, client_options={"retries": {"max_attempts": 1}})
+    outlet = S3Outlet(bucket.name, endpoint_url=proxy.url, client_options={"retries": {"total_max_attempts": 1}})
     link = Link(Numbers(), outlet, interval=1, tags=["n"], stage=tmp_path / "s.stage",
                 retry=RetryPolicy(attempts=5, initial_delay=0.01, jitter=0))
     link.transfer()
@@ -204,7 +204,7 @@ def test_a_batch_failing_every_attempt_is_dead_lettered_and_replayed_once(proxy,
 @pytest.mark.skipif(external_test_endpoint() is not None, reason="the proxy forwards to moto only")
 def test_an_outage_under_a_planner_loses_nothing_and_duplicates_nothing(proxy, bucket, tmp_path):
     outlet = S3Outlet(bucket.name, endpoint_url=proxy.url, connect_timeout=0.5,
-                      client_options={"retries": {"max_attempts": 1}})
+                      client_options={"retries": {"total_max_attempts": 1}})
     link = Link(Numbers(), outlet, interval=0.05, tags=["n"], stage=tmp_path / "s.stage",
                 retry=RetryPolicy(attempts=50, initial_delay=0.05, max_delay=0.2))
     planner = SchedulePlanner(link, ignore_exceptions=True)

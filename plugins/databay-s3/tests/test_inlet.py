@@ -7,7 +7,7 @@ import logging
 
 import pytest
 from databay import Record, Update
-from databay_s3 import S3FormatError, S3Inlet, S3ObjectTooLarge, S3Outlet
+from databay_s3 import S3FormatError, S3Inlet, S3ObjectTooLarge, S3OperationError, S3Outlet
 
 UPDATE = Update(["in"], 1)
 
@@ -182,3 +182,14 @@ def test_bad_arguments_are_refused_when_the_inlet_is_made(arguments, message):
     with pytest.raises(ValueError) as caught:
         S3Inlet(**{"bucket": "bucket", **arguments})
     assert message in str(caught.value)
+
+
+def test_a_request_failing_midway_leaves_the_position_where_it_was(proxy, bucket):
+    for key in ("a", "b", "c"):
+        put_lines(bucket, key, key)
+    proxy.refuse(503, "ServiceUnavailable", "Please try again", method="GET", times=1, path_contains="/b")
+    inlet = S3Inlet(bucket.name, endpoint_url=proxy.url, client_options={"retries": {"total_max_attempts": 1}})
+    with pytest.raises(S3OperationError, match=r"S3Inlet cannot read s3://[^/]+/b .*\[ServiceUnavailable, HTTP 503\]"):
+        inlet.pull(UPDATE)
+    assert inlet.position is None  # "a" was read, but its records were never produced
+    assert payloads(inlet.pull(UPDATE)) == ["a", "b", "c"]

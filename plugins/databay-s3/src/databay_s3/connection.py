@@ -33,6 +33,8 @@ _ACCESS_CODES = frozenset({
     "InvalidToken", "SignatureDoesNotMatch", "InvalidSecurity", "TokenRefreshRequired", "Forbidden",
 })
 _NO_BUCKET_CODES = frozenset({"NoSuchBucket"})
+# botocore's own retries of throttling, 5xx answers and broken connections, within one request
+_RETRIES = {"mode": "standard", "total_max_attempts": 3}
 
 
 def check_name(owner: str, argument: str, value: Any, empty: bool = False) -> str:
@@ -79,6 +81,8 @@ class S3Endpoint:
             raise TypeError(f"{owner}: client_options must be a mapping of botocore Config options, "
                             f"got {type(client_options).__name__}")
         options = dict(client_options or {})
+        if isinstance(options.get("retries"), Mapping):  # the standard retry mode unless another is named
+            options["retries"] = {"mode": "standard", **options["retries"]}
         try:
             Config(**options)
         except TypeError as exc:
@@ -117,7 +121,7 @@ class S3Endpoint:
     def _make_client(self) -> Any:
         owner = self.owner
         config = Config(connect_timeout=self.connect_timeout, read_timeout=self.read_timeout,
-                        retries={"mode": "standard", "max_attempts": 3}, user_agent_extra="databay")
+                        retries=dict(_RETRIES), user_agent_extra="databay")
         if self.client_options:
             config = config.merge(Config(**self.client_options))
         try:

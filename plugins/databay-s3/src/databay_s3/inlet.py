@@ -145,10 +145,13 @@ class S3Inlet(Inlet):
         """
         with self._lock:
             records: list[Record] = []
+            position = self.position
             taken = size = 0
-            for key, object_size in self._new_keys():
+            # The position moves only when the pull returns: a request failing midway raises
+            # and the next pull reads the same objects again (nothing read is lost).
+            for key, object_size in self._new_keys(position):
                 if self._skipped is not None and key.startswith(self._skipped):
-                    self.position = key
+                    position = key
                     continue
                 if size + object_size > self.max_bytes:
                     if not taken:
@@ -163,19 +166,19 @@ class S3Inlet(Inlet):
                 if payloads is not None:
                     new_record = self.new_record
                     records.extend(new_record(payload, {self.OBJECT_KEY: key}) for payload in payloads)
-                self.position = key
+                position = key
                 taken += 1
                 size += object_size
                 if taken >= self.max_objects:
                     break
+            self.position = position
             return records
 
-    def _new_keys(self) -> Iterator[tuple[str, int]]:
-        """The keys after the position and their sizes, in key order, a page at a time."""
+    def _new_keys(self, start_after: str | None) -> Iterator[tuple[str, int]]:
+        """The keys after ``start_after`` and their sizes, in key order, a page at a time."""
         client = self.endpoint.client()
         arguments: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.prefix,
                                      "MaxKeys": min(1000, self.max_objects + 1)}
-        start_after = self.position
         while True:
             if start_after is not None:
                 arguments["StartAfter"] = start_after

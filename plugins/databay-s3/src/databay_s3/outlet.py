@@ -85,7 +85,7 @@ class S3Outlet(Outlet):
     :param connect_timeout: Seconds to wait for a connection. Default 5.
     :param read_timeout: Seconds to wait for an answer. Default 60.
     :param client_options: Further ``botocore.config.Config`` options, e.g.
-        ``{"retries": {"max_attempts": 5}}`` or ``{"s3": {"addressing_style": "path"}}``.
+        ``{"retries": {"total_max_attempts": 5}}`` or ``{"s3": {"addressing_style": "path"}}``.
 
     Remaining arguments (``processors``, ``retry``) go to :class:`~databay.outlet.Outlet`.
 
