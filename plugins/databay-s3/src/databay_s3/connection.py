@@ -33,6 +33,7 @@ _ACCESS_CODES = frozenset({
     "InvalidToken", "SignatureDoesNotMatch", "InvalidSecurity", "TokenRefreshRequired", "Forbidden",
 })
 _NO_BUCKET_CODES = frozenset({"NoSuchBucket"})
+_LONGEST_MESSAGE = 500  # of a server's reason quoted in an error: a server's answer is input too
 # botocore's own retries of throttling, 5xx answers and broken connections, within one request
 _RETRIES = {"mode": "standard", "total_max_attempts": 3}
 
@@ -151,7 +152,7 @@ class S3Endpoint:
             details = exc.response.get("Error", {})
             code = str(details.get("Code") or "")
             status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-            message = str(details.get("Message") or "").strip() or code
+            message = str(details.get("Message") or "").strip()[:_LONGEST_MESSAGE] or code
             reason = f"{message} [{code or 'no code'}, HTTP {status}]"
             if code in _NO_BUCKET_CODES:
                 error: S3Error = S3BucketNotFound(f"{where}: the bucket does not exist: {reason}")
