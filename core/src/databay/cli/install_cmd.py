@@ -113,7 +113,7 @@ def install(
     names: list[str] = typer.Argument(
         ..., metavar="NAME",
         help="What to install, as pip takes it: names, specifiers, paths, wheels, URLs. "
-             "A first-party short name (http, mongo, csv, aps, email) means databay-<name>.",
+             "A first-party short name (http, mongo, csv, s3, aps, email) means databay-<name>.",
     ),
     upgrade: bool = typer.Option(False, "--upgrade", "-U", help="Upgrade to the newest available version."),
     pre: bool = typer.Option(False, "--pre", help="Include pre-release and development versions."),

@@ -1,0 +1,197 @@
+"""S3Outlet and S3Inlet on staged links: a redelivered batch overwrites its objects (stable keys,
+batch markers), the inlet's position is committed with its records."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from databay import Inlet, Link, Outlet
+from databay.stage import Stage
+from databay.support.buffers import Buffer
+from databay_s3 import S3Inlet, S3Outlet
+
+
+class Numbers(Inlet):
+    def __init__(self, per_pull: int = 3):
+        super().__init__()
+        self.next = 0
+        self.per_pull = per_pull
+
+    def pull(self, update):
+        start, self.next = self.next, self.next + self.per_pull
+        return [{"n": n} for n in range(start, self.next)]
+
+
+class LosesTheAnswer(S3Outlet):
+    """Writes, then fails as if the connection dropped before the server's answer arrived."""
+
+    def __init__(self, *args, losses: int = 1, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.losses = losses
+
+    def push(self, records, update):
+        super().push(records, update)
+        if self.losses:
+            self.losses -= 1
+            raise ConnectionError("connection reset before the reply")
+
+
+class Keep(Outlet):
+    def __init__(self):
+        super().__init__()
+        self.records = []
+
+    def push(self, records, update):
+        self.records.extend(records)
+
+
+def numbers_in(bucket, prefix: str = "") -> list[list[int]]:
+    """The numbers of each data object under ``prefix``, in key order."""
+    return [[json.loads(line)["n"] for line in bucket.read(key).splitlines()]
+            for key in bucket.keys(prefix) if not key.startswith("_databay/")]
+
+
+def markers(bucket, uid: str) -> list[str]:
+    return [key.rsplit("/", 1)[1] for key in bucket.keys(f"_databay/batches/{uid}/")]
+
+
+def test_a_redelivered_batch_overwrites_its_object(endpoint, bucket, tmp_path):
+    outlet = LosesTheAnswer(bucket.name, endpoint_url=endpoint)
+    link = Link(Numbers(), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True, tags=["n"])
+    link.transfer()  # written, but the outlet failed: the batch stays pending
+    assert [b.batches for b in link.stage.backlog()] == [1]
+    [first_key] = [k for k in bucket.keys() if k.startswith("n/")]
+    uid = link.stage.uid
+    assert markers(bucket, uid) == ["1.json"]
+    marker = json.loads(bucket.read(f"_databay/batches/{uid}/1.json"))
+    assert marker["batch"] == f"{uid}:1" and marker["update"] == "n.0"
+    link.transfer()  # batch 1 again (the same key), then batch 2
+    assert numbers_in(bucket) == [[0, 1, 2], [3, 4, 5]]
+    assert first_key in bucket.keys()
+    assert markers(bucket, uid) == ["2.json"]  # batch 1's went when batch 2 came: it was acknowledged
+    link.transfer()
+    link.on_shutdown()
+    assert numbers_in(bucket) == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+    assert markers(bucket, uid) == ["3.json"]
+    assert link.stage.backlog() == []
+
+
+def test_a_batch_redelivered_by_another_process_reads_its_marker(endpoint, bucket, tmp_path):
+    stage = tmp_path / "s.stage"
+    template = "{tags}/{update}/{time:%H%M%S.%f}-{uuid}.{ext}"
+    link = Link(Numbers(), LosesTheAnswer(bucket.name, template, endpoint_url=endpoint, losses=5), interval=1,
+                stage=stage, ignore_exceptions=True, tags=["n"])
+    link.transfer()
+    link.on_shutdown()
+    [first_key] = bucket.keys("n/")
+    assert first_key.startswith("n/n.0/")
+    # A new process: a new outlet (nothing in memory), transfers numbered from 0 again.
+    restarted = Link(Numbers(), S3Outlet(bucket.name, template, endpoint_url=endpoint), interval=1, stage=stage,
+                     tags=["n"])
+    restarted.transfer()
+    restarted.transfer()
+    restarted.on_shutdown()
+    data = bucket.keys("n/")
+    assert data[0] == first_key and len(data) == 3
+    assert numbers_in(bucket, "n/") == [[0, 1, 2], [0, 1, 2], [3, 4, 5]]  # the new process's inlet starts at 0
+
+
+def test_without_time_or_update_in_the_key_no_marker_is_needed(endpoint, bucket, tmp_path):
+    outlet = LosesTheAnswer(bucket.name, "{tags}/{uuid}.{ext}", endpoint_url=endpoint)
+    link = Link(Numbers(), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True, tags=["n"])
+    link.transfer()
+    link.transfer()
+    link.on_shutdown()
+    assert sorted(numbers_in(bucket)) == [[0, 1, 2], [3, 4, 5]]
+    assert bucket.keys("_databay/") == []
+
+
+def test_without_markers_a_redelivered_batch_is_written_again(endpoint, bucket, tmp_path):
+    outlet = LosesTheAnswer(bucket.name, endpoint_url=endpoint, marker_prefix=None)
+    link = Link(Numbers(), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True, tags=["n"])
+    link.transfer()
+    link.transfer()
+    link.on_shutdown()
+    assert numbers_in(bucket) == [[0, 1, 2], [0, 1, 2], [3, 4, 5]]
+
+
+def test_records_of_several_batches_in_one_push_go_to_one_object_per_batch(endpoint, bucket, tmp_path):
+    outlet = LosesTheAnswer(bucket.name, endpoint_url=endpoint, processors=Buffer(count_threshold=6))
+    link = Link(Numbers(), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True, tags=["n"])
+    link.transfer()  # held by the buffer
+    assert numbers_in(bucket) == []
+    link.transfer()  # released: batches 1 and 2, written, then the outlet fails
+    assert numbers_in(bucket) == [[0, 1, 2], [3, 4, 5]]
+    link.transfer()  # batches 1 and 2 again, then batch 3 (held)
+    link.on_shutdown()
+    assert numbers_in(bucket) == [[0, 1, 2], [3, 4, 5]]
+
+
+def test_grouped_records_keep_stable_keys(endpoint, bucket, tmp_path):
+    def by_parity(records):
+        for record in records:
+            record.metadata[S3Outlet.S3_KEY] = ("even" if record.payload["n"] % 2 == 0 else "odd") + \
+                "/{time:%Y%m%d%H%M%S%f}-{uuid}.{ext}"
+        return records
+
+    outlet = LosesTheAnswer(bucket.name, endpoint_url=endpoint)
+    link = Link(Numbers(4), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True,
+                processors=by_parity)
+    link.transfer()
+    link.transfer()
+    link.on_shutdown()
+    assert numbers_in(bucket, "even/") == [[0, 2], [4, 6]]
+    assert numbers_in(bucket, "odd/") == [[1, 3], [5, 7]]
+
+
+def test_the_inlet_position_is_committed_with_its_records(endpoint, bucket, tmp_path):
+    for n in range(3):
+        bucket.put(f"in/{n}", b'{"n": %d}\n' % n)
+    stage = tmp_path / "s.stage"
+    keep = Keep()
+    link = Link(S3Inlet(bucket.name, "in/", endpoint_url=endpoint), keep, interval=1, stage=stage)
+    link.transfer()
+    link.on_shutdown()
+    assert Stage(stage).open().inlet_states() == {"S3Inlet": {"after": "in/2"}}
+    for n in range(3, 5):
+        bucket.put(f"in/{n}", b'{"n": %d}\n' % n)
+    keep2 = Keep()
+    link2 = Link(S3Inlet(bucket.name, "in/", endpoint_url=endpoint), keep2, interval=1, stage=stage)
+    link2.transfer()
+    link2.on_shutdown()
+    assert [r.payload["n"] for r in keep.records] == [0, 1, 2]
+    assert [r.payload["n"] for r in keep2.records] == [3, 4]
+
+
+def test_objects_pulled_but_never_committed_are_read_again(endpoint, bucket, tmp_path):
+    bucket.put("in/0", b"0\n")
+    stage = tmp_path / "s.stage"
+    link = Link(S3Inlet(bucket.name, "in/", endpoint_url=endpoint), Keep(), interval=1, stage=stage)
+    link.transfer()
+    link.on_shutdown()
+    bucket.put("in/1", b"1\n")
+    lost = S3Inlet(bucket.name, "in/", endpoint_url=endpoint, start_after="in/0")
+    assert [r.payload for r in lost.pull(None)] == [1]  # "crash": pulled, never committed
+    keep = Keep()
+    restarted = Link(S3Inlet(bucket.name, "in/", endpoint_url=endpoint), keep, interval=1, stage=stage)
+    restarted.transfer()
+    restarted.on_shutdown()
+    assert [r.payload for r in keep.records] == [1]
+
+
+def test_markers_that_cannot_be_deleted_are_tried_again(proxy, bucket, tmp_path, caplog):
+    proxy.refuse(403, "AccessDenied", "Access Denied", method="POST", times=1, path_contains="delete")
+    link = Link(Numbers(), S3Outlet(bucket.name, endpoint_url=proxy.url), interval=1, stage=tmp_path / "s.stage")
+    link.transfer()
+    with caplog.at_level(logging.WARNING, "databay.S3Outlet"):
+        link.transfer()  # batch 1's marker cannot be deleted: the push itself succeeds
+    assert (f"S3Outlet: 1 of 1 batch marker(s) under s3://{bucket.name}/_databay/batches/ were not deleted "
+            f"(S3Outlet cannot delete batch markers s3://{bucket.name}/_databay/batches/ (endpoint {proxy.url}): "
+            f"access refused: Access Denied [AccessDenied, HTTP 403]); trying again at the next push") in caplog.messages
+    uid = link.stage.uid
+    assert markers(bucket, uid) == ["1.json", "2.json"]
+    link.transfer()
+    link.on_shutdown()
+    assert markers(bucket, uid) == ["3.json"]
+    assert numbers_in(bucket) == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
