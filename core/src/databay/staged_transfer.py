@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from databay import observers
 from databay.copying import copy_records
-from databay.errors import StageError
+from databay.errors import StageError, UndecodableBatchError
 from databay.retry import Attempts, call_with_retry
 from databay.stage.store import Stage
 from databay.support.buffers import Buffer
@@ -405,6 +405,10 @@ async def _deliver(link: Link, staging: StagedLink, outlet: Outlet, key: str, fr
         if records is None:
             try:
                 records = await runtime.run_sync(stage.load, batch, alone=True)
+            except UndecodableBatchError as exc:  # a poison batch: the stage dead-lettered it
+                _LOGGER.error("%s", exc)
+                dead += 1
+                continue
             except StageError as exc:
                 staging.backlog[key] = True
                 failures.append(exc)
