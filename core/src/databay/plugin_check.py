@@ -38,8 +38,9 @@ def _base_of(kind: str) -> type[ABC] | None:
     from databay.base_planner import BasePlanner
     from databay.inlet import Inlet
     from databay.outlet import Outlet
+    from databay.stage.base import Stage
 
-    bases: dict[str, type[ABC]] = {"inlet": Inlet, "outlet": Outlet, "planner": BasePlanner}
+    bases: dict[str, type[ABC]] = {"inlet": Inlet, "outlet": Outlet, "planner": BasePlanner, "stage": Stage}
     return bases.get(kind)
 
 

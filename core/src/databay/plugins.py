@@ -30,13 +30,14 @@ from databay.errors import AmbiguousComponentError, ComponentNotFoundError, Plug
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint  # imported only when a scan cannot do (see _scan_entry_points)
 
-KINDS = ("inlet", "outlet", "planner", "processor", "notifier")
+KINDS = ("inlet", "outlet", "planner", "processor", "notifier", "stage")
 REGISTRATION_HOOKS = {
     "inlet": "databay_register_inlets",
     "outlet": "databay_register_outlets",
     "planner": "databay_register_planners",
     "processor": "databay_register_processors",
     "notifier": "databay_register_notifiers",
+    "stage": "databay_register_stages",
 }
 CORE_DISTRIBUTION = "databay"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
