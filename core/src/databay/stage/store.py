@@ -260,6 +260,11 @@ class SqliteStage(Stage):
             raise StageError(f"stage {self._path}: SQLite refused WAL mode (got {mode!r})")
 
     def _prepare(self, connection: sqlite3.Connection, exclusive: bool) -> None:
+        tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "stage_info" not in tables and tables - {"sqlite_sequence"}:
+            raise StageError(f"stage {self._path} is an SQLite database but not a databay stage (it has the "
+                             f"tables {', '.join(sorted(tables))}); nothing was changed: give the link a file of "
+                             f"its own")
         self._set_journal(connection)
         connection.execute(f"PRAGMA synchronous={'FULL' if self.fsync else 'NORMAL'}")
         # Checkpoint (copy the WAL into the file, with two fsyncs) every 32 MB rather than
@@ -285,10 +290,6 @@ class SqliteStage(Stage):
     def _upgraded(self, connection: sqlite3.Connection) -> dict[str, str]:
         """The stage's ``stage_info``, after making the schema current (inside a transaction)."""
         tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "stage_info" not in tables and tables - {"sqlite_sequence"}:
-            raise StageError(f"stage {self._path} is an SQLite database but not a databay stage (it has the "
-                             f"tables {', '.join(sorted(tables))}); nothing was changed: give the link a file of "
-                             f"its own")
         info = dict(connection.execute("SELECT key, value FROM stage_info").fetchall()) if tables else {}
         if info and int(info["schema"]) > SCHEMA_VERSION:
             raise StageError(f"stage {self._path} has schema {info['schema']}, made by a newer databay "
