@@ -20,17 +20,19 @@ from typing import TYPE_CHECKING
 
 from databay._lazy import lazy_attributes
 
-__all__ = ["InletTester", "OutletTester", "PlannerTester"]
+__all__ = ["InletTester", "OutletTester", "PlannerTester", "StageTester"]
 
 _LAZY = {
     "InletTester": "databay.testing.inlet_tester",
     "OutletTester": "databay.testing.outlet_tester",
     "PlannerTester": "databay.testing.planner_tester",
+    "StageTester": "databay.testing.stage_tester",
 }
 
 if TYPE_CHECKING:
     from databay.testing.inlet_tester import InletTester
     from databay.testing.outlet_tester import OutletTester
     from databay.testing.planner_tester import PlannerTester
+    from databay.testing.stage_tester import StageTester
 
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
