@@ -42,10 +42,8 @@ def make_tester(backend: type[SqliteStage]) -> type[StageTester]:
 class KeepsPoison(SqliteStage):
     """Raises on a poison batch without dead-lettering it: the batch would block its outlet."""
 
-    def _poisoned(self, batch, reason):
-        from databay.errors import UndecodableBatchError
-
-        return UndecodableBatchError(reason)
+    def load(self, batch):
+        return self.read(batch)
 
 
 class LeaksSecrets(SqliteStage):

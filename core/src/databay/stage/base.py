@@ -28,9 +28,10 @@ The guarantees a backend keeps (``databay.testing.StageTester`` checks each of t
 - **dead letters**: :meth:`Stage.dead_letter` keeps a batch for one outlet with its error,
   :meth:`Stage.replay` makes it pending again (in order with the rest), :meth:`Stage.purge`
   deletes it;
-- **poison batches**: :meth:`Stage.load` of a batch that cannot be decoded moves it to the
-  dead letters of every outlet that still owed it, with the reason, and raises
-  :class:`~databay.errors.UndecodableBatchError`;
+- **poison batches**: :meth:`Stage.read` of a batch that cannot be decoded raises
+  :class:`~databay.errors.UndecodableBatchError`, and :meth:`Stage.load` (what delivery
+  calls) then moves it to the dead letters of every outlet that still owed it, with the
+  reason, so that delivery goes on with the next batch;
 - **no secrets**: error text is stored through :func:`databay.redaction.redact`.
 
 Batches are stored as bytes made by :func:`databay.stage.codec.encode_records` (see that
@@ -46,6 +47,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from databay.errors import UndecodableBatchError
 from databay.outlet import MetadataKey
 from databay.record import Record
 
@@ -266,13 +268,32 @@ class Stage(abc.ABC):
         """Numbers of the batches ``outlet`` has yet to acknowledge (not dead-lettered), in order."""
 
     @abc.abstractmethod
-    def load(self, batch: int) -> list[Record]:
-        """The records of batch number ``batch``, stamped with their identities (:meth:`stamp`).
+    def read(self, batch: int) -> list[Record]:
+        """The records of batch number ``batch``, stamped with their identities (:meth:`stamp`),
+        changing nothing (``databay stage --export`` reads batches this way).
 
-        :raises UndecodableBatchError: the batch cannot be decoded; it has been moved to
-            the dead letters of every outlet that still owed it, with the reason.
+        :raises UndecodableBatchError: the batch cannot be decoded (the message says why).
         :raises StageError: it is not staged, or the stage cannot be read.
         """
+
+    def load(self, batch: int) -> list[Record]:
+        """The records of batch number ``batch`` for delivery: :meth:`read`, and a batch that
+        cannot be decoded is moved to the dead letters of every outlet still owing it.
+
+        :raises UndecodableBatchError: the batch cannot be decoded; it has been moved to
+            the dead letters, with the reason: delivery goes on with the next batch.
+        :raises StageError: it is not staged, or the stage cannot be read or written.
+        """
+        try:
+            return self.read(batch)
+        except UndecodableBatchError as exc:
+            reason = str(exc)
+        owing = [entry.outlet for entry in self.batches([PENDING]) if entry.batch == batch and entry.outlet]
+        for outlet in owing:
+            self.dead_letter(outlet, [batch], reason, "", 0)
+        if owing:
+            reason += f"; moved to the dead letters of {', '.join(owing)} (databay stage shows, exports and purges it)"
+        raise UndecodableBatchError(reason)
 
     def stamp(self, records: Sequence[Record], batch: int) -> None:
         """Write :attr:`BATCH_ID` and :attr:`RECORD_ID` into the records' metadata."""

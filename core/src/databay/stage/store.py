@@ -477,8 +477,8 @@ class SqliteStage(Stage):
                              (outlet,))
         return [batch for (batch,) in rows]
 
-    def load(self, batch: int) -> list[Record]:
-        """The records of batch number ``batch``, stamped with their identities (see :meth:`Stage.load`)."""
+    def read(self, batch: int) -> list[Record]:
+        """The records of batch number ``batch``, stamped with their identities (see :meth:`Stage.read`)."""
         rows = self._reading(f"cannot read batch {batch}", "SELECT codec, records FROM batches WHERE id = ?",
                              (batch,))
         if not rows:
@@ -486,21 +486,10 @@ class SqliteStage(Stage):
         try:
             records = _decoded(rows[0][0], rows[0][1])
         except codec.DecodeError as exc:
-            raise self._poisoned(batch, str(exc)) from None
+            raise UndecodableBatchError(redact(f"stage {self._path}: batch {batch} cannot be decoded: {exc}")
+                                        ) from None
         self.stamp(records, batch)
         return records
-
-    def _poisoned(self, batch: int, reason: str) -> UndecodableBatchError:
-        """Dead-letter batch ``batch`` for every outlet still owed it; the error saying so."""
-        message = redact(f"stage {self._path}: batch {batch} cannot be decoded: {reason}")
-        with self._writing("cannot dead-letter undecodable batch", str(batch)) as connection:
-            outlets = [outlet for (outlet,) in connection.execute(
-                "SELECT outlet FROM deliveries WHERE batch = ? AND state = 'pending' ORDER BY outlet", (batch,))]
-            connection.execute("UPDATE deliveries SET state = 'dead', failed_at = ?, error = ?, traceback = '' "
-                               "WHERE batch = ? AND state = 'pending'", (time.time(), message, batch))
-        if outlets:
-            message += f"; moved to the dead letters of {', '.join(outlets)} (databay stage shows, exports and purges it)"
-        return UndecodableBatchError(message)
 
     def ack(self, outlet: str, batches: Iterable[int]) -> None:
         """``outlet`` acknowledged ``batches`` (durably, when this returns).

@@ -51,8 +51,9 @@ class StageTester(unittest.TestCase):
     - inlet states are committed with the records, and a failed commit writes nothing;
     - the intake of a link buffer;
     - dead letters (with their error, redacted), replay in order, purge, forget;
-    - a poison batch: ``load`` dead-letters it for every outlet owing it and raises
-      :class:`~databay.errors.UndecodableBatchError`; the next batch loads;
+    - a poison batch: ``read`` raises :class:`~databay.errors.UndecodableBatchError` and
+      changes nothing; ``load`` dead-letters it for every outlet owing it, then raises it;
+      the next batch loads;
     - retention: delivered batches kept that long, listed as delivered, then gone;
     - one running link at a time: a second ``open(exclusive=True)`` fails.
     """
@@ -264,6 +265,9 @@ class StageTester(unittest.TestCase):
         finally:
             codec._forget_type(_Vanishing)
         stage = self.restarted(stage)
+        with self.assertRaises(UndecodableBatchError):
+            stage.read(poison)
+        self.assertEqual(stage.pending("A"), [poison, good], "read() must change nothing")
         with self.assertRaises(UndecodableBatchError) as raised:
             stage.load(poison)
         self.assertIn(_VANISHING, str(raised.exception), "the error must say why")
