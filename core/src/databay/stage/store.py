@@ -694,26 +694,36 @@ Stage.default_backend = SqliteStage
 
 
 def _out_of_files(exc: BaseException) -> bool:
-    """Whether ``exc`` may come from this process having no file descriptor left."""
+    """Whether ``exc`` may come from this process having (nearly) no file descriptor left."""
     if isinstance(exc, OSError):
         return exc.errno in (errno.EMFILE, errno.ENFILE)
     name = getattr(exc, "sqlite_errorname", "") or ""
     if not name.startswith(("SQLITE_CANTOPEN", "SQLITE_IOERR")):
         return False
-    try:  # SQLite does not say why it could not open a file: try to open one
-        os.close(os.open(os.devnull, os.O_RDONLY))
-    except OSError as probe:
-        return probe.errno in (errno.EMFILE, errno.ENFILE)
+    # SQLite does not say why it could not open a file: count what this process has open.
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY:
+        return False
+    for listing in ("/proc/self/fd", "/dev/fd"):
+        try:
+            return len(os.listdir(listing)) + _FILES_PER_STAGE > soft
+        except FileNotFoundError:
+            continue
+        except OSError as listing_failed:
+            return listing_failed.errno in (errno.EMFILE, errno.ENFILE)
     return False
 
 
 def _too_many_open_files() -> str:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = max(soft * 4, 4096)
+    raise_hard = "" if hard == resource.RLIM_INFINITY or hard >= wanted else (
+        " (above the hard limit, with LimitNOFILE= in a systemd unit or in /etc/security/limits.conf)")
     hard_text = "unlimited" if hard == resource.RLIM_INFINITY else f"{hard:,}"
-    return (f"too many open files: this process may have {soft:,} open (its RLIMIT_NOFILE, `ulimit -n`; the "
-            f"hard limit is {hard_text}) and each staged link keeps up to {_FILES_PER_STAGE} open (the stage, its "
-            f"-wal, -shm and -lock files): raise the limit (e.g. `ulimit -n {max(soft * 4, 4096)}` before "
-            f"databay run, or LimitNOFILE= in a systemd unit), or run fewer staged links per process")
+    return (f"too many open files: this process may have {soft:,} open (RLIMIT_NOFILE, `ulimit -n`; hard limit "
+            f"{hard_text}) and each staged link keeps up to {_FILES_PER_STAGE} (the stage file, its -wal, -shm and "
+            f"-lock files): raise the limit, e.g. `ulimit -n {wanted}` before `databay run`{raise_hard}, or run "
+            f"fewer staged links per process")
 
 
 def _decoded(codec_name: str, data: bytes) -> list[Record]:
