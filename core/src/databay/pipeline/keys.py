@@ -103,8 +103,7 @@ def _stage(checker: Checker, value: Any, place: str, label: str) -> Any:
     if isinstance(value, str) and value.strip():
         return value
     checker.problem(label, f"argument 'stage': the path of the link's stage file, e.g. "
-                           f"stage = \"state/todos.stage\", or a stage backend's table, e.g. "
-                           f"stage = {{ use = \"sqlite\", path = \"state/todos.stage\" }}, not {shown(value)}")
+                           f"stage = \"state/todos.stage\", not {shown(value)}")
     return INVALID
 
 
