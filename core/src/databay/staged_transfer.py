@@ -40,7 +40,7 @@ from databay import observers
 from databay.copying import copy_records
 from databay.errors import StageError, UndecodableBatchError
 from databay.retry import Attempts, call_with_retry
-from databay.stage.store import Stage
+from databay.stage.store import SqliteStage, Stage
 from databay.support.buffers import Buffer
 from databay.transfer import _apply, _inline_pushes, _push
 
@@ -93,7 +93,7 @@ class StagedLink:
     def __init__(self, stage: Stage | str | os.PathLike):
         # Holds no reference to its link: a link dropped without on_shutdown() is freed at
         # once, and its stage file with it (closing it releases the stage's lock).
-        self.stage = stage if isinstance(stage, Stage) else Stage(stage)
+        self.stage = stage if isinstance(stage, Stage) else SqliteStage(stage)
         # Pulled, but the stage could not commit them: committed before anything new is pulled.
         self.uncommitted: _Intake | None = None
         # Records a link-level buffer held when the stage was last used by another process:

@@ -145,7 +145,7 @@ def _export_format(export: str | None, file_format: str | None) -> str:
 
 def _staged_link(link_spec: Any) -> _StagedLink:
     from databay.pipeline import ComponentSpec
-    from databay.stage import Stage
+    from databay.stage import SqliteStage
     from databay.staged_transfer import numbered
 
     value = link_spec.arguments["stage"]
@@ -155,7 +155,7 @@ def _staged_link(link_spec: Any) -> _StagedLink:
         except Exception as exc:  # noqa: BLE001 - a backend's constructor may raise anything
             raise CliError(f"{value.label}: could not be built: {type(exc).__name__}: {exc}") from None
     else:
-        stage = Stage(value)
+        stage = SqliteStage(value)
     outlets = numbered([getattr(spec.target, "__name__", str(spec.target)) for spec in link_spec.components("outlets")])
     return _StagedLink(link_spec.label, stage, outlets)
 

@@ -163,12 +163,17 @@ def _reduced(value: Any) -> tuple:
     func, args, state, items, pairs = (tuple(reduction) + (None, None, None))[:5]
     if func is kind and state is None and items is None and pairs is None:
         return ("call", tuple(args))
-    if func is copyreg.__newobj__ and args and args[0] is kind:
+    if func is _NEWOBJ and args and args[0] is kind:
         return ("new", tuple(args[1:]), {}, state, _listed(items), _listed(pairs))
-    if func is copyreg.__newobj_ex__ and args and args[0] is kind:
+    if func is _NEWOBJ_EX and args and args[0] is kind:
         return ("new", tuple(args[1]), dict(args[2]), state, _listed(items), _listed(pairs))
     where = getattr(func, "__qualname__", repr(func))
     raise _Unsupported(value, f"it pickles through {where}(); register it with encode= and decode=")
+
+
+# How pickle makes a new instance, then sets its state (not in typeshed's copyreg).
+_NEWOBJ = copyreg.__newobj__  # type: ignore[attr-defined]
+_NEWOBJ_EX = copyreg.__newobj_ex__  # type: ignore[attr-defined]
 
 
 def _listed(items: Any) -> list | None:
@@ -186,7 +191,7 @@ def _reconstructor(kind: type) -> Callable[[Any], Any]:
         if not _allocates_new(kind):
             raise ValueError(f"{kind.__qualname__} has its own __new__: register it with encode= and decode=")
         _, args, kwargs, attributes, items, pairs = state
-        value = kind.__new__(kind, *args, **kwargs)
+        value: Any = kind.__new__(kind, *args, **kwargs)
         if items:
             value.extend(items)
         for key, item in pairs or ():

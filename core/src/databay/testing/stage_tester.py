@@ -135,7 +135,7 @@ class StageTester(unittest.TestCase):
     def test_commit_before_delivery(self) -> None:
         """What commit() returned is there, exactly, for a new object over the same storage."""
         stage = self.opened()
-        when = datetime.datetime(2024, 5, 1, 12, tzinfo=datetime.timezone.utc)
+        when = datetime.datetime(2024, 5, 1, 12, tzinfo=datetime.UTC)
         first = self.records({"n": 1, "t": (1, "a"), 3: b"\x00"}, [when, None])
         second = self.records("text")
         ids = self.commit(stage, first, second, outlets=("Out", "Out#2"))
