@@ -445,9 +445,12 @@ def _settle(root: Any, limit: int) -> tuple[Any, int]:
 
 
 def _flat(dicts: Any) -> bool:
-    """Whether every key and value of ``dicts`` is a plain value (checked in C)."""
+    """Whether every key and value of ``dicts`` is a plain value (checked in C).
+
+    Keys are checked once per distinct key: a key that is not a plain value never equals
+    one, so it survives the union."""
     return (_ATOMS.issuperset(map(type, chain.from_iterable(map(dict.values, dicts))))
-            and _ATOMS.issuperset(map(type, chain.from_iterable(dicts))))
+            and _ATOMS.issuperset(map(type, set().union(*dicts))))
 
 
 def _parts(node: Any) -> list:
