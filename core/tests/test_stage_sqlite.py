@@ -184,8 +184,8 @@ def test_stage_retention_applies_to_a_path_stage(tmp_path):
     ('{ use = "nosuch" }', "", "links[0].stage (nosuch): unknown stage 'nosuch'; registered stages: sqlite"),
     ('{ use = "sqlite" }', "", "links[0].stage (sqlite): missing required argument 'path'"),
     ('{ use = "sqlite", path = "a", colour = 1 }', "", "links[0].stage (sqlite): unknown argument 'colour'"),
-    ('"a.stage"', 'stage_retention = "soon"', "links[0]: argument 'stage_retention': 'soon' is not a retention"),
-    ('"a.stage"', "stage_retention = 0", "links[0]: argument 'stage_retention': a retention must be positive"),
+    ('"a.stage"', 'stage_retention = "soon"', "links[0]: argument 'stage_retention': 'soon' is not an interval"),
+    ('"a.stage"', "stage_retention = 0", "links[0]: argument 'stage_retention': an interval must be positive"),
     ("3", "", "links[0]: argument 'stage': the path of the link's stage file"),
 ])
 def test_stage_problems_are_reported_with_their_place(tmp_path, stage, extra, problem):

@@ -113,7 +113,7 @@ def _stage_retention(checker: Checker, value: Any, place: str, label: str) -> An
     try:
         return parse_interval(value)
     except IntervalError as exc:
-        checker.problem(label, f"argument 'stage_retention': {str(exc).replace('an interval', 'a retention')}")
+        checker.problem(label, f"argument 'stage_retention': {exc}")
         return INVALID
 
 
