@@ -140,7 +140,7 @@ def test_every_built_in_type_round_trips_exactly():
     tz = datetime.timezone(datetime.timedelta(hours=-3), "BRT")
     values = {
         "datetime": datetime.datetime(2024, 5, 1, 12, 30, 1, 5, tzinfo=tz, fold=1),
-        "utc": datetime.datetime(2024, 5, 1, tzinfo=datetime.timezone.utc),
+        "utc": datetime.datetime(2024, 5, 1, tzinfo=datetime.UTC),
         "zone": datetime.datetime(2024, 5, 1, tzinfo=zoneinfo.ZoneInfo("Europe/Paris")),
         "date": datetime.date(2024, 5, 1), "time": datetime.time(1, 2, 3, 4, tzinfo=tz),
         "delta": datetime.timedelta(days=-1, seconds=5, microseconds=7),
@@ -153,7 +153,7 @@ def test_every_built_in_type_round_trips_exactly():
     assert decoded == values and metadata == {"at": values["datetime"]}
     for key, value in values.items():
         assert type(decoded[key]) is type(value), key
-    assert decoded["utc"].tzinfo is datetime.timezone.utc
+    assert decoded["utc"].tzinfo is datetime.UTC
     assert decoded["zone"].tzinfo is zoneinfo.ZoneInfo("Europe/Paris")
     assert decoded["datetime"].tzinfo.tzname(None) == "BRT" and decoded["datetime"].fold == 1
     assert str(decoded["complex"]) == "(1.5-0j)" and decoded["uuid"].is_safe == values["uuid"].is_safe

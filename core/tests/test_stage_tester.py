@@ -76,8 +76,8 @@ def test_backends_breaking_one_guarantee_fail_exactly_its_tests():
 
 
 def test_the_databay_stage_fixture_gives_a_stage_to_a_link(databay_stage, run_transfer):
-    from databay.testing._contract import Collector, ListInlet
     from databay import Record
+    from databay.testing._contract import Collector, ListInlet
 
     collector = Collector()
     run_transfer(Link(ListInlet([Record(1)]), collector, interval=1, stage=databay_stage))
