@@ -145,7 +145,8 @@ def test_check_gives_a_verdict_per_component_and_fails_on_any_problem(user_env):
     assert "does not import" in verdicts["databay-clash:ghost"]["detail"]
     assert "also registered by another distribution" in verdicts["databay-clash:print"]["detail"]
     text = user_env.databay("plugins", "--check")
-    assert text.returncode == 1 and "FAIL" in text.stdout and "9 passed, 5 failed" in text.stdout
+    assert verdicts["databay:sqlite"]["ok"] and verdicts["databay:sqlite"]["kind"] == "stage"
+    assert text.returncode == 1 and "FAIL" in text.stdout and "10 passed, 5 failed" in text.stdout
     clean = user_env.databay("plugins", "--check", env={"DATABAY_LOAD_PLUGINS": "databay-example"})
     assert clean.returncode == 0, clean.stdout
     assert "0 failed" in clean.stdout

@@ -109,10 +109,12 @@ def test_builtins_are_registered_through_the_hooks_as_the_core_plugin():
     core = manager.plugins[CORE_DISTRIBUTION]
     assert core.version == databay.__version__ and core.error is None
     assert sorted(core.hooks) == ["databay_register_inlets", "databay_register_outlets",
-                                  "databay_register_planners", "databay_register_processors"]
-    names = {kind: [c.name for c in manager.components(kind)] for kind in ("inlet", "outlet", "planner", "processor")}
+                                  "databay_register_planners", "databay_register_processors",
+                                  "databay_register_stages"]
+    names = {kind: [c.name for c in manager.components(kind)]
+             for kind in ("inlet", "outlet", "planner", "processor", "stage")}
     assert names == {"inlet": ["null", "random_int", "file"], "outlet": ["null", "print", "file"],
-                     "planner": ["schedule"], "processor": ["buffer"]}
+                     "planner": ["schedule"], "processor": ["buffer"], "stage": ["sqlite"]}
 
 
 def test_resolve_by_name_class_name_or_qualified_name():

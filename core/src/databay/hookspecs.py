@@ -120,6 +120,15 @@ def databay_register_notifiers(register):
 
 
 @hookspec
+def databay_register_stages(register):
+    """Register stage backends: :class:`~databay.stage.Stage` subclasses, ``register(name, target)``.
+
+    A pipeline selects one with ``stage = { use = "name", ... }`` in a link table (the other
+    keys are its constructor's arguments); ``stage = "path"`` is the built-in ``sqlite``
+    backend. ``databay.testing.StageTester`` checks a backend keeps the stage's guarantees."""
+
+
+@hookspec
 def databay_register_commands(app):
     """Add commands to the ``databay`` command line; ``app`` is its ``typer.Typer``.
 

@@ -38,9 +38,9 @@ from typing import TYPE_CHECKING, Any
 
 from databay import observers
 from databay.copying import copy_records
-from databay.errors import StageError
+from databay.errors import StageError, UndecodableBatchError
 from databay.retry import Attempts, call_with_retry
-from databay.stage.store import Stage
+from databay.stage.store import SqliteStage, Stage
 from databay.support.buffers import Buffer
 from databay.transfer import _apply, _inline_pushes, _push
 
@@ -93,7 +93,7 @@ class StagedLink:
     def __init__(self, stage: Stage | str | os.PathLike):
         # Holds no reference to its link: a link dropped without on_shutdown() is freed at
         # once, and its stage file with it (closing it releases the stage's lock).
-        self.stage = stage if isinstance(stage, Stage) else Stage(stage)
+        self.stage = stage if isinstance(stage, Stage) else SqliteStage(stage)
         # Pulled, but the stage could not commit them: committed before anything new is pulled.
         self.uncommitted: _Intake | None = None
         # Records a link-level buffer held when the stage was last used by another process:
@@ -405,6 +405,10 @@ async def _deliver(link: Link, staging: StagedLink, outlet: Outlet, key: str, fr
         if records is None:
             try:
                 records = await runtime.run_sync(stage.load, batch, alone=True)
+            except UndecodableBatchError as exc:  # a poison batch: the stage dead-lettered it
+                _LOGGER.error("%s", exc)
+                dead += 1
+                continue
             except StageError as exc:
                 staging.backlog[key] = True
                 failures.append(exc)

@@ -193,3 +193,44 @@ def test_every_bson_type_is_allowed_in_a_stage():
               Code("f()"), MinKey(), MaxKey(), DBRef("c", 1), SON([("a", 1)])]
     payloads, _ = codec.decode(codec.encode([values], [{}]))
     assert payloads == [values] and [type(v) for v in payloads[0]] == [type(v) for v in values]
+
+
+def test_bson_values_are_rebuilt_through_their_constructors():
+    import re
+
+    from bson import Code, DBRef, Regex
+    from bson.tz_util import FixedOffset
+    from databay.stage import codec
+    from databay_mongo import stage_types
+
+    at = datetime.datetime(2024, 1, 2, tzinfo=FixedOffset(90, "plus90"))
+    values = [Code("f(x)", {"x": 1}), DBRef("c", ObjectId(), "db", extra=[1, 2]), Regex("a.*", re.I | re.M), at]
+    [decoded], _ = codec.decode(codec.encode([values], [{}]))
+    assert decoded == values
+    assert decoded[0].scope == {"x": 1} and decoded[1].database == "db" and decoded[1].extra == [1, 2]
+    assert type(decoded[2].flags) is re.RegexFlag and decoded[3].tzinfo.tzname(None) == "plus90"
+    # A tampered state is refused by the type's own constructor, never stored in an ObjectId.
+    name = f"{ObjectId.__module__}:{ObjectId.__qualname__}"
+    assert stage_types.CODECS[ObjectId][1] is ObjectId
+    with pytest.raises(codec.DecodeError, match=f"a {name} cannot be rebuilt"):
+        codec.decode(forged_batch(name, b"short"))
+
+
+def forged_batch(name, state) -> bytes:
+    """A batch holding a tagged value ``(name, state)`` that no encode() made."""
+    import io
+    import pickle
+
+    from databay.stage import codec
+
+    class Forged:
+        def __reduce__(self):
+            return codec._tagged, (name, state)
+
+    class Pickler(pickle.Pickler):
+        def reducer_override(self, obj):
+            return "_tagged" if obj is codec._tagged else NotImplemented
+
+    buffer = io.BytesIO()
+    Pickler(buffer, protocol=5).dump(([Forged()], [{}]))
+    return buffer.getvalue()

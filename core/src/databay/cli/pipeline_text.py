@@ -47,6 +47,8 @@ def _heading(link: LinkSpec) -> str:
     interval = link.arguments.get("interval")
     heading = f"{link.label}: every {format_interval(interval.total_seconds())}" if interval else link.label
     stage = link.written.get("stage")
+    if isinstance(stage, dict):
+        stage = _component(stage)
     return f"{heading}, staged in {stage}" if stage else heading
 
 

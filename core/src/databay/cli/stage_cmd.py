@@ -1,21 +1,33 @@
-"""``databay stage PIPELINE``: what the links' stages hold, and replaying or purging dead letters.
+"""``databay stage PIPELINE``: what the links' stages hold; listing, exporting, replaying,
+purging and converting their batches.
 
 Works while the pipeline runs: reading a stage never blocks its link, and a replay is
-picked up at the link's next transfer.
+picked up at the link's next transfer. Everything printed or exported passes through
+:func:`databay.redaction.redact`.
 """
 
 from __future__ import annotations
 
+import base64
+import csv
+import datetime
 import json
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import typer
 
 from databay.cli.errors import EXIT_USAGE, CliError
+from databay.redaction import redact
+
+STATES = ("pending", "dead", "delivered")
+FORMATS = ("jsonl", "csv")
+CSV_COLUMNS = ("link", "stage", "batch_id", "record_id", "state", "outlets", "created", "error", "payload",
+               "metadata")
 
 
 @dataclass
@@ -23,10 +35,15 @@ class _StagedLink:
     """A link of the pipeline that has a stage, and what the stage holds for it."""
 
     label: str
-    path: Path
+    stage: Any  # a databay.stage.Stage
     outlets: list[str]
     backlog: list[Any] = field(default_factory=list)
+    delivered: list[Any] = field(default_factory=list)
     exists: bool = True
+
+    @property
+    def location(self) -> str:
+        return self.stage.location
 
     @property
     def orphans(self) -> list[str]:
@@ -41,66 +58,134 @@ class _StagedLink:
                                                       "dead": None})
             row[entry.state] = {"batches": entry.batches, "records": entry.records, "oldest": entry.oldest,
                                 "last_failed_at": entry.last_failed_at, "last_error": entry.last_error}
-        return {"link": self.label, "stage": str(self.path), "exists": self.exists, "outlets": list(by_outlet.values())}
+        delivered = None
+        if self.delivered:
+            delivered = {"batches": len(self.delivered), "records": sum(b.size for b in self.delivered),
+                         "oldest": min(b.created for b in self.delivered)}
+        return {"link": self.label, "stage": self.location, "exists": self.exists,
+                "outlets": list(by_outlet.values()), "delivered": delivered}
 
 
 def stage(
     pipeline: Path = typer.Argument(..., help="The pipeline file (TOML).", dir_okay=False),
+    list_batches: bool = typer.Option(False, "--list", help="List the batches, one line per batch and outlet: "
+                                      "pending, dead-lettered, and delivered ones kept for stage_retention."),
+    export: str | None = typer.Option(None, "--export", metavar="FILE", help="Write the records of the batches "
+                                      "to FILE ('-': standard output): JSON Lines, or CSV (--format csv, or a .csv "
+                                      "FILE)."),
+    file_format: str | None = typer.Option(None, "--format", help="With --export: jsonl or csv (default: by "
+                                           "FILE's extension, else jsonl)."),
+    states: str = typer.Option(",".join(STATES), "--state", help="With --list and --export: which batches, "
+                               "among pending, dead and delivered (comma-separated)."),
     replay: bool = typer.Option(False, "--replay", help="Make dead-lettered batches pending again: a running "
                                 "pipeline delivers them at its next transfer, else the next run does."),
-    purge: bool = typer.Option(False, "--purge", help="Delete dead-lettered batches, and the batches owed to "
-                               "outlets a link no longer has, after a confirmation."),
+    purge: bool = typer.Option(False, "--purge", help="Delete dead-lettered batches (those that cannot be "
+                               "decoded too), and the batches owed to outlets a link no longer has, after a "
+                               "confirmation."),
     yes: bool = typer.Option(False, "--yes", "-y", help="With --purge: do not ask."),
+    migrate: bool = typer.Option(False, "--migrate", help="Convert stages written by an earlier databay to the "
+                                 "current format (only for files you trust: see docs/reliability.md)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
-    """Show the pending and dead-lettered batches of each staged link, per outlet; replay or purge them.
+    """Show the pending, dead-lettered and kept batches of each staged link, per outlet; list,
+    export, replay, purge or convert them.
 
     Exit 0 when done, 1 when a stage cannot be read or written, 2 for an invalid pipeline
     or bad options (a purge without --yes outside a terminal, say).
     """
     from databay.pipeline import PipelineError, check_pipeline
 
-    if replay and purge:
-        raise CliError("--replay and --purge cannot be used together", EXIT_USAGE)
+    actions = [name for name, chosen in (("--list", list_batches), ("--export", export is not None),
+                                         ("--replay", replay), ("--purge", purge), ("--migrate", migrate)) if chosen]
+    if len(actions) > 1:
+        raise CliError(f"{' and '.join(actions)} cannot be used together", EXIT_USAGE)
+    wanted = _states(states)
+    export_format = _export_format(export, file_format)
     try:
         spec = check_pipeline(pipeline)
     except PipelineError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
-    links = [_read(link) for link in spec.links if link.arguments.get("stage") is not None]
+    links = [_staged_link(link) for link in spec.links if link.arguments.get("stage") is not None]
+    if migrate:
+        _migrate(links, as_json)
+        return
+    for link in links:
+        _read(link)
     if replay:
         _replay(links, as_json)
     elif purge:
         _purge(links, yes, as_json)
+    elif list_batches:
+        _list(spec.source, links, wanted, as_json)
+    elif export is not None:
+        _export(links, wanted, export, export_format)
     elif as_json:
-        sys.stdout.write(json.dumps({"source": spec.source, "links": [link.as_dict() for link in links]},
-                                    indent=2) + "\n")
+        _print_json({"source": spec.source, "links": [link.as_dict() for link in links]})
     else:
         _show(spec.source, links)
 
 
-def _read(link_spec: Any) -> _StagedLink:
+def _states(text: str) -> list[str]:
+    chosen = [part.strip() for part in text.split(",") if part.strip()]
+    unknown = [state for state in chosen if state not in STATES]
+    if unknown or not chosen:
+        raise CliError(f"--state takes {', '.join(STATES)} (comma-separated), not '{text}'", EXIT_USAGE)
+    return chosen
+
+
+def _export_format(export: str | None, file_format: str | None) -> str:
+    if file_format is not None and export is None:
+        raise CliError("--format goes with --export FILE", EXIT_USAGE)
+    if file_format is None:
+        return "csv" if export is not None and export.lower().endswith(".csv") else "jsonl"
+    if file_format not in FORMATS:
+        raise CliError(f"--format must be jsonl or csv, not '{file_format}'", EXIT_USAGE)
+    return file_format
+
+
+def _staged_link(link_spec: Any) -> _StagedLink:
+    from databay.pipeline import ComponentSpec
+    from databay.stage import SqliteStage
     from databay.staged_transfer import numbered
 
-    path = Path(link_spec.arguments["stage"])  # a path: the pipeline's stage key takes nothing else
+    value = link_spec.arguments["stage"]
+    if isinstance(value, ComponentSpec):
+        try:
+            stage = value.target(**value.arguments)
+        except Exception as exc:  # noqa: BLE001 - a backend's constructor may raise anything
+            raise CliError(f"{value.label}: could not be built: {type(exc).__name__}: {exc}") from None
+    else:
+        stage = SqliteStage(value)
     outlets = numbered([getattr(spec.target, "__name__", str(spec.target)) for spec in link_spec.components("outlets")])
-    staged = _StagedLink(link_spec.label, path, outlets)
-    if not path.exists():
-        staged.exists = False
-        return staged
-    with _opened(path) as opened:
-        staged.backlog = opened.backlog()
-    return staged
+    return _StagedLink(link_spec.label, stage, outlets)
 
 
-def _opened(path: Path):
-    from databay.stage import Stage, StageError
+def _read(link: _StagedLink) -> None:
+    from databay.stage.base import DELIVERED
 
-    stage = Stage(path)
+    link.exists = link.stage.exists()
+    if link.exists:
+        with _opened(link):
+            link.backlog = _stage_call(link.stage.backlog)
+            link.delivered = _stage_call(link.stage.batches, [DELIVERED])
+
+
+def _opened(link: _StagedLink) -> Any:
+    """``with _opened(link):`` the link's stage, open (a stage that cannot be: exit 1)."""
+    from databay.stage import StageError
+
     try:
-        stage.open()
+        link.stage.open()
     except StageError as exc:
-        raise CliError(str(exc)) from None
-    return stage
+        raise CliError(redact(str(exc))) from None
+    return link.stage
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(redact(json.dumps(data, indent=2)) + "\n")
+
+
+# -- the summary -------------------------------------------------------------------------
 
 
 def _show(source: str, links: list[_StagedLink]) -> None:
@@ -118,7 +203,7 @@ def _show(source: str, links: list[_StagedLink]) -> None:
     now = time.time()
     for link in links:
         if not link.exists:
-            table.add_row(escape(link.label), "-", "-", "-", "-", f"[dim]{escape(str(link.path))} not created yet[/dim]")
+            table.add_row(escape(link.label), "-", "-", "-", "-", f"[dim]{escape(link.location)} not created yet[/dim]")
             continue
         for row in link.as_dict()["outlets"]:
             pending, dead = row["pending"], row["dead"]
@@ -127,9 +212,13 @@ def _show(source: str, links: list[_StagedLink]) -> None:
             last = max(failures, key=lambda s: s["last_failed_at"])["last_error"] if failures else ""
             outlet = escape(row["outlet"]) + ("" if row["in_link"] else " [yellow](not in the link)[/yellow]")
             table.add_row(escape(link.label), outlet, _count(pending), _count(dead),
-                          _age(now - oldest) if oldest else "-", escape(_short(last or "")))
+                          _age(now - oldest) if oldest else "-", escape(redact(_short(last or ""))))
     console.print(table)
     for link in links:
+        kept = link.as_dict()["delivered"]
+        if kept:
+            console.print(f"{escape(link.label)}: {_count(kept)} delivered, kept for its stage_retention (oldest "
+                          f"{_age(now - kept['oldest'])}); --list and --export show them")
         if link.orphans:
             console.print(f"[yellow]{escape(link.label)}:[/yellow] batches wait for outlets the link no longer has "
                           f"({escape(', '.join(link.orphans))}); --purge deletes them")
@@ -145,7 +234,7 @@ def _age(seconds: float) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
         if seconds >= size:
             return f"{seconds / size:.0f} {unit}"
-    return f"{seconds:.0f} s"
+    return f"{max(seconds, 0):.0f} s"
 
 
 def _short(text: str) -> str:
@@ -153,16 +242,183 @@ def _short(text: str) -> str:
     return line if len(line) <= 100 else line[:97] + "..."
 
 
+# -- listing and exporting ----------------------------------------------------------------
+
+
+def _stage_call(method: Any, *args: Any) -> Any:
+    """``method(*args)`` of a stage; a StageError becomes a CliError (exit 1)."""
+    from databay.stage import StageError
+
+    try:
+        return method(*args)
+    except StageError as exc:
+        raise CliError(redact(str(exc))) from None
+
+
+def _list(source: str, links: list[_StagedLink], wanted: list[str], as_json: bool) -> None:
+    rows = []
+    for link in links:
+        if link.exists:
+            with _opened(link):
+                batches = _stage_call(link.stage.batches, wanted)
+            rows += [{"link": link.label, "stage": link.location, "batch_id": b.batch_id, "outlet": b.outlet,
+                      "state": b.state, "records": b.size, "created": b.created, "transfer": b.transfer,
+                      "attempts": b.attempts, "at": b.at, "error": b.error} for b in batches]
+    if as_json:
+        _print_json({"source": source, "batches": rows})
+        return
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console(emoji=False)
+    if not rows:
+        console.print(f"{escape(source)}: no {' or '.join(wanted)} batch")
+        return
+    table = Table(title=f"{escape(source)}: batches ({', '.join(wanted)})", title_justify="left")
+    for column in ("link", "batch", "outlet", "state", "records", "created", "failed / delivered", "error"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(escape(row["link"]), escape(row["batch_id"]), escape(row["outlet"] or "-"), row["state"],
+                      f"{row['records']:,}", _when(row["created"]), _when(row["at"]),
+                      escape(redact(_short(row["error"] or ""))))
+    console.print(table)
+
+
+def _when(stamp: float | None) -> str:
+    if stamp is None:
+        return "-"
+    return datetime.datetime.fromtimestamp(stamp).isoformat(sep=" ", timespec="seconds")
+
+
+def _export(links: list[_StagedLink], wanted: list[str], target: str, file_format: str) -> None:
+    records = batches = 0
+    with _output(target, file_format) as out:
+        write = _csv_writer(out) if file_format == "csv" else _jsonl_writer(out)
+        for link in links:
+            if not link.exists:
+                continue
+            with _opened(link):
+                for entry, outlets in _batches_once(_stage_call(link.stage.batches, wanted)):
+                    batches += 1
+                    for row in _rows(link, entry, outlets):
+                        records += row["record_id"] is not None
+                        write(row)
+    where = "standard output" if target == "-" else target
+    print(f"exported {records:,} record(s) of {batches:,} batch(es) ({', '.join(wanted)}) to {where}",
+          file=sys.stderr if target == "-" else sys.stdout)
+
+
+def _batches_once(entries: list[Any]) -> list[tuple[Any, list[str]]]:
+    """Each batch once per state, with the outlets it is in that state for."""
+    grouped: dict[tuple[int, str], tuple[Any, list[str]]] = {}
+    for entry in entries:
+        batch = grouped.setdefault((entry.batch, entry.state), (entry, []))
+        if entry.outlet:
+            batch[1].append(entry.outlet)
+    return list(grouped.values())
+
+
+def _rows(link: _StagedLink, entry: Any, outlets: list[str]) -> Iterator[dict[str, Any]]:
+    """One row per record of a batch (an open stage's), or one row saying why it cannot be decoded."""
+    from databay.stage import Stage, StageError, UndecodableBatchError
+
+    base = {"link": link.label, "stage": link.location, "batch_id": entry.batch_id, "record_id": None,
+            "state": entry.state, "outlets": outlets, "created": entry.created, "error": entry.error,
+            "payload": None, "metadata": None}
+    try:
+        records = link.stage.read(entry.batch)
+    except UndecodableBatchError as exc:
+        yield {**base, "error": str(exc)}  # exported all the same: its reason instead of its records
+        return
+    except StageError as exc:
+        raise CliError(redact(str(exc))) from None
+    for record in records:
+        metadata = dict(record.metadata)
+        record_id = metadata.pop(Stage.RECORD_ID, None)
+        metadata.pop(Stage.BATCH_ID, None)
+        yield {**base, "record_id": record_id, "payload": _plain(record.payload), "metadata": _plain(metadata)}
+
+
+class _output:
+    """``with _output(target, format) as out``: the file to write (``-``: standard output)."""
+
+    def __init__(self, target: str, file_format: str):
+        self.target, self.newline = target, "" if file_format == "csv" else None
+        self.file: IO[str] | None = None
+
+    def __enter__(self) -> IO[str]:
+        if self.target == "-":
+            return sys.stdout
+        try:
+            self.file = open(self.target, "w", encoding="utf-8", newline=self.newline)
+        except OSError as exc:
+            raise CliError(f"cannot write {self.target}: {exc.strerror or exc}") from None
+        return self.file
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.file is not None:
+            self.file.close()
+
+
+def _jsonl_writer(out: IO[str]) -> Any:
+    def write(row: dict[str, Any]) -> None:
+        out.write(redact(json.dumps(row, ensure_ascii=False)) + "\n")
+
+    return write
+
+
+def _csv_writer(out: IO[str]) -> Any:
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+
+    def write(row: dict[str, Any]) -> None:
+        cells = []
+        for column in CSV_COLUMNS:
+            value = row[column]
+            if column in ("payload", "metadata") and value is not None:
+                value = json.dumps(value, ensure_ascii=False)
+            elif column == "outlets":
+                value = ", ".join(value)
+            cells.append(redact("" if value is None else str(value)))
+        writer.writerow(cells)
+
+    return write
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON data: tuples and sets as lists, keys as text, bytes as base64, and
+    other values (dates, decimals, ids) as their text."""
+    kind = type(value)
+    if value is None or kind in (str, int, float, bool):
+        return value
+    if kind is dict or isinstance(value, dict):
+        return {key if isinstance(key, str) else str(_plain(key)): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
+        return [_plain(item) for item in items]
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, (int, float, str)):  # bool, IntEnum, str subclasses
+        return value
+    return str(value)
+
+
+# -- replaying, purging, converting ----------------------------------------------------------
+
+
 def _replay(links: list[_StagedLink], as_json: bool) -> None:
     results = []
     for link in links:
         if not link.exists:
             continue
-        with _opened(link.path) as opened:
-            count = opened.replay()
-        results.append({"link": link.label, "stage": str(link.path), "replayed": count})
+        with _opened(link):
+            count = _stage_call(link.stage.replay)
+        results.append({"link": link.label, "stage": link.location, "replayed": count})
     if as_json:
-        sys.stdout.write(json.dumps({"replayed": results}, indent=2) + "\n")
+        _print_json({"replayed": results})
         return
     total = sum(r["replayed"] for r in results)
     for result in results:
@@ -180,7 +436,7 @@ def _purge(links: list[_StagedLink], yes: bool, as_json: bool) -> None:
             plan.append((link, dead, orphans))
     if not plan:
         if as_json:
-            sys.stdout.write(json.dumps({"purged": []}, indent=2) + "\n")
+            _print_json({"purged": []})
         else:
             print("nothing to purge")
         return
@@ -199,15 +455,39 @@ def _purge(links: list[_StagedLink], yes: bool, as_json: bool) -> None:
             return
     results = []
     for link, dead, orphans in plan:
-        with _opened(link.path) as opened:
-            purged = sum(opened.purge(outlet) for outlet in sorted({e.outlet for e in dead}))
-            forgotten = sum(opened.forget(outlet) for outlet in sorted({e.outlet for e in orphans}))
-        results.append({"link": link.label, "stage": str(link.path), "dead_lettered": purged,
+        with _opened(link):
+            purged = sum(_stage_call(link.stage.purge, outlet)
+                         for outlet in sorted({e.outlet for e in dead}))
+            forgotten = sum(_stage_call(link.stage.forget, outlet)
+                            for outlet in sorted({e.outlet for e in orphans}))
+        results.append({"link": link.label, "stage": link.location, "dead_lettered": purged,
                         "not_in_link": forgotten})
     if as_json:
-        sys.stdout.write(json.dumps({"purged": results}, indent=2) + "\n")
+        _print_json({"purged": results})
         return
     for result in results:
         print(f"{result['link']}: deleted {result['dead_lettered']} dead-lettered batch(es)"
               + (f" and {result['not_in_link']} owed to outlets no longer in the link"
                  if result["not_in_link"] else ""))
+
+
+def _migrate(links: list[_StagedLink], as_json: bool) -> None:
+    from databay.stage import SqliteStage
+
+    results = []
+    for link in links:
+        if not isinstance(link.stage, SqliteStage) or not link.stage.exists():
+            continue
+        converted, unreadable = _stage_call(link.stage.migrate)
+        link.stage.close()
+        results.append({"link": link.label, "stage": link.location, "converted": converted,
+                        "unreadable": unreadable})
+    if as_json:
+        _print_json({"migrated": results})
+        return
+    for result in results:
+        note = (f"; {result['unreadable']} could not be read and will be dead-lettered when delivered"
+                if result["unreadable"] else "")
+        print(f"{result['link']}: {result['converted']} batch(es) converted to the current format{note}")
+    if not results:
+        print("no stage to convert")

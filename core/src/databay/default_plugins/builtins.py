@@ -25,3 +25,8 @@ def databay_register_planners(register):
 @hookimpl
 def databay_register_processors(register):
     register("buffer", "databay.support.buffers:Buffer")
+
+
+@hookimpl
+def databay_register_stages(register):
+    register("sqlite", "databay.stage.store:SqliteStage")

@@ -35,8 +35,10 @@ class _Builder:
         for name, value in arguments.items():
             if isinstance(value, list) and any(isinstance(v, ComponentSpec) for v in value):
                 value = [self.component(v) for v in value]
+            elif isinstance(value, ComponentSpec):  # a link's stage backend
+                value = self.component(value)
             built[name] = value
-        failed = any(isinstance(v, list) and any(i is _FAILED for i in v) for v in built.values())
+        failed = any(v is _FAILED or isinstance(v, list) and any(i is _FAILED for i in v) for v in built.values())
         return None if failed else built
 
     def component(self, spec: ComponentSpec) -> Any:

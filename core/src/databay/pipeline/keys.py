@@ -7,7 +7,8 @@ arguments, checked against the constructor's signature and type hints.
 - Every component table: ``use``, the registered name (or ``"module:Class"`` import
   string) of the component.
 - A link table: ``inlets``, ``outlets``, ``interval``, ``processors``, ``groupers``,
-  ``stage`` and ``retry``.
+  ``stage`` (a path, or a stage backend's table), ``stage_retention`` (how long the
+  stage keeps delivered batches) and ``retry``.
 - An inlet or outlet table: ``retry`` (set as the node's ``retry_policy``, whatever its
   constructor accepts); an outlet table: ``processors``.
 - A planner table: ``links`` is refused (links are ``[[links]]`` tables).
@@ -91,12 +92,33 @@ def _interval(checker: Checker, value: Any, place: str, label: str) -> Any:
 
 
 def _stage(checker: Checker, value: Any, place: str, label: str) -> Any:
-    # A path relative to the working directory, like every path in a pipeline.
+    # A path (the SQLite stage), relative to the working directory like every path in a
+    # pipeline; or a table naming a registered stage backend and its arguments.
+    if isinstance(value, dict):
+        spec = checker.component("stage", value, f"{place}.stage")
+        return INVALID if spec is None else spec
+    value = checker.expanded(value, label, "stage")
+    if value is INVALID:
+        return INVALID
     if isinstance(value, str) and value.strip():
         return value
     checker.problem(label, f"argument 'stage': the path of the link's stage file, e.g. "
                            f"stage = \"state/todos.stage\", not {shown(value)}")
     return INVALID
+
+
+def _stage_retention(checker: Checker, value: Any, place: str, label: str) -> Any:
+    from databay.pipeline.intervals import IntervalError, parse_interval
+
+    try:
+        return parse_interval(value)
+    except IntervalError as exc:
+        checker.problem(label, f"argument 'stage_retention': {exc}")
+        return INVALID
+
+
+def _set_stage_retention(link: Any, retention: Any) -> None:
+    link.stage.retention = retention
 
 
 def _retry(checker: Checker, value: Any, place: str, label: str) -> Any:
@@ -133,7 +155,8 @@ RESERVED: dict[str, dict[str, Key]] = {
         "interval": Key(_interval),
         "processors": _PROCESSORS,
         "groupers": _components("processor", "groupers"),
-        "stage": Key(_stage),
+        "stage": Key(_stage, expand=False),
+        "stage_retention": Key(_stage_retention, argument=False, apply=_set_stage_retention),
         "retry": Key(_retry),
     },
     "outlet": {"processors": _PROCESSORS, "retry": _NODE_RETRY},
@@ -141,5 +164,6 @@ RESERVED: dict[str, dict[str, Key]] = {
     "planner": {"links": Key(_no_links)},
     "processor": {},
     "notifier": {},
+    "stage": {},
 }
 """Reserved keys by table: ``RESERVED[table][key]``."""

@@ -107,6 +107,9 @@ class Checker:
             if key not in table or arguments.get(key) == []:
                 kind = key[:-1]
                 self.problem(place, f"no {key}: add {key} = [{{ use = \"...\" }}] (a registered {kind})")
+        if "stage_retention" in table and "stage" not in table:
+            self.problem(place, "'stage_retention' is how long the link's stage keeps delivered batches: "
+                                "add a stage")
         return LinkSpec(place, arguments, settings, table)
 
     def _check_distinct_tags(self, links: list[LinkSpec]) -> None:
@@ -125,7 +128,9 @@ class Checker:
         seen: dict[str, str] = {}
         for link in links:
             stage = link.arguments.get("stage")
-            if stage is None:
+            if isinstance(stage, ComponentSpec):  # the SQLite backend's table names its file
+                stage = stage.arguments.get("path") if stage.use in ("sqlite", "databay:sqlite") else None
+            if not isinstance(stage, (str, os.PathLike)):
                 continue
             path = os.path.abspath(stage)
             if path in seen:

@@ -114,6 +114,8 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
          "a function taking the records, or a class whose instances are such functions", _processor),
     Kind("notifier", "databay_register_notifiers",
          "a databay.notifier.Notifier subclass, or a class implementing observer hooks", _notifier),
+    Kind("stage", "databay_register_stages", "a concrete subclass of databay.stage.Stage",
+         subclass_of("databay.stage:Stage")),
 )}
 """Every component kind, by name."""
 

@@ -1,14 +1,23 @@
-"""Durable staging for links: records wait in a SQLite file until every outlet took them.
+"""Durable staging for links: records wait in a stage until every outlet took them.
 
     from databay import Link
     link = Link(inlet, outlets, interval=10, stage="state/todos.stage")
 
-See ``docs/reliability.md`` for what a stage promises, where it sits in a transfer and
-how to operate it; :class:`Stage` for the file itself.
+:class:`Stage` is the interface every stage backend implements (and ``Stage(path)`` makes
+the built-in SQLite one, :class:`SqliteStage`); plugins register others with the
+``databay_register_stages`` hook. See ``docs/reliability.md`` for what a stage promises,
+where it sits in a transfer and how to operate it.
+
+Public names: :class:`Stage`, :class:`SqliteStage`, :class:`DeadLetter`,
+:class:`OutletBacklog`, :class:`StagedBatch`, :func:`register_type`,
+:func:`encode_records` and :func:`decode_records` (for backends), and the errors
+:class:`StageError`, :class:`StageSerializationError` and :class:`UndecodableBatchError`.
 """
 
-from databay.errors import StageError, StageSerializationError
-from databay.stage.codec import register_type
-from databay.stage.store import DeadLetter, OutletBacklog, Stage
+from databay.errors import StageError, StageSerializationError, UndecodableBatchError
+from databay.stage.base import DeadLetter, OutletBacklog, Stage, StagedBatch
+from databay.stage.codec import decode_records, encode_records, register_type
+from databay.stage.store import SqliteStage
 
-__all__ = ["DeadLetter", "OutletBacklog", "Stage", "StageError", "StageSerializationError", "register_type"]
+__all__ = ["DeadLetter", "OutletBacklog", "SqliteStage", "Stage", "StageError", "StageSerializationError",
+           "StagedBatch", "UndecodableBatchError", "decode_records", "encode_records", "register_type"]

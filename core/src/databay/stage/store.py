@@ -1,16 +1,17 @@
-"""The :class:`Stage`: a link's durable store of batches not yet delivered, on SQLite.
+"""The built-in stage backend, :class:`SqliteStage`: a link's batches in an SQLite file.
 
 One SQLite file per link, in WAL mode. Its tables:
 
 ``batches``
     one row per staged batch: ``id`` (never reused), ``created`` (Unix time),
     ``transfer`` (the update that staged it, e.g. ``todos.17``), ``size`` (records),
-    ``codec`` and ``records`` (see :mod:`databay.stage.codec`).
+    ``codec`` and ``records`` (see :mod:`databay.stage.codec`), ``delivered`` (when every
+    outlet had acknowledged it, for a batch kept for the stage's retention).
 ``deliveries``
     one row per batch and outlet that has not acknowledged it: ``state`` is
     ``pending`` (to be delivered) or ``dead`` (dead-lettered: given up on, with
     ``attempts``, ``failed_at``, ``error`` and ``traceback``). A batch without deliveries
-    left is deleted by the next write.
+    left is deleted by the next write, or kept until its retention is over.
 ``inlet_states``
     each inlet's position (JSON), committed with the records it produced.
 ``intake``
@@ -21,31 +22,49 @@ One SQLite file per link, in WAL mode. Its tables:
 Every change is one transaction. ``fsync=False`` (SQLite ``synchronous=NORMAL``) survives
 the process dying at any moment; ``fsync=True`` (``synchronous=FULL``) also survives the
 machine losing power, at the cost of an fsync per commit.
+
+A new stage file is made whole under a temporary name and then linked into place, so a
+stage file is never empty: an empty one was truncated or made by something else, and
+opening it is an error that changes nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import errno
 import fcntl
 import json
+import logging
 import os
+import resource
 import secrets
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from databay.errors import StageError
-from databay.outlet import MetadataKey
+from databay.errors import StageError, UndecodableBatchError
 from databay.record import Record
+from databay.redaction import redact
 from databay.stage import codec
+from databay.stage.base import DEAD, DELIVERED, PENDING, DeadLetter, OutletBacklog, Stage, StagedBatch
 
-SCHEMA_VERSION = 1
+__all__ = ["DeadLetter", "OutletBacklog", "SqliteStage", "Stage", "StagedBatch"]
+
+SCHEMA_VERSION = 2
+"""2: tagged values (codec ``pickle5-tagged``) and delivered batches kept for a retention."""
+
+INTAKE_OUTLET = "(intake)"
+"""The outlet an intake row that cannot be decoded is dead-lettered for."""
+
 _CHECKPOINT_PAGES = 8192
+_FILES_PER_STAGE = 4  # the database, its -wal and -shm files, and the -lock file
+_LOGGER = logging.getLogger("databay.Stage")
 
-_SCHEMA = """
+_TABLES = """
 CREATE TABLE IF NOT EXISTS stage_info (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -56,7 +75,8 @@ CREATE TABLE IF NOT EXISTS batches (
     transfer TEXT NOT NULL,
     size INTEGER NOT NULL,
     codec TEXT NOT NULL,
-    records BLOB NOT NULL
+    records BLOB NOT NULL,
+    delivered REAL
 );
 CREATE TABLE IF NOT EXISTS deliveries (
     outlet TEXT NOT NULL,
@@ -68,7 +88,6 @@ CREATE TABLE IF NOT EXISTS deliveries (
     traceback TEXT,
     PRIMARY KEY (outlet, batch)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS deliveries_by_batch ON deliveries (batch);
 CREATE TABLE IF NOT EXISTS inlet_states (
     inlet TEXT PRIMARY KEY,
     state TEXT NOT NULL,
@@ -82,74 +101,59 @@ CREATE TABLE IF NOT EXISTS intake (
 );
 """
 
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS deliveries_by_batch ON deliveries (batch);
+CREATE INDEX IF NOT EXISTS batches_by_delivery ON batches (delivered) WHERE delivered IS NOT NULL;
+"""
 
-@dataclass(frozen=True)
-class OutletBacklog:
-    """What a stage holds for one outlet in one state (``pending`` or ``dead``).
-
-    ``oldest`` is the creation time (Unix seconds) of the oldest batch; ``last_failed_at``,
-    ``last_error`` describe the latest failure recorded for these batches, if any.
-    """
-
-    outlet: str
-    state: str
-    batches: int
-    records: int
-    oldest: float
-    last_failed_at: float | None
-    last_error: str | None
+_UNCONVERTED = "pickle5-unconverted"  # a legacy batch `migrate` could not read
 
 
-@dataclass(frozen=True)
-class DeadLetter:
-    """One batch an outlet gave up on: which, how big, when, and why."""
-
-    stage: str
-    outlet: str
-    batch_id: str
-    size: int
-    attempts: int
-    failed_at: float
-    error: str
-    traceback: str
-
-
-class Stage:
-    """A link's durable stage: batches wait here until every outlet has acknowledged them.
+class SqliteStage(Stage):
+    """The built-in stage: a link's batches in one SQLite file (registered as ``sqlite``).
 
     Give one to a link with ``Link(..., stage="path/to/link.stage")`` (the path is enough;
-    the link makes the :class:`Stage`) or ``Link(..., stage=Stage(path, fsync=True))``.
-    The file and its parent folders are created on first use. One running link uses a
-    stage at a time: a second process opening it for a link gets a :class:`StageError`.
+    the link makes the stage) or ``Link(..., stage=SqliteStage(path, fsync=True))``;
+    ``Stage(path, ...)`` makes one too. In a pipeline: ``stage = "state/link.stage"``, or
+    ``stage = { use = "sqlite", path = "state/link.stage", fsync = true }``. The file and its
+    parent folders are created on first use. One running link uses a stage at a time: a
+    second process opening it for a link gets a :class:`StageError`.
 
     :param path: the SQLite file.
     :param fsync: make every commit survive a power loss (SQLite ``synchronous=FULL``),
         not only a crash of the process (the default, ``synchronous=NORMAL``).
     :param timeout: seconds to wait for another process's write (e.g. ``databay stage
         --replay``) before failing.
-
-    Records delivered from a stage carry their identities in their metadata:
-    :attr:`BATCH_ID` and :attr:`RECORD_ID`, the same at every redelivery.
+    :param retention: keep delivered batches this long (seconds or a ``timedelta``);
+        ``None`` (default): delete them once every outlet acknowledged them.
     """
 
-    BATCH_ID: MetadataKey = "Stage.BATCH_ID"
-    """Identity of the staged batch a record belongs to, ``'<stage uid>:<batch>'``."""
-
-    RECORD_ID: MetadataKey = "Stage.RECORD_ID"
-    """Identity of a staged record, ``'<stage uid>:<batch>:<index in the batch>'``;
-    unique across stages (the uid is random per stage file) and never reused."""
-
-    def __init__(self, path: str | os.PathLike, *, fsync: bool = False, timeout: float = 10.0):
-        self.path = Path(path)
+    def __init__(self, path: str | os.PathLike, *, fsync: bool = False, timeout: float = 10.0,
+                 retention: float | datetime.timedelta | None = None):
+        self._path = Path(path)
         self.fsync = fsync
         self.timeout = timeout
+        self.retention = retention
         self.uid = ""
         self._connection: sqlite3.Connection | None = None
         self._lock = threading.RLock()
         self._lock_file: Any = None
-        self._suffixes: list[str] = []
         self._data_version = 0
         self._collectable: list[int] = []
+        self._expired_at = 0.0
+        self._converting = False
+
+    @property
+    def path(self) -> Path:
+        """The SQLite file."""
+        return self._path
+
+    @property
+    def location(self) -> str:
+        return str(self._path)
+
+    def exists(self) -> bool:
+        return self._path.exists()
 
     # -- opening and closing -----------------------------------------------------
 
@@ -158,28 +162,40 @@ class Stage:
         """Whether the SQLite file is open."""
         return self._connection is not None
 
-    def open(self, exclusive: bool = False) -> Stage:
+    def open(self, exclusive: bool = False) -> SqliteStage:
         """Open (creating if needed) the stage file; nothing happens if it is open.
 
         :param exclusive: take the stage for one running link: fails if another process
-            (or another link of this one) has it.
-        :raises StageError: it cannot be created, opened or locked, or it was made by a
-            newer databay.
+            (or another link of this one) has it. Only then are delivered batches past
+            their retention deleted.
+        :raises StageError: it cannot be created, opened or locked; it is empty or not a
+            stage; it was made by a newer databay, or holds batches of an earlier one
+            (see :meth:`migrate`).
         """
         with self._lock:
             if self._connection is not None:
                 return self
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._path.parent.mkdir(parents=True, exist_ok=True)
                 if exclusive:
                     self._take_lock()
-                connection = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
+                if not self._path.exists():
+                    self._create()
+                elif self._path.is_file() and self._path.stat().st_size == 0:
+                    raise StageError(
+                        f"stage {self._path} is an empty file (0 bytes), not a stage: databay never leaves a "
+                        f"stage file empty, so it was truncated or made by something else. Nothing was changed; "
+                        f"restore it from a backup, or move it away to start a new, empty stage")
+                connection = sqlite3.connect(self._path, timeout=self.timeout, isolation_level=None,
                                              check_same_thread=False)
             except (OSError, sqlite3.Error) as exc:
                 self._release_lock()
                 raise self._error("cannot open", exc) from exc
+            except StageError:
+                self._release_lock()
+                raise
             try:
-                self._prepare(connection)
+                self._prepare(connection, exclusive)
             except (OSError, sqlite3.Error) as exc:
                 connection.close()
                 self._release_lock()
@@ -192,7 +208,7 @@ class Stage:
             return self
 
     def _take_lock(self) -> None:
-        lock_path = self.path.with_name(self.path.name + "-lock")
+        lock_path = self._path.with_name(self._path.name + "-lock")
         handle = open(lock_path, "a+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -200,7 +216,7 @@ class Stage:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
             handle.close()
-            raise StageError(f"stage {self.path} is in use by {holder}: a stage serves one running link "
+            raise StageError(f"stage {self._path} is in use by {holder}: a stage serves one running link "
                              f"at a time") from None
         handle.seek(0)
         handle.truncate()
@@ -213,10 +229,43 @@ class Stage:
         if handle is not None:
             handle.close()  # closing releases the flock
 
-    def _prepare(self, connection: sqlite3.Connection) -> None:
+    def _create(self) -> None:
+        """Make a new stage file whole under a temporary name, then link it into place."""
+        temporary = self._path.with_name(f".{self._path.name}.{os.getpid()}-{secrets.token_hex(4)}.new")
+        try:
+            connection = sqlite3.connect(temporary, isolation_level=None)
+            try:
+                self._set_journal(connection)
+                connection.execute("BEGIN IMMEDIATE")
+                _run_script(connection, _TABLES + _INDEXES)
+                _new_info(connection)
+                connection.execute("COMMIT")
+            finally:
+                connection.close()  # the last connection: the WAL is copied into the file
+            try:
+                os.link(temporary, self._path)
+            except FileExistsError:
+                pass  # another process made it meanwhile: that one is used
+            except OSError:  # a file system without hard links
+                if not self._path.exists():
+                    os.replace(temporary, self._path)
+        finally:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f"{temporary}{suffix}")
+
+    def _set_journal(self, connection: sqlite3.Connection) -> None:
         mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if str(mode).lower() != "wal":
-            raise StageError(f"stage {self.path}: SQLite refused WAL mode (got {mode!r})")
+            raise StageError(f"stage {self._path}: SQLite refused WAL mode (got {mode!r})")
+
+    def _prepare(self, connection: sqlite3.Connection, exclusive: bool) -> None:
+        tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "stage_info" not in tables and tables - {"sqlite_sequence"}:
+            raise StageError(f"stage {self._path} is an SQLite database but not a databay stage (it has the "
+                             f"tables {', '.join(sorted(tables))}); nothing was changed: give the link a file of "
+                             f"its own")
+        self._set_journal(connection)
         connection.execute(f"PRAGMA synchronous={'FULL' if self.fsync else 'NORMAL'}")
         # Checkpoint (copy the WAL into the file, with two fsyncs) every 32 MB rather than
         # SQLite's 4 MB: on a busy disk those fsyncs take milliseconds, and every 4 MB (a
@@ -226,24 +275,46 @@ class Stage:
         connection.execute("PRAGMA foreign_keys=OFF")
         connection.execute("BEGIN IMMEDIATE")
         try:
-            _create_schema(connection)
+            info = self._upgraded(connection)
             # Batches acknowledged by every outlet just before the last run ended.
             connection.execute(_DELETE_UNWANTED_BATCHES)
-            info = dict(connection.execute("SELECT key, value FROM stage_info").fetchall())
-            if not info:
-                info = {"schema": str(SCHEMA_VERSION), "uid": secrets.token_hex(6),
-                        "created": str(time.time())}
-                connection.executemany("INSERT INTO stage_info (key, value) VALUES (?, ?)", info.items())
+            if exclusive:
+                self._expire(connection, force=True)
             connection.execute("COMMIT")
         except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
+            _rollback(connection)
             raise
-        if int(info["schema"]) > SCHEMA_VERSION:
-            raise StageError(f"stage {self.path} has schema {info['schema']}, made by a newer databay "
-                             f"(this one reads schema {SCHEMA_VERSION})")
         self.uid = info["uid"]
         self._data_version = connection.execute("PRAGMA data_version").fetchone()[0]
+
+    def _upgraded(self, connection: sqlite3.Connection) -> dict[str, str]:
+        """The stage's ``stage_info``, after making the schema current (inside a transaction)."""
+        tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        info = dict(connection.execute("SELECT key, value FROM stage_info").fetchall()) if tables else {}
+        if info and int(info["schema"]) > SCHEMA_VERSION:
+            raise StageError(f"stage {self._path} has schema {info['schema']}, made by a newer databay "
+                             f"(this one reads schema {SCHEMA_VERSION})")
+        _run_script(connection, _TABLES)
+        if not info:
+            info = _new_info(connection)
+        elif int(info["schema"]) < 2:
+            columns = {row[1] for row in connection.execute("PRAGMA table_info(batches)")}
+            if "delivered" not in columns:
+                connection.execute("ALTER TABLE batches ADD COLUMN delivered REAL")
+            legacy = connection.execute(
+                "SELECT (SELECT COUNT(*) FROM batches WHERE codec = ?) + (SELECT COUNT(*) FROM intake WHERE codec = ?)",
+                (codec.LEGACY_CODEC, codec.LEGACY_CODEC)).fetchone()[0]
+            if legacy and not self._converting:
+                raise StageError(
+                    f"stage {self._path} holds {legacy} batch(es) written by an earlier databay (format "
+                    f"'{codec.LEGACY_CODEC}'), which this one does not read: decoding that format can build values "
+                    f"far larger than the file and change classes. Nothing was changed. If you trust this file "
+                    f"(your databay wrote it), convert it: databay stage PIPELINE --migrate; otherwise deliver "
+                    f"them with the earlier databay first, or move the file away")
+            if not legacy:
+                connection.execute("UPDATE stage_info SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
+        _run_script(connection, _INDEXES)
+        return info
 
     def close(self) -> None:
         """Delete what was acknowledged, close the file and give up the link's hold on it.
@@ -262,14 +333,47 @@ class Stage:
                 closing.close()
             self._release_lock()
 
-    def __enter__(self) -> Stage:
-        return self.open()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
     def __repr__(self) -> str:
-        return f"Stage({str(self.path)!r})"
+        return f"SqliteStage({str(self._path)!r})"
+
+    # -- converting an earlier stage ---------------------------------------------------
+
+    def migrate(self) -> tuple[int, int]:
+        """Convert the batches an earlier databay wrote (format ``pickle5``) to the current
+        format: ``(converted, unreadable)``.
+
+        Reads them trusting the file (see :mod:`databay.stage.legacy`): only for a stage
+        your own databay wrote. A batch that cannot be read stays, and is dead-lettered
+        when a link loads it. Types the batches hold must be registered (import the
+        plugins of the link's inlets) before.
+        """
+        from databay.errors import StageSerializationError
+        from databay.stage import legacy
+
+        with self._lock:
+            self.close()
+            self._converting = True
+            try:
+                self.open()
+            finally:
+                self._converting = False
+            converted = unreadable = 0
+            with self._writing("cannot convert", "the batches of an earlier databay") as connection:
+                for table in ("batches", "intake"):
+                    rows = connection.execute(f"SELECT id, records FROM {table} WHERE codec = ?",
+                                              (codec.LEGACY_CODEC,)).fetchall()
+                    for row_id, data in rows:
+                        try:
+                            payloads, metadata = legacy.decode(data)
+                            encoded, codec_name = codec.encode(payloads, metadata), codec.CODEC
+                            converted += 1
+                        except (codec.DecodeError, StageSerializationError):
+                            encoded, codec_name = data, _UNCONVERTED
+                            unreadable += 1
+                        connection.execute(f"UPDATE {table} SET codec = ?, records = ? WHERE id = ?",
+                                           (codec_name, encoded, row_id))
+                connection.execute("UPDATE stage_info SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
+            return converted, unreadable
 
     # -- the transfer side ---------------------------------------------------------
 
@@ -283,21 +387,11 @@ class Stage:
         intake_records: Sequence[Record] = (),
         shared_metadata: Sequence[dict | None] = (),
     ) -> list[int]:
-        """Stage ``batches`` for ``outlets`` and save ``inlet_states``, in one transaction.
-
-        :param transfer: the update staging them (``str(update)``).
-        :param inlet_states: ``{inlet key: JSON text}``.
-        :param clear_intake: also empty the intake (a link buffer released its records).
-        :param intake_records: records to add to the intake (a link buffer holds them).
-        :param shared_metadata: per batch, the dict every record's metadata is an untouched
-            copy of, or ``None``: such metadata is stored once for the batch.
-        :returns: the new batches' numbers, in order.
-        :raises StageSerializationError: a record cannot be stored (nothing is written).
-        :raises StageError: the transaction failed (nothing is written).
-        """
+        """Stage ``batches`` for ``outlets`` and save ``inlet_states``, in one transaction
+        (see :meth:`Stage.commit`)."""
         shared = list(shared_metadata) + [None] * (len(batches) - len(shared_metadata))
-        encoded = [(len(batch), encode_records(batch, common)) for batch, common in zip(batches, shared)]
-        intake = encode_records(intake_records) if intake_records else None
+        encoded = [(len(batch), codec.encode_records(batch, common)) for batch, common in zip(batches, shared)]
+        intake = codec.encode_records(intake_records) if intake_records else None
         if not (encoded or inlet_states or clear_intake or intake):
             return []  # nothing to write: no transaction
         now = time.time()
@@ -326,12 +420,31 @@ class Stage:
         return ids
 
     def intake(self) -> list[Record]:
-        """The records held by a link-level buffer when the stage was last used, in order."""
-        rows = self._reading("cannot read the intake", "SELECT codec, records FROM intake ORDER BY id")
+        """The records held by a link-level buffer when the stage was last used, in order.
+
+        A row that cannot be decoded is moved to the dead letters (outlet ``(intake)``)
+        and the others are returned.
+        """
+        rows = self._reading("cannot read the intake", "SELECT id, codec, records FROM intake ORDER BY id")
         records: list[Record] = []
-        for codec_name, data in rows:
-            records.extend(self._decode(codec_name, data, "the intake"))
+        for row_id, codec_name, data in rows:
+            try:
+                records.extend(_decoded(codec_name, data))
+            except codec.DecodeError as exc:
+                self._dead_letter_intake(row_id, str(exc))
         return records
+
+    def _dead_letter_intake(self, row_id: int, reason: str) -> None:
+        message = redact(f"stage {self._path}: records a link buffer held cannot be decoded: {reason}")
+        with self._writing("cannot dead-letter the intake of", "") as connection:
+            cursor = connection.execute(
+                "INSERT INTO batches (created, transfer, size, codec, records) "
+                "SELECT created, 'intake', 0, codec, records FROM intake WHERE id = ?", (row_id,))
+            connection.execute("INSERT INTO deliveries (outlet, batch, state, failed_at, error, traceback) "
+                               "VALUES (?, ?, 'dead', ?, ?, '')", (INTAKE_OUTLET, cursor.lastrowid, time.time(),
+                                                                     message))
+            connection.execute("DELETE FROM intake WHERE id = ?", (row_id,))
+        _LOGGER.error("%s; moved to the dead letters (databay stage shows, exports and purges it)", message)
 
     @staticmethod
     def _save_states(connection: sqlite3.Connection, states: dict[str, str], now: float) -> None:
@@ -341,9 +454,21 @@ class Stage:
             [(inlet, state, now) for inlet, state in states.items()])
 
     def inlet_states(self) -> dict[str, Any]:
-        """``{inlet key: state}`` as last committed."""
+        """``{inlet key: state}`` as last committed.
+
+        :raises StageError: a stored state is not JSON (naming the file and the inlet).
+        """
         rows = self._reading("cannot read inlet states", "SELECT inlet, state FROM inlet_states")
-        return {inlet: json.loads(state) for inlet, state in rows}
+        states = {}
+        for inlet, state in rows:
+            try:
+                states[inlet] = json.loads(state)
+            except (TypeError, ValueError) as exc:
+                raise StageError(
+                    f"stage {self._path}: the stored state of inlet '{inlet}' is not JSON ({exc}). Nothing was "
+                    f"changed: correct it, or delete it to let the inlet start from its own position "
+                    f"(sqlite3 {self._path} \"DELETE FROM inlet_states WHERE inlet = '{inlet}'\")") from None
+        return states
 
     def pending(self, outlet: str) -> list[int]:
         """Numbers of the batches ``outlet`` has yet to acknowledge (not dead-lettered), in order."""
@@ -352,52 +477,37 @@ class Stage:
                              (outlet,))
         return [batch for (batch,) in rows]
 
-    def load(self, batch: int) -> list[Record]:
-        """The records of batch number ``batch``, stamped with their identities."""
+    def read(self, batch: int) -> list[Record]:
+        """The records of batch number ``batch``, stamped with their identities (see :meth:`Stage.read`)."""
         rows = self._reading(f"cannot read batch {batch}", "SELECT codec, records FROM batches WHERE id = ?",
                              (batch,))
         if not rows:
-            raise StageError(f"stage {self.path}: batch {batch} is not staged")
-        records = self._decode(rows[0][0], rows[0][1], f"batch {batch}")
+            raise StageError(f"stage {self._path}: batch {batch} is not staged")
+        try:
+            records = _decoded(rows[0][0], rows[0][1])
+        except codec.DecodeError as exc:
+            raise UndecodableBatchError(redact(f"stage {self._path}: batch {batch} cannot be decoded: {exc}")
+                                        ) from None
         self.stamp(records, batch)
         return records
-
-    def _decode(self, codec_name: str, data: bytes, what: str) -> list[Record]:
-        if codec_name != codec.CODEC:
-            raise StageError(f"stage {self.path}: {what} is encoded as {codec_name!r}, which this databay "
-                             f"cannot read")
-        try:
-            payloads, metadata = codec.decode(data)
-        except Exception as exc:
-            raise StageError(f"stage {self.path}: cannot read {what}: {exc}") from exc
-        return list(map(Record, payloads, metadata))
-
-    def stamp(self, records: Sequence[Record], batch: int) -> None:
-        """Write :attr:`BATCH_ID` and :attr:`RECORD_ID` into the records' metadata."""
-        batch_id = f"{self.uid}:{batch}"
-        suffixes = self._suffixes
-        if len(suffixes) < len(records):
-            suffixes.extend(f":{index}" for index in range(len(suffixes), len(records)))
-        batch_key, record_key = self.BATCH_ID, self.RECORD_ID
-        # A plain loop: ~65 us for 1,000 records, three times faster than map(dict.__setitem__, ...).
-        for record, suffix in zip(records, suffixes):
-            metadata = record._metadata
-            metadata[batch_key] = batch_id
-            metadata[record_key] = batch_id + suffix
-
-    def batch_id(self, batch: int) -> str:
-        """The identity of batch number ``batch`` (what :attr:`BATCH_ID` holds)."""
-        return f"{self.uid}:{batch}"
 
     def ack(self, outlet: str, batches: Iterable[int]) -> None:
         """``outlet`` acknowledged ``batches`` (durably, when this returns).
 
-        A batch nobody waits for any more is deleted by the next write (or :meth:`close`):
-        freeing its pages in the transaction that stages the next batch costs less than
-        a transaction of its own, and the new batch reuses them.
+        Without retention, a batch nobody waits for any more is deleted by the next write
+        (or :meth:`close`): freeing its pages in the transaction that stages the next batch
+        costs less than a transaction of its own, and the new batch reuses them. With
+        retention, it is marked delivered at once.
         """
         batches = list(batches)
         if not batches:
+            return
+        if self._retention is not None:
+            with self._writing(f"cannot acknowledge {len(batches)} batches of", outlet) as connection:
+                connection.executemany("DELETE FROM deliveries WHERE outlet = ? AND batch = ?",
+                                       [(outlet, batch) for batch in batches])
+                now = time.time()
+                connection.executemany(_MARK_DELIVERED, [(now, batch) for batch in batches])
             return
         if len(batches) == 1:
             # One statement is a transaction of its own: no BEGIN and COMMIT round trips.
@@ -414,20 +524,34 @@ class Stage:
         self._collectable.extend(batches)
 
     def _collect(self, connection: sqlite3.Connection) -> None:
-        """Delete the acknowledged batches nobody waits for (inside a write transaction)."""
+        """Delete the acknowledged batches nobody waits for, and those past their retention
+        (inside a write transaction)."""
         collectable = self._collectable
         if len(collectable) == 1:
             connection.execute(_DELETE_BATCH_NOBODY_WANTS, collectable)
         elif collectable:
             connection.executemany(_DELETE_BATCH_NOBODY_WANTS, [(batch,) for batch in collectable])
         collectable.clear()
+        if self._retention is not None:
+            self._expire(connection)
+
+    def _expire(self, connection: sqlite3.Connection, force: bool = False) -> None:
+        """Delete delivered batches past the retention (all of them without one); at most
+        once a second unless ``force``."""
+        now = time.time()
+        if not force and now - self._expired_at < 1.0:
+            return
+        self._expired_at = now
+        cutoff = now - self._retention if self._retention is not None else float("inf")
+        connection.execute("DELETE FROM batches WHERE delivered IS NOT NULL AND delivered < ?", (cutoff,))
 
     def dead_letter(self, outlet: str, batches: Iterable[int], error: str, traceback: str,
                     attempts: int) -> list[DeadLetter]:
         """``outlet`` gave up on ``batches`` after ``attempts``: keep them as dead letters
-        with the error and its traceback. Returns them."""
+        with the error and its traceback (redacted). Returns them."""
         batches = list(batches)
         now = time.time()
+        error, traceback = redact(error), redact(traceback)
         rows = [(attempts, now, error, traceback, outlet, batch) for batch in batches]
         with self._writing("cannot dead-letter batches of", outlet) as connection:
             connection.executemany(
@@ -435,7 +559,7 @@ class Stage:
                 "traceback = ? WHERE outlet = ? AND batch = ?", rows)
             sizes = dict(connection.execute(
                 f"SELECT id, size FROM batches WHERE id IN ({','.join('?' * len(batches))})", batches).fetchall())
-        return [DeadLetter(str(self.path), outlet, self.batch_id(batch), sizes.get(batch, 0), attempts, now, error,
+        return [DeadLetter(self.location, outlet, self.batch_id(batch), sizes.get(batch, 0), attempts, now, error,
                            traceback) for batch in batches]
 
     def changed_elsewhere(self) -> bool:
@@ -469,6 +593,25 @@ class Stage:
             result.append(OutletBacklog(outlet, state, batches, records or 0, oldest, last_failed, error))
         return result
 
+    def batches(self, states: Iterable[str] = (PENDING, DEAD, DELIVERED)) -> list[StagedBatch]:
+        """The batches held in ``states``, oldest first (see :meth:`Stage.batches`)."""
+        wanted = set(states)
+        queries, args = [], []
+        owed = sorted(wanted & {PENDING, DEAD})
+        if owed:
+            queries.append("SELECT b.id, d.outlet, d.state, b.created, b.transfer, b.size, d.attempts, d.failed_at, "
+                           f"d.error FROM deliveries d JOIN batches b ON b.id = d.batch "
+                           f"WHERE d.state IN ({','.join('?' * len(owed))})")
+            args.extend(owed)
+        if DELIVERED in wanted:
+            queries.append("SELECT id, NULL, 'delivered', created, transfer, size, 0, delivered, NULL FROM batches "
+                           "WHERE delivered IS NOT NULL")
+        if not queries:
+            return []
+        rows = self._reading("cannot list batches", " UNION ALL ".join(queries) + " ORDER BY 1, 2", tuple(args))
+        return [StagedBatch(batch, self.batch_id(batch), outlet, state, created, transfer, size, attempts, at, error)
+                for batch, outlet, state, created, transfer, size, attempts, at, error in rows]
+
     def dead_letters(self, outlet: str | None = None) -> list[DeadLetter]:
         """The dead-lettered batches (of ``outlet``, or of all outlets), oldest first."""
         query = ("SELECT d.outlet, d.batch, b.size, d.attempts, d.failed_at, d.error, d.traceback "
@@ -478,7 +621,7 @@ class Stage:
             query += " AND d.outlet = ?"
             args = (outlet,)
         rows = self._reading("cannot read dead letters", query + " ORDER BY d.batch, d.outlet", args)
-        return [DeadLetter(str(self.path), o, self.batch_id(b), size, attempts, failed, error or "", tb or "")
+        return [DeadLetter(self.location, o, self.batch_id(b), size, attempts, failed, error or "", tb or "")
                 for o, b, size, attempts, failed, error, tb in rows]
 
     def replay(self, outlet: str | None = None) -> int:
@@ -536,20 +679,67 @@ class Stage:
                 raise self._error(doing, exc) from exc
 
     def _writing(self, doing: str, subject: str) -> _Transaction:
-        return _Transaction(self, f"{doing} {subject}")
+        return _Transaction(self, f"{doing} {subject}".rstrip())
 
     def _error(self, doing: str, exc: BaseException) -> StageError:
         reason = str(exc) or type(exc).__name__
         if isinstance(exc, sqlite3.Error) and getattr(exc, "sqlite_errorname", None):
             reason = f"{reason} ({exc.sqlite_errorname})"
-        return StageError(f"stage {self.path}: {doing}: {reason}")
+        if _out_of_files(exc):
+            reason = f"{_too_many_open_files()} ({reason})"
+        return StageError(f"stage {self._path}: {doing}: {reason}")
+
+
+Stage.default_backend = SqliteStage
+
+
+def _out_of_files(exc: BaseException) -> bool:
+    """Whether ``exc`` may come from this process having (nearly) no file descriptor left."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.EMFILE, errno.ENFILE)
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if not name.startswith(("SQLITE_CANTOPEN", "SQLITE_IOERR")):
+        return False
+    # SQLite does not say why it could not open a file: count what this process has open.
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY:
+        return False
+    for listing in ("/proc/self/fd", "/dev/fd"):
+        try:
+            return len(os.listdir(listing)) + _FILES_PER_STAGE > soft
+        except FileNotFoundError:
+            continue
+        except OSError as listing_failed:
+            return listing_failed.errno in (errno.EMFILE, errno.ENFILE)
+    return False
+
+
+def _too_many_open_files() -> str:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = max(soft * 4, 4096)
+    raise_hard = "" if hard == resource.RLIM_INFINITY or hard >= wanted else (
+        " (above the hard limit, with LimitNOFILE= in a systemd unit or in /etc/security/limits.conf)")
+    hard_text = "unlimited" if hard == resource.RLIM_INFINITY else f"{hard:,}"
+    return (f"too many open files: this process may have {soft:,} open (RLIMIT_NOFILE, `ulimit -n`; hard limit "
+            f"{hard_text}) and each staged link keeps up to {_FILES_PER_STAGE} (the stage file, its -wal, -shm and "
+            f"-lock files): raise the limit, e.g. `ulimit -n {wanted}` before `databay run`{raise_hard}, or run "
+            f"fewer staged links per process")
+
+
+def _decoded(codec_name: str, data: bytes) -> list[Record]:
+    if codec_name == codec.CODEC:
+        return codec.decode_records(data)
+    if codec_name == _UNCONVERTED:
+        raise codec.DecodeError(f"it was written by an earlier databay (format '{codec.LEGACY_CODEC}') and could "
+                                f"not be converted")
+    raise codec.DecodeError(f"it is stored in the format {codec_name!r}, which this databay does not read")
 
 
 class _Transaction:
     """``with stage._writing(...) as connection``: one ``BEGIN IMMEDIATE`` ... ``COMMIT``,
     rolled back (and reported as a :class:`StageError`) on any failure."""
 
-    def __init__(self, stage: Stage, doing: str):
+    def __init__(self, stage: SqliteStage, doing: str):
         self._stage = stage
         self._doing = doing
 
@@ -591,25 +781,22 @@ def _rollback(connection: sqlite3.Connection) -> None:
         pass  # SQLite rolled back by itself (a full disk or an I/O error does)
 
 
-def _create_schema(connection: sqlite3.Connection) -> None:
+def _run_script(connection: sqlite3.Connection, script: str) -> None:
     # executescript() would COMMIT the transaction we are in: run the statements one by one.
-    for statement in _SCHEMA.split(";"):
+    for statement in script.split(";"):
         if statement.strip():
             connection.execute(statement)
 
 
-_DELETE_BATCH_NOBODY_WANTS = "DELETE FROM batches WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM deliveries WHERE batch = ?1)"
-_DELETE_UNWANTED_BATCHES = "DELETE FROM batches WHERE NOT EXISTS (SELECT 1 FROM deliveries WHERE batch = batches.id)"
+def _new_info(connection: sqlite3.Connection) -> dict[str, str]:
+    info = {"schema": str(SCHEMA_VERSION), "uid": secrets.token_hex(6), "created": str(time.time())}
+    connection.executemany("INSERT INTO stage_info (key, value) VALUES (?, ?)", info.items())
+    return info
 
 
-def encode_records(records: Sequence[Record], shared_metadata: dict | None = None) -> bytes:
-    """Encode records for the stage (see :mod:`databay.stage.codec`).
-
-    :param shared_metadata: the dict every record's metadata is an untouched copy of, if
-        known: stored once instead of once per record.
-    """
-    # List comprehensions: twice as fast as map(attrgetter(...)) on slots in Python 3.11.
-    payloads = [record._payload for record in records]
-    if shared_metadata is not None:
-        return codec.encode(payloads, shared_metadata)
-    return codec.encode(payloads, [record._metadata for record in records])
+_DELETE_BATCH_NOBODY_WANTS = ("DELETE FROM batches WHERE id = ?1 AND delivered IS NULL "
+                              "AND NOT EXISTS (SELECT 1 FROM deliveries WHERE batch = ?1)")
+_DELETE_UNWANTED_BATCHES = ("DELETE FROM batches WHERE delivered IS NULL "
+                            "AND NOT EXISTS (SELECT 1 FROM deliveries WHERE batch = batches.id)")
+_MARK_DELIVERED = ("UPDATE batches SET delivered = ?1 WHERE id = ?2 AND delivered IS NULL "
+                   "AND NOT EXISTS (SELECT 1 FROM deliveries WHERE batch = ?2)")

@@ -24,7 +24,10 @@ from typing import TYPE_CHECKING
 
 from databay._lazy import lazy_attributes
 
-__all__ = ["InletTester", "OutletTester", "PlannerTester", "PluginListing", "PluginTester", "plugin_listing"]
+__all__ = [
+    "InletTester", "OutletTester", "PlannerTester", "PluginListing", "PluginTester", "StageTester",
+    "plugin_listing",
+]
 
 _LAZY = {
     "InletTester": "databay.testing.inlet_tester",
@@ -33,6 +36,7 @@ _LAZY = {
     "PluginTester": "databay.testing.plugin_tester",
     "PluginListing": "databay.testing.listing",
     "plugin_listing": "databay.testing.listing",
+    "StageTester": "databay.testing.stage_tester",
 }
 
 if TYPE_CHECKING:
@@ -41,5 +45,6 @@ if TYPE_CHECKING:
     from databay.testing.outlet_tester import OutletTester
     from databay.testing.planner_tester import PlannerTester
     from databay.testing.plugin_tester import PluginTester
+    from databay.testing.stage_tester import StageTester
 
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

@@ -23,6 +23,9 @@ are there in every test session without any import or ``conftest.py``:
     --once`` does; its :class:`~databay.pipeline.running.OnceResult`. A link that failed
     raises its exception (unless ``check=False``); an invalid pipeline raises
     :class:`~databay.PipelineError` with every problem.
+``databay_stage``
+    A new SQLite stage in the test's ``tmp_path`` (``Link(..., stage=databay_stage)``),
+    closed after the test; its ``batches()``, ``dead_letters()``... say what it holds.
 ``databay_plugin_manager(*plugins)``
     A fresh plugin manager with core's built-ins and the given plugin modules or objects
     registered by hand (nothing else installed is loaded), used by the whole process
@@ -44,6 +47,7 @@ import pytest
 if TYPE_CHECKING:
     import os
     from collections.abc import Callable, Iterator, Mapping
+    from pathlib import Path
 
     from databay.base_planner import BasePlanner
     from databay.inlet import Inlet
@@ -51,6 +55,7 @@ if TYPE_CHECKING:
     from databay.pipeline.running import OnceResult
     from databay.plugins import PluginManager
     from databay.record import Record
+    from databay.stage import SqliteStage
     from databay.testing._contract import PlannerThread
     from databay.transfer import TransferStats
 
@@ -187,6 +192,16 @@ def run_pipeline() -> Callable[..., OnceResult]:
         return result
 
     return run
+
+
+@pytest.fixture
+def databay_stage(tmp_path: Path) -> Iterator[SqliteStage]:
+    """A new SQLite stage in ``tmp_path``, closed after the test."""
+    from databay.stage import SqliteStage
+
+    stage = SqliteStage(tmp_path / "test.stage")
+    yield stage
+    stage.close()
 
 
 @pytest.fixture
