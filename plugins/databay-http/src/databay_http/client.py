@@ -20,6 +20,7 @@ import asyncio
 import logging
 import math
 import os
+import re
 import ssl
 import threading
 from collections.abc import AsyncGenerator, Coroutine, Iterable, Mapping
@@ -48,6 +49,7 @@ DEFAULT_MAX_BODY_SIZE = 64 * 1024 * 1024
 """The largest response body an :class:`~databay_http.inlet.HttpInlet` reads by default: 64 MiB."""
 
 _CHUNK = 64 * 1024
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 # Session options that would send credentials to any host a redirect leads to (aiohttp
 # attaches a session's headers and auth to every request, its cookies to every host).
@@ -91,9 +93,9 @@ def excerpt(body: bytes, limit: int = 200) -> str:
 
 
 def one_line_excerpt(body: bytes) -> str:
-    """The start of ``body`` on one line, its control characters escaped: a server's answer
-    must not drive the terminal that shows the error."""
-    return repr(" ".join(excerpt(body).split()))[1:-1]
+    """The start of ``body`` on one line, its control characters escaped as ``repr`` writes
+    them: a server's answer must not drive the terminal that shows the error."""
+    return _CONTROLS.sub(lambda match: repr(match.group())[1:-1], " ".join(excerpt(body).split()))
 
 
 def _size(size: int) -> str:
