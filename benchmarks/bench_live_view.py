@@ -12,6 +12,11 @@ CPU time (user + system, all threads, from ``/proc``) is measured over ``DURATIO
 Rounds alternate the two runs; medians are quoted. The live view's cost is the difference,
 in percent of one core.
 
+The whole-process difference is near the resolution of the CPU clock (10 ms over
+``DURATION`` seconds), so one refresh is also timed in this process: the view of the same
+pipeline after one transfer of every link (one in seven failing), drawn on a 50 x 160
+console (median of 50), and what that costs at the view's refresh rate.
+
 Target: the live view costs less than 10% of a core with 1,000 links at 1 s.
 """
 
@@ -96,13 +101,44 @@ def _drain(fd: int) -> None:
             return
 
 
+def refresh_seconds(pipeline_path: Path) -> float:
+    """CPU seconds one refresh of the live view takes (median of 50), in this process."""
+    import io
+
+    from databay import load_pipeline
+    from databay.cli.live_view import LiveView
+    from databay.pipeline.progress import ProgressTracker
+    from databay.transfer import TransferStats
+    from rich.console import Console
+
+    pipeline = load_pipeline(pipeline_path)
+    tracker = ProgressTracker(pipeline)
+    for index, link in enumerate(pipeline.links):  # as after one transfer of each link
+        tracker.databay_transfer_started(link, None)
+        if index % 7:
+            tracker.databay_transfer_finished(link, None, TransferStats(None, 1, 1, 0.001))
+        else:
+            tracker.databay_transfer_failed(link, None, RuntimeError("inlet broke"))
+    view = LiveView(pipeline, tracker)
+    console = Console(file=io.StringIO(), width=160, height=50, force_terminal=True)
+    times = []
+    for _ in range(50):
+        started = time.process_time()
+        console.print(view)
+        times.append(time.process_time() - started)
+    return median(times)
+
+
 def main() -> None:
+    from databay.cli.live_view import REFRESH_PER_SECOND
+
     with tempfile.TemporaryDirectory() as folder:
         pipeline = write_pipeline(Path(folder))
         plain, live = [], []
         for _ in range(ROUNDS):
             plain.append(measure(pipeline, live=False))
             live.append(measure(pipeline, live=True))
+        refresh = refresh_seconds(pipeline)
     plain_cpu, live_cpu = median(plain), median(live)
     view = median(b - a for a, b in zip(plain, live))
     table = Table(f"databay run, {LINKS:,} links at 1 s, {ROUNDS} rounds x {DURATION:g} s "
@@ -111,7 +147,10 @@ def main() -> None:
     table.add_row("live view", live_cpu, f"{live_cpu / plain_cpu:.2f}x")
     table.add_row("the live view's share (difference)", view, "")
     table.print()
-    verdict(f"live view CPU with {LINKS:,} links at 1 s, % of a core", view, TARGET_PERCENT,
+    refresh_percent = 100 * refresh * REFRESH_PER_SECOND
+    print(f"One refresh of the view: {refresh * 1000:.2f} ms of CPU; at {REFRESH_PER_SECOND} refreshes/s, "
+          f"{refresh_percent:.2f}% of a core\n", flush=True)
+    verdict(f"live view CPU with {LINKS:,} links at 1 s, % of a core", max(view, refresh_percent), TARGET_PERCENT,
             higher_is_better=False)
 
 
