@@ -150,36 +150,38 @@ class Server:
         return web.Response(status=route.status, body=body, headers=headers)
 
 
-@pytest.fixture(scope="session")
-def _http_server() -> Iterator[Server]:
-    server = Server()
+def _running(server: Server) -> Iterator[Server]:
     server.start()
     yield server
     server.stop()
+
+
+def _fresh(server: Server) -> Iterator[Server]:
+    server.reset()
+    yield server
+    server.reset()
+
+
+@pytest.fixture(scope="session")
+def _http_server() -> Iterator[Server]:
+    yield from _running(Server())
 
 
 @pytest.fixture
 def server(_http_server: Server) -> Iterator[Server]:
     """The HTTP server, with no routes and no requests seen yet."""
-    _http_server.reset()
-    yield _http_server
-    _http_server.reset()
+    yield from _fresh(_http_server)
 
 
 @pytest.fixture(scope="session")
 def _other_http_server() -> Iterator[Server]:
-    server = Server()
-    server.start()
-    yield server
-    server.stop()
+    yield from _running(Server())
 
 
 @pytest.fixture
 def other_server(_other_http_server: Server) -> Iterator[Server]:
     """A second HTTP server on another port of 127.0.0.1: another origin than ``server``'s."""
-    _other_http_server.reset()
-    yield _other_http_server
-    _other_http_server.reset()
+    yield from _fresh(_other_http_server)
 
 
 @pytest.fixture(scope="session")
@@ -200,18 +202,13 @@ def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _https_server(ca: trustme.CA) -> Iterator[Server]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    server = Server(ssl_context=context)
-    server.start()
-    yield server
-    server.stop()
+    yield from _running(Server(ssl_context=context))
 
 
 @pytest.fixture
 def tls_server(_https_server: Server) -> Iterator[Server]:
     """An HTTPS server whose certificate is signed by the test CA (``ca_file``)."""
-    _https_server.reset()
-    yield _https_server
-    _https_server.reset()
+    yield from _fresh(_https_server)
 
 
 def free_port() -> int:
