@@ -297,7 +297,7 @@ class HttpClient:
             if auth is not None and "Authorization" not in headers:
                 headers = CIMultiDict(headers)
                 headers["Authorization"] = auth.encode()
-        origin, trusted = url, True
+        origin, asked, trusted = url, method, True
         for _ in range(MAX_REDIRECTS + 1):
             try:
                 async with session.request(method, url, data=data, headers=headers if trusted else None,
@@ -310,8 +310,8 @@ class HttpClient:
                 raise self._failure(method, url, exc) from exc
             method, url, data, trusted = self._redirect(response, location, method, url, data, origin)
         else:
-            raise HttpRedirectError(f"{self.owner}: {method} {display(origin)} was redirected more than "
-                                    f"{MAX_REDIRECTS} times in a row", method, display(origin), response.status,
+            raise HttpRedirectError(f"{self.owner}: {asked} {display(origin)} was redirected more than "
+                                    f"{MAX_REDIRECTS} times in a row", asked, display(origin), response.status,
                                     display(url))
         if response.status >= 400:
             where = display(url)
