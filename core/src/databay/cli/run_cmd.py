@@ -32,8 +32,9 @@ def run(
 ) -> None:
     """Check and run a pipeline until Ctrl-C or SIGTERM (a second one forces the exit).
 
-    A live view shows each link when standard output is a terminal; otherwise (or with
-    --no-live) each transfer is a log line on standard error. Exit 0 after a graceful
+    A live view (a summary, and the links that fit the terminal, failing ones first) shows
+    progress when standard output is a terminal; otherwise (or with --no-live) each
+    transfer is a log line on standard error. Exit 0 after a graceful
     stop, 1 when the planner stopped on an error or a --once transfer failed, 2 for an
     invalid pipeline.
     """
