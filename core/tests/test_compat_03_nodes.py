@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import unittest
 
-from databay import Inlet, Link
+from databay import Inlet, Link, Record
 from databay.inlets import RandomIntInlet
 from databay.misc.inlet_tester import InletTester as InletTester03
 from databay.outlets import FileOutlet
-from databay.testing import InletTester
+from databay.testing import InletTester, OutletTester
 
 
 def _run(case: type[unittest.TestCase]) -> unittest.TestResult:
@@ -60,3 +60,28 @@ def test_file_outlet_in_mode_w_keeps_every_record_of_the_last_push(tmp_path):
     assert path.read_text().splitlines() == ["0", "1", "2"]
     link.transfer()
     assert path.read_text().splitlines() == ["3", "4", "5"]  # the push replaced the file
+
+
+def test_an_outlet_whose_push_returns_a_value_passes_the_kit(tmp_path):
+    """databay 0.3's MongoOutlet.push returned True or False: a value push returns is ignored."""
+
+    class ReturnsTrue(FileOutlet):
+        def push(self, records, update):
+            super().push(records, update)
+            return True
+
+    path = tmp_path / "out.txt"
+
+    class ReturnsTrueTest(OutletTester):
+        def get_outlet(self):
+            return ReturnsTrue(path)
+
+        def read_back(self, outlet):
+            return path.read_text().splitlines() if path.exists() else []
+
+        def get_records(self):
+            return [Record(str(n)) for n in range(3)]
+
+    result = _run(ReturnsTrueTest)
+    assert result.wasSuccessful(), result.failures + result.errors
+    assert result.testsRun > 5

@@ -94,6 +94,8 @@ def test_install_takes_local_projects_as_absolute_paths(tmp_path, monkeypatch):
     assert install_target("my-plugin") == str(tmp_path / "my-plugin")
     assert install_target("my-plugin", editable=True) == str(tmp_path / "my-plugin")
     assert install_target("dist/x-1.0-py3-none-any.whl") == str(tmp_path / "dist" / "x-1.0-py3-none-any.whl")
+    assert install_target("dist/x-1.0-py3-none-any.whl[test]") == str(tmp_path / "dist" / "x-1.0-py3-none-any.whl") + "[test]"
+    assert install_target("my-plugin[a, b]", editable=True) == str(tmp_path / "my-plugin") + "[a, b]"
     with pytest.raises(CliError):
         install_target("-r")
     with pytest.raises(CliError, match="is not a project folder: --editable installs local projects"):

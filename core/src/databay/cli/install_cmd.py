@@ -39,6 +39,7 @@ _SPECIFIER = r"(?:~=|===|==|!=|<=|>=|<|>)\s*[A-Za-z0-9_.*+!-]+"
 _REQUIREMENT = re.compile(
     rf"\s*(?P<name>{_NAME})\s*(?:\[\s*{_NAME}(?:\s*,\s*{_NAME})*\s*\])?\s*(?:{_SPECIFIER}(?:\s*,\s*{_SPECIFIER})*)?\s*")
 _PROJECT_FILES = (".whl", ".tar.gz", ".zip")
+_WITH_EXTRAS = re.compile(rf"(?P<path>.+?)(?P<extras>\[\s*{_NAME}(?:\s*,\s*{_NAME})*\s*\])?")
 
 PROTECTED = frozenset({"pip"})
 """Distributions ``uninstall`` never removes besides databay and its requirements: the
@@ -126,15 +127,17 @@ def expand_short_name(requirement: str) -> str:
 
 def install_target(given: str, editable: bool = False) -> str:
     """What pip gets for ``given``: a requirement (first-party short names expanded) or the
-    absolute path of a local project, wheel or source archive.
+    absolute path of a local project, wheel or source archive (with its extras, if any:
+    ``dist/x-1.0-py3-none-any.whl[test]``).
 
     :raises CliError: (usage) anything else: an option, a URL, a requirement with a marker,
         databay itself, or with ``editable`` anything but a folder.
     """
-    path = Path(given)
-    if given.strip() and not given.startswith("-") and path.exists():
-        if path.is_dir() or (not editable and given.endswith(_PROJECT_FILES)):
-            return str(path.resolve())
+    local = _WITH_EXTRAS.fullmatch(given)
+    if local is not None and given.strip() and not given.startswith("-"):
+        path = Path(local.group("path"))
+        if path.is_dir() or (not editable and path.is_file() and path.name.endswith(_PROJECT_FILES)):
+            return str(path.resolve()) + (local.group("extras") or "")
     if editable:
         raise CliError(f"'{given}' is not a project folder: --editable installs local projects", EXIT_USAGE)
     requirement = expand_short_name(given)
