@@ -57,12 +57,36 @@ def test_uninstall_something_not_installed_exits_2_before_pip_runs(core_env):
 
 
 def test_a_pip_failure_is_one_error_with_pip_s_reason(core_env, tmp_path):
-    result = core_env.databay("install", str(tmp_path / "no-such-project"))
+    (tmp_path / "not-a-project").mkdir()  # a folder without pyproject.toml or setup.py
+    result = core_env.databay("install", str(tmp_path / "not-a-project"))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     error = [line for line in result.stderr.splitlines() if line.startswith("Error: ")]
-    assert len(error) == 1 and "pip could not install" in error[0] and "no-such-project" in error[0]
+    assert len(error) == 1 and "pip could not install" in error[0] and "not-a-project" in error[0]
     assert plugin_names(core_env) == {"databay"}
+
+
+@pytest.mark.parametrize("arguments", [
+    ["--", "-r", "REQUIREMENTS"], ["--", "-rREQUIREMENTS"], ["--", "--target=TARGET", "databay-example"],
+    ["--", "--index-url=http://127.0.0.1:9/simple", "databay-example"], ["https://127.0.0.1:9/x-1.0-py3-none-any.whl"],
+    ["databay==0.3.0"],
+])
+def test_install_never_hands_pip_an_option(core_env, tmp_path, fixture_plugins, arguments):
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(f"{fixture_plugins / 'databay-example'}\n")
+    given = [a.replace("REQUIREMENTS", str(requirements)).replace("TARGET", str(tmp_path / "t")) for a in arguments]
+    result = core_env.databay("install", *given)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.startswith("Error: ") and "Traceback" not in result.stderr
+    assert "Collecting" not in result.stdout and not (tmp_path / "t").exists()  # pip never ran
+    assert plugin_names(core_env) == {"databay"}
+
+
+def test_uninstall_refuses_pip(core_env):
+    result = core_env.databay("uninstall", "--yes", "pip")
+    assert result.returncode == 2
+    assert result.stderr.startswith("Error: refusing to uninstall 'pip'")
+    assert core_env.run("python", "-m", "pip", "--version").returncode == 0
 
 
 def test_installing_something_that_is_not_a_plugin_says_so(core_env, tmp_path):

@@ -19,10 +19,8 @@ empties it (tests, a process that loads a new configuration).
 
 from __future__ import annotations
 
-import json
 import re
 import threading
-import urllib.parse
 
 __all__ = ["MIN_SECRET_LENGTH", "forget_secrets", "has_secrets", "redact", "register_secret"]
 
@@ -39,6 +37,11 @@ _pattern: re.Pattern[str] | None = None
 
 def _forms(value: str) -> set[str]:
     """The texts ``value`` may turn into on its way into a message."""
+    # Imported here: every log formatter imports this module, and most processes never
+    # register a secret (json and urllib.parse would add to every start of the CLI).
+    import json
+    import urllib.parse
+
     forms = {
         value,
         urllib.parse.quote(value, safe=""),

@@ -10,6 +10,7 @@ a component used.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import socket
 import ssl
@@ -34,6 +35,9 @@ class Route:
     status: int = 200
     content_type: str = "application/json"
     delay: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
+    repeat: int = 0  # > 0: stream the body that many times, chunked (no Content-Length)
+    gzip: bool = False  # send the body gzip-compressed (Content-Encoding: gzip)
 
 
 @dataclass
@@ -84,15 +88,23 @@ class Server:
         return f"{scheme}://127.0.0.1:{self.port}{path}"
 
     def route(self, path: str, body: Any = b"", *, status: int = 200, delay: float = 0.0,
-              content_type: str = "application/json") -> str:
+              content_type: str = "application/json", headers: dict[str, str] | None = None,
+              repeat: int = 0, gzip: bool = False) -> str:
         """Answer requests to ``path`` with ``body`` (bytes, str, or a value sent as JSON);
         returns the path's URL."""
         if isinstance(body, str):
             body = body.encode()
         elif not isinstance(body, bytes):
             body = json.dumps(body).encode()
-        self.routes[path] = Route(body, status, content_type, delay)
+        self.routes[path] = Route(body, status, content_type, delay, headers or {}, repeat, gzip)
         return self.url(path)
+
+    def redirect(self, path: str, location: str, status: int = 302) -> str:
+        """Answer requests to ``path`` with a redirect to ``location``; returns the path's URL."""
+        return self.route(path, status=status, headers={"Location": location})
+
+    def seen_at(self, path: str) -> list[Seen]:
+        return [seen for seen in self.seen if seen.path == path]
 
     def peers(self, path: str | None = None) -> set[tuple[str, int]]:
         """The client addresses (one per connection) of the requests seen (to ``path``)."""
@@ -123,23 +135,53 @@ class Server:
             return web.Response(status=404, text=f"no route {request.path}")
         if route.delay:
             await asyncio.sleep(route.delay)
-        return web.Response(status=route.status, body=route.body, headers={"Content-Type": route.content_type})
+        headers = {"Content-Type": route.content_type, **route.headers}
+        if route.repeat:
+            response = web.StreamResponse(status=route.status, headers=headers)
+            await response.prepare(request)
+            for _ in range(route.repeat):
+                await response.write(route.body)
+            await response.write_eof()
+            return response
+        body = route.body
+        if route.gzip:
+            body = gzip.compress(body)
+            headers["Content-Encoding"] = "gzip"
+        return web.Response(status=route.status, body=body, headers=headers)
 
 
-@pytest.fixture(scope="session")
-def _http_server() -> Iterator[Server]:
-    server = Server()
+def _running(server: Server) -> Iterator[Server]:
     server.start()
     yield server
     server.stop()
 
 
+def _fresh(server: Server) -> Iterator[Server]:
+    server.reset()
+    yield server
+    server.reset()
+
+
+@pytest.fixture(scope="session")
+def _http_server() -> Iterator[Server]:
+    yield from _running(Server())
+
+
 @pytest.fixture
 def server(_http_server: Server) -> Iterator[Server]:
     """The HTTP server, with no routes and no requests seen yet."""
-    _http_server.reset()
-    yield _http_server
-    _http_server.reset()
+    yield from _fresh(_http_server)
+
+
+@pytest.fixture(scope="session")
+def _other_http_server() -> Iterator[Server]:
+    yield from _running(Server())
+
+
+@pytest.fixture
+def other_server(_other_http_server: Server) -> Iterator[Server]:
+    """A second HTTP server on another port of 127.0.0.1: another origin than ``server``'s."""
+    yield from _fresh(_other_http_server)
 
 
 @pytest.fixture(scope="session")
@@ -160,18 +202,13 @@ def ca_file(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _https_server(ca: trustme.CA) -> Iterator[Server]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    server = Server(ssl_context=context)
-    server.start()
-    yield server
-    server.stop()
+    yield from _running(Server(ssl_context=context))
 
 
 @pytest.fixture
 def tls_server(_https_server: Server) -> Iterator[Server]:
     """An HTTPS server whose certificate is signed by the test CA (``ca_file``)."""
-    _https_server.reset()
-    yield _https_server
-    _https_server.reset()
+    yield from _fresh(_https_server)
 
 
 def free_port() -> int:

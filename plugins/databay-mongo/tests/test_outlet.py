@@ -7,7 +7,7 @@ import logging
 import time
 
 import pytest
-from databay import Link, Record
+from databay import Link, Record, Update
 from databay.inlet import Inlet
 from databay_mongo import MongoCollectionNotFound, MongoConnectionError, MongoOperationError
 from databay_mongo.outlet import MongoOutlet
@@ -238,3 +238,19 @@ def test_in_a_link_with_several_collections(mongo_uri, database, db) -> None:
     finally:
         link.on_shutdown()
     assert sorted(d["n"] for d in contents(db, "link")) == [1, 1, 2, 2, 3, 3]
+
+
+def test_push_returns_true_once_written_started_or_not(mongo_uri, database, db) -> None:
+    """databay 0.3.0 returned True after writing; before start it returned False and wrote
+    nothing, which lost the records of a standalone transfer: here it writes (a documented
+    difference) and says so."""
+    update = Update(["push"], 0)
+    outlet = MongoOutlet(database, "main", uri=mongo_uri)
+    assert outlet.push([Record({"n": 1})], update) is True  # not started
+    outlet.try_start()
+    try:
+        assert outlet.push([Record({"n": 2})], update) is True
+        assert outlet.push([], update) is True
+    finally:
+        outlet.try_shutdown()
+    assert contents(db, "main") == [{"n": 1}, {"n": 2}]

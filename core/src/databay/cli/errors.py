@@ -1,4 +1,9 @@
-"""How the command line reports failures: one clear line, the right exit code."""
+"""How the command line reports failures: one clear line, the right exit code.
+
+What it prints is redacted and escaped (:mod:`databay.printable`): an error's message often
+quotes input (a value, a server's answer), which must neither show a secret nor drive the
+terminal.
+"""
 
 from __future__ import annotations
 
@@ -22,10 +27,12 @@ class CliError(Exception):
 
 def report(exc: BaseException, debug: bool) -> None:
     """Print ``exc`` to stderr: the message, and the traceback only when ``debug``."""
+    from databay.printable import printable_lines  # only on failure: `databay plugins` starts fast
+
     if debug:
-        traceback.print_exception(exc, file=sys.stderr)
+        print(printable_lines("".join(traceback.format_exception(exc))), end="", file=sys.stderr)
     message = str(exc) if isinstance(exc, CliError) else f"{type(exc).__name__}: {exc}"
-    print(f"Error: {message}", file=sys.stderr)
+    print(f"Error: {printable_lines(message)}", file=sys.stderr)
     if not debug and not isinstance(exc, CliError):
         print("(run with --debug for the traceback)", file=sys.stderr)
 

@@ -4,6 +4,12 @@ Both run pip on the interpreter running this ``databay`` (``sys.executable -m pi
 plugin lands exactly where this ``databay`` looks for plugins, whichever virtual
 environment that is. After installing, the plugins are listed by a fresh ``python -m
 databay`` process: this one loaded its plugins before pip changed anything.
+
+What they hand pip is checked first: distribution names and requirement specifiers
+(``databay-http``, ``databay-csv[test]>=1.0,<2``), or paths of local projects, wheels and
+source archives, never anything pip would read as an option (``-r FILE``,
+``--index-url=...``, ``--target=...``); they come after ``--``. Neither replaces databay
+itself, and ``uninstall`` never removes pip or what databay needs.
 """
 
 from __future__ import annotations
@@ -25,6 +31,19 @@ from databay.plugins import CORE_DISTRIBUTION, KINDS, get_plugin_manager, normal
 
 # The name at the start of a requirement: "databay-http", "databay_http[extra]>=1.0", ...
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?=$|[\[<>=!~;@ ])")
+
+# What install accepts as a requirement (PEP 508 without URLs and markers): a name, extras,
+# version specifiers. "databay-http", "databay-csv[test] >= 1.0, < 2".
+_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
+_SPECIFIER = r"(?:~=|===|==|!=|<=|>=|<|>)\s*[A-Za-z0-9_.*+!-]+"
+_REQUIREMENT = re.compile(
+    rf"\s*(?P<name>{_NAME})\s*(?:\[\s*{_NAME}(?:\s*,\s*{_NAME})*\s*\])?\s*(?:{_SPECIFIER}(?:\s*,\s*{_SPECIFIER})*)?\s*")
+_PROJECT_FILES = (".whl", ".tar.gz", ".zip")
+_WITH_EXTRAS = re.compile(rf"(?P<path>.+?)(?P<extras>\[\s*{_NAME}(?:\s*,\s*{_NAME})*\s*\])?")
+
+PROTECTED = frozenset({"pip"})
+"""Distributions ``uninstall`` never removes besides databay and its requirements: the
+installer these commands run."""
 
 
 # -- running pip ------------------------------------------------------------------
@@ -55,8 +74,8 @@ def run_pip(*args: str) -> PipRun:
     if importlib.util.find_spec("pip") is None:
         raise CliError(f"pip is not installed in databay's environment ({sys.prefix}); "
                        f"add it with: {sys.executable} -m ensurepip")
-    command = [sys.executable, "-m", "pip", *args, "--disable-pip-version-check"]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    command = [sys.executable, "-m", "pip", *args]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     run = PipRun(returncode=0)
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           encoding="utf-8", errors="replace", env=env) as process:
@@ -106,14 +125,43 @@ def expand_short_name(requirement: str) -> str:
     return distribution + requirement[match.end(1):]
 
 
+def install_target(given: str, editable: bool = False) -> str:
+    """What pip gets for ``given``: a requirement (first-party short names expanded) or the
+    absolute path of a local project, wheel or source archive (with its extras, if any:
+    ``dist/x-1.0-py3-none-any.whl[test]``).
+
+    :raises CliError: (usage) anything else: an option, a URL, a requirement with a marker,
+        databay itself, or with ``editable`` anything but a folder.
+    """
+    local = _WITH_EXTRAS.fullmatch(given)
+    if local is not None and given.strip() and not given.startswith("-"):
+        path = Path(local.group("path"))
+        if path.is_dir() or (not editable and path.is_file() and path.name.endswith(_PROJECT_FILES)):
+            return str(path.resolve()) + (local.group("extras") or "")
+    if editable:
+        raise CliError(f"'{given}' is not a project folder: --editable installs local projects", EXIT_USAGE)
+    requirement = expand_short_name(given)
+    match = _REQUIREMENT.fullmatch(requirement)
+    if given.startswith("-") or match is None:
+        raise CliError(
+            f"'{given}' is not a distribution name or requirement specifier (such as databay-http or "
+            f"'databay-http>=1.0'), nor a local project, wheel or source archive; for anything else "
+            f"(URLs, requirement files, pip's options) run {sys.executable} -m pip", EXIT_USAGE)
+    if normalize(match.group("name")) == CORE_DISTRIBUTION:
+        raise CliError(f"refusing to install '{given}': it is databay itself, which runs this command. "
+                       f"Use '{sys.executable} -m pip install' if you really mean it.", EXIT_USAGE)
+    return requirement.strip()
+
+
 # -- install ----------------------------------------------------------------------
 
 
 def install(
     names: list[str] = typer.Argument(
         ..., metavar="NAME",
-        help="What to install, as pip takes it: names, specifiers, paths, wheels, URLs. "
-             "A first-party short name (http, mongo, csv, s3, aps, email) means databay-<name>.",
+        help="What to install: distribution names and requirement specifiers ('databay-http>=1.0'), "
+             "or paths of local projects, wheels and source archives. "
+             "A first-party short name (http, mongo, csv, s3, ftp, sql, aps, email) means databay-<name>.",
     ),
     upgrade: bool = typer.Option(False, "--upgrade", "-U", help="Upgrade to the newest available version."),
     pre: bool = typer.Option(False, "--pre", help="Include pre-release and development versions."),
@@ -124,17 +172,19 @@ def install(
     extra_index_url: str = typer.Option("", "--extra-index-url", metavar="URL", help="An extra package index."),
 ) -> None:
     """Install plugin distributions into databay's environment and show what they register."""
-    requirements = []
-    for name in names:
-        expanded = expand_short_name(name)
-        if expanded != name:
-            print(f"{name}: the first-party plugin {expanded}")
-        requirements.append(expanded)
+    requirements = [install_target(name, editable) for name in names]
+    for name, requirement in zip(names, requirements):
+        if requirement != name and not Path(requirement).is_absolute():
+            print(f"{name}: the first-party plugin {requirement}")
     before = {info.name: info.version for info in get_plugin_manager().plugins.values()}
+    # Values joined to their options, so that no value is read as an option of its own.
     options = [*(["--upgrade"] if upgrade else []), *(["--pre"] if pre else []),
-               *(["--index-url", index_url] if index_url else []),
-               *(["--extra-index-url", extra_index_url] if extra_index_url else [])]
-    targets = [arg for requirement in requirements for arg in (["-e", requirement] if editable else [requirement])]
+               *([f"--index-url={index_url}"] if index_url else []),
+               *([f"--extra-index-url={extra_index_url}"] if extra_index_url else [])]
+    if editable:  # absolute paths of folders: nothing pip could read as an option
+        targets = [arg for folder in requirements for arg in ("-e", folder)]
+    else:
+        targets = ["--", *requirements]
     run = run_pip("install", *options, *targets)
     if run.returncode != 0:
         raise CliError(f"pip could not install {' '.join(requirements)}: {run.reason()}", EXIT_FAILURE)
@@ -194,7 +244,7 @@ def uninstall(
         print(f"{distribution} {installed_version} ({what})")
     if not yes:
         typer.confirm(f"Uninstall {len(distributions)} distribution(s)?", abort=True)
-    run = run_pip("uninstall", "--yes", *distributions)
+    run = run_pip("uninstall", "--yes", "--", *distributions)
     if run.returncode != 0:
         raise CliError(f"pip could not uninstall {' '.join(distributions)}: {run.reason()}", EXIT_FAILURE)
 
@@ -210,6 +260,8 @@ def _uninstallable(name: str) -> str:
             f"Use '{sys.executable} -m pip uninstall databay' if you really mean it.", EXIT_USAGE)
     if distribution in _core_requirements():
         raise CliError(f"refusing to uninstall '{name}': databay needs it", EXIT_USAGE)
+    if distribution in PROTECTED:
+        raise CliError(f"refusing to uninstall '{name}': databay install and uninstall run it", EXIT_USAGE)
     return distribution
 
 

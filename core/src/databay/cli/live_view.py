@@ -1,80 +1,154 @@
-"""The live view of ``databay run``: one row per link, refreshed while the pipeline runs."""
+"""The live view of ``databay run``: a summary of all links and a table of the notable ones.
+
+Its cost does not grow with the pipeline: each refresh (twice a second) reads the tracker's
+running totals and at most a screenful of links (all of them when they fit; otherwise those
+whose last transfer failed, then those that transferred last), never every link. The rows
+are laid out here, one ``Text`` line each: a Rich ``Table`` costs ten times as much to draw.
+
+Everything shown that comes from the pipeline or from an error (tags, messages) is
+redacted and escaped (:mod:`databay.printable`), and added as plain text, never as markup.
+"""
 
 from __future__ import annotations
 
 import time
 
-from rich.console import Console
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderResult
 from rich.live import Live
-from rich.markup import escape
-from rich.table import Table
+from rich.text import Text
 
 from databay.cli.pipeline_text import duration_text
 from databay.pipeline.intervals import format_interval
 from databay.pipeline.model import Pipeline
 from databay.pipeline.progress import LinkProgress, ProgressTracker
+from databay.printable import printable_line
 
+REFRESH_PER_SECOND = 2
+"""How often the view is redrawn, whatever the number of links or transfers."""
+
+COLUMNS = ("Link", "Tags", "Interval", "Transfers", "Records", "Last", "Next", "Last error")
+_RIGHT_ALIGNED = frozenset({"Interval", "Transfers", "Records", "Last", "Next"})
 _ERROR_WIDTH = 60
+_MAX_ROWS = 25
+_LINES_AROUND_ROWS = 6  # title, summary, header, caption, and room for the shell's prompt
+
+Cell = tuple[tuple[str, str], ...]
+"""A table cell: its pieces of text, each with its Rich style (``""``: none)."""
+
+
+def _cell(text: str, style: str = "") -> Cell:
+    return ((text, style),)
 
 
 class LiveView:
-    """A Rich table of every link's progress (a renderable, re-read at each refresh).
+    """A Rich renderable of the pipeline's progress, re-read at each refresh.
 
     :param pipeline: what runs.
     :param tracker: where the progress comes from.
+    :param max_rows: links shown at most; ``None``: as many as the terminal's height allows,
+        at most 25.
     """
 
-    def __init__(self, pipeline: Pipeline, tracker: ProgressTracker):
+    def __init__(self, pipeline: Pipeline, tracker: ProgressTracker, max_rows: int | None = None):
         self.pipeline = pipeline
         self.tracker = tracker
+        self.max_rows = max_rows
         self.stopped = False
+        self._started = time.monotonic()
+        links = len(pipeline.links)
+        self._title = printable_line(
+            f"databay run {pipeline.source}: {links:,} link{'s' if links != 1 else ''}, "
+            f"planner {pipeline.spec.planner.use} (Ctrl-C to stop)")
+        self._places = {id(progress): spec.place for progress, spec in zip(tracker.links, pipeline.spec.links)}
 
-    def __rich__(self) -> Table:
-        links = len(self.pipeline.links)
-        table = Table(
-            title=f"databay run {escape(self.pipeline.source)}: {links} link{'s' if links != 1 else ''}, "
-                  f"planner {escape(self.pipeline.spec.planner.use)} (Ctrl-C to stop)",
-            title_justify="left",
-        )
-        table.add_column("Link", no_wrap=True)
-        table.add_column("Tags")
-        table.add_column("Interval", justify="right")
-        table.add_column("Transfers", justify="right")
-        table.add_column("Records", justify="right")
-        table.add_column("Last", justify="right")
-        table.add_column("Next", justify="right")
-        table.add_column("Last error", overflow="fold")
-        now = time.time()
-        for progress, spec in zip(self.tracker.links, self.pipeline.spec.links):
-            table.add_row(spec.place, escape(".".join(progress.tags)), format_interval(progress.interval),
-                          self._transfers(progress), str(progress.records_pushed),
-                          duration_text(progress.last_duration), self._next(progress, now),
-                          self._error(progress))
-        return table
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        rows = self.max_rows
+        if rows is None:
+            rows = max(3, min(_MAX_ROWS, console.size.height - _LINES_AROUND_ROWS))
+        yield Group(Text(self._title, style="italic"), self._summary(), *self._table(rows))
 
-    @staticmethod
-    def _transfers(progress: LinkProgress) -> str:
-        if progress.failures:
-            return f"{progress.transfers} [red]({progress.failures} failed)[/red]"
-        return str(progress.transfers)
-
-    def _next(self, progress: LinkProgress, now: float) -> str:
+    def _summary(self) -> Text:
+        totals = self.tracker.totals
+        summary = Text(f"{totals.transfers:,} transfers")
+        if totals.failures:
+            summary.append(f" ({totals.failures:,} failed)", "red")
+        summary.append(f", {totals.records_pulled:,} records pulled, {totals.records_pushed:,} pushed; ")
         if self.stopped:
-            return "stopped"
-        if progress.running:
-            return "[cyan]running[/cyan]"
-        due = progress.next_transfer(now)
-        return "-" if due is None else f"in {max(0.0, due - now):.1f} s"
+            summary.append("stopped")
+        else:
+            summary.append(f"{totals.running:,} running")
+            if totals.failing:
+                summary.append(f", {totals.failing:,} link{'s' if totals.failing != 1 else ''} failing", "red")
+        summary.append(f"; up {_uptime(time.monotonic() - self._started)}")
+        return summary
 
-    @staticmethod
-    def _error(progress: LinkProgress) -> str:
-        if progress.last_error is None:
-            return ""
-        text = progress.last_error
-        if len(text) > _ERROR_WIDTH:
-            text = text[: _ERROR_WIDTH - 3] + "..."
-        return f"[red]{escape(text)}[/red]"
+    def _table(self, rows: int) -> list[Text]:
+        """The header, a line per link shown, and when not all fit, a caption saying which."""
+        links = self.tracker.links
+        shown = links if len(links) <= rows else self.tracker.notable(rows)
+        now = time.time()
+        body = [self._row(progress, now) for progress in shown]
+        header = tuple(_cell(name, "bold") for name in COLUMNS)
+        widths = [max(_width(row[column]) for row in (header, *body)) for column in range(len(COLUMNS))]
+        lines = [_line(row, widths) for row in (header, *body)]
+        if len(shown) < len(links):
+            lines.append(Text(f"{len(shown)} of {len(links):,} links: those failing first, then the latest to transfer"
+                              if shown else f"no transfer yet ({len(links):,} links)", style="dim"))
+        return lines
+
+    def _row(self, progress: LinkProgress, now: float) -> tuple[Cell, ...]:
+        transfers = _cell(f"{progress.transfers:,}")
+        if progress.failures:
+            transfers += ((f" ({progress.failures:,} failed)", "red"),)
+        return (_cell(self._places[id(progress)]), _cell(printable_line(".".join(progress.tags))),
+                _cell(format_interval(progress.interval)), transfers, _cell(f"{progress.records_pushed:,}"),
+                _cell(duration_text(progress.last_duration)), self._next(progress, now), _error(progress))
+
+    def _next(self, progress: LinkProgress, now: float) -> Cell:
+        if self.stopped:
+            return _cell("stopped")
+        if progress.running:
+            return _cell("running", "cyan")
+        due = progress.next_transfer(now)
+        return _cell("-" if due is None else f"in {max(0.0, due - now):.1f} s")
 
     def live(self, console: Console | None = None) -> Live:
         """A ``rich.live.Live`` showing this view (use it as a context manager)."""
-        return Live(self, console=console, refresh_per_second=4, redirect_stdout=True, redirect_stderr=True)
+        return Live(self, console=console, refresh_per_second=REFRESH_PER_SECOND, redirect_stdout=True,
+                    redirect_stderr=True)
+
+
+def _error(progress: LinkProgress) -> Cell:
+    if progress.last_error is None:
+        return _cell("")
+    text = printable_line(progress.last_error)
+    if len(text) > _ERROR_WIDTH:
+        text = text[: _ERROR_WIDTH - 3] + "..."
+    return _cell(text, "red")
+
+
+def _width(cell: Cell) -> int:
+    return sum(cell_len(text) for text, _ in cell)
+
+
+def _line(row: tuple[Cell, ...], widths: list[int]) -> Text:
+    """One row, its columns padded to ``widths``; cut at the terminal's edge."""
+    line = Text(no_wrap=True, overflow="ellipsis")
+    last = len(row) - 1
+    for column, (cell, width) in enumerate(zip(row, widths)):
+        padding = " " * (width - _width(cell))
+        right = COLUMNS[column] in _RIGHT_ALIGNED
+        if right:
+            line.append(padding)
+        for text, style in cell:
+            line.append(text, style)
+        if column < last:
+            line.append("  " if right else padding + "  ")
+    return line
+
+
+def _uptime(seconds: float) -> str:
+    minutes, seconds = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{seconds:02d}s" if hours else f"{minutes}m{seconds:02d}s"

@@ -4,6 +4,10 @@ Logs go to standard error, one record per line. ``json`` lines are objects with
 ``time`` (ISO 8601, UTC), ``level``, ``logger``, ``message`` and, when there is one,
 ``exception`` (``Type: message``; the whole traceback with ``--debug``). Text lines
 name the exception at the end of the message; tracebacks only with ``--debug``.
+
+Neither format lets a record span lines or carry a registered secret: text lines are
+escaped and redacted by :class:`~databay.logs.DatabayFormatter`, JSON values are redacted
+here and escaped by ``json`` itself.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import logging
 import sys
 
 from databay.logs import LOG_FORMAT, DatabayFormatter
+from databay.redaction import redact
 
 PROGRESS_LOGGER = "databay.run"
 """The logger of ``run``'s own progress lines (one per transfer without the live view)."""
@@ -61,14 +66,14 @@ class JsonFormatter(logging.Formatter):
             .isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact(record.getMessage()),
         }
         summary = _exception_summary(record)
         if summary is not None and record.exc_info:
-            data["exception"] = self.formatException(record.exc_info) if self.tracebacks else summary
+            data["exception"] = redact(self.formatException(record.exc_info) if self.tracebacks else summary)
         elif record.exc_text:
-            data["exception"] = record.exc_text
-        return json.dumps(data, default=str)
+            data["exception"] = redact(record.exc_text)
+        return json.dumps(data, default=str)  # ensure_ascii: every control character is escaped
 
 
 class _StandardErrorHandler(logging.StreamHandler):

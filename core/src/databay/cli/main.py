@@ -71,7 +71,10 @@ def _register_plugin_commands(strict: bool) -> None:
         except Exception as exc:
             if strict:
                 raise CliError(f"plugin {impl.plugin_name} failed to add its commands: {exc}") from exc
-            print(f"Warning: plugin {impl.plugin_name} failed to add its commands: {exc}", file=sys.stderr)
+            from databay.printable import printable_line
+
+            print(printable_line(f"Warning: plugin {impl.plugin_name} failed to add its commands: {exc}"),
+                  file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -37,6 +37,8 @@ def new(
     """
     from databay.scaffold import ScaffoldError, generate
 
+    for option, value in (("--author", author), ("--email", email), ("--description", description)):
+        _check_one_line(option, value, collapsed=option == "--description")
     kinds = tuple(kind for kind, chosen in (("inlet", inlet), ("outlet", outlet), ("planner", planner)) if chosen)
     try:
         root, written = generate(name, directory, kinds or ("outlet",), author, email, description)
@@ -52,3 +54,14 @@ def new(
     print("  pip install -e '.[test]'")
     print("  pytest")
     print("  databay plugins --check")
+
+
+def _check_one_line(option: str, value: str, collapsed: bool = False) -> None:
+    """Refuse control characters in ``value`` (they would break pyproject.toml, and a newline
+    in an author's name is a mistake); ``collapsed``: whitespace is joined into spaces anyway."""
+    from databay.printable import escape_controls
+
+    checked = " ".join(value.split()) if collapsed else value
+    if escape_controls(checked) != checked:
+        raise CliError(f"{option} must be one line of text without control characters, got "
+                       f"'{escape_controls(value)}'", EXIT_USAGE)

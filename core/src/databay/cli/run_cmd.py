@@ -32,8 +32,9 @@ def run(
 ) -> None:
     """Check and run a pipeline until Ctrl-C or SIGTERM (a second one forces the exit).
 
-    A live view shows each link when standard output is a terminal; otherwise (or with
-    --no-live) each transfer is a log line on standard error. Exit 0 after a graceful
+    A live view (a summary, and the links that fit the terminal, failing ones first) shows
+    progress when standard output is a terminal; otherwise (or with --no-live) each
+    transfer is a log line on standard error. Exit 0 after a graceful
     stop, 1 when the planner stopped on an error or a --once transfer failed, 2 for an
     invalid pipeline.
     """
@@ -59,17 +60,18 @@ def run(
 
 def _run_once(pipeline: Pipeline, shutdown_timeout: float | None) -> int:
     from databay.cli.pipeline_text import component_text, duration_text
+    from databay.printable import printable_line
 
     result = pipeline.run_once(shutdown_timeout=shutdown_timeout)
     for link, spec in zip(pipeline.links, pipeline.spec.links):
         outcome = result.outcomes.get(link)
         if isinstance(outcome, Exception):
-            print(f"FAILED {spec.label}: {type(outcome).__name__}: {outcome}")
+            print(printable_line(f"FAILED {spec.label}: {type(outcome).__name__}: {outcome}"))
         elif outcome is not None:
             dead = f", {outcome.dead_lettered} batch(es) dead-lettered" if outcome.dead_lettered else ""
-            print(f"ok     {spec.label}: {outcome.records_pulled} pulled, {outcome.records_pushed} pushed{dead} "
-                  f"in {duration_text(outcome.duration)}")
-        print(f"         -> {', '.join(component_text(s) for s in spec.components('outlets'))}")
+            print(printable_line(f"ok     {spec.label}: {outcome.records_pulled} pulled, "
+                                 f"{outcome.records_pushed} pushed{dead} in {duration_text(outcome.duration)}"))
+        print(printable_line(f"         -> {', '.join(component_text(s) for s in spec.components('outlets'))}"))
     return EXIT_FAILURE if result.failed else EXIT_OK
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import unittest
+from collections.abc import Callable
 from typing import Any
 
 from databay.inlet import Inlet
 from databay.record import Record
-from databay.testing._contract import for_each
+from databay.testing._contract import safe_repr
 from databay.update import Update
 
 
@@ -45,8 +47,25 @@ def _not_data(value: Any) -> str | None:
     return None
 
 
-for_each_inlet = for_each("get_inlet", "inlet")
-"""Runs the test for each inlet returned from :meth:`InletTester.get_inlet`."""
+def for_each_inlet(fn: Callable[..., None]) -> Callable[..., None]:
+    """Runs the test for each inlet returned from :meth:`InletTester.get_inlet` (those
+    ``setUp`` put in ``self.inlets``), each in turn as ``self.inlet``, in a subtest."""
+
+    @functools.wraps(fn)
+    def wrapper(self: InletTester, *args: Any, **kwargs: Any) -> None:
+        inlets = getattr(self, "inlets", None)
+        if inlets is None:  # a setUp that did not call InletTester.setUp
+            inlets = _as_list(self.get_inlet())
+        for inlet in inlets:
+            with self.subTest(inlet=safe_repr(inlet)):
+                self.inlet = inlet
+                fn(self, *args, **kwargs)
+
+    return wrapper
+
+
+def _as_list(made: Inlet | list[Inlet]) -> list[Inlet]:
+    return made if isinstance(made, list) else [made]
 
 
 class InletTester(unittest.TestCase):
@@ -61,6 +80,11 @@ class InletTester(unittest.TestCase):
     """
 
     inlet: Inlet
+    """The inlet under test: the first of :attr:`inlets` after ``setUp``, then each in turn
+    in the tests marked :func:`for_each_inlet`."""
+
+    inlets: list[Inlet]
+    """Every inlet :meth:`get_inlet` returned (``setUp`` calls it once per test)."""
 
     __test__ = False  # the base class has nothing to test; its subclasses are collected
 
@@ -73,10 +97,16 @@ class InletTester(unittest.TestCase):
         raise NotImplementedError("Implement get_inlet() to return your inlet(s).")
 
     def setUp(self) -> None:
+        """Set :attr:`inlets` (from :meth:`get_inlet`) and :attr:`inlet` (the first of them),
+        as databay 0.3 did: subclasses may use or change them in their own ``setUp``."""
         if type(self).get_inlet is InletTester.get_inlet:
             self.skipTest("InletTester itself has no inlet to test")
         self.gmetadata = {"global_key": "global_value"}
         self.update = Update(["InletTester"], 0)
+        self.inlets = _as_list(self.get_inlet())
+        if not self.inlets:
+            self.fail("get_inlet() returned no inlet")
+        self.inlet = self.inlets[0]
 
     def _pull(self) -> list[Record]:
         return asyncio.run(self.inlet._pull(self.update))

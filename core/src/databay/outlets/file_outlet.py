@@ -15,8 +15,10 @@ class FileOutlet(Outlet):
     :param default_file_mode: Write mode when a record has no ``FILE_MODE``. Default ``'a'``.
     :param default_encoding: Encoding when a record has no ``FILE_ENCODING``. Default ``utf-8``.
 
-    Each file is opened once per push for all the records going to it. Missing parent
-    directories are created.
+    Each file is opened once per push for all the records going to it, in their order.
+    Missing parent directories are created. In mode ``'w'`` a push replaces the file's
+    content with all of its records for that file (databay 0.3.0 opened the file once per
+    record, so only the push's last record remained).
     """
 
     FILEPATH: MetadataKey = "FileOutlet.FILEPATH"

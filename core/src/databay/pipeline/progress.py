@@ -2,13 +2,17 @@
 
 :class:`ProgressTracker` keeps a :class:`LinkProgress` per link from the engine's
 observer hooks (see :mod:`databay.observers`); the command line's live view and its log
-lines read it.
+lines read it. It also keeps the totals of all links and the order in which links last
+transferred, updated at each transfer, so that a reader can show a summary and the links
+worth showing without going through every link (a pipeline may have thousands).
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -51,6 +55,19 @@ class LinkProgress:
         return self.first_started + (math.floor(elapsed / self.interval) + 1) * self.interval
 
 
+@dataclass
+class Totals:
+    """What all the links of a pipeline have done so far."""
+
+    transfers: int = 0
+    failures: int = 0
+    records_pulled: int = 0
+    records_pushed: int = 0
+    running: int = 0
+    failing: int = 0
+    """Links whose last transfer failed."""
+
+
 Listener = Callable[[str, LinkProgress, Any], None]
 """``listener(event, progress, detail)``: ``event`` is ``"finished"`` (``detail`` the
 :class:`~databay.transfer.TransferStats`) or ``"failed"`` (``detail`` the exception)."""
@@ -70,7 +87,13 @@ class ProgressTracker:
             for link in pipeline.links
         }
         self.links = list(self._by_link.values())
+        self.totals = Totals()
         self._listener = listener
+        # Links by their last transfer, the latest last; those whose last transfer failed,
+        # by that failure. The hooks update them while a reader (another thread) reads.
+        self._recent: OrderedDict[int, LinkProgress] = OrderedDict()
+        self._failing: OrderedDict[int, LinkProgress] = OrderedDict()
+        self._lock = threading.Lock()
 
     def __enter__(self) -> ProgressTracker:
         from databay.observers import add_observer
@@ -91,37 +114,76 @@ class ProgressTracker:
     @property
     def failures(self) -> int:
         """Failed transfers of all links."""
-        return sum(p.failures for p in self.links)
+        return self.totals.failures
+
+    def notable(self, count: int) -> list[LinkProgress]:
+        """At most ``count`` links worth showing: those whose last transfer failed, the latest
+        failure first, then the others that transferred most recently. Costs ``O(count)``."""
+        chosen: list[LinkProgress] = []
+        with self._lock:
+            for ordered in (self._failing, self._recent):
+                for key in reversed(ordered):
+                    if len(chosen) == count:
+                        return chosen
+                    progress = ordered[key]
+                    if ordered is self._failing or key not in self._failing:
+                        chosen.append(progress)
+        return chosen
 
     @hookimpl
     def databay_transfer_started(self, link: Link, update: Update) -> None:
         progress = self._by_link.get(id(link))
         if progress is not None:
-            progress.running = True
-            if progress.first_started is None:
-                progress.first_started = time.time()
+            with self._lock:
+                if not progress.running:
+                    progress.running = True
+                    self.totals.running += 1
+                if progress.first_started is None:
+                    progress.first_started = time.time()
 
     @hookimpl
     def databay_transfer_finished(self, link: Link, update: Update, stats: TransferStats) -> None:
-        progress = self._by_link.get(id(link))
+        key = id(link)
+        progress = self._by_link.get(key)
         if progress is None:
             return
-        progress.running = False
-        progress.transfers += 1
-        progress.records_pulled += stats.records_pulled
-        progress.records_pushed += stats.records_pushed
-        progress.last_duration = stats.duration
+        with self._lock:
+            self._ended(key, progress)
+            progress.records_pulled += stats.records_pulled
+            progress.records_pushed += stats.records_pushed
+            progress.last_duration = stats.duration
+            totals = self.totals
+            totals.records_pulled += stats.records_pulled
+            totals.records_pushed += stats.records_pushed
+            if self._failing.pop(key, None) is not None:
+                totals.failing -= 1
         if self._listener is not None:
             self._listener("finished", progress, stats)
 
     @hookimpl
     def databay_transfer_failed(self, link: Link, update: Update, exception: Exception) -> None:
-        progress = self._by_link.get(id(link))
+        key = id(link)
+        progress = self._by_link.get(key)
         if progress is None:
             return
-        progress.running = False
-        progress.transfers += 1
-        progress.failures += 1
-        progress.last_error = f"{type(exception).__name__}: {exception}"
+        with self._lock:
+            self._ended(key, progress)
+            progress.failures += 1
+            progress.last_error = f"{type(exception).__name__}: {exception}"
+            self.totals.failures += 1
+            if key not in self._failing:
+                self.totals.failing += 1
+            self._failing[key] = progress
+            self._failing.move_to_end(key)
         if self._listener is not None:
             self._listener("failed", progress, exception)
+
+    def _ended(self, key: int, progress: LinkProgress) -> None:
+        """Count a transfer of ``progress``'s link that ended (under the lock)."""
+        if progress.running:
+            progress.running = False
+            self.totals.running -= 1
+        progress.transfers += 1
+        self.totals.transfers += 1
+        self._recent[key] = progress
+        self._recent.move_to_end(key)

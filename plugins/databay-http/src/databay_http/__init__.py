@@ -22,6 +22,8 @@ _LAZY = {
     "HttpTLSError": "databay_http.errors",
     "HttpTimeoutError": "databay_http.errors",
     "HttpDecodeError": "databay_http.errors",
+    "HttpRedirectError": "databay_http.errors",
+    "HttpBodyTooLargeError": "databay_http.errors",
 }
 
 __all__ = sorted(_LAZY)

@@ -7,32 +7,57 @@ loop, or the thread's private loop of ``Link.transfer()``), so it normally has o
 opened on start, reused by every request, closed on shutdown. Should it be used from
 another loop too (two planners sharing it, a test calling ``asyncio.run``), that loop gets
 a session of its own, and each session is closed on its own loop.
+
+Every request is sent with aiohttp's own redirects off: :mod:`databay_http.redirects` decides
+which redirects are followed and what goes along (the configured headers, the URL's
+credentials and the body stay with their origin). Bodies are read in chunks up to the
+component's ``max_body_size`` (after decompression), never further.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import os
+import re
 import ssl
 import threading
-from collections.abc import AsyncGenerator, Coroutine, Mapping
-from typing import Any
+from collections.abc import AsyncGenerator, Coroutine, Iterable, Mapping
+from typing import Any, Literal
 
 import aiohttp
+from databay.redaction import redact
 from multidict import CIMultiDict
 from yarl import URL
 
 from databay_http.errors import (
+    HttpBodyTooLargeError,
     HttpConnectionError,
     HttpError,
+    HttpRedirectError,
     HttpStatusError,
     HttpTimeoutError,
     HttpTLSError,
 )
+from databay_http.redirects import MAX_REDIRECTS, REDIRECT_STATUSES, RedirectPolicy, redirected_request
 
 BODY_EXCERPT = 1000
 """How many bytes of a body errors keep (their messages show the first 200 characters)."""
+
+DEFAULT_MAX_BODY_SIZE = 64 * 1024 * 1024
+"""The largest response body an :class:`~databay_http.inlet.HttpInlet` reads by default: 64 MiB."""
+
+_CHUNK = 64 * 1024
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+# Session options that would send credentials to any host a redirect leads to (aiohttp
+# attaches a session's headers and auth to every request, its cookies to every host).
+_CREDENTIAL_OPTIONS = {
+    "headers": "pass headers= instead",
+    "auth": "put user:password in the URL or an Authorization header in headers= instead",
+    "cookies": "send them as a Cookie header in headers= instead",
+}
 
 
 def parse_url(owner: str, url: str | URL, params: Any = None) -> URL:
@@ -43,9 +68,9 @@ def parse_url(owner: str, url: str | URL, params: Any = None) -> URL:
         if params:
             parsed = parsed.extend_query(params)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{owner}: invalid url {str(url)!r} or params {params!r}: {exc}") from exc
+        raise ValueError(redact(f"{owner}: invalid url {str(url)!r} or params {params!r}: {exc}")) from exc
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ValueError(f"{owner}: url must be an absolute http:// or https:// URL, got {str(url)!r}")
+        raise ValueError(redact(f"{owner}: url must be an absolute http:// or https:// URL, got {str(url)!r}"))
     return parsed
 
 
@@ -67,6 +92,20 @@ def excerpt(body: bytes, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
+def one_line_excerpt(body: bytes) -> str:
+    """The start of ``body`` on one line, its control characters escaped as ``repr`` writes
+    them: a server's answer must not drive the terminal that shows the error."""
+    return _CONTROLS.sub(lambda match: repr(match.group())[1:-1], " ".join(excerpt(body).split()))
+
+
+def _size(size: int) -> str:
+    """``64 MiB``, ``512 KiB``, ``1,000 bytes``."""
+    for unit, name in ((2**20, "MiB"), (2**10, "KiB")):
+        if size % unit == 0:
+            return f"{size // unit:,} {name}"
+    return f"{size:,} bytes"
+
+
 class HttpClient:
     """Sends the requests of one component through its connection pool.
 
@@ -79,7 +118,16 @@ class HttpClient:
         (instead of the system's); ``None`` trusts the system's.
     :param verify: verify https certificates; ``False`` accepts any certificate.
     :param session_options: further ``aiohttp.ClientSession`` keyword arguments; they win
-        over the settings above.
+        over the settings above. Not ``connector``, nor ``headers``, ``auth`` or ``cookies``
+        (aiohttp would send those to any host a redirect leads to).
+    :param follow_redirects: follow redirects (see :mod:`databay_http.redirects`);
+        ``False``: a redirect raises :class:`HttpRedirectError`.
+    :param redirect_hosts: hosts (or ``host:port``) that redirects may take the headers,
+        credentials and body to, besides the request's own origin.
+    :param max_body_size: bytes of a response body read at most (:class:`HttpBodyTooLargeError`
+        past it); ``None``: the body is read and dropped but for its first
+        :data:`BODY_EXCERPT` bytes (an outlet, which only needs them for errors).
+    :param content_type: the ``Content-Type`` of requests whose headers set none.
     """
 
     def __init__(
@@ -88,29 +136,78 @@ class HttpClient:
         headers: Any = None,
         timeout: float = 30.0,
         connect_timeout: float = 10.0,
-        cacert: str | os.PathLike | None = None,
+        cacert: str | os.PathLike | Literal[False] | None = None,
         verify: bool = True,
         session_options: Mapping[str, Any] | None = None,
+        follow_redirects: bool = True,
+        redirect_hosts: Iterable[str] = (),
+        max_body_size: int | None = DEFAULT_MAX_BODY_SIZE,
+        content_type: str | None = None,
     ):
         self.owner = owner
         for name, value in (("timeout", timeout), ("connect_timeout", connect_timeout)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
                 raise ValueError(f"{owner}: {name} must be a positive number of seconds, got {value!r}")
+        if max_body_size is not None and (isinstance(max_body_size, bool) or not isinstance(max_body_size, int)
+                                          or max_body_size <= 0):
+            raise ValueError(f"{owner}: max_body_size must be a positive number of bytes, got {max_body_size!r}")
         self.timeout = timeout
         self.connect_timeout = connect_timeout
-        try:
-            self.headers = CIMultiDict(headers or {})
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{owner}: invalid headers {headers!r}: {exc}") from exc
-        self._ssl = _tls_setting(owner, cacert, verify)
+        self.max_body_size = max_body_size
+        self.content_type = content_type
+        self.redirects = RedirectPolicy(owner, follow_redirects, redirect_hosts)
+        self.headers = headers
+        self._verify = verify
+        self.cacert = cacert
         self._session_options = dict(session_options or {})
         if "connector" in self._session_options:
             raise ValueError(f"{owner}: session_options cannot set 'connector': a connector belongs to one "
                              f"event loop, and each loop that runs the {owner} gets a session of its own")
+        for option, instead in _CREDENTIAL_OPTIONS.items():
+            if option in self._session_options:
+                raise ValueError(f"{owner}: session_options cannot set '{option}': aiohttp would send them to "
+                                 f"any host a redirect leads to; {instead}")
         # Open between open() and close(): the session of each loop that used it, with
         # the guard that closes it when that loop shuts down. None: closed.
         self._pools: dict[asyncio.AbstractEventLoop, tuple[aiohttp.ClientSession, AsyncGenerator]] | None = None
         self._lock = threading.Lock()
+
+    @property
+    def headers(self) -> CIMultiDict[str]:
+        """The headers of every request (changes apply to the next request)."""
+        return self._headers
+
+    @headers.setter
+    def headers(self, headers: Any) -> None:
+        # Errors never show a header's value: it may be a credential.
+        try:
+            parsed: CIMultiDict[str] = CIMultiDict(headers or {})
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{self.owner}: invalid headers (a dict, a list of pairs or a multidict of "
+                             f"str names and values): {type(exc).__name__}") from None
+        for name, value in parsed.items():
+            if not isinstance(value, str) or any(c in value for c in "\r\n\0"):
+                raise ValueError(f"{self.owner}: the value of header {str(name)!r} must be a str on one line "
+                                 f"(its value is not shown)")
+        self._headers = parsed
+
+    @property
+    def cacert(self) -> str | os.PathLike | None:
+        """The PEM file of the certificate authorities trusted for https (``None``: the system's)."""
+        return self._cacert
+
+    @cacert.setter
+    def cacert(self, cacert: str | os.PathLike | Literal[False] | None) -> None:
+        self._ssl = _tls_setting(self.owner, cacert, self._verify)
+        self._cacert = None if cacert is False else cacert
+
+    def _request_headers(self) -> CIMultiDict[str]:
+        headers = self._headers
+        if self.content_type is None or "Content-Type" in headers:
+            return headers
+        headers = CIMultiDict(headers)
+        headers["Content-Type"] = self.content_type
+        return headers
 
     # -- the pool ----------------------------------------------------------------------
 
@@ -133,8 +230,7 @@ class HttpClient:
 
     def _new_session(self) -> aiohttp.ClientSession:
         return aiohttp.ClientSession(**{
-            "connector": aiohttp.TCPConnector(ssl=self._ssl),
-            "headers": self.headers,
+            "connector": aiohttp.TCPConnector(),
             "timeout": aiohttp.ClientTimeout(total=self.timeout, connect=self.connect_timeout),
             **self._session_options,
         })
@@ -161,14 +257,16 @@ class HttpClient:
     # -- requests ----------------------------------------------------------------------
 
     def request(
-        self, method: str, url: URL, data: Any = None, headers: Any = None
+        self, method: str, url: URL, data: Any = None
     ) -> Coroutine[Any, Any, tuple[aiohttp.ClientResponse, bytes]]:
-        """Send one request and read its whole response: ``await`` it for ``(response, body)``.
+        """Send one request and read its response: ``await`` it for ``(response, body)``.
 
         Between :meth:`open` and :meth:`close` the request goes through the pool; outside,
         through a session of its own (as databay 0.3 did for every request).
 
         :raises HttpStatusError: the status is 400 or more.
+        :raises HttpRedirectError: a redirect was not followed.
+        :raises HttpBodyTooLargeError: the body is larger than ``max_body_size``.
         :raises HttpConnectionError: the server could not be reached (:class:`HttpTLSError`
             when the TLS handshake failed).
         :raises HttpTimeoutError: it took longer than ``connect_timeout`` or ``timeout``.
@@ -179,34 +277,109 @@ class HttpClient:
         if pools is not None:
             entry = pools.get(asyncio.get_running_loop())
             if entry is not None:
-                return self._send(entry[0], method, url, data, headers)
-        return self._open_and_send(method, url, data, headers)
+                return self._send(entry[0], method, url, data)
+        return self._open_and_send(method, url, data)
 
-    async def _open_and_send(
-        self, method: str, url: URL, data: Any, headers: Any
-    ) -> tuple[aiohttp.ClientResponse, bytes]:
+    async def _open_and_send(self, method: str, url: URL, data: Any) -> tuple[aiohttp.ClientResponse, bytes]:
         session = await self._pooled_session(asyncio.get_running_loop())
         if session is None:  # the pool is closed: a session for this request alone
             async with self._new_session() as alone:
-                return await self._send(alone, method, url, data, headers)
-        return await self._send(session, method, url, data, headers)
+                return await self._send(alone, method, url, data)
+        return await self._send(session, method, url, data)
 
     async def _send(
-        self, session: aiohttp.ClientSession, method: str, url: URL, data: Any, headers: Any
+        self, session: aiohttp.ClientSession, method: str, url: URL, data: Any
     ) -> tuple[aiohttp.ClientResponse, bytes]:
-        try:
-            async with session.request(method, url, data=data, headers=headers) as response:
-                body = await response.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise self._failure(method, url, exc) from exc
+        headers = self._request_headers()
+        if url.raw_user is not None:  # sent as basic authentication, a header like the others
+            auth = aiohttp.BasicAuth.from_url(url)
+            url = url.with_user(None)
+            if auth is not None and "Authorization" not in headers:
+                headers = CIMultiDict(headers)
+                headers["Authorization"] = auth.encode()
+        origin, asked, trusted = url, method, True
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                async with session.request(method, url, data=data, headers=headers if trusted else None,
+                                           ssl=self._ssl, allow_redirects=False) as response:
+                    location = response.headers.get("Location") if response.status in REDIRECT_STATUSES else None
+                    if location is None:
+                        body = await self._read(response, method, url)
+                        break
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise self._failure(method, url, exc) from exc
+            method, url, data, trusted = self._redirect(response, location, method, url, data, origin)
+        else:
+            raise HttpRedirectError(f"{self.owner}: {asked} {display(origin)} was redirected more than "
+                                    f"{MAX_REDIRECTS} times in a row", asked, display(origin), response.status,
+                                    display(url))
         if response.status >= 400:
             where = display(url)
             message = f"{self.owner}: {method} {where} returned {response.status} {response.reason}"
             if body:
-                message += ": " + " ".join(excerpt(body).split())  # on one line
+                message += ": " + one_line_excerpt(body)
             raise HttpStatusError(message, method, where, response.status, response.reason or "",
                                   body[:BODY_EXCERPT])
         return response, body
+
+    def _redirect(
+        self, response: aiohttp.ClientResponse, location: str, method: str, url: URL, data: Any, origin: URL
+    ) -> tuple[str, URL, Any, bool]:
+        """The request a redirect leads to: ``(method, url, body, trusted)``, ``trusted`` when
+        the configured headers and credentials go along; raises when it is not followed."""
+        status, where = response.status, display(url)
+        prefix = f"{self.owner}: {method} {where} returned {status} {response.reason}, a redirect"
+        try:
+            target = url.join(URL(location))
+        except ValueError:
+            target = None
+        if target is None or target.scheme not in ("http", "https") or not target.host:
+            raise HttpRedirectError(f"{prefix} to {location!r}, which is not an http(s) URL", method, where,
+                                    status, location)
+        if not self.redirects.follow:
+            raise HttpRedirectError(f"{prefix} to {display(target)}, not followed (follow_redirects=False)",
+                                    method, where, status, display(target))
+        method, data = redirected_request(status, method, data)
+        trusted = self.redirects.trusts(origin, target)
+        if not trusted and data is not None:
+            raise HttpRedirectError(
+                f"{prefix} to {display(target)}, another origin than {origin.host}:{origin.port}: the request's "
+                f"body and headers are not sent there. To send them, add '{target.host}:{target.port}' to "
+                f"redirect_hosts", method, where, status, display(target))
+        if not trusted:
+            logging.getLogger(f"databay.{self.owner}").info(
+                "%s %s redirected (%d) to %s, another origin: following without the configured headers",
+                method, where, status, display(target))
+        return method, target.with_user(None), data, trusted
+
+    async def _read(self, response: aiohttp.ClientResponse, method: str, url: URL) -> bytes:
+        """The response's body, at most ``max_body_size`` bytes (decompressed)."""
+        limit = self.max_body_size
+        if limit is None:  # read it all, keep the start
+            kept = bytearray()
+            async for chunk in response.content.iter_chunked(_CHUNK):
+                if len(kept) < BODY_EXCERPT:
+                    kept += chunk[: BODY_EXCERPT - len(kept)]
+            return bytes(kept)
+        length = response.content_length
+        if length is not None and "Content-Encoding" not in response.headers:
+            if length > limit:
+                raise self._too_large(method, url, f"its Content-Length is {length:,} bytes")
+            return await response.read()
+        body = bytearray()
+        async for chunk in response.content.iter_chunked(_CHUNK):
+            body += chunk
+            if len(body) > limit:
+                raise self._too_large(method, url, f"more than {_size(limit)} arrived")
+        return bytes(body)
+
+    def _too_large(self, method: str, url: URL, how: str) -> HttpBodyTooLargeError:
+        where = display(url)
+        limit = self.max_body_size
+        assert limit is not None
+        return HttpBodyTooLargeError(
+            f"{self.owner}: {method} {where} returned a body larger than max_body_size={limit} ({_size(limit)}): "
+            f"{how}; raise max_body_size to accept it", method, where, limit)
 
     def _failure(self, method: str, url: URL, exc: Exception) -> HttpError:
         """The error of databay-http saying what ``exc`` (raised by aiohttp) means."""
@@ -245,33 +418,63 @@ class HttpComponent:
     share: the URL and method of their requests, and an :class:`HttpClient` whose
     connection pool is open from ``on_start`` to ``on_shutdown``.
 
-    A component calls :meth:`_set_up_requests` in its ``__init__``.
+    A component calls :meth:`_set_up_requests` in its ``__init__``. ``url``, ``params``,
+    ``headers`` and ``cacert`` can be changed later, as in databay 0.3: the next request
+    uses them.
     """
 
-    def _set_up_requests(
-        self,
-        owner: str,
-        url: str | URL,
-        params: Any,
-        method: str,
-        headers: Any,
-        timeout: float,
-        connect_timeout: float,
-        cacert: str | os.PathLike | None,
-        verify: bool,
-        session_options: Mapping[str, Any] | None,
-    ) -> None:
-        """Check the request settings (``ValueError`` naming ``owner``) and make the client."""
-        self._url = parse_url(owner, url, params)
-        self._display = display(self._url)
+    _owner: str
+    _client: HttpClient
+
+    def _set_up_requests(self, owner: str, url: str | URL, params: Any, method: str, **client_options: Any) -> None:
+        """Check the request settings (``ValueError`` naming ``owner``) and make the client;
+        ``client_options`` are :class:`HttpClient`'s."""
+        self._owner = owner
+        self._params = params
+        self.url = url  # type: ignore[assignment]
         self._method = check_method(owner, method)
-        self._client = HttpClient(owner, headers, timeout, connect_timeout, cacert, verify, session_options)
+        self._client = HttpClient(owner, **client_options)
 
     @property
     def url(self) -> str:
-        """The URL requested (with ``params`` in its query, without credentials); for an
+        """The URL requested, as given (without ``params`` and without credentials); for an
         outlet, the one records go to unless their metadata names another."""
-        return self._display
+        return display(self._given_url)
+
+    @url.setter
+    def url(self, url: str | URL) -> None:
+        self._url = parse_url(self._owner, url, self._params)
+        self._given_url = URL(url)
+        self._display = display(self._url)
+
+    @property
+    def params(self) -> Any:
+        """Query parameters added to ``url`` (a dict or a list of pairs), or ``None``."""
+        return self._params
+
+    @params.setter
+    def params(self, params: Any) -> None:
+        self._url = parse_url(self._owner, self._given_url, params)
+        self._params = params
+        self._display = display(self._url)
+
+    @property
+    def headers(self) -> CIMultiDict[str]:
+        """The headers of the requests (a case-insensitive multidict; changes apply to the next request)."""
+        return self._client.headers
+
+    @headers.setter
+    def headers(self, headers: Any) -> None:
+        self._client.headers = headers
+
+    @property
+    def cacert(self) -> str | os.PathLike | None:
+        """The PEM file of the certificate authorities trusted for https, or ``None`` (the system's)."""
+        return self._client.cacert
+
+    @cacert.setter
+    def cacert(self, cacert: str | os.PathLike | None) -> None:
+        self._client.cacert = cacert
 
     @property
     def method(self) -> str:
@@ -287,9 +490,11 @@ class HttpComponent:
         await self._client.close()
 
 
-def _tls_setting(owner: str, cacert: str | os.PathLike | None, verify: bool) -> ssl.SSLContext | bool:
+def _tls_setting(owner: str, cacert: str | os.PathLike | Literal[False] | None, verify: bool) -> ssl.SSLContext | bool:
     """aiohttp's ``ssl`` argument: ``True`` (the system's trust), a context trusting
-    ``cacert``, or ``False`` (no verification)."""
+    ``cacert``, or ``False`` (no verification). ``cacert=False`` means ``None``, as in databay 0.3."""
+    if cacert is False:
+        cacert = None
     if not verify:
         if cacert is not None:
             raise ValueError(f"{owner}: cacert={cacert!r} and verify=False contradict each other: "

@@ -2,10 +2,14 @@
 
 Every failure of a request is an :class:`HttpError` whose message names the component, the
 method and the URL (without credentials) and what happened, e.g.
-``HttpInlet: GET http://127.0.0.1:8123/x returned 500 Internal Server Error``.
+``HttpInlet: GET http://127.0.0.1:8123/x returned 500 Internal Server Error``. Registered
+secrets (``databay.redaction``, e.g. an API key given as ``${API_KEY}`` in a query) are
+redacted from the message and the URL; header values never appear.
 """
 
 from __future__ import annotations
+
+from databay.redaction import redact
 
 
 class HttpError(Exception):
@@ -16,9 +20,9 @@ class HttpError(Exception):
     """
 
     def __init__(self, message: str, method: str, url: str):
-        super().__init__(message)
+        super().__init__(redact(message))
         self.method = method
-        self.url = url
+        self.url = redact(url)
 
     def __reduce__(self):
         # Picklable (e.g. to cross a process boundary) despite the extra constructor arguments.
@@ -51,6 +55,32 @@ class HttpTLSError(HttpConnectionError):
 
 class HttpTimeoutError(HttpError, TimeoutError):
     """No connection (``connect_timeout``) or no complete response (``timeout``) in time."""
+
+
+class HttpRedirectError(HttpError):
+    """A redirect was not followed: ``follow_redirects=False``, a redirect that would take the
+    request's body to another origin (see ``redirect_hosts``), one to a URL that is not
+    http(s), or more than ten in a row.
+
+    :ivar status: the status of the redirect, e.g. ``307``.
+    :ivar location: where it pointed (without credentials).
+    """
+
+    def __init__(self, message: str, method: str, url: str, status: int, location: str):
+        super().__init__(message, method, url)
+        self.status = status
+        self.location = redact(location)
+
+
+class HttpBodyTooLargeError(HttpError):
+    """A response body is larger than the component's ``max_body_size``.
+
+    :ivar limit: that limit, in bytes.
+    """
+
+    def __init__(self, message: str, method: str, url: str, limit: int):
+        super().__init__(message, method, url)
+        self.limit = limit
 
 
 class HttpDecodeError(HttpError, ValueError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiohttp.typedefs import LooseHeaders
@@ -46,7 +46,14 @@ class HttpOutlet(HttpComponent, Outlet):
     :param timeout: Seconds a whole request may take.
     :param connect_timeout: Seconds connecting (and the TLS handshake) may take.
     :param session_options: Further ``aiohttp.ClientSession`` keyword arguments; they win
-        over the settings above.
+        over the settings above (not ``connector``, ``headers``, ``auth`` or ``cookies``).
+    :param follow_redirects: Follow redirects (at most 10 in a row). The headers, the URL's
+        credentials and the body go along only to the URL's own origin (and from http to
+        https on the same host) or to ``redirect_hosts``: a 307 or 308 to another origin
+        (which would re-send the records) raises
+        :class:`~databay_http.errors.HttpRedirectError`. ``False``: every redirect does.
+    :param redirect_hosts: Host names (``'ingest.example.org'``) or ``'host:port'`` that
+        redirects may take the headers, credentials and records to.
     :param processors: Processors applied to the records this outlet receives.
 
     Errors are those of :class:`~databay_http.inlet.HttpInlet`; when some requests of a
@@ -71,13 +78,17 @@ class HttpOutlet(HttpComponent, Outlet):
         timeout: float = 30.0,
         connect_timeout: float = 10.0,
         session_options: Mapping[str, Any] | None = None,
+        follow_redirects: bool = True,
+        redirect_hosts: Iterable[str] = (),
         processors: Processor | list[Processor] | None = None,
     ):
         super().__init__(processors)
-        self._set_up_requests("HttpOutlet", url, params, method, headers, timeout, connect_timeout, cacert,
-                              verify, session_options)
+        # max_body_size=None: the response is read and dropped, but for the start errors show.
+        self._set_up_requests("HttpOutlet", url, params, method, headers=headers, timeout=timeout,
+                              connect_timeout=connect_timeout, cacert=cacert, verify=verify,
+                              session_options=session_options, follow_redirects=follow_redirects,
+                              redirect_hosts=redirect_hosts, max_body_size=None, content_type="application/json")
         self.per_record = per_record
-        self._client.headers.setdefault("Content-Type", "application/json")
 
     async def push(self, records: list[Record], update: Update) -> None:
         """Send the records' payloads as JSON.

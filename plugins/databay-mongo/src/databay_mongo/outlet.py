@@ -150,11 +150,15 @@ class MongoOutlet(Outlet):
         return groups
 
     @ensure_connection
-    def push(self, records: list[Record], update: Update) -> None:
+    def push(self, records: list[Record], update: Update) -> bool:  # type: ignore[override]
         """Write records into the database: one ``insert_many`` per collection.
+
+        Writes also when the outlet was not started (connecting first): databay 0.3.0
+        wrote nothing then and returned ``False``, losing a standalone transfer's records.
 
         :param records: Records to write; list payloads become one document per element.
         :param update: Update object representing the particular Link transfer.
+        :returns: ``True`` once every record is written (as databay 0.3.0); a failure raises.
         """
         groups = self._group_by_collection(records)
         if not self.create_collections:
@@ -182,6 +186,7 @@ class MongoOutlet(Outlet):
             self._collections.add(name)
             if _LOGGER.isEnabledFor(logging.INFO):
                 _LOGGER.info("%s written %s", update, documents)
+        return True
 
     def connect(self, database_name: str | None = None) -> bool:
         """Connect to the specified database.

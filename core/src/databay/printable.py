@@ -1,0 +1,53 @@
+"""Text from outside made safe to show: secrets hidden, control characters escaped.
+
+Tags, pipeline values, exception messages and servers' error bodies are input. Shown raw, a
+newline in one forges a second log line, and an escape sequence (``ESC [ ...``) recolours,
+moves or clears the terminal. Every human output (log lines, the command line's errors and
+results, the live view) passes such text through :func:`printable_line` or
+:func:`printable_lines`: registered secrets are redacted first (:mod:`databay.redaction`),
+then control characters are written the way ``repr`` writes them (``\\n``, ``\\x1b``).
+
+Escaped are the C0 controls but tab, DEL, the C1 controls, the Unicode line and paragraph
+separators (``str.splitlines`` splits on them) and the bidirectional overrides (which can
+make a line read differently from what it holds).
+"""
+
+from __future__ import annotations
+
+import re
+
+from databay.redaction import redact
+
+__all__ = ["escape_controls", "printable_line", "printable_lines"]
+
+_CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_IN_A_LINE = re.compile(f"[\n{_CONTROLS}]")
+_IN_LINES = re.compile(f"[{_CONTROLS}]")
+_NAMED = {"\n": "\\n", "\r": "\\r"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group(0)
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def escape_controls(text: str, keep_newlines: bool = False) -> str:
+    """``text`` with its control characters escaped (newlines too, unless ``keep_newlines``)."""
+    pattern = _IN_LINES if keep_newlines else _IN_A_LINE
+    if pattern.search(text) is None:
+        return text
+    return pattern.sub(_escaped, text)
+
+
+def printable_line(text: str) -> str:
+    """``text`` redacted and escaped onto one line."""
+    return escape_controls(redact(text))
+
+
+def printable_lines(text: str) -> str:
+    """``text`` redacted and escaped, keeping its line breaks (a traceback, a list of problems)."""
+    return escape_controls(redact(text), keep_newlines=True)
