@@ -61,7 +61,11 @@ class Database:
         return self.engine.dialect.name
 
     def _create_engine(self, timeout: float, options: dict[str, Any]) -> Engine:
-        backend, driver = self.url.get_backend_name(), self.url.get_driver_name()
+        backend = self.url.get_backend_name()
+        try:
+            driver = self.url.get_driver_name()
+        except sa_exc.NoSuchModuleError as exc:
+            raise ValueError(f"{self.owner}: SQLAlchemy has no dialect for {self.shown_url}: {reason(exc)}") from None
         connect_args: dict[str, Any] = {}
         defaults: dict[str, Any] = {"hide_parameters": True, "pool_pre_ping": True}
         if backend == "postgresql" and driver in ("psycopg", "psycopg2"):
@@ -75,8 +79,6 @@ class Database:
         connect_args.update(options.pop("connect_args", None) or {})
         try:
             return sa.create_engine(self.url, **{**defaults, **options, "connect_args": connect_args})
-        except sa_exc.NoSuchModuleError as exc:
-            raise ValueError(f"{self.owner}: SQLAlchemy has no dialect for {self.shown_url}: {reason(exc)}") from None
         except ImportError as exc:
             hint = (" (for PostgreSQL: pip install 'databay-sql[postgresql]' and use "
                     "postgresql+psycopg://...)" if backend == "postgresql" else "")

@@ -17,7 +17,7 @@ from databay_sql.upsert import UPSERT_DIALECTS, unique_key_of, upsert_statement
 
 if TYPE_CHECKING:
     from databay import Record, Update
-    from sqlalchemy.engine import URL, Connection
+    from sqlalchemy.engine import Connection
 
 __all__ = ["SqlOutlet"]
 
