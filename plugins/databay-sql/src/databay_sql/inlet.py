@@ -168,8 +168,11 @@ class SqlInlet(Inlet):
                     rows = self._with_ties(connection, query, columns, rows)
             if rows:
                 last = self._cursor_of(rows[-1])
-                for value in last:
-                    cursor_values.encode(value)  # refuse now what could not be kept as the position
+                for name, value in zip(self.cursor, last):
+                    try:
+                        cursor_values.encode(value)  # refuse now what could not be kept as the position
+                    except TypeError as exc:
+                        raise TypeError(f"SqlInlet: cursor column '{name}' of {self._described}: {exc}") from None
                 self.position = last
             return rows
 
