@@ -25,7 +25,9 @@ def test_each_pull_reads_the_new_rows_in_cursor_order(db, update):
     orders(db)
     db.insert("orders", [{"id": i, "customer": f"c{i}", "total": i * 10, "at": at(i)} for i in (3, 1, 2)])
     inlet = SqlInlet(db.url, "orders", cursor="id")
-    assert inlet.pull(update) == [{"id": i, "customer": f"c{i}", "total": i * 10, "at": at(i)} for i in (1, 2, 3)]
+    rows = inlet.pull(update)
+    assert rows == [{"id": i, "customer": f"c{i}", "total": i * 10, "at": at(i)} for i in (1, 2, 3)]
+    assert {type(key) for row in rows for key in row} == {str}  # not SQLAlchemy's quoted_name: a stage keeps str
     assert inlet.position == (3,)
     assert inlet.pull(update) == []
     db.insert("orders", [{"id": 4, "customer": "c4", "total": 40, "at": at(4)}])

@@ -163,7 +163,7 @@ class SqlInlet(Inlet):
                 query = query.where(*self._past(columns, self.position)).order_by(*columns)
                 if self.batch_size is not None:
                     query = query.limit(self.batch_size)
-                rows = [dict(row) for row in connection.execute(query).mappings()]
+                rows = _as_dicts(connection.execute(query))
                 if self.batch_size is not None and len(rows) == self.batch_size:
                     rows = self._with_ties(connection, query, columns, rows)
             if rows:
@@ -240,7 +240,7 @@ class SqlInlet(Inlet):
         kept = [row for row in rows if self._cursor_of(row) != last]
         same = query.limit(None).where(*(column == sa.literal(value, type_=column.type)
                                          for column, value in zip(columns, last)))
-        return kept + [dict(row) for row in connection.execute(same).mappings()]
+        return kept + _as_dicts(connection.execute(same))
 
     def _cursor_of(self, row: dict[str, Any]) -> tuple[Any, ...]:
         try:
@@ -261,6 +261,13 @@ class SqlInlet(Inlet):
     def __repr__(self) -> str:
         source = qualified(self.table, self.schema) if self.table is not None else "query"
         return f"SqlInlet({source} at {self._database.shown_url})"
+
+
+def _as_dicts(result: Any) -> list[dict[str, Any]]:
+    """The rows of ``result`` as dicts keyed by plain ``str`` column names (SQLAlchemy's own
+    name type, ``quoted_name``, is not something a stage keeps)."""
+    keys = [str(key) for key in result.keys()]
+    return [dict(zip(keys, row)) for row in result]
 
 
 def _cursor_columns(cursor: Any) -> tuple[str, ...]:
