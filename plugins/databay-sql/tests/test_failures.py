@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from databay import Inlet, Link, Record, RetryPolicy
 from databay.redaction import redact
 from databay.stage import Stage
-from databay_sql import SqlConnectionError, SqlInlet, SqlOperationError, SqlOutlet, SqlTableNotFound
+from databay_sql import SqlConnectionError, SqlInlet, SqlOperationError, SqlOutlet
 from databay_sql.testing import free_port
 
 SECRET = "s3cret-Pa55word"

@@ -67,7 +67,9 @@ class Database:
         except sa_exc.NoSuchModuleError as exc:
             raise ValueError(f"{self.owner}: SQLAlchemy has no dialect for {self.shown_url}: {reason(exc)}") from None
         connect_args: dict[str, Any] = {}
-        defaults: dict[str, Any] = {"hide_parameters": True, "pool_pre_ping": True}
+        # A pooled connection to a server is tested before use, so that one the server closed
+        # (a restart) is replaced instead of failing a push; SQLite has no server to lose.
+        defaults: dict[str, Any] = {"hide_parameters": True, "pool_pre_ping": backend != "sqlite"}
         if backend == "postgresql" and driver in ("psycopg", "psycopg2"):
             connect_args["connect_timeout"] = max(1, math.ceil(timeout))
         elif backend == "sqlite":

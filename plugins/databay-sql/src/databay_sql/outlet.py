@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import operator
 import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,6 +26,7 @@ _LOGGER = logging.getLogger("databay.SqlOutlet")
 
 _MODES = ("insert", "upsert")
 _MAX_STATEMENTS = 64  # statements kept per outlet, one per set of columns seen
+_PAYLOAD = operator.attrgetter("payload")
 
 
 class SqlOutlet(Outlet):
@@ -155,6 +157,9 @@ class SqlOutlet(Outlet):
 
     def _rows(self, records: list[Record]) -> list[dict[str, Any]]:
         """The rows of ``records``' payloads, in order (one per dict, one per element of a list)."""
+        payloads = list(map(_PAYLOAD, records))
+        if self.record_id_column is None and set(map(type, payloads)) == {dict}:
+            return payloads  # the common case, checked in C
         rows: list[dict[str, Any]] = []
         add = rows.append
         id_column = self.record_id_column
@@ -267,16 +272,19 @@ class SqlOutlet(Outlet):
         return f"SqlOutlet({qualified(self.table, self.schema)} at {self._database.shown_url})"
 
 
-def _runs_of_same_columns(rows: list[dict[str, Any]]) -> list[tuple[Any, list[dict[str, Any]]]]:
-    """Consecutive rows naming the same columns, grouped: one ``executemany`` each."""
-    runs: list[tuple[Any, list[dict[str, Any]]]] = []
-    columns: Any = None
+def _runs_of_same_columns(rows: list[dict[str, Any]]) -> list[tuple[tuple[str, ...], list[dict[str, Any]]]]:
+    """Consecutive rows naming the same columns (in the same order), grouped: one
+    ``executemany`` each."""
+    columns = list(map(tuple, rows))  # each row's keys
+    if columns.count(columns[0]) == len(columns):
+        return [(columns[0], rows)]  # the common case, checked in C
+    runs: list[tuple[tuple[str, ...], list[dict[str, Any]]]] = []
     current: list[dict[str, Any]] = []
-    for row in rows:
-        keys = row.keys()
-        if keys != columns:
-            columns, current = keys, []
-            runs.append((columns, current))
+    previous = None
+    for names, row in zip(columns, rows):
+        if names != previous:
+            previous, current = names, []
+            runs.append((names, current))
         current.append(row)
     return runs
 
