@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -110,18 +109,26 @@ def test_a_full_disk(sqlite_db, update):
 
 
 def test_a_failed_push_is_retried_by_the_policy(db, caplog):
-    creator = threading.Timer(0.3, people, args=(db,))
-    outlet = SqlOutlet(db.url, "people")
-    link = Link(Numbers(), outlet, interval=1, retry=RetryPolicy(attempts=10, initial_delay=0.1, backoff=1, jitter=0))
-    creator.start()
+    class TableCreatedLate(SqlOutlet):
+        """The table appears before the third attempt."""
+
+        attempts = 0
+
+        def push(self, records, update):
+            self.attempts += 1
+            if self.attempts == 3:
+                people(db)
+            super().push(records, update)
+
+    outlet = TableCreatedLate(db.url, "people")
+    link = Link(Numbers(), outlet, interval=1, retry=RetryPolicy(attempts=5, initial_delay=0.01, jitter=0))
     with caplog.at_level(logging.WARNING, "databay.retry"):
         link.transfer()
-    creator.join()
     link.on_shutdown()
     assert [r["id"] for r in db.rows("people", "id")] == [0, 1, 2]
     warnings = [r.getMessage() for r in caplog.records if r.name == "databay.retry"]
-    assert len(warnings) >= 2
-    assert "SqlTableNotFound: SqlOutlet: table 'people' not found at" in warnings[0]
+    assert outlet.attempts == 3 and len(warnings) == 2
+    assert "(attempt 1 of 5): SqlTableNotFound: SqlOutlet: table 'people' not found at" in warnings[0]
 
 
 def test_nothing_is_lost_on_a_staged_link_while_the_table_is_missing(db, tmp_path):
@@ -159,3 +166,37 @@ outlets = [{{ use = "sql", url = "sqlite:///out.db", table = "people" }}]
     output = result.stdout + result.stderr
     assert f"postgresql+psycopg://app:***@127.0.0.1:{port}/shop" in output, output
     assert SECRET not in output
+
+
+def test_an_unknown_database(postgres, update):
+    url = sa.make_url(postgres.url_for("no_such_database"))
+    outlet = SqlOutlet(url.render_as_string(hide_password=False), "people")
+    with pytest.raises(SqlConnectionError, match=r'SqlOutlet cannot connect to .*:\*\*\*@.*/no_such_database to insert '
+                                                 r'1 row\(s\) into table .*database "no_such_database" does not exist'):
+        outlet.push([Record({"id": 1})], update)
+
+
+def test_a_connection_lost_mid_push(postgres, pg_db, update):
+    people(pg_db)
+    outlet = SqlOutlet(pg_db.url, "people", engine_options={"pool_pre_ping": False})
+    outlet.push([Record({"id": 1, "name": "a"})], update)  # the pool keeps its connection
+    database = sa.make_url(pg_db.url).database
+    postgres.execute(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'")
+    with pytest.raises(SqlConnectionError, match=r"SqlOutlet lost the connection to \S+ while trying to insert 1 "
+                                                 r"row\(s\) into table 'people': "):
+        outlet.push([Record({"id": 2, "name": "b"})], update)
+    outlet.push([Record({"id": 2, "name": "b"})], update)  # a retry: the pool connects anew
+    outlet.on_shutdown()
+    pg_db.engine.dispose()  # its connections were cut too
+    assert [r["id"] for r in pg_db.rows("people", "id")] == [1, 2]
+
+
+def test_a_value_the_column_cannot_hold(db, update):
+    db.create_table("events", sa.Column("id", sa.Integer, primary_key=True), sa.Column("at", sa.DateTime))
+    outlet = SqlOutlet(db.url, "events")
+    reason = "SQLite DateTime type only accepts Python datetime" if db.dialect == "sqlite" else "invalid input syntax"
+    with pytest.raises(SqlOperationError, match=rf"SqlOutlet could not insert 2 row\(s\) into table 'events' at "
+                                                rf"\S+: .*{reason}"):
+        outlet.push([Record({"id": 1, "at": None}), Record({"id": 2, "at": "yesterday-ish"})], update)
+    outlet.on_shutdown()
+    assert db.rows("events") == []
