@@ -3,7 +3,8 @@
 ``databay run`` runs a pipeline whose link reads a source table (``SqlInlet``, cursor ``seq``,
 20 rows per pull, every 10 ms) through a stage into two tables: ``copy`` by upsert on its
 primary key, and ``log`` by plain insert (no key). It is killed with SIGKILL at a random
-moment, again and again: while starting, mid-pull, mid-commit, mid-push. Then one
+moment, again and again: while starting (15% of the runs), or once it has copied rows, a
+random moment later: mid-pull, mid-commit, mid-push. Then one
 ``databay run --once`` drains the rest. Every source row must be in ``copy`` exactly once,
 and the stage must be empty. ``log`` shows what an insert does instead: a batch written but
 not yet acknowledged when the process died is written again (its duplicates are counted and
@@ -55,6 +56,20 @@ def target(request, tmp_path):
     return db
 
 
+def copied_rows(target) -> int:
+    with target.engine.connect() as connection:
+        return connection.execute(sa.text("SELECT count(*) FROM copy")).scalar_one()
+
+
+def wait_for(condition, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
+
+
 def test_sigkill_at_random_moments_loses_nothing_and_upserts_no_duplicate(tmp_path, target):
     with sqlite3.connect(tmp_path / "source.db") as source:
         source.execute("CREATE TABLE source (seq INTEGER PRIMARY KEY, payload TEXT)")
@@ -67,9 +82,14 @@ def test_sigkill_at_random_moments_loses_nothing_and_upserts_no_duplicate(tmp_pa
     rng = random.Random(seed)
     began = time.monotonic()
     for _ in range(KILLS):
+        before = copied_rows(target)
         process = subprocess.Popen([databay, "run", "crash.toml", "--no-live", "-qq"], cwd=tmp_path, env=env,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.1, 1.6))  # starting up takes about half a second: some die before a transfer
+        if rng.random() < 0.15:
+            time.sleep(rng.uniform(0, 0.4))  # while starting: imports, checking, opening the stage
+        else:
+            assert wait_for(lambda before=before: copied_rows(target) > before, 30), "the pipeline copied nothing"
+            time.sleep(rng.uniform(0, 0.25))  # while transferring
         process.send_signal(signal.SIGKILL)
         process.wait(10)
         assert process.returncode == -signal.SIGKILL, "the pipeline ended before it was killed"
@@ -90,7 +110,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_upserts_no_duplicate(tmp_pa
     print(f"\ncrash test on {target.dialect} (seed {seed}): {KILLS} SIGKILLs of `databay run` in "
           f"{time.monotonic() - began:.1f} s, {committed} of {ROWS} rows committed before the drain; "
           f"duplicates: upsert {sum(copied.values()) - len(copied)}, insert {sum(logged.values()) - len(logged)}")
-    assert committed > 1000, "too few rows moved under the kills to say much"
+    assert committed > 300, "too few rows moved under the kills to say much"
     assert set(copied) == set(range(ROWS)), sorted(set(range(ROWS)) ^ set(copied))[:20]
     assert max(copied.values()) == 1
     assert set(logged) == set(range(ROWS)), "the insert outlet lost rows"

@@ -257,7 +257,8 @@ class SqlOutlet(Outlet):
                 return (f"SqlOutlet cannot write record {index} of this push ({_origin(records[index])}) to table "
                         f"'{where}' at {self._database.shown_url}: it has no column {named[0]!r} "
                         f"(its columns: {', '.join(table.c.keys())}). Nothing of this push was written")
-        return f"SqlOutlet: table '{where}' has no column(s) {', '.join(sorted(map(str, unknown)))}"
+        return (f"SqlOutlet: table '{where}' at {self._database.shown_url} has no column(s) "
+                f"{', '.join(sorted(map(str, unknown)))} (its columns: {', '.join(table.c.keys())})")
 
     def _missing_key_message(self, records: list[Record]) -> str:
         for index, payload in self._payloads(records):

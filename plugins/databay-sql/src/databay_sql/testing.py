@@ -199,9 +199,9 @@ class PostgresServer(PostgresAdmin):
         deadline = time.monotonic() + self.startup_timeout
         while not self._accepts_login():
             if self._process.poll() is not None or time.monotonic() > deadline:
-                output = log.read_text(errors="replace") if log.exists() else ""
+                logged = log.read_text(errors="replace") if log.exists() else ""
                 self.stop()
-                raise RuntimeError(f"postgres did not start on {self.host}:{self.port}: {output[-2000:]}")
+                raise RuntimeError(f"postgres did not start on {self.host}:{self.port}: {logged[-2000:]}")
             time.sleep(0.05)
         return self.url
 

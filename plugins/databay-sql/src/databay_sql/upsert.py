@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+_INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 UPSERT_DIALECTS = tuple(_INSERTS)
 """The dialects :func:`upsert_statement` builds upserts for."""
@@ -35,11 +35,12 @@ def upsert_statement(dialect: str, table: sa.Table, key: Sequence[str], columns:
 
 def unique_key_of(connection: Connection, table: sa.Table, key: Sequence[str]) -> bool:
     """Whether ``key`` is the primary key, a unique constraint or a unique index of ``table``."""
-    wanted = set(key)
+    wanted: set[str | None] = set(key)
     if {column.name for column in table.primary_key.columns} == wanted:
         return True
     inspector = sa.inspect(connection)
-    uniques = [set(c["column_names"]) for c in inspector.get_unique_constraints(table.name, schema=table.schema)]
+    uniques: list[set[str | None]] = [
+        set(c["column_names"]) for c in inspector.get_unique_constraints(table.name, schema=table.schema)]
     uniques += [set(i["column_names"]) for i in inspector.get_indexes(table.name, schema=table.schema)
-                if i.get("unique")]
+                if i.get("unique")]  # an expression index names None: it never equals the key
     return wanted in uniques
