@@ -285,3 +285,8 @@ def test_upsert_only_where_the_dialect_has_it():
     with pytest.raises(ValueError, match=r"mode='upsert' works on postgresql and sqlite, not on mysql"):
         SqlOutlet("mysql+pymysql://u@h/d", "t", "upsert", "id", engine_options={"module": sqlite3})
     SqlOutlet("mysql+pymysql://u@h/d", "t", engine_options={"module": sqlite3})  # insert works anywhere
+
+
+def test_connect_args_must_be_a_mapping():
+    with pytest.raises(ValueError, match="engine_options' connect_args must be a mapping of driver arguments, got str"):
+        SqlOutlet("sqlite://", "t", engine_options={"connect_args": "timeout=5"})

@@ -78,7 +78,11 @@ class Database:
                 # One in-memory database for the component's life, whichever thread pushes.
                 connect_args["check_same_thread"] = False
                 defaults["poolclass"] = StaticPool
-        connect_args.update(options.pop("connect_args", None) or {})
+        extra = options.pop("connect_args", None) or {}
+        if not isinstance(extra, Mapping):
+            raise ValueError(f"{self.owner}: engine_options' connect_args must be a mapping of driver arguments, "
+                             f"got {type(extra).__name__}")
+        connect_args.update(extra)
         try:
             return sa.create_engine(self.url, **{**defaults, **options, "connect_args": connect_args})
         except ImportError as exc:
