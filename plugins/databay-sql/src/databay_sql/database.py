@@ -153,6 +153,22 @@ class Database:
         self.engine.dispose()
 
 
+class OnDatabase:
+    """What the SQL components share: the :class:`Database` they use (``self._database``)."""
+
+    _database: Database
+
+    @property
+    def url(self) -> str:
+        """The database's URL, with its password hidden."""
+        return self._database.shown_url
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine this component connects through."""
+        return self._database.engine
+
+
 def _parse(owner: str, url: Any) -> URL:
     if isinstance(url, URL):
         return url

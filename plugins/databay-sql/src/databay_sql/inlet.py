@@ -13,7 +13,7 @@ from databay import Inlet
 from databay.stage import register_type
 
 from databay_sql import cursor_values
-from databay_sql.database import Database, qualified
+from databay_sql.database import Database, OnDatabase, qualified
 from databay_sql.errors import SqlColumnError
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ _QUERY_ALIAS = "databay_source"
 _SHOWN_QUERY = 60  # characters of a query quoted in messages
 
 
-class SqlInlet(Inlet):
+class SqlInlet(OnDatabase, Inlet):
     """Inlet producing the rows added to a table (or to a query's result) since its last pull.
 
     Each pull reads the rows whose ``cursor`` column is greater than the greatest value
@@ -122,16 +122,6 @@ class SqlInlet(Inlet):
         self._position = self._as_position(start_after)
         self._source: Any = None
         self._lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        """The database's URL, with its password hidden."""
-        return self._database.shown_url
-
-    @property
-    def engine(self) -> sa.Engine:
-        """The SQLAlchemy engine this inlet reads through."""
-        return self._database.engine
 
     @property
     def position(self) -> tuple[Any, ...] | None:

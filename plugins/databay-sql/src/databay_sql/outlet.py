@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from databay import Outlet
 from databay.stage import Stage
 
-from databay_sql.database import Database, qualified
+from databay_sql.database import Database, OnDatabase, qualified
 from databay_sql.errors import SqlColumnError
 from databay_sql.upsert import UPSERT_DIALECTS, unique_key_of, upsert_statement
 
@@ -29,7 +29,7 @@ _MAX_STATEMENTS = 64  # statements kept per outlet, one per set of columns seen
 _PAYLOAD = operator.attrgetter("payload")
 
 
-class SqlOutlet(Outlet):
+class SqlOutlet(OnDatabase, Outlet):
     """Outlet writing each record as a row of a database table, through SQLAlchemy.
 
     **Records to rows.** A record's payload is a mapping (a dict) of column name to value:
@@ -119,16 +119,6 @@ class SqlOutlet(Outlet):
         self._table: sa.Table | None = None
         self._statements: dict[frozenset[str], Any] = {}
         self._lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        """The database's URL, with its password hidden."""
-        return self._database.shown_url
-
-    @property
-    def engine(self) -> sa.Engine:
-        """The SQLAlchemy engine this outlet writes through."""
-        return self._database.engine
 
     def on_shutdown(self) -> None:
         """Close the pooled connections; the table is reflected again after a restart."""
