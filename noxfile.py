@@ -23,7 +23,9 @@ TEST_TOOLS = ["pytest>=8", "hypothesis>=6"]
 # Real servers some distributions' tests start (Debian packages): {distribution: {command: package}}.
 # A session installs what is missing when it runs as root with apt-get; elsewhere those tests
 # skip and say which package they need.
-SYSTEM_PACKAGES: dict[str, dict[str, str]] = {}
+SYSTEM_PACKAGES: dict[str, dict[str, str]] = {
+    "databay-sql": {"/usr/lib/postgresql/15/bin/postgres": "postgresql"},  # Debian 12's PostgreSQL 15
+}
 
 nox.options.sessions = ["core", "plugin", "integration", "lint", "types"]
 nox.options.reuse_existing_virtualenvs = False
