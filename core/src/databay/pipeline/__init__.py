@@ -18,10 +18,7 @@ reserved keys), :mod:`~databay.pipeline.typecheck` (values against type hints),
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Mapping
 
 from databay.pipeline.model import Pipeline
 from databay.pipeline.problems import PipelineError, Problem
@@ -48,6 +45,7 @@ def check_pipeline(
     :returns: what to build.
     :raises PipelineError: every problem found, each with its place.
     """
+    from databay.pipeline.imports import import_folders
     from databay.pipeline.source import parse, read_source
     from databay.pipeline.validate import Checker
     from databay.plugins import get_plugin_manager
@@ -55,7 +53,7 @@ def check_pipeline(
     text = read_source(source)
     document = parse(text)
     checker = Checker(plugins or get_plugin_manager(), environ)
-    with _importable(text.folder):
+    with import_folders(os.getcwd(), text.folder):
         spec = checker.pipeline(document, text.name)
     if spec is None:
         raise PipelineError(text.name, checker.problems)
@@ -77,18 +75,3 @@ def load_pipeline(
     from databay.pipeline.build import build_pipeline
 
     return build_pipeline(check_pipeline(source, environ, plugins))
-
-
-@contextmanager
-def _importable(folder: Path | None) -> Iterator[None]:
-    """Let import strings name modules in the working directory and beside the pipeline file."""
-    added = [p for p in dict.fromkeys([os.getcwd(), str(folder) if folder else None]) if p and p not in sys.path]
-    sys.path[:0] = added
-    try:
-        yield
-    finally:
-        for path in added:
-            try:
-                sys.path.remove(path)
-            except ValueError:
-                pass

@@ -13,7 +13,6 @@ from __future__ import annotations
 import collections.abc
 import datetime
 import enum
-import importlib
 import os
 import pathlib
 import types
@@ -21,6 +20,7 @@ import typing
 from typing import Any
 
 from databay.pipeline.environment import EnvironmentText
+from databay.pipeline.imports import import_module
 from databay.pipeline.intervals import EXPECTED as INTERVAL_EXPECTED
 from databay.pipeline.intervals import IntervalError, parse_interval
 
@@ -251,7 +251,7 @@ def imported_callable(value: Any) -> Any:
         raise Mismatch("an import string 'module:callable'", value)
     module_name, attr = value.split(":")
     try:
-        target: Any = importlib.import_module(module_name)
+        target: Any = import_module(module_name)
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - any import failure is the user's to fix
         raise Mismatch("", value, detail=f"cannot import '{module_name}': {type(exc).__name__}: {exc}") from None
     for part in attr.split("."):
