@@ -12,7 +12,8 @@ from databay.cli.errors import EXIT_USAGE, CliError
 
 
 def validate(
-    pipeline: Path = typer.Argument(..., help="The pipeline file (TOML).", dir_okay=False),
+    # Not dir_okay=False: a folder is a problem like any other, so that --json reports it too.
+    pipeline: Path = typer.Argument(..., help="The pipeline file (TOML, or YAML with databay[yaml])."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts (problems too)."),
 ) -> None:
     """Check a pipeline: components, arguments and their types, intervals, environment variables.
