@@ -26,6 +26,7 @@ class ComponentSpec:
     :param name: the name of a named component (``[inlets.NAME]``): one instance, however
         many links use it.
     :param profile: the credential profile its arguments were merged from.
+    :param from_profile: the arguments that came from it (secrets, however short).
     """
 
     kind: str
@@ -37,6 +38,7 @@ class ComponentSpec:
     written: dict[str, Any] = field(default_factory=dict)
     name: str | None = None
     profile: str | None = None
+    from_profile: frozenset[str] = frozenset()
 
     @property
     def label(self) -> str:

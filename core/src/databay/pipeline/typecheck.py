@@ -39,8 +39,15 @@ class Mismatch(ValueError):
         self.expected, self.value, self.where, self.detail = expected, value, where, detail
         super().__init__(self.describe("value"))
 
-    def describe(self, name: str) -> str:
-        """``argument 'x'[1] must be int, not str ('a')``, for argument ``name``."""
+    def describe(self, name: str, source: str | None = None) -> str:
+        """``argument 'x'[1] must be int, not str ('a')``, for argument ``name``.
+
+        :param source: where a secret value came from (``profile 'prod'``): the message
+            then says its type, never the value.
+        """
+        if source is not None:
+            expected = self.expected or "something else"
+            return f"argument '{name}'{self.where} (from {source}) must be {expected}, not {type(_plain(self.value)).__name__}"
         if self.detail is not None:
             return f"argument '{name}'{self.where}: {self.detail}"
         return f"argument '{name}'{self.where} must be {self.expected}, not {shown(self.value)}"

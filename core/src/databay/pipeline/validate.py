@@ -274,6 +274,7 @@ class Checker:
         if PROFILE in entry:
             spec.profile, from_profile = self.profile(entry[PROFILE], label)
             from_profile = {k: v for k, v in from_profile.items() if k not in rest}
+            spec.from_profile = frozenset(from_profile)
         spec.arguments, spec.settings = self.arguments(target, {**from_profile, **rest}, place, label,
                                                        keys.RESERVED[kind], literal=frozenset(from_profile),
                                                        origin=f"profile '{spec.profile}'")
@@ -359,7 +360,7 @@ class Checker:
             try:
                 arguments[key] = coerce(value, params[key].hint if key in params else Any)
             except Mismatch as exc:
-                self.problem(label, exc.describe(key), key)
+                self.problem(label, exc.describe(key, origin if key in literal else None), key)
         for param in params.values():
             if param.required and param.name not in table and param.name not in required_elsewhere:
                 self.problem(label, f"missing required argument '{param.name}'")
