@@ -6,6 +6,8 @@ import json
 import textwrap
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 LIBRARY_TRAP = "import pathlib\npathlib.Path(__file__).with_name('{name}.ran').write_text('ran')\n"
 
@@ -80,3 +82,53 @@ def test_a_huge_file_is_refused_unread(installed, tmp_path):
     result = installed.databay("validate", str(path))
     assert result.returncode == 2
     assert "is larger than 16 MiB" in result.stderr
+
+
+# -- validate --json prints JSON on every input, never a traceback -------------------
+
+VALID_TOML = """
+[inlets.dice]
+use = "random_int"
+max = 6
+
+[[links]]
+tags = ["dice"]
+interval = "5s"
+inlets = ["dice"]
+outlets = [{ use = "file", default_filepath = "${OUT:-out}/dice.txt", retry = { attempts = 2 } }]
+inlet_concurrency = 2
+"""
+
+VALID_YAML = """
+inlets:
+  dice: {use: random_int, max: 6}
+links:
+  - tags: [dice]
+    interval: 5s
+    inlets: [dice]
+    outlets: [{use: file, default_filepath: "${OUT:-out}/dice.txt", retry: {attempts: 2}}]
+    inlet_concurrency: 2
+"""
+
+_hostile = st.sampled_from([
+    "", "=", "[", "]", "{", "}", ":", "- ", "\"", "'", "\n", "$", "${X}", "${", "&a ", "*a", "!!python/name:os.system ",
+    "1e308", "1e-300", "0", "-1", "99999999999999999999d", "/", "[" * 200, "{a = " * 60, "\x00", "\x1b[2J", "\t",
+    "inlets", "outlets", "links", "profile = 'p'", "use: ", "<<: ",
+])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(yaml_format=st.booleans(), edits=st.lists(st.tuples(st.integers(0, 400), _hostile), min_size=1, max_size=4))
+def test_validate_json_prints_json_for_any_file(installed, tmp_path, yaml_format, edits):
+    text = VALID_YAML if yaml_format else VALID_TOML
+    for at, piece in edits:
+        at %= len(text) + 1
+        text = text[:at] + piece + text[at:]
+    path = tmp_path / ("pipeline.yaml" if yaml_format else "pipeline.toml")
+    path.write_text(text)
+    result = installed.databay("validate", "--json", str(path), env={"DATABAY_PROFILES": str(tmp_path / "none")})
+    assert result.returncode in (0, 2), result.stderr
+    assert "Traceback" not in result.stderr and "--debug" not in result.stderr
+    report = json.loads(result.stdout)
+    assert report["valid"] is (result.returncode == 0)
+    assert report["valid"] or all(p["place"] and p["message"] for p in report["problems"])
