@@ -43,7 +43,7 @@ def test_scalars_follow_the_core_schema_and_match_toml():
     assert data["floats"] == [1.5, 1000.0, -0.5, float("inf")]
     assert data["nothing"] == [None, None, None] and data["empty"] is None
     assert data["date"] == datetime.date(2024, 5, 1)
-    assert data["moment"] == datetime.datetime(2024, 5, 1, 10, 0, tzinfo=datetime.timezone.utc)
+    assert data["moment"] == datetime.datetime(2024, 5, 1, 10, 0, tzinfo=datetime.UTC)
 
 
 def test_every_key_and_item_has_its_line():

@@ -23,13 +23,13 @@ line; a syntax error has its line and column.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from databay.pipeline.problems import PipelineError, Problem
 from databay.pipeline.document import MAX_DEPTH, TOO_DEEP, Document, Source
+from databay.pipeline.problems import PipelineError, Problem
 
-if TYPE_CHECKING:
-    import yaml
+# PyYAML is optional and untyped: its module and nodes are passed around as ``Any``.
+Node = Any
 
 MAX_VALUES = 200_000
 """The most values a YAML document may hold once its aliases are expanded."""
@@ -53,7 +53,7 @@ def parse_yaml(source: Source) -> Document:
         or a document that is not a pipeline's (see the module's docs), each at its place.
     """
     try:
-        import yaml
+        import yaml  # type: ignore[import-untyped,import-not-found,unused-ignore]  # optional, untyped
     except ImportError:
         raise PipelineError(source.name, [Problem("pipeline", MISSING_EXTRA)]) from None
     loader = _loader_class(yaml)
@@ -123,7 +123,7 @@ class _Converter:
         self.count = 0
         self.timestamps = yaml.SafeLoader("")  # constructs timestamps the way PyYAML does
 
-    def document(self, root: yaml.Node | None) -> Document:
+    def document(self, root: Node | None) -> Document:
         if root is None:
             data: Any = {}
         elif not isinstance(root, self.yaml.MappingNode):
@@ -136,10 +136,10 @@ class _Converter:
             raise PipelineError(self.source.name, self.problems)
         return Document(data, self.lines)
 
-    def problem(self, place: str, node: yaml.Node, message: str) -> None:
+    def problem(self, place: str, node: Node, message: str) -> None:
         self.problems.append(Problem(place or "pipeline", message, int(node.start_mark.line) + 1))
 
-    def value(self, node: yaml.Node, path: str, depth: int) -> Any:
+    def value(self, node: Node, path: str, depth: int) -> Any:
         self.count += 1
         if self.count > MAX_VALUES:
             if self.count == MAX_VALUES + 1:
@@ -147,6 +147,9 @@ class _Converter:
             return None
         if isinstance(node, self.yaml.ScalarNode):
             return self.scalar(node, path)
+        if node.tag not in (_TAG + "seq", _TAG + "map"):
+            self.problem(path, node, _unsupported(node.tag))
+            return None
         if depth >= MAX_DEPTH:  # an alias may refer to its own mapping
             self.problem(path, node, TOO_DEEP)
             return None
@@ -163,10 +166,10 @@ class _Converter:
             table[key] = self.value(item, where, depth + 1)
         return table
 
-    def pairs(self, node: yaml.Node, path: str, merging: tuple[int, ...]) -> list[tuple[str, yaml.Node]]:
+    def pairs(self, node: Node, path: str, merging: tuple[int, ...]) -> list[tuple[str, Node]]:
         """``(key, value node)`` of a mapping, merges applied; notes the line of each key."""
-        own: dict[str, yaml.Node] = {}
-        merged: dict[str, yaml.Node] = {}
+        own: dict[str, Node] = {}
+        merged: dict[str, Node] = {}
         for key_node, item in node.value:
             if key_node.tag == _TAG + "merge":
                 for source in self.merge_sources(item, path, merging + (id(node),)):
@@ -185,7 +188,7 @@ class _Converter:
                 self.lines[f"{path}.{key}" if path else key] = int(key_node.start_mark.line) + 1
         return [*((k, v) for k, v in merged.items() if k not in own), *own.items()]
 
-    def merge_sources(self, item: yaml.Node, path: str, merging: tuple[int, ...]) -> list[yaml.Node]:
+    def merge_sources(self, item: Node, path: str, merging: tuple[int, ...]) -> list[Node]:
         sources = item.value if isinstance(item, self.yaml.SequenceNode) else [item]
         if not all(isinstance(s, self.yaml.MappingNode) for s in sources):
             self.problem(path, item, "'<<' merges a mapping or a list of mappings")
@@ -195,7 +198,7 @@ class _Converter:
             return []
         return list(sources)
 
-    def scalar(self, node: yaml.ScalarNode, path: str) -> Any:
+    def scalar(self, node: Node, path: str) -> Any:
         tag, text = node.tag, node.value
         try:
             if tag in ("!", _TAG + "str"):
@@ -213,6 +216,9 @@ class _Converter:
         except (ValueError, TypeError, self.yaml.YAMLError):
             self.problem(path, node, f"{text[:40]!r} is not a valid {tag.removeprefix(_TAG)}")
             return None
-        self.problem(path, node, f"the tag '{tag}' is not supported: a pipeline holds text, numbers, "
-                                 f"booleans, dates, lists and mappings")
+        self.problem(path, node, _unsupported(tag))
         return None
+
+
+def _unsupported(tag: str) -> str:
+    return f"the tag '{tag}' is not supported: a pipeline holds text, numbers, booleans, dates, lists and mappings"
