@@ -251,7 +251,10 @@ default_file_mode = "${MODE_SECRET}"
 
 [[links]]
 interval = 1
-inlets = [{ use = "random_int", max = "${API_TOKEN}" }]
+inlets = [
+  { use = "random_int", max = "${API_TOKEN}" },
+  { use = "http", url = "http://127.0.0.1:9/x?api_key=${API_TOKEN}", headers = { X-Api-Key = "${API_TOKEN}" }, timeout = "${API_TOKEN}" },
+]
 outlets = ["vault"]
 """
 
@@ -275,6 +278,7 @@ def test_no_secret_in_any_output_of_validate_and_run(installed, secretive, comma
     for secret in (PROFILE_SECRET, ENV_SECRET, "w-secret-mode"):
         assert secret not in output
     assert "argument 'max' must be int, not str ('${API_TOKEN}')" in output
+    assert "argument 'timeout' must be float, not str ('${API_TOKEN}')" in output
     assert "argument 'default_encoding' (from profile 'vault') must be str, not int" in output
 
 
@@ -283,16 +287,19 @@ def test_show_applies_everything_and_redacts_every_secret(installed, secretive, 
     folder, env = secretive
     profiles = folder / "profiles.toml"
     profiles.write_text(f'[vault]\ndefault_filepath = "out/{PROFILE_SECRET}.txt"\ndefault_encoding = "utf-8"\n')
-    (folder / "pipeline.toml").write_text(SECRETIVE.replace('"${API_TOKEN}"', '"${API_MAX}"'))
+    (folder / "pipeline.toml").write_text(SECRETIVE.replace('max = "${API_TOKEN}"', 'max = "${API_MAX}"')
+                                          .replace('timeout = "${API_TOKEN}"', "timeout = 5"))
     result = installed.databay("validate", "--show", *(["--json"] if as_json else []), "pipeline.toml",
                                cwd=folder, env={**env, "API_MAX": "12345"})
     assert result.returncode == 0, result.stderr
-    for secret in (PROFILE_SECRET, "12345", "w-secret-mode", "utf-8"):
+    for secret in (PROFILE_SECRET, "12345", "w-secret-mode", "utf-8", ENV_SECRET):
         assert secret not in result.stdout
     if as_json:
         config = json.loads(result.stdout)
-        [inlet] = config["links"][0]["inlets"]
+        [inlet, http] = config["links"][0]["inlets"]
         assert inlet["arguments"] == {"min": 0, "max": "${API_MAX}", "metadata": None, "retry": None}
+        assert http["arguments"]["url"] == "http://127.0.0.1:9/x?api_key=${API_TOKEN}"
+        assert http["arguments"]["headers"] == {"X-Api-Key": "${API_TOKEN}"}
         [outlet] = config["links"][0]["outlets"]
         assert outlet["name"] == "vault" and outlet["profile"] == "vault"
         assert outlet["arguments"]["default_filepath"] == "<profile vault.default_filepath>"
