@@ -150,7 +150,15 @@ def test_yaml_and_toml_give_identical_problems_yaml_with_lines(installed, tmp_pa
         reports[name] = json.loads(result.stdout)["problems"]
     assert [(p["place"], p["message"]) for p in reports["pipeline.toml"]] == [
         (p["place"], p["message"]) for p in reports["pipeline.yml"]]
-    assert [(p["place"], p.get("line")) for p in reports["pipeline.yml"]] == [
+    assert [(p["place"], p["line"]) for p in reports["pipeline.toml"]] == [
+        ("inlets.lines (file)", 5),
+        ("outlets.print", 8),
+        ("planner (schedule)", 3),
+        ("links[0]", 12),
+        ("links[0].inlets[1] (lnes)", 13),
+        ("links[0].outlets[0] (file)", 14),
+    ]
+    assert [(p["place"], p["line"]) for p in reports["pipeline.yml"]] == [
         ("inlets.lines (file)", 5),
         ("outlets.print", 8),
         ("planner (schedule)", 3),
@@ -159,17 +167,17 @@ def test_yaml_and_toml_give_identical_problems_yaml_with_lines(installed, tmp_pa
         ("links[0].outlets[0] (file)", 15),
     ]
     text = installed.databay("validate", str(tmp_path / "pipeline.yml")).stderr
-    assert "  links[0].outlets[0] (file), line 15: argument 'default_filepath' must be str or PathLike, " \
-           "not int (7)" in text.replace("os.PathLike", "PathLike")
+    assert "  links[0].outlets[0] (file): argument 'default_filepath' must be str or PathLike, " \
+           "not int (7) (line 15)" in text.replace("os.PathLike", "PathLike")
 
 
 @pytest.mark.parametrize("text, expected", [
     ("links: [\n", "line 2, column 1: invalid YAML: while parsing a flow node"),
-    ("links:\n- interval: 1\n  interval: 2\n", "links[0].interval, line 3: duplicate key 'interval'"),
-    ("links:\n  - !!python/object/apply:os.system [echo]\n", "links[0], line 2: the tag"),
+    ("links:\n- interval: 1\n  interval: 2\n", "links[0].interval: duplicate key 'interval' (line 3)"),
+    ("links:\n  - !!python/object/apply:os.system [echo]\n", "links[0]: the tag"),
     ("links:\n  - interval: 1\n    inlets: [null]\n    outlets: [print]\n",
-     "links[0].inlets[0], line 3: expected a table such as { use = \"...\" } or an inlet name, not NoneType (None) "
-     "(in YAML, write \"null\" in quotes for the null inlet)"),
+     "links[0].inlets[0]: expected a table such as { use = \"...\" } or an inlet name, not NoneType (None) "
+     "(in YAML, write \"null\" in quotes for the null inlet) (line 3)"),
 ])
 def test_yaml_mistakes_exit_2_with_their_place(installed, tmp_path, text, expected):
     path = write(tmp_path, "pipeline.yaml", text)
@@ -186,8 +194,8 @@ def test_a_named_component_no_link_uses_is_a_warning(installed, pair):
     line = path.read_text().splitlines().index("  spare:") + 1
     result = installed.databay("validate", "pipeline.yaml", cwd=folder, env={"DATA_FILE": "data.txt"})
     assert result.returncode == 0
-    assert result.stderr == (f"Warning: pipeline.yaml: outlets.spare (print), line {line}: the named outlet "
-                             f"'spare' is used by no link\n")
+    assert result.stderr == (f"Warning: pipeline.yaml: outlets.spare (print): the named outlet "
+                             f"'spare' is used by no link (line {line})\n")
     report = json.loads(installed.databay("validate", "--json", "pipeline.yaml", cwd=folder,
                                           env={"DATA_FILE": "data.txt"}).stdout)
     assert report["valid"] and report["warnings"] == [

@@ -33,7 +33,7 @@ def helper_module(folder: Path, source: str) -> str:
 def problems_of(source, **kwargs) -> list[str]:
     with pytest.raises(PipelineError) as caught:
         load_pipeline(source, **kwargs)
-    return [str(p) for p in caught.value.problems]
+    return [f"{p.place}: {p.message}" for p in caught.value.problems]  # lines: test_pipeline_lines.py
 
 
 def test_a_full_pipeline_is_built(tmp_path):

@@ -53,7 +53,7 @@ class CountingInlet(Inlet):
 def problems(text: str, **kwargs) -> list[str]:
     with pytest.raises(PipelineError) as caught:
         check_pipeline(textwrap.dedent(text), **kwargs)
-    return [str(p) for p in caught.value.problems]
+    return [f"{p.place}: {p.message}" for p in caught.value.problems]  # lines: test_pipeline_lines.py
 
 
 def test_a_named_component_is_one_instance_in_every_link():
@@ -122,7 +122,8 @@ def test_a_problem_in_a_definition_is_reported_once_however_many_links_use_it():
 
 def test_a_definition_no_link_uses_is_a_warning():
     spec = check_pipeline(NAMED + "\n[inlets.spare]\nuse = 'null'\n")
-    assert [str(w) for w in spec.warnings] == ["inlets.spare (null): the named inlet 'spare' is used by no link"]
+    assert [str(w) for w in spec.warnings] == [
+        "inlets.spare (null): the named inlet 'spare' is used by no link (line 23)"]
 
 
 # -- profiles ------------------------------------------------------------------

@@ -82,17 +82,17 @@ def test_merge_keys_and_aliases():
                  "'<stream end>'"),
     ("a: 1\n---\nb: 2\n", "line 2, column 1: invalid YAML: expected a single document in the stream, "
                           "but found another document"),
-    ("- 1\n- 2\n", "pipeline, line 1: a pipeline is a mapping of keys (planner, links, ...), not a list"),
-    ("just text\n", "pipeline, line 1: a pipeline is a mapping of keys (planner, links, ...), not a single value"),
-    ("planner:\n  threads: 1\n  threads: 2\n", "planner.threads, line 3: duplicate key 'threads'"),
-    ("planner:\n  [a, b]: 1\n", "planner, line 2: a key must be text, not a list or a mapping"),
+    ("- 1\n- 2\n", "pipeline: a pipeline is a mapping of keys (planner, links, ...), not a list (line 1)"),
+    ("just text\n", "pipeline: a pipeline is a mapping of keys (planner, links, ...), not a single value (line 1)"),
+    ("planner:\n  threads: 1\n  threads: 2\n", "planner.threads: duplicate key 'threads' (line 3)"),
+    ("planner:\n  [a, b]: 1\n", "planner: a key must be text, not a list or a mapping (line 2)"),
     ("planner:\n  threads: !!python/object:os.system x\n",
-     "planner.threads, line 2: the tag 'tag:yaml.org,2002:python/object:os.system' is not supported: a pipeline "
-     "holds text, numbers, booleans, dates, lists and mappings"),
-    ("planner:\n  threads: !!binary aGVsbG8=\n", "planner.threads, line 2: the tag 'tag:yaml.org,2002:binary' is not"),
-    ("planner:\n  threads: !!int x1\n", "planner.threads, line 2: 'x1' is not a valid int"),
-    ("a: &a {<<: *a}\n", "a, line 1: '<<' merges a mapping into itself"),
-    ("planner: {<<: 5}\n", "planner, line 1: '<<' merges a mapping or a list of mappings"),
+     "planner.threads: the tag 'tag:yaml.org,2002:python/object:os.system' is not supported: a pipeline "
+     "holds text, numbers, booleans, dates, lists and mappings (line 2)"),
+    ("planner:\n  threads: !!binary aGVsbG8=\n", "planner.threads: the tag 'tag:yaml.org,2002:binary' is not"),
+    ("planner:\n  threads: !!int x1\n", "planner.threads: 'x1' is not a valid int (line 2)"),
+    ("a: &a {<<: *a}\n", "a: '<<' merges a mapping into itself (line 1)"),
+    ("planner: {<<: 5}\n", "planner: '<<' merges a mapping or a list of mappings (line 1)"),
     ("a: \x00\n", "line 1: invalid YAML: character #x0000 is not allowed"),
     ("a:" + " [" * 40 + " ]" * 40 + "\n", "line 1: nested too deeply: tables and lists go at most 32 levels deep"),
     ("a:\n  - b:\n" + "".join("  " * (i + 2) + f"- c{i}:\n" for i in range(40)),
@@ -136,10 +136,10 @@ def test_checking_gives_the_line_of_each_problem(tmp_path):
     with pytest.raises(PipelineError) as caught:
         check_pipeline(path)
     assert [str(p) for p in caught.value.problems] == [
-        "planner (schedule), line 3: unknown argument 'thread' (did you mean 'threads'?)",
-        "links[0], line 5: argument 'interval': '5x' is not an interval (expected seconds as a number, or a "
-        "duration like '250ms', '5s', '10m', '1h', '1d' or '1h30m')",
-        "links[0].inlets[0] (random_int), line 8: argument 'max' must be int, not str ('six')",
+        "planner (schedule): unknown argument 'thread' (did you mean 'threads'?) (line 3)",
+        "links[0]: argument 'interval': '5x' is not an interval (expected seconds as a number, or a "
+        "duration like '250ms', '5s', '10m', '1h', '1d' or '1h30m') (line 5)",
+        "links[0].inlets[0] (random_int): argument 'max' must be int, not str ('six') (line 8)",
     ]
 
 

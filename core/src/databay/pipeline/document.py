@@ -35,8 +35,8 @@ class Document:
     """A parsed pipeline.
 
     :param data: the top-level table.
-    :param lines: the line (from 1) of each key path (``links[0].outlets[1].host``) where
-        the format tells it (YAML), else empty.
+    :param lines: the line (from 1) of each key path (``links[0].outlets[1].host``), as far
+        as it is known.
     """
 
     data: dict[str, Any]

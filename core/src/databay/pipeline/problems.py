@@ -21,7 +21,8 @@ class Problem:
     :param place: where, e.g. ``links[1].outlets[0] (csv)``, ``planner (schedule)``,
         ``pipeline`` (the file as a whole) or ``line 3, column 7``.
     :param message: what, e.g. ``unknown argument 'colection' (did you mean 'collection'?)``.
-    :param line: the line of the file it is on, where the format tells it (YAML).
+    :param line: the line of the file it is on, when known (shown after the message, so
+        that ``place: message`` reads the same in both formats).
     """
 
     place: str
@@ -32,13 +33,10 @@ class Problem:
         object.__setattr__(self, "place", redact(self.place))
         object.__setattr__(self, "message", redact(self.message))
 
-    @property
-    def where(self) -> str:
-        """The place, and its line when known: ``links[0].outlets[1] (csv), line 12``."""
-        return f"{self.place}, line {self.line}" if self.line is not None else self.place
-
     def __str__(self) -> str:
-        return redact(f"{self.where}: {self.message}")
+        """``place: message``, then `` (line N)`` when the line is known."""
+        line = f" (line {self.line})" if self.line is not None else ""
+        return redact(f"{self.place}: {self.message}{line}")
 
     def as_dict(self) -> dict[str, Any]:
         """``{"place", "message"}``, and ``"line"`` when it is known."""

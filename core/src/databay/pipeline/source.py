@@ -1,8 +1,8 @@
 """Reading a pipeline: a TOML or YAML file (or text), parsed into a :class:`Document`.
 
 Both formats give the same document: tables of strings, numbers, booleans, dates and
-lists. A YAML document also says on which line each key and item is written
-(:mod:`~databay.pipeline.yaml_document`), so that problems name their line too.
+lists, and the line each key is written on (:mod:`~databay.pipeline.toml_lines`,
+:mod:`~databay.pipeline.yaml_document`), so that problems name their line too.
 
 Bounds, so that a hostile file is a clear problem and never exhausts the process: a file
 is at most :data:`MAX_BYTES`, values are nested at most
@@ -19,6 +19,7 @@ from typing import Any
 
 from databay.pipeline.document import MAX_DEPTH, TOO_DEEP, Document, Format, Source
 from databay.pipeline.problems import PipelineError, Problem
+from databay.pipeline.toml_lines import TomlLines
 from databay.pipeline.yaml_document import parse_yaml
 
 MAX_BYTES = 16 * 1024 * 1024
@@ -71,7 +72,7 @@ def parse(source: Source) -> Document:
     if source.format == "yaml":
         document = parse_yaml(source)
     else:
-        document = Document(_parse_toml(source))
+        document = Document(_parse_toml(source), TomlLines(source.text))
     too_deep = deepest_key(document.data, MAX_DEPTH)
     if too_deep is not None:
         raise PipelineError(source.name, [Problem(too_deep, TOO_DEEP, document.lines.get(too_deep))])
