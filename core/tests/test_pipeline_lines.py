@@ -113,3 +113,8 @@ def test_toml_lines_of_quoted_and_dotted_keys_and_multi_line_strings():
     ''')
     assert toml_lines(text) == {"planner": 1, "planner.odd key": 2, "planner.a": 3, "planner.a.b": 3,
                                 "planner.c": 6}
+
+
+def test_a_huge_multi_line_array_ends_the_search_for_lines_instead_of_taking_minutes():
+    text = "b = 1\na = [\n" + "1,\n" * 5000 + "]\nc = 2\n"
+    assert toml_lines(text) == {"b": 1}  # parsing the array line by line would cost ~15 MB of parsing

@@ -6,8 +6,9 @@ a line is asked for (so a valid pipeline costs nothing): it cuts the text into s
 each on its own, and follows the headers to know which table each key belongs to
 (``[[links]]`` is ``links[N]``, ``[[links.outlets]]`` the last link's ``outlets[M]``). Every
 key path inside a statement is on the statement's first line. Only for a text that
-:mod:`tomllib` parses as a whole; at most :data:`MAX_PARSES` parses (a statement spanning
-``n`` lines costs ``n``), after which the rest of the file has no lines.
+:mod:`tomllib` parses as a whole. A statement spanning ``n`` lines is parsed ``n`` times
+(growing by a line until it is whole): past :data:`BUDGET` characters parsed in all, the
+rest of the file has no lines (a bound for huge multi-line arrays).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 
-MAX_PARSES = 20_000
+BUDGET = 1_000_000
 
 
 class TomlLines(Mapping[str, int]):
@@ -48,7 +49,7 @@ def toml_lines(text: str) -> dict[str, int]:
     arrays: dict[str, int] = {}  # array of tables -> how many so far
     table = ""  # the key path the current header opened
     lines = text.split("\n")
-    budget = [MAX_PARSES]
+    budget = [BUDGET]
     start = 0
     while start < len(lines) and budget[0] > 0:
         end, statement = _statement(lines, start, budget)
@@ -74,11 +75,12 @@ def _statement(lines: list[str], start: int, budget: list[int]) -> tuple[int, di
     if not first or first.startswith("#"):
         return start + 1, None
     for end in range(start + 1, len(lines) + 1):
-        budget[0] -= 1
+        chunk = "\n".join(lines[start:end])
+        budget[0] -= len(chunk)
         if budget[0] < 0:
             break
         try:
-            return end, tomllib.loads("\n".join(lines[start:end]))
+            return end, tomllib.loads(chunk)
         except tomllib.TOMLDecodeError:
             continue
     return len(lines), None
