@@ -314,7 +314,13 @@ def test_show_applies_everything_and_redacts_every_secret(installed, secretive, 
         assert outlet["arguments"]["default_file_mode"] == "${MODE_SECRET}"
     else:
         assert 'max = "${API_MAX}"' in result.stdout
-        assert 'default_filepath = "<profile vault.default_filepath>"' in result.stdout
+        assert '# default_filepath = "<profile vault.default_filepath>"' in result.stdout
+        (folder / "shown.toml").write_text(result.stdout)  # a pipeline that runs the same
+        again = installed.databay("validate", "--show", "shown.toml", cwd=folder, env={**env, "API_MAX": "12345"})
+        assert again.returncode == 0, again.stderr
+        settings = [[line for line in out.splitlines() if not line.startswith("# ")] for out in (again.stdout,
+                                                                                             result.stdout)]
+        assert settings[0] == settings[1]
 
 
 # A secret flows into an exception raised while running: what the log formatters, `run --once`,

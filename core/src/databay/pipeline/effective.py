@@ -9,7 +9,8 @@ so that a secret (a ``${VAR}`` value, a profile value) shows as ``${VAR}`` or
 profile show as ``<profile NAME.KEY>`` whatever their value.
 
 :func:`effective_config` gives plain data for JSON; :func:`effective_toml` the same as a
-TOML pipeline file, the resolutions in comments.
+TOML pipeline file, the resolutions in comments (and the arguments a profile gives, so that
+the output is a pipeline that runs the same).
 """
 
 from __future__ import annotations
@@ -63,8 +64,8 @@ def effective_toml(spec: PipelineSpec) -> str:
         *_table_lines(config["planner"]),
     ]
     for link in config["links"]:
-        out += ["", "[[links]]", f"# {link['place']}"]
-        out += _assignments({k: v for k, v in link["arguments"].items() if k not in ("inlets", "outlets")})
+        out += ["", "[[links]]", f"# {link['label']}"]
+        out += _assignments(link["arguments"])
         for key in ("inlets", "outlets"):
             for component in link[key]:
                 out += ["", f"[[links.{key}]]", *_table_lines(component)]
@@ -88,6 +89,7 @@ def _component(spec: ComponentSpec) -> dict[str, Any]:
     described["target"] = _import_string(spec.target)
     if spec.profile is not None:
         described["profile"] = spec.profile
+        described["from_profile"] = sorted(spec.from_profile)
     if spec.constructed:
         arguments = _with_defaults(spec.target, spec.arguments, refused=("links",) if spec.kind == "planner" else ())
         settings = {key: plain(value) for key, value in spec.settings.items()}
@@ -107,7 +109,7 @@ def _link(spec: LinkSpec) -> dict[str, Any]:
     arguments = _with_defaults(Link, spec.arguments, refused=_DEPRECATED_LINK_ARGUMENTS)
     components = {key: arguments.pop(key, None) or [] for key in ("inlets", "outlets")}
     settings = {key: plain(value) for key, value in spec.settings.items()}
-    return {"place": spec.place, "tags": spec.tags, "arguments": {**arguments, **settings}, **components}
+    return {"place": spec.place, "label": spec.label, "arguments": {**arguments, **settings}, **components}
 
 
 def _with_defaults(target: Any, arguments: dict[str, Any], refused: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -126,7 +128,6 @@ def _note_sharing(links: list[dict[str, Any]]) -> None:
         for key in ("inlets", "outlets"):
             for index, component in enumerate(link[key]):
                 if "name" in component:
-                    component = link[key][index] = dict(component)
                     component["used_at"] = f"{link['place']}.{key}[{index}]"
                     uses.setdefault(component["place"], []).append(component)
     for shared in uses.values():
@@ -181,7 +182,10 @@ def _table_lines(component: dict[str, Any]) -> list[str]:
         lines.append(f"# {component['place']}: the named component '{component['name']}'"
                      + (f", one instance shared with {shared}" if shared else ""))
     lines.append(f"# {component['use']}: {component['target']}")
-    return lines + _assignments(_as_table(component))
+    table = _as_table(component)
+    # What the profile gives stays a comment: the output remains a pipeline that runs the same.
+    hidden = {key: table.pop(key) for key in component.get("from_profile", [])}
+    return lines + _assignments(table) + [f"# {line}" for line in _assignments(hidden)]
 
 
 def _as_table(component: dict[str, Any]) -> dict[str, Any]:
