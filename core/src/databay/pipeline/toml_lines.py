@@ -17,7 +17,6 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-
 BUDGET = 1_000_000
 
 
