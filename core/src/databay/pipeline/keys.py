@@ -40,7 +40,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from databay.pipeline.typecheck import shown
+from databay.pipeline.typecheck import Mismatch, coerce, shown
 
 if TYPE_CHECKING:
     from databay.pipeline.validate import Checker
@@ -97,7 +97,7 @@ def _interval(checker: Checker, value: Any, place: str, label: str) -> Any:
 def _stage(checker: Checker, value: Any, place: str, label: str) -> Any:
     # A path relative to the working directory, like every path in a pipeline.
     if isinstance(value, str) and value.strip():
-        folder = stage_path_folder(value)
+        folder = _stage_folder(value)
         if folder is None:
             return value
         checker.problem(label, f"argument 'stage': {value!r} is a folder: give the path of a file in it, "
@@ -108,7 +108,7 @@ def _stage(checker: Checker, value: Any, place: str, label: str) -> Any:
     return INVALID
 
 
-def stage_path_folder(path: str) -> str | None:
+def _stage_folder(path: str) -> str | None:
     """``path`` ending with a separator when it names a folder (so cannot be a stage file), else ``None``."""
     if path.endswith(("/", os.sep)):
         return path
@@ -121,8 +121,6 @@ def _positive_int(name: str) -> Callable[[Checker, Any, str, str], Any]:
     """A ``read`` for an argument that must be an int of at least 1."""
 
     def read(checker: Checker, value: Any, place: str, label: str) -> Any:
-        from databay.pipeline.typecheck import Mismatch, coerce
-
         try:
             number = coerce(value, int)
         except Mismatch as exc:

@@ -309,12 +309,12 @@ class Checker:
         try:
             return self.manager.find(kind, use).load()
         except ComponentNotFoundError as exc:
-            self.problem(label, self._not_found(kind, use, str(exc), label))
+            self.problem(label, self._not_found(kind, use, str(exc)))
         except PluginError as exc:
             self.problem(label, str(exc))
         return INVALID
 
-    def _not_found(self, kind: str, use: str, message: str, label: str) -> str:
+    def _not_found(self, kind: str, use: str, message: str) -> str:
         """The plugin manager's ``message``, with what the pipeline's named components tell."""
         definitions = self._definitions.get(kind, {})
         if use in definitions:
