@@ -34,8 +34,8 @@ nox.options.error_on_missing_interpreters = True
 
 @nox.session(python="3.11")
 def core(session: nox.Session) -> None:
-    """Core's unit tests, with only core installed."""
-    session.install("./core", *TEST_TOOLS)
+    """Core's unit tests, with only core (and its yaml extra) installed."""
+    session.install("./core[yaml]", *TEST_TOOLS)
     session.run("pytest", "core/tests", *session.posargs)
 
 
@@ -54,7 +54,7 @@ def integration(session: nox.Session) -> None:
     # build: the end-to-end test of `databay plugin new` builds the generated plugin's wheel.
     for name in PLUGINS:
         install_system_packages(session, SYSTEM_PACKAGES.get(name, {}))
-    session.install("./core", *[f"./plugins/{name}[test]" for name in PLUGINS], *TEST_TOOLS, "build")
+    session.install("./core[yaml]", *[f"./plugins/{name}[test]" for name in PLUGINS], *TEST_TOOLS, "build")
     session.run("pytest", "tests", *session.posargs)
 
 

@@ -21,10 +21,34 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(file))
 
 
-def test_every_example_pipeline_is_valid(installed):
-    for pipeline in sorted(EXAMPLES.glob("*.toml")):
-        result = installed.databay("validate", str(pipeline))
+@pytest.fixture
+def example_profiles(tmp_path) -> dict[str, str]:
+    """The examples' profiles file, installed private to the user as databay requires."""
+    path = tmp_path / "profiles.toml"
+    path.write_text((EXAMPLES / "profiles" / "profiles.toml").read_text())
+    path.chmod(0o600)
+    return {"DATABAY_PROFILES": str(path)}
+
+
+def test_every_example_pipeline_is_valid(installed, example_profiles):
+    pipelines = sorted([*EXAMPLES.glob("*.toml"), *EXAMPLES.glob("*.yaml")])
+    assert len(pipelines) >= 6
+    for pipeline in pipelines:
+        result = installed.databay("validate", str(pipeline), env=example_profiles)
         assert result.returncode == 0, result.stderr
+        assert result.stderr == ""  # no warning either
+
+
+@pytest.mark.parametrize("name", ["quickstart.yaml", "named.toml", "named.yaml"])
+def test_the_yaml_and_named_examples_run(installed, tmp_path, example_profiles, name):
+    result = installed.databay("run", str(EXAMPLES / name), "--once", cwd=tmp_path, env=example_profiles)
+    assert result.returncode == 0, result.stderr
+    if name == "quickstart.yaml":
+        assert [row["die"] for row in read_csv(tmp_path / "out" / "quickstart.csv")] == ["d4", "d6", "d20"]
+        return
+    rows = read_csv(tmp_path / "out" / "named_rolls.csv")  # where the profile says
+    assert sorted(row["die"] for row in rows) == ["d20", "d6"]
+    assert "-> rolls=csv(profile='dice-store')" in result.stdout
 
 
 def test_quickstart_rolls_three_dice_into_a_csv_file(installed, tmp_path):

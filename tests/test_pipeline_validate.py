@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 
 import pytest
@@ -131,6 +132,7 @@ def test_each_mistake_is_one_problem_with_its_place(installed, tmp_path, text, e
     assert "Traceback" not in result.stderr
     header, problem = result.stderr.splitlines()
     assert header == f"Error: {path}: 1 problem"
+    problem = re.sub(r" \(line \d+\)$", "", problem)  # the lines: test_pipeline_lines.py
     if expected.endswith("..."):
         assert problem.startswith(f"  {expected[:-3]}")
     else:
@@ -144,7 +146,7 @@ def test_all_problems_at_once_in_json(installed, tmp_path):
     assert result.returncode == 2
     report = json.loads(result.stdout)
     assert report["valid"] is False and len(report["problems"]) >= 15
-    assert {"place", "message"} == set(report["problems"][0])
+    assert {"place", "message", "line"} == set(report["problems"][0])
 
 
 def test_a_plugin_left_out_by_databay_load_plugins_is_named_as_such(installed, tmp_path):
@@ -153,7 +155,7 @@ def test_a_plugin_left_out_by_databay_load_plugins_is_named_as_such(installed, t
     assert result.returncode == 2
     assert result.stderr.splitlines()[1] == (
         "  links[0].inlets[0] (http): unknown inlet 'http': it is provided by databay-http, which "
-        "DATABAY_LOAD_PLUGINS leaves out")
+        "DATABAY_LOAD_PLUGINS leaves out (line 3)")
 
 
 def test_a_missing_file(installed, tmp_path):

@@ -160,4 +160,4 @@ def test_validate_says_what_to_install_for_a_first_party_plugin_that_is_missing(
     assert result.returncode == 2
     assert result.stderr.splitlines()[1] == (
         "  links[0].inlets[0] (http): unknown inlet 'http': it is provided by databay-http, which is not "
-        "installed (pip install databay-http)")
+        "installed (pip install databay-http) (line 3)")

@@ -30,7 +30,7 @@ def helper_module(folder: Path, source: str) -> str:
 def problems_of(path: Path) -> list[str]:
     with pytest.raises(PipelineError) as caught:
         check_pipeline(path)
-    return [str(p) for p in caught.value.problems]
+    return [f"{p.place}: {p.message}" for p in caught.value.problems]  # lines: test_pipeline_lines.py
 
 
 NODES = """

@@ -36,8 +36,10 @@ def duration_text(seconds: float | None) -> str:
 
 def component_text(spec: ComponentSpec) -> str:
     """``csv(default_filepath='out/todos.csv')``: the name and arguments as written in the
-    file (``${...}`` unexpanded, so values from the environment are never shown)."""
-    return _component({**spec.written, USE: spec.use})
+    file (``${...}`` unexpanded, so values from the environment are never shown); a named
+    component is preceded by its name (``orders=http(...)``)."""
+    text = _component({**spec.written, USE: spec.use})
+    return f"{spec.name}={text}" if spec.name else text
 
 
 _STAGES = ("inlets", "processors", "groupers", "outlets")

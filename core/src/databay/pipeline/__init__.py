@@ -1,4 +1,4 @@
-"""Pipelines: planners and links described in a TOML file, checked, built and run.
+"""Pipelines: planners and links described in a TOML or YAML file, checked, built and run.
 
     from databay import load_pipeline
 
@@ -6,9 +6,11 @@
     pipeline.run()                                     # blocks; Ctrl-C/SIGTERM stop it gracefully
 
 The format is documented in ``docs/pipelines.md``. The modules, one step each:
-:mod:`~databay.pipeline.source` (reading TOML), :mod:`~databay.pipeline.environment`
-(``${VAR}``), :mod:`~databay.pipeline.intervals`, :mod:`~databay.pipeline.keys` (the
-reserved keys), :mod:`~databay.pipeline.typecheck` (values against type hints),
+:mod:`~databay.pipeline.source` (reading TOML, :mod:`~databay.pipeline.yaml_document`
+YAML, into a :mod:`~databay.pipeline.document`), :mod:`~databay.pipeline.environment`
+(``${VAR}``), :mod:`~databay.pipeline.profiles` (credential profiles),
+:mod:`~databay.pipeline.imports` (import strings), :mod:`~databay.pipeline.intervals`,
+:mod:`~databay.pipeline.keys` (the reserved keys), :mod:`~databay.pipeline.typecheck` (values against type hints),
 :mod:`~databay.pipeline.validate` (every problem with its place),
 :mod:`~databay.pipeline.build`, :mod:`~databay.pipeline.model` (:class:`Pipeline`),
 :mod:`~databay.pipeline.running` (run, run once, signals) and
@@ -17,12 +19,11 @@ reserved keys), :mod:`~databay.pipeline.typecheck` (values against type hints),
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Mapping
 
+from databay.pipeline.document import Format
 from databay.pipeline.model import Pipeline
 from databay.pipeline.problems import PipelineError, Problem
 from databay.pipeline.specs import ComponentSpec, LinkSpec, PipelineSpec
@@ -38,25 +39,30 @@ def check_pipeline(
     source: str | os.PathLike[str],
     environ: Mapping[str, str] | None = None,
     plugins: PluginManager | None = None,
+    format: Format | None = None,
 ) -> PipelineSpec:
     """Check a pipeline without building or connecting anything.
 
-    :param source: a path (``str`` or ``Path``) to a TOML file, or TOML text (a ``str``
-        with a line break or an ``=``).
-    :param environ: where ``${VAR}`` is looked up (default ``os.environ``).
+    :param source: a path (``str`` or ``Path``) to a TOML or YAML file, or the text of one
+        (a ``str`` with a line break or an ``=``).
+    :param environ: where ``${VAR}`` and the profiles file are looked up (default
+        ``os.environ``).
     :param plugins: the plugin manager resolving ``use`` names (default: the process's).
-    :returns: what to build.
+    :param format: ``"toml"`` or ``"yaml"``; by default a file ending in ``.yaml`` or
+        ``.yml`` is YAML, anything else (and text) TOML.
+    :returns: what to build; its ``warnings`` say what is odd but allowed.
     :raises PipelineError: every problem found, each with its place.
     """
+    from databay.pipeline.imports import import_folders
     from databay.pipeline.source import parse, read_source
     from databay.pipeline.validate import Checker
     from databay.plugins import get_plugin_manager
 
-    text = read_source(source)
+    text = read_source(source, format)
     document = parse(text)
-    checker = Checker(plugins or get_plugin_manager(), environ)
-    with _importable(text.folder):
-        spec = checker.pipeline(document, text.name)
+    checker = Checker(plugins or get_plugin_manager(), environ, document.lines)
+    with import_folders(os.getcwd(), text.folder):
+        spec = checker.pipeline(document.data, text.name)
     if spec is None:
         raise PipelineError(text.name, checker.problems)
     return spec
@@ -66,29 +72,19 @@ def load_pipeline(
     source: str | os.PathLike[str],
     environ: Mapping[str, str] | None = None,
     plugins: PluginManager | None = None,
+    format: Format | None = None,
 ) -> Pipeline:
     """Check and build a pipeline: its planner, with its links added, ready to run.
 
-    Takes the arguments of :func:`check_pipeline`. Constructors run here (never during
-    the check); one that raises is reported at its place.
+    Takes the arguments of :func:`check_pipeline`; its warnings are logged (logger
+    ``databay.pipeline``). Constructors run here (never during the check); one that
+    raises is reported at its place.
 
     :raises PipelineError: every problem found, each with its place.
     """
     from databay.pipeline.build import build_pipeline
 
-    return build_pipeline(check_pipeline(source, environ, plugins))
-
-
-@contextmanager
-def _importable(folder: Path | None) -> Iterator[None]:
-    """Let import strings name modules in the working directory and beside the pipeline file."""
-    added = [p for p in dict.fromkeys([os.getcwd(), str(folder) if folder else None]) if p and p not in sys.path]
-    sys.path[:0] = added
-    try:
-        yield
-    finally:
-        for path in added:
-            try:
-                sys.path.remove(path)
-            except ValueError:
-                pass
+    spec = check_pipeline(source, environ, plugins, format)
+    for warning in spec.warnings:
+        logging.getLogger("databay.pipeline").warning("%s: %s", spec.source, warning)
+    return build_pipeline(spec)

@@ -1,16 +1,20 @@
 """Building a checked pipeline: its components, links and planner.
 
-Constructors run here for the first time; one that raises is reported as a
-:class:`~databay.pipeline.problems.Problem` at its place, like any mistake in the file,
-and every other component is still built so that all such problems are reported at once.
+Constructors run here for the first time, once per component table: a named component
+(``[inlets.NAME]``) is one object, whichever links use it (its ``on_start`` and
+``on_shutdown`` then run once, as for any node several links share). A constructor that
+raises is reported as a :class:`~databay.pipeline.problems.Problem` at its place, like any
+mistake in the file, and every other component is still built so that all such problems
+are reported at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from databay.pipeline import keys
-from databay.pipeline.problems import PipelineError, Problem
+from databay.pipeline.problems import PipelineError, Problem, line_of
 from databay.pipeline.specs import ComponentSpec, LinkSpec, PipelineSpec
 
 if TYPE_CHECKING:
@@ -21,11 +25,14 @@ _FAILED: Any = object()
 
 
 class _Builder:
-    def __init__(self) -> None:
+    def __init__(self, lines: Mapping[str, int]) -> None:
+        self.lines = lines
         self.problems: list[Problem] = []
+        self._built: dict[int, Any] = {}  # id(spec) -> object, so a named component is built once
 
     def failed(self, label: str, exc: Exception) -> Any:
-        self.problems.append(Problem(label, f"could not be built: {type(exc).__name__}: {exc}"))
+        self.problems.append(Problem(label, f"could not be built: {type(exc).__name__}: {exc}",
+                                     line_of(self.lines, label)))
         return _FAILED
 
     def arguments(self, arguments: dict[str, Any]) -> dict[str, Any] | None:
@@ -42,6 +49,11 @@ class _Builder:
         return None if failed else built
 
     def component(self, spec: ComponentSpec) -> Any:
+        if id(spec) not in self._built:
+            self._built[id(spec)] = self._construct(spec)
+        return self._built[id(spec)]
+
+    def _construct(self, spec: ComponentSpec) -> Any:
         if not spec.constructed:
             return spec.target
         arguments = self.arguments(spec.arguments)
@@ -85,7 +97,7 @@ def build_pipeline(spec: PipelineSpec) -> Pipeline:
     """
     from databay.pipeline.model import Pipeline
 
-    builder = _Builder()
+    builder = _Builder(spec.lines)
     planner = builder.component(spec.planner)
     links: list[Link] = [builder.link(link) for link in spec.links]
     notifiers = [builder.component(notifier) for notifier in spec.notifiers]

@@ -6,6 +6,10 @@
 - ``$$`` is one literal ``$`` (so ``$${VAR}`` is the text ``${VAR}``). Any other ``$`` is
   kept as it is.
 
+Every value read from the environment is a secret: it is registered with
+:func:`databay.redaction.register_secret` (shown as ``${VAR}``) as it is expanded, so
+that no output shows it. Defaults written in the file are not secrets.
+
 Only string values are expanded, never keys. A string that is nothing but one ``${...}``
 comes back as :class:`EnvironmentText`, so that where a constructor wants a number or a
 boolean, text such as ``27017`` or ``true`` from the environment can be converted.
@@ -16,6 +20,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from databay.redaction import register_secret
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -71,12 +77,13 @@ def _lookup(expression: str, environ: Mapping[str, str]) -> str:
             f"'${{{expression}}}' is not a variable: write ${{NAME}} or ${{NAME:-default}}"
         )
     value = environ.get(name)
-    if has_default:
-        return value if value else default
+    if has_default and not value:
+        return default
     if value is None:
         raise InterpolationError(
             f"environment variable {name} is not set (set it, or give a default: ${{{name}:-...}})"
         )
+    register_secret(value, f"${{{name}}}")
     return value
 
 

@@ -3,7 +3,8 @@
 Units: ``ms``, ``s``, ``m``, ``h``, ``d``. Several may follow each other from the largest
 to the smallest (``"1h30m"``, ``"1m30s"``, ``"2d12h"``), each at most once; numbers may
 have decimals (``"1.5s"``). A string holding only a number (``"5"``, as an environment
-variable would give) is seconds. Intervals must be positive.
+variable would give) is seconds. Intervals are from 1 ms (:data:`SHORTEST`) to 366 days
+(:data:`LONGEST`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,11 @@ _UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|d|h|m|s)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
+SHORTEST = timedelta(milliseconds=1)
+"""The shortest interval: below it a link would do nothing but transfer."""
+LONGEST = timedelta(days=366)
+"""The longest interval (a yearly transfer); longer ones overflow the planners' clocks."""
+
 EXPECTED = "seconds as a number, or a duration like '250ms', '5s', '10m', '1h', '1d' or '1h30m'"
 
 
@@ -24,21 +30,31 @@ class IntervalError(ValueError):
 
 
 def parse_interval(value: Any) -> timedelta:
-    """``value`` (seconds as a number, or a duration string) as a positive timedelta.
+    """``value`` (seconds as a number, or a duration string) as a timedelta.
 
-    :raises IntervalError: not an interval, or not positive.
+    :raises IntervalError: not an interval, not positive, or out of
+        :data:`SHORTEST`...:data:`LONGEST`.
     """
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
+        seconds = value if isinstance(value, float) else float(min(value, 2 ** 63))  # float(10**400) overflows
     elif isinstance(value, str):
         seconds = _parse_text(value)
     else:
-        raise IntervalError(f"{value!r} is not an interval (expected {EXPECTED})")
+        raise IntervalError(f"{_short(value)} is not an interval (expected {EXPECTED})")
     if not seconds > 0 or seconds == float("inf"):
-        raise IntervalError(f"an interval must be positive and finite, not {value!r}")
+        raise IntervalError(f"an interval must be positive and finite, not {_short(value)}")
+    if seconds < SHORTEST.total_seconds():
+        raise IntervalError(f"an interval must be at least 1 ms, not {_short(value)}")
+    if seconds > LONGEST.total_seconds():
+        raise IntervalError(f"an interval must be at most {LONGEST.days} days, not {_short(value)}")
     return timedelta(seconds=seconds)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _parse_text(value: str) -> float:
@@ -47,11 +63,11 @@ def _parse_text(value: str) -> float:
         return float(text)
     parts = _PART.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text:
-        raise IntervalError(f"{value!r} is not an interval (expected {EXPECTED})")
+        raise IntervalError(f"{_short(value)} is not an interval (expected {EXPECTED})")
     units = [unit for _, unit in parts]
     order = list(_UNITS)
     if any(order.index(a) >= order.index(b) for a, b in zip(units, units[1:])):
-        raise IntervalError(f"{value!r} is not an interval (give units from largest to smallest, each once)")
+        raise IntervalError(f"{_short(value)} is not an interval (give units from largest to smallest, each once)")
     return sum(float(number) * _UNITS[unit] for number, unit in parts)
 
 

@@ -3,16 +3,18 @@
 This module is the one place that knows them. A table's other keys are constructor
 arguments, checked against the constructor's signature and type hints.
 
-- The top level: ``planner`` and ``links`` (:data:`TOP_LEVEL`).
+- The top level: ``planner``, ``links``, ``notifiers`` and the named components
+  ``inlets`` and ``outlets`` (:data:`TOP_LEVEL`).
 - Every component table: ``use``, the registered name (or ``"module:Class"`` import
-  string) of the component.
+  string) of the component, and ``profile``, the credential profile whose arguments it
+  takes (:mod:`~databay.pipeline.profiles`).
 - A link table: ``inlets``, ``outlets``, ``interval``, ``processors``, ``groupers``,
   ``stage`` (a path, or a stage backend's table), ``stage_retention`` (how long the
-  stage keeps delivered batches) and ``retry``.
+  stage keeps delivered batches) and ``retry``; ``inlet_concurrency`` is a ``Link``
+  argument read here because its bound (at least 1) is not in its type hint.
 - An inlet or outlet table: ``retry`` (set as the node's ``retry_policy``, whatever its
   constructor accepts); an outlet table: ``processors``.
 - A planner table: ``links`` is refused (links are ``[[links]]`` tables).
-- The top level also takes ``[[notifiers]]`` tables (registered notifiers).
 
 To add a key (for instance a retry policy on link and component tables), add a
 :class:`Key` to :data:`RESERVED` for the tables it belongs to. Its ``read`` checks and
@@ -34,17 +36,19 @@ nothing here: it is checked against the constructor's signature and type hints.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from databay.pipeline.typecheck import shown
+from databay.pipeline.typecheck import Mismatch, coerce, shown
 
 if TYPE_CHECKING:
     from databay.pipeline.validate import Checker
 
-TOP_LEVEL = ("planner", "links", "notifiers")
+TOP_LEVEL = ("planner", "links", "notifiers", "inlets", "outlets")
 USE = "use"
+PROFILE = "profile"
 
 INVALID: Any = object()
 """What ``read`` returns for a value it reported a problem about."""
@@ -56,7 +60,7 @@ class Key:
 
     :param read: ``read(checker, value, place, label)``: the value ready for use (its
         ``${...}`` already expanded), or :data:`INVALID` after reporting a problem with
-        ``checker.problem(label, message)``. ``place`` is where the table is
+        ``checker.problem(label, message, key)``. ``place`` is where the table is
         (``links[0].outlets[1]``), ``label`` how problems name it (``... (csv)``).
     :param argument: pass the result to the constructor under the key's name (which the
         constructor must accept); otherwise keep it in the spec's ``settings``.
@@ -87,7 +91,7 @@ def _interval(checker: Checker, value: Any, place: str, label: str) -> Any:
     try:
         return parse_interval(value)
     except IntervalError as exc:
-        checker.problem(label, f"argument 'interval': {exc}")
+        checker.problem(label, f"argument 'interval': {exc}", "interval")
         return INVALID
 
 
@@ -101,9 +105,14 @@ def _stage(checker: Checker, value: Any, place: str, label: str) -> Any:
     if value is INVALID:
         return INVALID
     if isinstance(value, str) and value.strip():
-        return value
+        folder = _stage_folder(value)
+        if folder is None:
+            return value
+        checker.problem(label, f"argument 'stage': {value!r} is a folder: give the path of a file in it, "
+                               f"e.g. stage = \"{folder}todos.stage\"", "stage")
+        return INVALID
     checker.problem(label, f"argument 'stage': the path of the link's stage file, e.g. "
-                           f"stage = \"state/todos.stage\", not {shown(value)}")
+                           f"stage = \"state/todos.stage\", not {shown(value)}", "stage")
     return INVALID
 
 
@@ -113,7 +122,7 @@ def _stage_retention(checker: Checker, value: Any, place: str, label: str) -> An
     try:
         return parse_interval(value)
     except IntervalError as exc:
-        checker.problem(label, f"argument 'stage_retention': {exc}")
+        checker.problem(label, f"argument 'stage_retention': {exc}", "stage_retention")
         return INVALID
 
 
@@ -121,18 +130,44 @@ def _set_stage_retention(link: Any, retention: Any) -> None:
     link.stage.retention = retention
 
 
+def _stage_folder(path: str) -> str | None:
+    """``path`` ending with a separator when it names a folder (so cannot be a stage file), else ``None``."""
+    if path.endswith(("/", os.sep)):
+        return path
+    if os.path.isdir(path):
+        return path + "/"
+    return None
+
+
+def _positive_int(name: str) -> Callable[[Checker, Any, str, str], Any]:
+    """A ``read`` for an argument that must be an int of at least 1."""
+
+    def read(checker: Checker, value: Any, place: str, label: str) -> Any:
+        try:
+            number = coerce(value, int)
+        except Mismatch as exc:
+            checker.problem(label, exc.describe(name), name)
+            return INVALID
+        if number < 1:
+            checker.problem(label, f"argument '{name}' must be a positive int, not {shown(number)}", name)
+            return INVALID
+        return number
+
+    return read
+
+
 def _retry(checker: Checker, value: Any, place: str, label: str) -> Any:
     from databay.retry import RetryPolicy
 
     if not isinstance(value, dict):
         checker.problem(label, f"argument 'retry': a table such as {{ attempts = 5, initial_delay = 1 }}, "
-                               f"not {shown(value)}")
+                               f"not {shown(value)}", "retry")
         return INVALID
     try:
         return RetryPolicy.coerce(value)
     except (TypeError, ValueError) as exc:
         reason = str(exc).removeprefix("RetryPolicy: ").removeprefix("retry: ")
-        checker.problem(label, f"argument 'retry': {reason}")
+        checker.problem(label, f"argument 'retry': {reason}", "retry")
         return INVALID
 
 
@@ -141,7 +176,7 @@ def _set_retry_policy(node: Any, policy: Any) -> None:
 
 
 def _no_links(checker: Checker, value: Any, place: str, label: str) -> Any:
-    checker.problem(label, "'links' is not a planner argument: links are [[links]] tables at the top level")
+    checker.problem(label, "'links' is not a planner argument: links are [[links]] tables at the top level", "links")
     return INVALID
 
 
@@ -158,6 +193,7 @@ RESERVED: dict[str, dict[str, Key]] = {
         "stage": Key(_stage, expand=False),
         "stage_retention": Key(_stage_retention, argument=False, apply=_set_stage_retention),
         "retry": Key(_retry),
+        "inlet_concurrency": Key(_positive_int("inlet_concurrency")),
     },
     "outlet": {"processors": _PROCESSORS, "retry": _NODE_RETRY},
     "inlet": {"retry": _NODE_RETRY},

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from databay.pipeline.problems import Problem
 
 
 @dataclass
@@ -20,6 +23,10 @@ class ComponentSpec:
     :param settings: reserved keys that are not constructor arguments, for
         :mod:`databay.pipeline.keys` to apply once the object is built.
     :param written: the table as written in the file (before ``${...}`` expansion).
+    :param name: the name of a named component (``[inlets.NAME]``): one instance, however
+        many links use it.
+    :param profile: the credential profile its arguments were merged from.
+    :param from_profile: the arguments that came from it (secrets, however short).
     """
 
     kind: str
@@ -29,6 +36,9 @@ class ComponentSpec:
     arguments: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
     written: dict[str, Any] = field(default_factory=dict)
+    name: str | None = None
+    profile: str | None = None
+    from_profile: frozenset[str] = frozenset()
 
     @property
     def label(self) -> str:
@@ -77,9 +87,13 @@ class PipelineSpec:
     """A checked pipeline: its planner, its links and its notifiers.
 
     :param source: the file's path, or ``<text>``.
+    :param warnings: what is odd but does not stop it (a named component no link uses).
+    :param lines: the line of each key path in the file, where the format tells it.
     """
 
     source: str
     planner: ComponentSpec
     links: list[LinkSpec]
     notifiers: list[ComponentSpec] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    lines: Mapping[str, int] = field(default_factory=dict)

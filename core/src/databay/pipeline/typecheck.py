@@ -13,7 +13,6 @@ from __future__ import annotations
 import collections.abc
 import datetime
 import enum
-import importlib
 import os
 import pathlib
 import types
@@ -21,6 +20,7 @@ import typing
 from typing import Any
 
 from databay.pipeline.environment import EnvironmentText
+from databay.pipeline.imports import import_module
 from databay.pipeline.intervals import EXPECTED as INTERVAL_EXPECTED
 from databay.pipeline.intervals import IntervalError, parse_interval
 
@@ -39,8 +39,15 @@ class Mismatch(ValueError):
         self.expected, self.value, self.where, self.detail = expected, value, where, detail
         super().__init__(self.describe("value"))
 
-    def describe(self, name: str) -> str:
-        """``argument 'x'[1] must be int, not str ('a')``, for argument ``name``."""
+    def describe(self, name: str, source: str | None = None) -> str:
+        """``argument 'x'[1] must be int, not str ('a')``, for argument ``name``.
+
+        :param source: where a secret value came from (``profile 'prod'``): the message
+            then says its type, never the value.
+        """
+        if source is not None:
+            expected = self.expected or "something else"
+            return f"argument '{name}'{self.where} (from {source}) must be {expected}, not {type(_plain(self.value)).__name__}"
         if self.detail is not None:
             return f"argument '{name}'{self.where}: {self.detail}"
         return f"argument '{name}'{self.where} must be {self.expected}, not {shown(self.value)}"
@@ -251,7 +258,7 @@ def imported_callable(value: Any) -> Any:
         raise Mismatch("an import string 'module:callable'", value)
     module_name, attr = value.split(":")
     try:
-        target: Any = importlib.import_module(module_name)
+        target: Any = import_module(module_name)
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - any import failure is the user's to fix
         raise Mismatch("", value, detail=f"cannot import '{module_name}': {type(exc).__name__}: {exc}") from None
     for part in attr.split("."):
