@@ -355,8 +355,6 @@ outlets = ["vault"]
 """
 
 
-@pytest.mark.xfail(strict=True, reason="needs the output sinks and stored errors redacted (issue 10 item 4, the "
-                                       "edge and stage branches): remove this mark once they are merged")
 def test_no_secret_in_run_once_logs_or_the_stage(installed, tmp_path):
     (tmp_path / "leaky.py").write_text(LEAKY)
     write(tmp_path, "pipeline.toml", LEAKY_PIPELINE)
