@@ -11,6 +11,7 @@ the usual key files of ``~/.ssh`` are tried. No SSH agent is used.
 from __future__ import annotations
 
 import contextlib
+import errno
 import socket
 import stat
 from collections.abc import Callable, Iterator
@@ -76,10 +77,23 @@ class SftpSession(RemoteSession):
     # -- operations ----------------------------------------------------------------------
 
     def upload(self, name: str, data: bytes) -> None:
+        sftp = self.sftp
         with self._translated("upload", name):
-            with self.sftp.open(name, "wb") as remote:
-                remote.set_pipelined(True)
-                remote.write(data)
+            with sftp.open(name, "wb") as remote:
+                if data:
+                    # Writes are pipelined (not waiting for each answer), but paramiko drops the
+                    # errors of pipelined writes when the file is closed. The last byte is
+                    # written unpipelined: paramiko then reads every pending answer first, and
+                    # raises the server's error (e.g. no space left) if one failed.
+                    remote.set_pipelined(True)
+                    remote.write(data[:-1])
+                    remote.flush()
+                    remote.set_pipelined(False)
+                    remote.write(data[-1:])
+                    remote.flush()
+            stored = sftp.stat(name).st_size
+            if stored != len(data):
+                raise OSError(f"the server stored {stored} of {len(data)} bytes")
 
     def rename(self, source: str, target: str) -> None:
         sftp = self.sftp
@@ -158,19 +172,33 @@ class SftpSession(RemoteSession):
                 f"{self.describe(doing, name, detail)}: the server refused the user name, password or key: "
                 f"{exc}") from None
         except (paramiko.SSHException, EOFError, socket.timeout, ConnectionError) as exc:
-            raise FtpConnectionError(f"{self.describe(doing, name, detail)}: {_reason(exc)}") from exc
+            raise FtpConnectionError(f"{self.describe(doing, name, detail)}: {self._reason(exc)}") from exc
         except OSError as exc:
             transport = self._client.get_transport()
             if transport is None or not transport.is_active():
-                raise FtpConnectionError(f"{self.describe(doing, name, detail)}: {_reason(exc)}") from exc
+                raise FtpConnectionError(f"{self.describe(doing, name, detail)}: {self._reason(exc)}") from exc
             # The server answered with an error status: the session is still usable.
             error = FtpOperationError(f"{self.describe(doing, name, detail)}: the server refused it: {_reason(exc)}")
             error.errno = exc.errno
+            if error.errno is None and "no space" in str(exc).lower():
+                error.errno = errno.ENOSPC
             raise error from exc
+
+    def _reason(self, exc: BaseException) -> str:
+        """Why the connection failed: the transport's own error (a banner that never came)
+        says more than the one raised afterwards ("No existing session")."""
+        transport = self._client.get_transport()
+        failure = transport.get_exception() if transport is not None else None
+        if failure is None and str(exc) == "No existing session":
+            # connect() stopped waiting for the handshake before the transport gave up on it
+            return f"no SSH handshake within {self.endpoint.timeout:g} s"
+        return _reason(failure or exc)
 
 
 
 def _reason(exc: BaseException) -> str:
+    if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError) and exc.errors:
+        exc = next(iter(exc.errors.values()))
     if isinstance(exc, TimeoutError | socket.timeout):
         return "timed out"
     if isinstance(exc, EOFError):

@@ -236,8 +236,9 @@ class _Quota:
         return limit - used
 
     def check(self, written: int) -> None:
+        """Refuse a file that has ``written`` bytes so far, if they do not fit (or nothing does)."""
         room = self.room()
-        if room is not None and written > room:
+        if room is not None and (written > room or room <= 0):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
@@ -264,8 +265,10 @@ def _serve_ftp(args: argparse.Namespace, password: str) -> None:
 
     class QuotaFS(AbstractedFS):
         def open(self, filename: str, mode: str) -> Any:
-            opened = super().open(filename, mode)
-            return QuotaFile(opened) if "w" in mode or "a" in mode else opened
+            if "w" in mode or "a" in mode:
+                quota.check(0)  # refused at STOR: pyftpdlib's reply to a failed write lacks the reason
+                return QuotaFile(super().open(filename, mode))
+            return super().open(filename, mode)
 
     authorizer = DummyAuthorizer()
     authorizer.add_user(WRITER, password, args.root, perm="elradfmwMT")
