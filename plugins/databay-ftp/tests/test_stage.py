@@ -138,3 +138,40 @@ def test_files_pulled_but_never_committed_are_read_again(remote, tmp_path):
     restarted.transfer()
     restarted.on_shutdown()
     assert keep.payloads == [b"B"]
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: nothing of the process's cleanup runs."""
+
+
+def test_a_temporary_file_left_by_a_crash_is_replaced_by_the_redelivery(remote, monkeypatch, update):
+    """Killed between the upload to the temporary name and the rename: the redelivered batch
+    uploads to the same temporary name and renames it, so nothing is left behind."""
+    from databay import Record
+    from databay_ftp.remote import RemoteSession
+
+    batch = [Record({"n": n}, {Stage.BATCH_ID: "abc:7", Stage.RECORD_ID: f"abc:7:{n}"}) for n in range(3)]
+    original = RemoteSession.put_atomically
+
+    def killed_before_rename(session, name, data, token):
+        session.upload(f".{name}.{token}.part", data)
+        raise Killed()
+
+    monkeypatch.setattr(RemoteSession, "put_atomically", killed_before_rename)
+    outlet = FtpOutlet(remote.url, filename="{batch}.jsonl", **remote.components_kwargs())
+    with pytest.raises(Killed):
+        outlet.push(batch, update)
+    with remote.client() as client:
+        assert client.names() == [f".abc-7.jsonl.{_token(outlet, batch)}.part"]
+    monkeypatch.setattr(RemoteSession, "put_atomically", original)
+    restarted = FtpOutlet(remote.url, filename="{batch}.jsonl", **remote.components_kwargs())
+    restarted.push(batch, update)
+    restarted.on_shutdown()
+    outlet.on_shutdown()
+    assert remote.files() == {"abc-7.jsonl": b'{"n": 0}\n{"n": 1}\n{"n": 2}\n'}
+
+
+def _token(outlet, batch) -> str:
+    from databay_ftp.naming import stable_uuid
+
+    return stable_uuid(f"{batch[0].metadata[Stage.BATCH_ID]}/{outlet.filename.template}")[:16]
