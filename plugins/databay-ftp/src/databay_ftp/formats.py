@@ -163,7 +163,9 @@ def decode(format: str, content: bytes, encoding: str, where: str) -> list[Any]:
 def _decode_json_lines(text: str, where: str) -> list[Any]:
     loads = json.loads
     payloads = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Only "\n" ends a line: str.splitlines() would also split at characters such as U+2028
+    # that JSON strings hold unescaped.
+    for number, line in enumerate(text.split("\n"), start=1):
         if line.strip():
             try:
                 payloads.append(loads(line))

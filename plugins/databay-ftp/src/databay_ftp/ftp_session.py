@@ -38,8 +38,9 @@ class _SessionReusingFtpTls(ftplib.FTP_TLS):
     def ntransfercmd(self, cmd: str, rest: Any = None) -> tuple[socket.socket, int | None]:
         conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
         if self._prot_p:  # type: ignore[attr-defined]
-            conn = self.context.wrap_socket(conn, server_hostname=self.host,
-                                            session=self.sock.session)  # type: ignore[attr-defined]
+            control = self.sock
+            assert isinstance(control, ssl.SSLSocket)
+            conn = self.context.wrap_socket(conn, server_hostname=self.host, session=control.session)
         return conn, size
 
 
@@ -235,6 +236,6 @@ def _parse_time(value: str) -> float:
 
 
 def _reason(exc: OSError) -> str:
-    if isinstance(exc, TimeoutError | socket.timeout):
+    if isinstance(exc, TimeoutError):
         return "timed out"
     return exc.strerror or str(exc) or type(exc).__name__

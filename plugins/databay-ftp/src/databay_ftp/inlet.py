@@ -8,7 +8,7 @@ import os
 import threading
 from typing import TYPE_CHECKING, Any
 
-from databay import Inlet, Record
+from databay import Inlet, MetadataKey, Record
 
 from databay_ftp.connection import Connection
 from databay_ftp.endpoint import Endpoint
@@ -82,7 +82,7 @@ class FtpInlet(Inlet):
     reported again at every pull until it is fixed.
     """
 
-    FILE = "FtpInlet.FILE"
+    FILE: MetadataKey = "FtpInlet.FILE"
     """Metadata key of the name of the file a record was read from."""
 
     def __init__(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import socket
 import stat
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -171,7 +170,7 @@ class SftpSession(RemoteSession):
             raise FtpAuthenticationError(
                 f"{self.describe(doing, name, detail)}: the server refused the user name, password or key: "
                 f"{exc}") from None
-        except (paramiko.SSHException, EOFError, socket.timeout, ConnectionError) as exc:
+        except (TimeoutError, paramiko.SSHException, EOFError, ConnectionError) as exc:
             raise FtpConnectionError(f"{self.describe(doing, name, detail)}: {self._reason(exc)}") from exc
         except OSError as exc:
             transport = self._client.get_transport()
@@ -199,7 +198,7 @@ class SftpSession(RemoteSession):
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, paramiko.ssh_exception.NoValidConnectionsError) and exc.errors:
         exc = next(iter(exc.errors.values()))
-    if isinstance(exc, TimeoutError | socket.timeout):
+    if isinstance(exc, TimeoutError):
         return "timed out"
     if isinstance(exc, EOFError):
         return "the server closed the connection"
