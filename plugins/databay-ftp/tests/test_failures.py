@@ -119,6 +119,28 @@ def test_no_space_left(local_only, update):
     assert remote.files() == {}, "no temporary file is left behind"
 
 
+def test_space_running_out_during_an_upload(local_only, update):
+    """The server accepts the first part of a file, then refuses the rest: an error, and
+    neither a truncated file nor a temporary one is left.
+
+    (Over FTPS, pyftpdlib closes the data connection without its reply: the client gives up
+    after ``timeout``.)"""
+    remote = local_only
+    used = sum(p.stat().st_size for p in remote.server.root.rglob("*") if p.is_file())
+    remote.set_quota(used + 50_000)
+    expected = (FtpOperationError, FtpConnectionError) if remote.scheme == "ftps" else FtpOperationError
+    try:
+        outlet = outlet_for(remote, filename="big.jsonl", timeout=3)
+        with pytest.raises(expected, match=r"cannot upload .*/\.big\.jsonl\.[0-9a-f]+\.part: "):
+            try:
+                outlet.push([Record({"data": "x" * 500_000})], update)
+            finally:
+                outlet.on_shutdown()
+    finally:
+        remote.set_quota(None)
+    assert remote.files() == {}
+
+
 def test_untrusted_certificate(servers, update):
     info, _ = servers["ftps"]
     outlet = FtpOutlet(info.url, password=info.password)  # no cacert: the test authority is not trusted

@@ -32,11 +32,21 @@ _NO_SPACE = ("452", "552")
 _CLOSE_TIMEOUT = 2.0  # seconds a QUIT may take before the connection is simply closed
 
 
+class _Ftp(ftplib.FTP):
+    """``FTP`` whose data connections send without delay (see :func:`_without_delay`)."""
+
+    def ntransfercmd(self, cmd: str, rest: Any = None) -> tuple[socket.socket, int | None]:
+        conn, size = super().ntransfercmd(cmd, rest)
+        return _without_delay(conn), size
+
+
 class _SessionReusingFtpTls(ftplib.FTP_TLS):
-    """``FTP_TLS`` whose data connections resume the control connection's TLS session."""
+    """``FTP_TLS`` whose data connections resume the control connection's TLS session, and
+    send without delay."""
 
     def ntransfercmd(self, cmd: str, rest: Any = None) -> tuple[socket.socket, int | None]:
         conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
+        _without_delay(conn)
         if self._prot_p:  # type: ignore[attr-defined]
             control = self.sock
             assert isinstance(control, ssl.SSLSocket)
@@ -53,7 +63,7 @@ class FtpSession(RemoteSession):
             context = ssl.create_default_context(cafile=endpoint.cacert)
             self._ftp: ftplib.FTP = _SessionReusingFtpTls(context=context, timeout=endpoint.timeout)
         else:
-            self._ftp = ftplib.FTP(timeout=endpoint.timeout)
+            self._ftp = _Ftp(timeout=endpoint.timeout)
         try:
             self._log_in()
         except BaseException:
@@ -223,6 +233,15 @@ class FtpSession(RemoteSession):
             error.errno = errno.ENOSPC
         return error
 
+
+
+def _without_delay(conn: socket.socket) -> socket.socket:
+    """``conn`` with Nagle's algorithm off: the last small segment of an upload (the TLS
+    close_notify of FTPS) would otherwise wait for the server's delayed acknowledgement,
+    40 ms per file on Linux."""
+    with contextlib.suppress(OSError):
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return conn
 
 
 def _parse_time(value: str) -> float:

@@ -76,9 +76,8 @@ class SftpSession(RemoteSession):
     # -- operations ----------------------------------------------------------------------
 
     def upload(self, name: str, data: bytes) -> None:
-        sftp = self.sftp
         with self._translated("upload", name):
-            with sftp.open(name, "wb") as remote:
+            with self.sftp.open(name, "wb") as remote:
                 if data:
                     # Writes are pipelined (not waiting for each answer), but paramiko drops the
                     # errors of pipelined writes when the file is closed. The last byte is
@@ -90,9 +89,6 @@ class SftpSession(RemoteSession):
                     remote.set_pipelined(False)
                     remote.write(data[-1:])
                     remote.flush()
-            stored = sftp.stat(name).st_size
-            if stored != len(data):
-                raise OSError(f"the server stored {stored} of {len(data)} bytes")
 
     def rename(self, source: str, target: str) -> None:
         sftp = self.sftp
