@@ -97,7 +97,7 @@ class Endpoint:
                 continue
             if scheme != wanted[name]:
                 raise ValueError(f"{owner}: {name} applies to {wanted[name]}:// urls only, not {scheme}://")
-            path = os.fspath(value)
+            path = os.path.expanduser(os.fspath(value))
             if not os.path.isfile(path):
                 raise ValueError(f"{owner}: {name} file {path!r} does not exist or is not a file")
             checked[name] = path
