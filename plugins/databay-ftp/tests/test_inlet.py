@@ -140,3 +140,22 @@ def test_repr_shows_no_password(remote):
     inlet = inlet_for(remote, pattern="*.csv", metadata={"k": 1})
     assert repr(inlet) == f"FtpInlet({remote.url}, pattern='*.csv', metadata={{'k': 1}})"
     assert remote.password not in repr(inlet)
+
+
+def test_a_file_that_changed_since_it_was_listed_is_not_read(remote):
+    """Downloads stop one byte past the listed size; the session stays usable."""
+    from databay_ftp.endpoint import Endpoint
+    from databay_ftp.remote import open_session
+
+    remote.write("f.bin", bytes(range(100)) * 10_000)
+    endpoint = Endpoint.from_arguments("FtpInlet", remote.url, remote.password, 10,
+                                       cacert=remote.options.get("cacert"),
+                                       known_hosts=remote.options.get("known_hosts"))
+    session = open_session(endpoint, "FtpInlet")
+    try:
+        assert session.download("f.bin", 500) is None  # grew
+        assert session.download("f.bin", 2_000_000) is None  # shrank
+        assert session.download("f.bin", 1_000_000) == bytes(range(100)) * 10_000
+        session.ping()
+    finally:
+        session.close()

@@ -173,7 +173,7 @@ class FtpSession(RemoteSession):
             received = 0
             with ftp.transfercmd(f"RETR {name}") as conn:
                 while received <= size:
-                    chunk = conn.recv(_READ_CHUNK)
+                    chunk = conn.recv(min(_READ_CHUNK, size + 1 - received))
                     if not chunk:
                         break
                     chunks.append(chunk)
