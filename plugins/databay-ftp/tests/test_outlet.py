@@ -193,3 +193,11 @@ def test_repr_and_url_show_no_password(remote):
     outlet = outlet_for(remote)
     assert repr(outlet) == f"FtpOutlet({remote.url})"
     assert remote.password not in repr(outlet) + outlet.url + repr(outlet.endpoint)
+
+
+def test_a_filename_in_metadata_must_be_a_string(remote, update):
+    outlet = outlet_for(remote)
+    with pytest.raises(ValueError, match=r"record 0 of this push \(no inlet\) has metadata\['FtpOutlet.FILENAME'\] = "
+                                         r"\['x'\]; it must be a file name template"):
+        outlet.push([Record({"n": 1}, {FtpOutlet.FILENAME: ["x"]})], update)
+    outlet.on_shutdown()

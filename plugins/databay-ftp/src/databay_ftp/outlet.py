@@ -142,10 +142,14 @@ class FtpOutlet(Outlet):
         staged = Stage.BATCH_ID in records[0].metadata
         common = {"tags": ".".join(update.tags), "update": update.transfer_number, "time": transfer_time(),
                   "ext": EXTENSIONS[self.format]}
-        by_template: dict[Any, list[int]] = {}
-        key = self.FILENAME
+        by_template: dict[str, list[int]] = {}
+        key, default = self.FILENAME, self.filename.template
         for index, record in enumerate(records):
-            by_template.setdefault(record.metadata.get(key, self.filename.template), []).append(index)
+            text = record.metadata.get(key, default)
+            if type(text) is not str:
+                raise ValueError(f"FtpOutlet: {_describe(record, index)} has metadata['{key}'] = {text!r}; it must be "
+                                 f"a file name template (a string)")
+            by_template.setdefault(text, []).append(index)
         files: dict[str, list[int]] = {}  # name -> its records, in order of first appearance
         tokens: dict[str, str] = {}
         for text, indexes in by_template.items():
@@ -153,7 +157,7 @@ class FtpOutlet(Outlet):
             if staged and not template.stable:
                 self._warn_unstable(template)
             for unit in [[index] for index in indexes] if self.format == "bytes" else [indexes]:
-                name, token = self._name(template, records[unit[0]], unit[0], common, staged)
+                name, token = self._name(template, records, unit, common, staged)
                 if name in files and self.format == "bytes":
                     raise FtpFormatError(
                         f"FtpOutlet cannot name the file of {_describe(records[unit[0]], unit[0])}: "
@@ -164,20 +168,27 @@ class FtpOutlet(Outlet):
         return [(name, self._content(name, [records[i] for i in indexes], indexes), tokens[name])
                 for name, indexes in files.items()]
 
-    def _name(self, template: FilenameTemplate, record: Record, index: int, common: dict[str, Any],
+    def _name(self, template: FilenameTemplate, records: list[Record], unit: list[int], common: dict[str, Any],
               staged: bool) -> tuple[str, str]:
-        """The file name of ``record`` (and those sharing its file), and a token for its temporary name.
+        """The name of the file of ``records[i] for i in unit``, and a token for its temporary name.
 
-        Both derive from the record's stable id on a staged link: a redelivery replaces the
-        file, and a temporary file left by a crash too.
+        Both derive from the records' stable ids on a staged link (their batch's, or the
+        record's with ``bytes``): a redelivery replaces the file, and a temporary file left
+        by a crash too.
         """
-        stable = record.metadata.get(Stage.RECORD_ID if self.format == "bytes" else Stage.BATCH_ID) if staged else None
-        token = random_uuid() if stable is None else stable_uuid(f"{stable}/{template.template}")
-        values = {**common, "uuid": token, "batch": _batch(record, index, template)}
+        first, last = records[unit[0]], records[unit[-1]]
+        if staged:
+            id_key = Stage.RECORD_ID if self.format == "bytes" else Stage.BATCH_ID
+            # Records of several batches share a file when a buffer released them together.
+            stable = f"{first.metadata.get(id_key)}..{last.metadata.get(id_key)}/{template.template}"
+            token = stable_uuid(stable)
+        else:
+            token = random_uuid()
+        values = {**common, "uuid": token, "batch": _batch(first, unit[0], template)}
         try:
             name = check_name(template.render(values))
         except FtpFormatError as exc:
-            raise FtpFormatError(f"FtpOutlet cannot name the file of {_describe(record, index)}: {exc}") from None
+            raise FtpFormatError(f"FtpOutlet cannot name the file of {_describe(first, unit[0])}: {exc}") from None
         return name, token[:16]
 
     def _content(self, name: str, records: list[Record], indexes: list[int]) -> bytes:
@@ -193,12 +204,10 @@ class FtpOutlet(Outlet):
         for name, content, token in files:
             session.put_atomically(name, content, token)
 
-    def _template(self, text: Any, record: Record, index: int) -> FilenameTemplate:
+    def _template(self, text: str, record: Record, index: int) -> FilenameTemplate:
+        """The compiled template ``text`` (from ``record``'s metadata unless it is ``filename``)."""
         template = self._templates.get(text)
         if template is None:
-            if not isinstance(text, str):
-                raise ValueError(f"FtpOutlet: {_describe(record, index)} has metadata['{self.FILENAME}'] = {text!r}; "
-                                 f"it must be a file name template (a string)")
             try:
                 template = FilenameTemplate(text)
             except ValueError as exc:
