@@ -33,5 +33,6 @@ class FtpOperationError(FtpError, OSError):
 
 
 class FtpFormatError(FtpError, ValueError):
-    """A record cannot be written in the outlet's ``format``, or a file read by the inlet is
-    not valid in the inlet's ``format``. The message names the record or the file."""
+    """A record cannot be written in the outlet's ``format`` (or named), or a file read by the
+    inlet is not valid in the inlet's ``format`` or larger than its ``max_bytes``. The message
+    names the record or the file."""

@@ -12,6 +12,7 @@ from databay import Inlet, MetadataKey, Record
 
 from databay_ftp.connection import Connection
 from databay_ftp.endpoint import Endpoint
+from databay_ftp.errors import FtpFormatError
 from databay_ftp.formats import READ_FORMATS, check_encoding, check_format, decode
 
 if TYPE_CHECKING:
@@ -184,7 +185,7 @@ class FtpInlet(Inlet):
                 continue
             try:
                 payloads = decode(self.format, content, self.encoding, self.endpoint.where(remote.name))
-            except Exception:
+            except FtpFormatError:
                 if records:
                     break  # produce the files before it; the next pull reports it
                 raise
@@ -197,6 +198,8 @@ class FtpInlet(Inlet):
     def _accepts(self, name: str) -> bool:
         if name.startswith(".") and not self.pattern.startswith("."):
             return False
+        if "/" in name or any(ord(c) < 32 for c in name):
+            return False  # not a name in this directory (a listing is the server's word, not ours)
         return fnmatch.fnmatchcase(name, self.pattern)
 
     def on_shutdown(self) -> None:
@@ -210,8 +213,6 @@ class FtpInlet(Inlet):
 
 
 def _too_large(session: RemoteSession, remote: RemoteFile, limit: int) -> Exception:
-    from databay_ftp.errors import FtpFormatError
-
     return FtpFormatError(f"{session.describe('read', remote.name)}: it holds {remote.size} bytes, more than "
                           f"max_bytes={limit}; raise max_bytes to read it")
 

@@ -96,7 +96,7 @@ class SftpSession(RemoteSession):
             try:
                 sftp.posix_rename(source, target)  # replaces target (an OpenSSH extension)
             except OSError as refused:
-                if refused.errno is not None:
+                if "support" not in str(refused).lower():
                     raise
                 # A server without posix-rename: plain rename fails if target exists.
                 with contextlib.suppress(OSError):
