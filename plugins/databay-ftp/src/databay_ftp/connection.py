@@ -37,12 +37,15 @@ class Connection:
     :param endpoint: where to connect.
     :param owner: the component's name, for error messages.
     :param idle_timeout: seconds after which an unused session is replaced by a new one.
+    :raises ValueError: ``idle_timeout`` is not a number >= 0.
     """
 
     def __init__(self, endpoint: Endpoint, owner: str, idle_timeout: float):
+        if isinstance(idle_timeout, bool) or not isinstance(idle_timeout, int | float) or idle_timeout < 0:
+            raise ValueError(f"{owner}: idle_timeout must be a number of seconds >= 0, got {idle_timeout!r}")
         self.endpoint = endpoint
         self.owner = owner
-        self.idle_timeout = idle_timeout
+        self.idle_timeout = float(idle_timeout)
         self._session: RemoteSession | None = None
         self._last_used = 0.0
         self._lock = threading.Lock()

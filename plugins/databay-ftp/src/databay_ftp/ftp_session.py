@@ -58,17 +58,12 @@ class FtpSession(RemoteSession):
     """A logged-in FTP or FTPS connection whose current directory is the endpoint's."""
 
     def __init__(self, endpoint: Endpoint, owner: str):
-        super().__init__(endpoint, owner)
         if endpoint.scheme == "ftps":
             context = ssl.create_default_context(cafile=endpoint.cacert)
             self._ftp: ftplib.FTP = _SessionReusingFtpTls(context=context, timeout=endpoint.timeout)
         else:
             self._ftp = _Ftp(timeout=endpoint.timeout)
-        try:
-            self._log_in()
-        except BaseException:
-            self.close()
-            raise
+        super().__init__(endpoint, owner)
 
     def _log_in(self) -> None:
         ftp, endpoint = self._ftp, self.endpoint

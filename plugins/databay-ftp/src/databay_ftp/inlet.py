@@ -113,8 +113,6 @@ class FtpInlet(Inlet):
         for name, value in (("max_files", max_files), ("max_bytes", max_bytes)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"FtpInlet: {name} must be a positive integer, got {value!r}")
-        if isinstance(idle_timeout, bool) or not isinstance(idle_timeout, int | float) or idle_timeout < 0:
-            raise ValueError(f"FtpInlet: idle_timeout must be a number of seconds >= 0, got {idle_timeout!r}")
         self.pattern = pattern
         self.format = check_format("FtpInlet", format, READ_FORMATS)
         self.encoding = check_encoding("FtpInlet", encoding)
@@ -122,7 +120,7 @@ class FtpInlet(Inlet):
         self.max_bytes = max_bytes
         self._read: dict[str, tuple[int, float]] = {}
         self.position = position
-        self._connection = Connection(self.endpoint, "FtpInlet", float(idle_timeout))
+        self._connection = Connection(self.endpoint, "FtpInlet", idle_timeout)
         self._lock = threading.Lock()  # pulls of one inlet shared by several links must not interleave
 
     @property

@@ -106,12 +106,10 @@ class FtpOutlet(Outlet):
         super().__init__(*args, **kwargs)
         self.endpoint = Endpoint.from_arguments("FtpOutlet", url, password, timeout, passive, cacert, known_hosts,
                                                 private_key)
-        if isinstance(idle_timeout, bool) or not isinstance(idle_timeout, int | float) or idle_timeout < 0:
-            raise ValueError(f"FtpOutlet: idle_timeout must be a number of seconds >= 0, got {idle_timeout!r}")
         self.filename = FilenameTemplate(filename)
         self.format = check_format("FtpOutlet", format, WRITE_FORMATS)
         self.encoding = check_encoding("FtpOutlet", encoding)
-        self._connection = Connection(self.endpoint, "FtpOutlet", float(idle_timeout))
+        self._connection = Connection(self.endpoint, "FtpOutlet", idle_timeout)
         self._templates: dict[str, FilenameTemplate] = {filename: self.filename}
         self._warned_unstable = False
 
@@ -142,14 +140,17 @@ class FtpOutlet(Outlet):
         staged = Stage.BATCH_ID in records[0].metadata
         common = {"tags": ".".join(update.tags), "update": update.transfer_number, "time": transfer_time(),
                   "ext": EXTENSIONS[self.format]}
-        by_template: dict[str, list[int]] = {}
         key, default = self.FILENAME, self.filename.template
-        for index, record in enumerate(records):
-            text = record.metadata.get(key, default)
-            if type(text) is not str:
-                raise ValueError(f"FtpOutlet: {_describe(record, index)} has metadata['{key}'] = {text!r}; it must be "
-                                 f"a file name template (a string)")
-            by_template.setdefault(text, []).append(index)
+        by_template: dict[str, list[int]] = {}
+        if any(key in record.metadata for record in records):
+            for index, record in enumerate(records):
+                text = record.metadata.get(key, default)
+                if type(text) is not str:
+                    raise ValueError(f"FtpOutlet: {_describe(record, index)} has metadata['{key}'] = {text!r}; it "
+                                     f"must be a file name template (a string)")
+                by_template.setdefault(text, []).append(index)
+        else:
+            by_template[default] = list(range(len(records)))
         files: dict[str, list[int]] = {}  # name -> its records, in order of first appearance
         tokens: dict[str, str] = {}
         for text, indexes in by_template.items():
@@ -165,8 +166,7 @@ class FtpOutlet(Outlet):
                         f"'bytes' each record needs a name of its own (use {{uuid}} in the template)")
                 files.setdefault(name, []).extend(unit)
                 tokens.setdefault(name, token)
-        return [(name, self._content(name, [records[i] for i in indexes], indexes), tokens[name])
-                for name, indexes in files.items()]
+        return [(name, self._content(name, records, indexes), tokens[name]) for name, indexes in files.items()]
 
     def _name(self, template: FilenameTemplate, records: list[Record], unit: list[int], common: dict[str, Any],
               staged: bool) -> tuple[str, str]:
@@ -192,13 +192,14 @@ class FtpOutlet(Outlet):
         return name, token[:16]
 
     def _content(self, name: str, records: list[Record], indexes: list[int]) -> bytes:
+        """The content of file ``name``, holding ``records[i] for i in indexes``."""
         where = self.endpoint.where(name)
 
         def describe(position: int) -> str:
-            record = records[position]
-            return f"FtpOutlet cannot write {_describe(record, indexes[position])} to {where}"
+            index = indexes[position]
+            return f"FtpOutlet cannot write {_describe(records[index], index)} to {where}"
 
-        return encode(self.format, [record.payload for record in records], self.encoding, describe)
+        return encode(self.format, [records[index].payload for index in indexes], self.encoding, describe)
 
     def _upload(self, session: RemoteSession, files: list[tuple[str, bytes, str]]) -> None:
         for name, content, token in files:

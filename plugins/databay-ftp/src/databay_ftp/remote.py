@@ -35,14 +35,27 @@ class RemoteFile:
 
 
 class RemoteSession(ABC):
-    """One connection to an endpoint, in its directory. Not thread-safe: one user at a time."""
+    """One connection to an endpoint, in its directory. Not thread-safe: one user at a time.
+
+    Subclasses make their client, then call ``super().__init__()``, which logs in (and
+    closes the client if that fails).
+    """
 
     def __init__(self, endpoint: Endpoint, owner: str):
         self.endpoint = endpoint
         self.owner = owner
         self._directories: set[str] = set()
+        try:
+            self._log_in()
+        except BaseException:
+            self.close()
+            raise
 
     # -- what each protocol implements ------------------------------------------------
+
+    @abstractmethod
+    def _log_in(self) -> None:
+        """Connect, log in and enter the endpoint's directory."""
 
     @abstractmethod
     def upload(self, name: str, data: bytes) -> None:

@@ -41,14 +41,9 @@ class SftpSession(RemoteSession):
     """A logged-in SFTP channel whose current directory is the endpoint's."""
 
     def __init__(self, endpoint: Endpoint, owner: str):
-        super().__init__(endpoint, owner)
         self._client = paramiko.SSHClient()
         self._sftp: paramiko.SFTPClient | None = None
-        try:
-            self._log_in()
-        except BaseException:
-            self.close()
-            raise
+        super().__init__(endpoint, owner)
 
     def _log_in(self) -> None:
         endpoint, client = self.endpoint, self._client
