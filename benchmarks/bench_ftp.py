@@ -16,7 +16,7 @@ The writers, taking turns in each round, each into a fresh directory:
 - databay: ``FtpOutlet.push`` of records (built before the clock starts), one push per file.
 
 Logging in is inside the timed part for every writer. Every writer's files must come out
-byte for byte equal. Medians of 7 rounds, the writers' order rotating from round to round;
+byte for byte equal. Medians of 9 rounds, the writers' order rotating from round to round;
 client CPU is this process's ``time.process_time()`` (the servers run in processes of their own).
 
 Target: FtpOutlet at least 0.9x the raw atomic upload, for each protocol and workload.
@@ -36,7 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import Table, median, verdict  # noqa: E402
 
-ROUNDS = 7
+ROUNDS = 9
 TARGET = 0.9
 WORKLOADS = {"small files": (200, 100), "large files": (8, 20_000)}
 PROTOCOLS = ("ftp", "ftps", "sftp")

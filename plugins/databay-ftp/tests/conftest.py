@@ -224,7 +224,7 @@ def remote(servers, scheme: str) -> Remote:
 def local_only(remote: Remote) -> Remote:
     """``remote``, on a server these tests started (skips with an external server)."""
     if remote.server is None:
-        pytest.skip("needs a server started by the tests (controls its quota or restarts it)")
+        pytest.skip("needs a server started by the tests (it changes its quota, users, files or runs)")
     return remote
 
 

@@ -35,6 +35,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -349,6 +350,19 @@ def _serve_sftp(args: argparse.Namespace, password: str) -> None:
     asyncio.run(serve())
 
 
+def _exit_with_parent() -> None:
+    """End this server when the process that started it is gone (killed before it could
+    stop the server), so that no test server outlives its test run."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run one test server until terminated (the password comes from
     ``$DATABAY_TEST_SERVER_PASSWORD``)."""
@@ -361,6 +375,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keys", required=True, help="the folder with server.pem or host_key")
     args = parser.parse_args(argv)
     password = os.environ["DATABAY_TEST_SERVER_PASSWORD"]
+    _exit_with_parent()
     if args.scheme == "sftp":
         _serve_sftp(args, password)
     else:
