@@ -117,8 +117,7 @@ class Databay:
     """FtpOutlet, logged in (by a first push, removed again) and writing into ``directory``."""
 
     def __init__(self, server: Any, directory: str, batches: list[list[dict]]):
-        from databay import Record
-        from databay.update import Update
+        from databay import Record, Update
         from databay_ftp import FtpOutlet
 
         self.pushes = [([Record(payload) for payload in batch], Update(["bench"], number))

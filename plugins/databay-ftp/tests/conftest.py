@@ -21,7 +21,7 @@ from pathlib import Path
 
 import paramiko
 import pytest
-from databay.update import Update
+from databay import Update
 from databay_ftp.testing import SCHEMES, LocalServer, ServerInfo, external_server
 
 _directories = itertools.count()

@@ -10,8 +10,7 @@ import logging
 import threading
 
 import pytest
-from databay import Record
-from databay.update import Update
+from databay import Record, Update
 from databay_ftp import FtpFormatError, FtpOutlet
 
 
