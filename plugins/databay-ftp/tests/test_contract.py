@@ -1,0 +1,100 @@
+"""databay's conformance kit, run against FtpOutlet and FtpInlet on each protocol."""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+
+import pytest
+from databay.testing import InletTester, OutletTester
+from databay_ftp import FtpInlet, FtpOutlet
+from databay_ftp.testing import free_port
+
+from .conftest import Remote
+
+
+@pytest.fixture
+def contract_remote(request, servers) -> Remote:
+    """A fresh directory on the server of the test class's ``scheme``."""
+    info, local = servers[request.cls.scheme]
+    base = info.url.split("://", 1)[1].partition("/")[2].strip("/")
+    directory = f"{'/' + base if base else ''}/contract-{os.getpid()}-{request.node.name}"
+    remote = Remote(info, directory, local)
+    with remote.client() as client:
+        client.makedirs()
+    return remote
+
+
+class OutletContract(OutletTester):
+    __test__ = False
+    scheme = "ftp"
+
+    @pytest.fixture(autouse=True)
+    def _remote(self, contract_remote: Remote) -> None:
+        self.remote = contract_remote
+
+    def get_outlet(self):
+        kwargs = self.remote.components_kwargs()
+        # Names that sort in the order they were written, so read_back() lists new files last.
+        return [FtpOutlet(self.remote.url, filename="{time:%Y%m%d%H%M%S%f}-{uuid}.jsonl", **kwargs),
+                FtpOutlet(self.remote.url, filename="{time:%Y%m%d%H%M%S%f}/{tags}.{ext}", format="json",
+                          idle_timeout=0, **kwargs)]
+
+    def read_back(self, outlet):
+        delivered = []
+        for name, content in sorted(self.remote.files().items()):
+            if name.endswith(".json"):
+                delivered.extend(json.loads(content))
+            else:
+                delivered.extend(json.loads(line) for line in content.splitlines())
+        return delivered
+
+    def get_failing_outlet(self):
+        return FtpOutlet(self.remote.url.replace(self.remote.url.split("@")[1].split("/")[0],
+                                                 f"127.0.0.1:{free_port()}"),
+                         timeout=1, **self.remote.components_kwargs())
+
+
+class InletContract(InletTester):
+    __test__ = False
+    scheme = "ftp"
+
+    @pytest.fixture(autouse=True)
+    def _remote(self, contract_remote: Remote) -> None:
+        self.remote = contract_remote
+        for n in range(3):
+            contract_remote.write(f"{n}.jsonl", f'{{"n": {n}}}\n{{"n": {n + 10}}}\n'.encode())
+        contract_remote.write("blob.bin", b"\x00\xff")
+
+    def get_inlet(self):
+        kwargs = self.remote.components_kwargs()
+        return [FtpInlet(self.remote.url, "*.jsonl", "jsonl", **kwargs),
+                FtpInlet(self.remote.url, "*.bin", max_files=1, metadata={"FtpInlet.SOURCE": "x"}, **kwargs)]
+
+    def get_failing_inlet(self):
+        return FtpInlet(posixpath.join(self.remote.url, "missing"), **self.remote.components_kwargs())
+
+
+class TestFtpOutlet(OutletContract):
+    scheme = "ftp"
+
+
+class TestFtpsOutlet(OutletContract):
+    scheme = "ftps"
+
+
+class TestSftpOutlet(OutletContract):
+    scheme = "sftp"
+
+
+class TestFtpInlet(InletContract):
+    scheme = "ftp"
+
+
+class TestFtpsInlet(InletContract):
+    scheme = "ftps"
+
+
+class TestSftpInlet(InletContract):
+    scheme = "sftp"

@@ -1,0 +1,174 @@
+"""FtpOutlet and FtpInlet on staged links: stable names per batch, so a redelivery replaces
+its first copy; the inlet's position committed with the records it produced."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+import pytest
+from databay import Inlet, Link, Outlet
+from databay.stage import Stage
+from databay_ftp import FtpInlet, FtpOutlet
+
+
+class Numbers(Inlet):
+    def __init__(self, per_pull: int = 3):
+        super().__init__()
+        self.next = 0
+        self.per_pull = per_pull
+
+    def pull(self, update):
+        start, self.next = self.next, self.next + self.per_pull
+        return [{"n": n} for n in range(start, self.next)]
+
+
+class LosesTheAnswer(FtpOutlet):
+    """Uploads, then fails as if the connection dropped before the server's answer arrived."""
+
+    def __init__(self, *args, losses: int = 1, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.losses = losses
+
+    def push(self, records, update):
+        super().push(records, update)
+        if self.losses:
+            self.losses -= 1
+            raise ConnectionError("connection reset before the reply")
+
+
+class Keep(Outlet):
+    def __init__(self):
+        super().__init__()
+        self.payloads = []
+
+    def push(self, records, update):
+        self.payloads.extend(r.payload for r in records)
+
+
+def numbers_in(files: dict[str, bytes]) -> list[int]:
+    return sorted(json.loads(line)["n"] for content in files.values() for line in content.splitlines())
+
+
+@pytest.mark.parametrize("filename", ["{tags}-{uuid}.{ext}", "{batch}.jsonl", "{tags}/{batch}/{uuid}.jsonl"])
+def test_a_redelivered_batch_replaces_its_first_copy(remote, tmp_path, filename):
+    outlet = LosesTheAnswer(remote.url, filename=filename, **remote.components_kwargs())
+    link = Link(Numbers(), outlet, interval=1, tags="numbers", stage=tmp_path / "s.stage", ignore_exceptions=True)
+    link.transfer()  # uploaded, but the outlet failed: the batch stays pending
+    assert [b.batches for b in link.stage.backlog()] == [1]
+    link.transfer()  # batch 1 again (same name), then batch 2
+    link.on_shutdown()
+    files = remote.files()
+    assert len(files) == 2 and numbers_in(files) == list(range(6))
+    if "{batch}" in filename:
+        uid = link.stage.uid
+        assert any(f"{uid}-1" in name for name in files) and any(f"{uid}-2" in name for name in files)
+
+
+def test_without_a_stage_a_retried_push_writes_again(remote):
+    outlet = LosesTheAnswer(remote.url, filename="{uuid}.jsonl", **remote.components_kwargs())
+    link = Link(Numbers(), outlet, interval=1, ignore_exceptions=True)
+    link.transfer()
+    link.transfer()
+    link.on_shutdown()
+    assert len(remote.files()) == 2  # nothing says the second push held the first push's records
+
+
+def test_bytes_records_get_stable_names_each(remote, tmp_path):
+    class Blobs(Inlet):
+        def pull(self, update):
+            return [b"one", b"two"]
+
+    outlet = LosesTheAnswer(remote.url, filename="{uuid}.bin", format="bytes", **remote.components_kwargs())
+    link = Link(Blobs(), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True)
+    link.transfer()
+    link.transfer()
+    link.on_shutdown()
+    assert sorted(remote.files().values()) == [b"one", b"one", b"two", b"two"]  # two batches, no third copy
+
+
+def test_names_that_change_at_redelivery_are_warned_about_once(remote, tmp_path, caplog):
+    outlet = FtpOutlet(remote.url, filename="{time}-{uuid}.jsonl", **remote.components_kwargs())
+    link = Link(Numbers(), outlet, interval=1, stage=tmp_path / "s.stage")
+    with caplog.at_level(logging.WARNING, logger="databay.FtpOutlet"):
+        link.transfer()
+        link.transfer()
+    link.on_shutdown()
+    assert caplog.text.count("uses {time} or {update}") == 1
+
+
+def test_batch_needs_a_stage(remote):
+    outlet = FtpOutlet(remote.url, filename="{batch}.jsonl", **remote.components_kwargs())
+    with pytest.raises(ValueError, match=r"uses \{batch\}, and records only have a batch on a link with a stage"):
+        Link(Numbers(), outlet, interval=1).transfer()
+    assert remote.files() == {}
+
+
+def test_the_inlet_position_is_committed_with_its_records(remote, tmp_path):
+    stage = tmp_path / "s.stage"
+    remote.write("a.jsonl", b'{"n": 1}\n')
+    keep = Keep()
+    link = Link(FtpInlet(remote.url, "*.jsonl", "jsonl", **remote.components_kwargs()), keep, interval=1,
+                stage=stage)
+    link.transfer()
+    link.on_shutdown()
+    assert list(Stage(stage).open().inlet_states()["FtpInlet"]["files"]) == ["a.jsonl"]
+    remote.write("b.jsonl", b'{"n": 2}\n')
+    keep2 = Keep()
+    link2 = Link(FtpInlet(remote.url, "*.jsonl", "jsonl", **remote.components_kwargs()), keep2, interval=1,
+                 stage=stage)
+    link2.transfer()
+    link2.on_shutdown()
+    assert (keep.payloads, keep2.payloads) == ([{"n": 1}], [{"n": 2}])
+
+
+def test_files_pulled_but_never_committed_are_read_again(remote, tmp_path):
+    stage = tmp_path / "s.stage"
+    remote.write("a.bin", b"A")
+    link = Link(FtpInlet(remote.url, **remote.components_kwargs()), Keep(), interval=1, stage=stage)
+    link.transfer()
+    link.on_shutdown()
+    remote.write("b.bin", b"B")
+    crashed = FtpInlet(remote.url, **remote.components_kwargs())  # pulled b.bin, then died before committing
+    crashed.set_state(Stage(stage).open().inlet_states()["FtpInlet"])
+    assert [r.payload for r in crashed.pull(None)] == [b"B"]
+    crashed.on_shutdown()
+    keep = Keep()
+    restarted = Link(FtpInlet(remote.url, **remote.components_kwargs()), keep, interval=1, stage=stage)
+    restarted.transfer()
+    restarted.on_shutdown()
+    assert keep.payloads == [b"B"]
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL: nothing of the process's cleanup runs."""
+
+
+def test_a_temporary_file_left_by_a_crash_is_replaced_by_the_redelivery(remote, monkeypatch, update):
+    """Killed between the upload to the temporary name and the rename: the redelivered batch
+    uploads to the same temporary name and renames it, so nothing is left behind."""
+    from databay import Record
+    from databay_ftp.remote import RemoteSession
+
+    batch = [Record({"n": n}, {Stage.BATCH_ID: "abc:7", Stage.RECORD_ID: f"abc:7:{n}"}) for n in range(3)]
+    original = RemoteSession.put_atomically
+
+    def killed_before_rename(session, name, data, token):
+        session.upload(f".{name}.{token}.part", data)
+        raise Killed()
+
+    monkeypatch.setattr(RemoteSession, "put_atomically", killed_before_rename)
+    outlet = FtpOutlet(remote.url, filename="{batch}.jsonl", **remote.components_kwargs())
+    with pytest.raises(Killed):
+        outlet.push(batch, update)
+    with remote.client() as client:
+        [left] = client.names()
+    assert re.fullmatch(r"\.abc-7\.jsonl\.[0-9a-f]{16}\.part", left)
+    monkeypatch.setattr(RemoteSession, "put_atomically", original)
+    restarted = FtpOutlet(remote.url, filename="{batch}.jsonl", **remote.components_kwargs())
+    restarted.push(batch, update)
+    restarted.on_shutdown()
+    outlet.on_shutdown()
+    assert remote.files() == {"abc-7.jsonl": b'{"n": 0}\n{"n": 1}\n{"n": 2}\n'}
+
