@@ -98,32 +98,39 @@ class Inlet(LifecycleNode, ABC):
         return self._as_records(data)
 
     def _as_records(self, data: Any) -> list[Record]:
-        """Turn what :meth:`pull` returned into a list of records."""
-        return self._as_records_sharing_metadata(data)[0]
-
-    def _as_records_sharing_metadata(self, data: Any) -> tuple[list[Record], dict | None]:
-        """:meth:`_as_records`, and the dict every record's metadata is a copy of (``None``
-        unless all of them are: a stage then stores it once for the whole batch)."""
-        if type(data) is not list:
-            data = [data]
-        elif not data:
-            return data, None
-        if type(self).new_record is not Inlet.new_record:
-            new_record = self.new_record
-            return [e if isinstance(e, Record) else new_record(e) for e in data], None
-        # Fast path: build the shared part of the metadata once per pull.
-        base = dict(self._metadata)
-        base["__inlet__"] = repr(self)
-        if len(data) == 1:
-            record = data[0]
-            return ([record], None) if isinstance(record, Record) else ([Record(record, base)], base)
-        if not any(issubclass(kind, Record) for kind in set(map(type, data))):
-            # No Record among the results: one record each, looping in C.
-            return list(map(Record, data, map(dict.copy, repeat(base, len(data))))), base
-        copy = base.copy
-        return [e if isinstance(e, Record) else Record(e, copy()) for e in data], None
+        """Turn what :meth:`pull` returned into a list of records (see :func:`as_records`)."""
+        return as_records(self, data)
 
     def __repr__(self) -> str:
         if self._metadata:
             return f"{type(self).__name__}(metadata={self._metadata})"
         return f"{type(self).__name__}()"
+
+
+def as_records(inlet: Inlet, data: Any) -> list[Record]:
+    """Turn what ``inlet.pull`` returned into records: a ``list`` gives one record per
+    element, anything else one record; :class:`Record` elements are kept as they are."""
+    return as_records_sharing_metadata(inlet, data)[0]
+
+
+def as_records_sharing_metadata(inlet: Inlet, data: Any) -> tuple[list[Record], dict | None]:
+    """:func:`as_records`, and the dict every record's metadata is a copy of (``None``
+    unless all of them are: a stage then stores it once for the whole batch)."""
+    if type(data) is not list:
+        data = [data]
+    elif not data:
+        return data, None
+    if type(inlet).new_record is not Inlet.new_record:
+        new_record = inlet.new_record
+        return [e if isinstance(e, Record) else new_record(e) for e in data], None
+    # Fast path: build the shared part of the metadata once per pull.
+    base = dict(inlet.metadata)
+    base["__inlet__"] = repr(inlet)
+    if len(data) == 1:
+        record = data[0]
+        return ([record], None) if isinstance(record, Record) else ([Record(record, base)], base)
+    if not any(issubclass(kind, Record) for kind in set(map(type, data))):
+        # No Record among the results: one record each, looping in C.
+        return list(map(Record, data, map(dict.copy, repeat(base, len(data))))), base
+    copy = base.copy
+    return [e if isinstance(e, Record) else Record(e, copy()) for e in data], None

@@ -21,12 +21,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from databay.plugins import get_plugin_manager, on_plugins_changed
+
 _LOGGER = logging.getLogger("databay.observers")
 _UNSET: Any = object()
 _current: Any = _UNSET
 
 OBSERVER_HOOKS = ("databay_transfer_started", "databay_transfer_finished", "databay_transfer_failed",
-                  "databay_batch_dead_lettered")
+                  "databay_transfer_skipped", "databay_transfer_retrying", "databay_batch_dead_lettered")
 
 
 class _Notifier:
@@ -52,6 +54,12 @@ class _Notifier:
     def transfer_failed(self, **kwargs: Any) -> None:
         self._call("databay_transfer_failed", **kwargs)
 
+    def transfer_skipped(self, **kwargs: Any) -> None:
+        self._call("databay_transfer_skipped", **kwargs)
+
+    def transfer_retrying(self, **kwargs: Any) -> None:
+        self._call("databay_transfer_retrying", **kwargs)
+
     def batch_dead_lettered(self, **kwargs: Any) -> None:
         self._call("databay_batch_dead_lettered", **kwargs)
 
@@ -67,11 +75,18 @@ def current() -> _Notifier | None:
 def refresh() -> None:
     """Re-read which plugins observe transfers (after plugins were loaded or registered)."""
     global _current
-    from databay.plugins import get_plugin_manager
-
     hook = get_plugin_manager().pm.hook
     listening = any(getattr(hook, name).get_hookimpls() for name in OBSERVER_HOOKS)
     _current = _Notifier(hook) if listening else None
+
+
+def _forget() -> None:
+    """The loaded plugins changed: find out again who observes at the next transfer."""
+    global _current
+    _current = _UNSET
+
+
+on_plugins_changed(_forget)
 
 
 def add_observer(observer: Any) -> None:
@@ -80,8 +95,6 @@ def add_observer(observer: Any) -> None:
 
     :raises ValueError: it implements none of the observer hooks.
     """
-    from databay.plugins import get_plugin_manager
-
     pm = get_plugin_manager().pm
     if pm.is_registered(observer):
         return
@@ -94,8 +107,6 @@ def add_observer(observer: Any) -> None:
 
 def remove_observer(observer: Any) -> None:
     """Stop ``observer`` (added with :func:`add_observer`) watching transfers."""
-    from databay.plugins import get_plugin_manager
-
     pm = get_plugin_manager().pm
     if pm.is_registered(observer):
         pm.unregister(observer)

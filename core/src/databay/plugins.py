@@ -326,9 +326,7 @@ class PluginManager:
 
     def observe(self) -> None:
         """Make the engine's observer hooks see the plugins registered so far."""
-        from databay import observers
-
-        observers.refresh()
+        _plugins_changed()
 
 
 def _entry_points() -> list[_EntryPoint | EntryPoint]:
@@ -475,11 +473,24 @@ def set_plugin_manager(manager: PluginManager | None) -> None:
     ``None`` forgets the loaded plugins: the next use loads them again.
     """
     global _manager
-    from databay import observers
-
     with _manager_lock:
         _manager = manager
-        observers._current = observers._UNSET
+    _plugins_changed()
+
+
+_change_listeners: list[Callable[[], None]] = []
+
+
+def on_plugins_changed(listener: Callable[[], None]) -> None:
+    """Call ``listener()`` whenever the loaded plugins change (``databay.observers`` finds
+    out again who observes transfers): the layers above the plugin system subscribe here
+    rather than being called by name."""
+    _change_listeners.append(listener)
+
+
+def _plugins_changed() -> None:
+    for listener in list(_change_listeners):
+        listener()
 
 
 def reset_plugin_manager() -> None:

@@ -1,22 +1,27 @@
-"""The planner engine: one asyncio loop per planner running its links on time.
+"""The engine: one asyncio loop running many links' transfers on time.
 
-Each scheduled link has a :class:`_Slot`. Its transfers are due at ideal times
-``anchor + k * interval`` (the anchor is the first transfer's time), armed with
-``loop.call_at`` so nothing polls and nothing drifts. When a transfer is still running at
-its link's next due time, that slot is skipped (coalesced) rather than run in parallel:
-one link's transfers never overlap. Synchronous pulls and pushes run in the engine's
-bounded thread pool; asynchronous ones on its loop.
+Each scheduled link has a :class:`_Slot`. Its transfers are due at the times its
+:class:`~databay.run.schedules.Schedule` gives (an interval grid ``first + k * interval``
+today), armed with ``loop.call_at`` so nothing polls and nothing drifts. When a transfer
+is still running at its link's next due time, that time is skipped (coalesced) rather
+than run in parallel: one link's transfers never overlap. Synchronous pulls and pushes
+run in the engine's bounded thread pool; asynchronous ones on its loop.
+
+A link is run **directly** (its transfers from its settings, its nodes started by
+:mod:`~databay.run.nodes`) or, when the planner says its public methods must be used (a
+subclass overriding ``transfer()``, a test double), **through** ``link.transfer()``,
+``link.on_start()`` and ``link.on_shutdown()``, called in the pool. Inside such a call, the
+link's own ``Link.transfer()`` (``super().transfer()``) runs on this loop at once.
 
 A planner that times transfers with a scheduler of its own (``Engine(..., timers=False)``)
 keeps everything else: it starts its scheduler on the engine's loop and runs each due
-transfer with :meth:`Engine.transfer_due`, which applies the same rules (no overlap,
-tracked in flight, errors to the planner, refused once stopping).
+transfer with :meth:`Engine.transfer_due`, which applies the same rules.
 
 With many links (:data:`FREEZE_LINKS` or more) the engine freezes the objects that exist
 when it starts (``gc.freeze()``, after one ``gc.collect()``) and unfreezes them when it
-stops: a full garbage collection would otherwise walk every link, node and slot again
-and again, and each walk (tens of milliseconds with 10,000 links) holds up every
-transfer due meanwhile. Objects freed by reference counting are freed as usual.
+stops: a full garbage collection would otherwise walk every link, node and slot again and
+again, and each walk (tens of milliseconds with 10,000 links) holds up every transfer due
+meanwhile. Objects freed by reference counting are freed as usual.
 """
 
 from __future__ import annotations
@@ -26,28 +31,34 @@ import collections
 import concurrent.futures
 import gc
 import logging
-import math
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING
+from typing import Any, TypeVar
 
-from databay.runtime import Runtime, WorkerPool
-from databay.transfer import TransferStats, run_transfer
+from databay import observers
+from databay.run import nodes
+from databay.run.runtime import Runtime, WorkerPool
+from databay.run.schedules import IntervalGrid, Schedule, interval_seconds
+from databay.run.state import LinkState, state_of
+from databay.run.stats import TransferStats
+from databay.run.transfer import run_transfer
 
-if TYPE_CHECKING:
-    from databay.link import Link
+__all__ = ["FREEZE_LINKS", "NOT_RUN", "Engine"]
+
+T = TypeVar("T")
 
 _LOGGER = logging.getLogger("databay.engine")
-_worker = threading.local()
+_worker = threading.local()  # .engine: the engine of this pool thread; .driving: the link whose method it calls
 _START_BATCH = 64
 FREEZE_LINKS = 500
+
+NOT_RUN: Any = object()
+"""What :meth:`Engine.run_for` returns when the caller must do the work itself."""
 
 
 def _warm_up_observers() -> None:
     """Load the plugins' observers now rather than in the first transfers (which would
     start late); a failure is left for the first transfer to report."""
-    from databay import observers
-
     try:
         observers.current()
     except Exception:  # noqa: BLE001
@@ -57,13 +68,13 @@ def _warm_up_observers() -> None:
 class _Slot:
     """Scheduling state of one link."""
 
-    __slots__ = ("link", "interval", "anchor", "k", "handle", "due", "task", "removed", "skipped", "queued")
+    __slots__ = ("link", "state", "direct", "schedule", "handle", "due", "task", "removed", "skipped", "queued")
 
-    def __init__(self, link: Link):
+    def __init__(self, link: Any, schedule: Schedule, direct: bool):
         self.link = link
-        self.interval = link.interval.total_seconds()
-        self.anchor: float | None = None
-        self.k = 0
+        self.state: LinkState = state_of(link)
+        self.direct = direct  # run from its settings, not through its public methods
+        self.schedule = schedule
         self.handle: asyncio.Handle | None = None  # an immediate transfer's call_soon
         self.due: float | None = None  # the time of the Engine._timers group it waits in
         self.task: asyncio.Task | None = None
@@ -82,12 +93,11 @@ class Engine:
         timing to the caller, which runs due transfers with :meth:`transfer_due`.
     """
 
-    def __init__(self, threads: int, on_transfer_error: Callable[[Exception, Link], None],
-                 timers: bool = True):
+    def __init__(self, threads: int, on_transfer_error: Callable[[Exception, Any], None], timers: bool = True):
         self.threads = threads
         self._on_transfer_error = on_transfer_error
         self._own_timers = timers
-        self._slots: dict[Link, _Slot] = {}
+        self._slots: dict[Any, _Slot] = {}
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
@@ -96,10 +106,13 @@ class Engine:
         self._wait_on_stop = True
         self._stop_timeout: float | None = None
         self._stop_pending = False
+        self._claimed = False  # start() entered: running from then on
+        self._claimed_by: int | None = None
+        self._loop_changed = threading.Condition(self._lock)  # the loop came up, or the engine finished
         self._finished = threading.Event()
         self._finished.set()
         self._in_flight: set[asyncio.Task] = set()
-        # Link.transfer() calls from other threads waiting for the loop: (future, coroutine).
+        # Calls from other threads waiting for the loop: (future, coroutine).
         self._outside: dict[concurrent.futures.Future, Coroutine] = {}
         self._tearing_down = False  # from then on, transfers asked for from outside run without the loop
         self._due: collections.deque[_Slot] = collections.deque()
@@ -113,7 +126,7 @@ class Engine:
 
     @property
     def running(self) -> bool:
-        """Whether the loop is running (from the start of :meth:`run` to its return)."""
+        """Whether the engine runs: from :meth:`claim` (or :meth:`run`) until :meth:`run` returns."""
         return not self._finished.is_set()
 
     @property
@@ -123,56 +136,81 @@ class Engine:
 
     def in_own_thread(self) -> bool:
         """Whether the caller runs on this engine's loop or in its thread pool."""
-        return (
-            threading.get_ident() == self._loop_thread
-            or getattr(_worker, "engine", None) is self
-        )
-
-    def accepts_external_transfers(self) -> bool:
-        """Whether ``Link.transfer()`` from this thread should run on the engine's loop."""
-        return self._loop is not None and self.running and not self.in_own_thread()
+        return threading.get_ident() == self._loop_thread or getattr(_worker, "engine", None) is self
 
     @property
     def runtime(self) -> Runtime | None:
         """Where this engine's transfers run, while it runs (``None`` otherwise)."""
         return self._runtime
 
-    def skipped_transfers(self, link: Link) -> int:
+    def skipped_transfers(self, link: Any) -> int:
         """How many due transfers of ``link`` were skipped because one was still running."""
         slot = self._slots.get(link)
         return slot.skipped if slot else 0
 
     # -- scheduling (any thread) -------------------------------------------------
 
-    def schedule(self, link: Link) -> None:
-        """Start scheduling ``link`` (now if running, else when :meth:`run` starts)."""
-        slot = _Slot(link)
+    def schedule(self, link: Any, direct: bool = True, schedule: Schedule | None = None) -> None:
+        """Start scheduling ``link`` (now if running, else when :meth:`run` starts).
+
+        :param direct: run it from its settings (``False``: through its public methods).
+        :param schedule: its due times; by default every ``link.interval``.
+        :raises ValueError: the link's interval is not positive (and no schedule was given).
+        """
+        slot = _Slot(link, schedule or IntervalGrid(interval_seconds(link)), direct)
         with self._lock:
             self._slots[link] = slot
-        link._engine = self
+        slot.state.engine = self
         loop = self._loop
         if loop is not None and self.running:
             loop.call_soon_threadsafe(self._arm, slot, False)
 
-    def unschedule(self, link: Link) -> None:
+    def unschedule(self, link: Any) -> None:
         """Stop scheduling ``link``; a transfer in flight finishes."""
         with self._lock:
             slot = self._slots.pop(link, None)
-        if link._engine is self:
-            link._engine = None
         if slot is None:
             return
+        if slot.state.engine is self:
+            slot.state.engine = None
         slot.removed = True
         loop = self._loop
         if loop is not None and self.running:
             loop.call_soon_threadsafe(self._disarm, slot)
 
+    def is_direct(self, link: Any) -> bool:
+        """Whether ``link`` is run from its settings (see :meth:`schedule`); ``True`` if unknown."""
+        slot = self._slots.get(link)
+        return slot is None or slot.direct
+
     # -- running -----------------------------------------------------------------
+
+    def claim(self) -> None:
+        """Mark the engine running, before :meth:`run` builds its loop: a :meth:`stop` from
+        now on stops it as soon as it is up.
+
+        :raises RuntimeError: it is already running.
+        """
+        with self._lock:
+            if self.running:
+                raise RuntimeError("This planner is already running.")
+            self._claimed, self._claimed_by = True, threading.get_ident()
+            self._stop_pending = False
+            self._wait_on_stop, self._stop_timeout = True, None
+            self._finished.clear()
+
+    def release_claim(self) -> None:
+        """Undo a :meth:`claim` that :meth:`run` never took up (the start failed before)."""
+        with self._lock:
+            if self._claimed:
+                self._claimed = False
+                self._finished.set()
+                self._loop_changed.notify_all()
 
     def run(
         self,
         before: Callable[[], Awaitable[None]],
-        immediate: Callable[[Link], bool],
+        immediate: Callable[[Any], bool],
         after: Callable[[], Awaitable[None]],
     ) -> None:
         """Run the loop in the calling thread until :meth:`stop` (blocking).
@@ -181,24 +219,22 @@ class Engine:
         which transfer at once), and ``after`` runs last (``on_shutdown``), after the
         transfers in flight finished (or were cancelled, for ``stop(wait=False)``).
         """
+        with self._lock:
+            claimed, self._claimed = self._claimed, False
+        if not claimed:
+            self.claim()
         loop = asyncio.new_event_loop()
         executor = WorkerPool(loop, self.threads, "databay-worker", initializer=self._mark_worker)
         with self._lock:
-            if self.running:
-                loop.close()
-                executor.shutdown()
-                raise RuntimeError("This planner is already running.")
-            self._finished.clear()
             for slot in self._due:
                 slot.queued = False
             self._due.clear()
             self._starting = False
             self._tearing_down = False
             self._timers, self._timer_handles = {}, {}
-            self._stop_pending = False
-            self._wait_on_stop, self._stop_timeout = True, None
             self._loop, self._loop_thread = loop, threading.get_ident()
             self._runtime = Runtime(executor)
+            self._loop_changed.notify_all()
         main = loop.create_task(self._main(before, immediate, after))
         interrupted = False
         try:
@@ -225,11 +261,12 @@ class Engine:
                     self._loop = self._loop_thread = self._runtime = None
                     self._stop_requested = None
                     self._finished.set()
-                    # Transfers asked for from outside that the loop never got to run.
+                    self._loop_changed.notify_all()
+                    # Calls from outside that the loop never got to run.
                     for future, coroutine in self._outside.items():
                         if not future.done():
                             coroutine.close()
-                            future.set_result(None)  # the caller transfers without the planner
+                            future.set_result(NOT_RUN)  # the caller does it without the planner
 
     def _mark_worker(self) -> None:
         _worker.engine = self
@@ -237,10 +274,12 @@ class Engine:
     async def _main(self, before, immediate, after) -> None:
         loop, runtime = self._loop, self._runtime
         assert loop is not None and runtime is not None  # set by run() before the loop starts
-        self._stop_requested = stop_requested = asyncio.Event()
+        stop_requested = asyncio.Event()
+        with self._lock:  # stop() reads both under this lock: a request is never lost
+            self._stop_requested = stop_requested
+            if self._stop_pending:  # stop() came before the loop was ready
+                stop_requested.set()
         runtime.stopping = stop_requested  # retry backoff ends when stopping
-        if self._stop_pending:  # stop() came before the loop was ready
-            stop_requested.set()
         frozen = False
         try:
             await before()
@@ -252,7 +291,7 @@ class Engine:
                     gc.collect()
                     gc.freeze()
                     frozen = True
-                loop_time = loop.time()  # one anchor: these links fall due together
+                loop_time = loop.time()  # one start: these links fall due together
                 for slot in slots:
                     self._arm(slot, immediate(slot.link), now=loop_time)
                 await stop_requested.wait()
@@ -290,7 +329,8 @@ class Engine:
         self._in_flight.difference_update(tasks)
 
     def stop(self, wait: bool = True, timeout: float | None = None) -> None:
-        """Ask the loop to stop; from outside the engine, block until it has when ``wait``.
+        """Ask the loop to stop (as soon as it is up, if it is starting); from outside the
+        engine, block until it has when ``wait``.
 
         :param wait: let transfers in flight finish (else cancel them).
         :param timeout: with ``wait``, cancel transfers still running after this many seconds.
@@ -300,12 +340,12 @@ class Engine:
                 return
             self._wait_on_stop, self._stop_timeout = wait, timeout
             self._stop_pending = True
-            loop = self._loop
-            assert loop is not None  # run() sets it and clears _finished under this lock
-        try:
-            loop.call_soon_threadsafe(self._request_stop)
-        except RuntimeError:  # the loop closed meanwhile
-            return
+            loop, requested = self._loop, self._stop_requested
+        if loop is not None and requested is not None:
+            try:
+                loop.call_soon_threadsafe(self._request_stop)
+            except RuntimeError:  # the loop closed meanwhile
+                return
         if wait and not self.in_own_thread():
             self._finished.wait()
 
@@ -316,15 +356,14 @@ class Engine:
     # -- timers (loop thread) ----------------------------------------------------
 
     def _arm(self, slot: _Slot, immediate: bool, now: float | None = None) -> None:
-        if slot.removed or self._loop is None or not self._own_timers:
+        loop = self._loop
+        if slot.removed or loop is None or not self._own_timers:
             return
-        slot.anchor = self._loop.time() if now is None else now
+        due = slot.schedule.first_due(loop.time() if now is None else now, immediate)
         if immediate:
-            slot.k = 0
-            slot.handle = self._loop.call_soon(self._fire, slot)
+            slot.handle = loop.call_soon(self._fire, slot, due)
         else:
-            slot.k = 1
-            self._wait_until(slot, slot.anchor + slot.interval)
+            self._wait_until(slot, due)
 
     def _wait_until(self, slot: _Slot, due: float) -> None:
         slot.due = due
@@ -354,17 +393,14 @@ class Engine:
         self._timer_handles.pop(due, None)
         for slot in self._timers.pop(due, ()):
             slot.due = None
-            self._fire(slot)
+            self._fire(slot, due)
 
-    def _fire(self, slot: _Slot) -> None:
+    def _fire(self, slot: _Slot, due: float) -> None:
         slot.handle = None
-        if slot.removed or self._stop_requested is None or self._stop_requested.is_set():
+        if slot.removed or self.stopping:
             return
         loop = self._loop
         assert loop is not None  # on the loop, which run() sets for as long as it runs
-        now = loop.time()
-        if slot.anchor is None:
-            slot.anchor = now
         if slot.task is None and not slot.queued:
             slot.queued = True
             self._due.append(slot)
@@ -372,14 +408,15 @@ class Engine:
                 self._starting = True
                 loop.call_soon(self._start_due)
         else:
-            slot.skipped += 1
-            _LOGGER.debug("%s still transferring, skipped a due transfer", slot.link)
-        slot.k += 1
-        due = slot.anchor + slot.k * slot.interval
-        if due <= now:  # missed whole intervals: coalesce them into the next one
-            slot.k = math.floor((now - slot.anchor) / slot.interval) + 1
-            due = slot.anchor + slot.k * slot.interval
-        self._wait_until(slot, due)
+            self._skipped(slot)
+        self._wait_until(slot, slot.schedule.next_due(due, loop.time()))
+
+    def _skipped(self, slot: _Slot) -> None:
+        slot.skipped += 1
+        _LOGGER.debug("%s still transferring, skipped a due transfer", slot.link)
+        notify = observers.current()
+        if notify is not None:
+            notify.transfer_skipped(link=slot.link, skipped=slot.skipped)
 
     def _start_due(self) -> None:
         """Start the transfers that fell due, a batch at a time, in the order they fell due.
@@ -391,14 +428,14 @@ class Engine:
         due = self._due
         loop = self._loop
         assert loop is not None  # on the loop, which run() sets for as long as it runs
-        stopping = self._stop_requested is None or self._stop_requested.is_set()
+        stopping = self.stopping
         for _ in range(min(len(due), _START_BATCH)):
             slot = due.popleft()
             slot.queued = False
             if slot.removed or stopping:
                 continue
             if slot.task is not None:  # Link.transfer() from outside got there first
-                slot.skipped += 1
+                self._skipped(slot)
                 continue
             # Tracked without a done callback (the transfer discards itself): one
             # callback less per transfer when thousands fall due at once.
@@ -420,9 +457,11 @@ class Engine:
         assert runtime is not None, "the engine's loop is not running"
         return runtime
 
-    async def _scheduled_transfer(self, slot: _Slot) -> TransferStats | None:
+    async def _scheduled_transfer(self, slot: _Slot) -> Any:
         try:
-            return await run_transfer(slot.link, self._running_runtime())
+            if slot.direct:
+                return await run_transfer(slot.link, self._running_runtime(), state=slot.state)
+            return await self.drive(slot.link, slot.link.transfer)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -432,7 +471,7 @@ class Engine:
             slot.task = None
             self._in_flight.discard(asyncio.current_task())
 
-    async def transfer_due(self, link: Link) -> TransferStats | None:
+    async def transfer_due(self, link: Any) -> TransferStats | None:
         """Run a due transfer of ``link`` now, in the calling task (for ``timers=False``).
 
         Call it on the engine's loop, from the job of an external scheduler. The rules
@@ -446,31 +485,65 @@ class Engine:
         if slot is None or slot.removed or self.stopping:
             return None
         if slot.task is not None:
-            slot.skipped += 1
-            _LOGGER.debug("%s still transferring, skipped a due transfer", link)
+            self._skipped(slot)
             return None
         slot.task = task = _current_task()
         self._in_flight.add(task)
         return await self._scheduled_transfer(slot)
 
-    # -- transfers requested from other threads ----------------------------------
+    # -- a link's public methods, called in the pool -------------------------------
 
-    def transfer_from_outside(self, link: Link) -> TransferStats | None:
-        """Run one transfer of ``link`` on the loop, after any in flight; block for it.
+    async def drive(self, link: Any, method: Callable[[], T]) -> T:
+        """Call ``method`` (a public method of ``link``: ``transfer``, ``on_start``,
+        ``on_shutdown``) in the pool; on the loop. Inside it, the link's own ``Link``
+        methods run on this loop at once (see :meth:`run_for`)."""
+        return await self._running_runtime().run_sync(_call_driving, link, method, alone=False)
 
-        Returns ``None`` when the loop stopped before it could start the transfer (the
-        caller then runs it without the planner).
+    async def start_link(self, link: Any) -> None:
+        """Start ``link`` (its nodes and stage) on the loop, directly or through ``on_start()``."""
+        if self.is_direct(link):
+            await nodes.start(link)
+        else:
+            await self.drive(link, link.on_start)
+
+    async def shut_down_link(self, link: Any) -> None:
+        """Shut ``link`` down on the loop, directly or through ``on_shutdown()``."""
+        if self.is_direct(link):
+            await nodes.shut_down(link)
+        else:
+            await self.drive(link, link.on_shutdown)
+
+    # -- calls from other threads --------------------------------------------------
+
+    def run_for(self, link: Any, work: Callable[[Runtime], Coroutine[Any, Any, T]], exclusive: bool) -> T:
+        """Run ``work(runtime)`` for ``link`` on the loop and block for its result, when
+        the caller may: from a thread of its own while the loop runs (``exclusive``: after
+        any transfer of ``link`` in flight, holding off the next), or from the pool thread
+        calling one of ``link``'s public methods for the engine (at once).
+
+        Returns :data:`NOT_RUN` when the caller must do the work without the engine: on the
+        loop's own thread (which must not block), from a pool thread busy with something
+        else, or when the loop is not running (any more).
         """
-        coroutine = self._exclusive_transfer(link)
+        if threading.get_ident() == self._loop_thread:
+            return NOT_RUN
+        if getattr(_worker, "engine", None) is self:
+            if getattr(_worker, "driving", None) is not link:
+                return NOT_RUN
+            exclusive = False  # the engine's own call of the link's method holds its slot
+        coroutine = self._exclusive(link, work) if exclusive else self._tracked(work)
         with self._lock:
+            if threading.get_ident() != self._claimed_by:  # not the thread about to run the loop
+                while self._loop is None and self.running:  # starting: wait until the loop is up
+                    self._loop_changed.wait()
             loop = self._loop
             try:
-                if loop is None or self._finished.is_set():
+                if loop is None or self._finished.is_set() or self._tearing_down:
                     raise RuntimeError("the planner stopped")
                 future = asyncio.run_coroutine_threadsafe(coroutine, loop)
             except RuntimeError:  # stopped, or the loop closed meanwhile
                 coroutine.close()
-                return None
+                return NOT_RUN
             self._outside[future] = coroutine
         try:
             return future.result()
@@ -478,20 +551,35 @@ class Engine:
             with self._lock:
                 self._outside.pop(future, None)
 
-    async def _exclusive_transfer(self, link: Link) -> TransferStats | None:
-        if self._tearing_down:  # too late to be waited for: the caller transfers without the loop
-            return None
+    async def _tracked(self, work: Callable[[Runtime], Coroutine[Any, Any, T]]) -> T:
+        if self._tearing_down:  # too late to be waited for: the caller does it without the loop
+            return NOT_RUN
+        self._track(_current_task())
+        return await work(self._running_runtime())
+
+    async def _exclusive(self, link: Any, work: Callable[[Runtime], Coroutine[Any, Any, T]]) -> T:
+        if self._tearing_down:
+            return NOT_RUN
         task = self._track(_current_task())
         slot = self._slots.get(link)
         if slot is None:
-            return await run_transfer(link, self._running_runtime())
+            return await work(self._running_runtime())
         while slot.task is not None:
             await asyncio.wait([slot.task])
         slot.task = task
         try:
-            return await run_transfer(link, self._running_runtime())
+            return await work(self._running_runtime())
         finally:
             slot.task = None
+
+
+def _call_driving(link: Any, method: Callable[[], T]) -> T:
+    """``method()`` in a pool thread, marked as the engine's call of one of ``link``'s methods."""
+    previous, _worker.driving = getattr(_worker, "driving", None), link
+    try:
+        return method()
+    finally:
+        _worker.driving = previous
 
 
 def _current_task() -> asyncio.Task:

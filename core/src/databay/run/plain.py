@@ -1,0 +1,129 @@
+"""Plain delivery: pull, process, group, push; nothing is kept between transfers.
+
+The order of the steps of :mod:`~databay.run.steps` for a link without a stage, as in
+databay 0.3: every inlet pulls (concurrently), the link's processors and groupers run,
+and each non-empty batch goes to every outlet concurrently, each outlet applying its own
+processors first. A failure is raised at once unless the link ignores exceptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from databay.inlet import as_records
+from databay.run import steps
+from databay.run.steps import inlet_failure, outlet_failure, report_failure
+
+if TYPE_CHECKING:
+    from databay.link_settings import LinkSettings
+    from databay.record import Record
+    from databay.run.runtime import Runtime
+    from databay.run.state import NodePlan
+    from databay.update import Update
+
+
+async def deliver(link: LinkSettings, plan: NodePlan, update: Update, runtime: Runtime,
+                  pull: bool = True) -> tuple[int, int]:
+    """One transfer of ``link`` without a stage: ``(records pulled, records pushed)``.
+
+    With ``pull=False`` the inlets are not asked for anything: only what stateful
+    processors release is pushed (see :mod:`~databay.run.flushing`).
+    """
+    inlets, outlets = plan.inlets, plan.outlets
+    if (pull and len(inlets) == 1 and len(outlets) == 1 and not link.processors and not link.groupers
+            and link.retry_policy is None and inlets[0].retry_policy is None and outlets[0].retry_policy is None):
+        # The common link: with thousands due at once every step counts.
+        if not plan.inlet_async[0] and not plan.outlet_async[0]:
+            # All synchronous: pull and push in one trip to the thread pool, not two.
+            return await runtime.run_sync(_pull_and_push, link, plan, update, alone=True)
+        if plan.inlet_async[0] and plan.outlet_async[0]:
+            return await _pull_and_push_async(link, plan, update)
+    if not pull:
+        records: list[Record] = []
+    else:
+        records = []
+        for pulled in await steps.pull_each(link, plan, lambda index, alone: _pull(link, plan, index, update,
+                                                                                    runtime, alone)):
+            records.extend(pulled)
+    pulled_count = len(records)
+    if link.processors:
+        records = steps.apply(link, link.processors, records, update, "Processor")
+    batches = steps.apply(link, link.groupers, [records], update, "Grouper") if link.groupers else [records]
+    # An empty batch means "nothing to consume", unless an outlet's own processors (a
+    # stateful one being flushed or timed out) may still release records from it.
+    outlet_processors = any(getattr(outlet, "processors", None) for outlet in outlets)
+    pushed = 0
+    for batch in batches:
+        if batch or outlet_processors:
+            await _push_all(link, plan, batch, update, runtime)
+            pushed += len(batch)
+    return pulled_count, pushed
+
+
+async def _pull(link: LinkSettings, plan: NodePlan, index: int, update: Update, runtime: Runtime,
+                alone: bool) -> list[Record]:
+    try:
+        return await steps.pull(link, plan, index, update, runtime, alone)
+    except Exception as exc:
+        report_failure(link, exc, inlet_failure(exc, plan.inlets[index], link, update))
+        return []
+
+
+async def _push_all(link: LinkSettings, plan: NodePlan, batch: list[Record], update: Update, runtime: Runtime) -> None:
+    count = len(plan.outlets)
+    if not count:
+        return
+    lists = steps.deliveries(link, batch, count)
+    if count == 1:
+        await _push(link, plan, 0, lists[0], update, runtime, True)
+        return
+    inline = steps.inline_pushes(plan, runtime)
+    # Pushes going to the pool start first, so that they run while the inline ones do.
+    order = sorted(range(count), key=inline.__getitem__)
+    await asyncio.gather(*(_push(link, plan, i, lists[i], update, runtime, inline[i]) for i in order))
+
+
+async def _push(link: LinkSettings, plan: NodePlan, index: int, records: list[Record], update: Update,
+                runtime: Runtime, alone: bool) -> None:
+    try:
+        await steps.process_then_push(link, plan, index, records, update, runtime, alone)
+    except Exception as exc:
+        report_failure(link, exc, outlet_failure(exc, plan.outlets[index], link, update))
+
+
+def _pull_and_push(link: LinkSettings, plan: NodePlan, update: Update) -> tuple[int, int]:
+    """The whole transfer of a link with one synchronous inlet and one synchronous outlet
+    (and no link processors, groupers or retries), in one call."""
+    inlet = plan.inlets[0]
+    try:
+        records = as_records(inlet, inlet.pull(update))
+    except Exception as exc:
+        report_failure(link, exc, inlet_failure(exc, inlet, link, update))
+        records = []
+    if not records and not plan.outlets[0].processors:
+        return 0, 0
+    try:
+        steps.process_and_push(plan, 0, list(records) if link.copy_records else records, update)
+    except Exception as exc:
+        report_failure(link, exc, outlet_failure(exc, plan.outlets[0], link, update))
+    return len(records), len(records)
+
+
+async def _pull_and_push_async(link: LinkSettings, plan: NodePlan, update: Update) -> tuple[int, int]:
+    """The same for one asynchronous inlet and outlet, in the transfer's own task."""
+    inlet, outlet = plan.inlets[0], plan.outlets[0]
+    try:
+        records = as_records(inlet, await inlet.pull(update))
+    except Exception as exc:
+        report_failure(link, exc, inlet_failure(exc, inlet, link, update))
+        records = []
+    if not records and not outlet.processors:
+        return 0, 0
+    try:
+        delivery = steps.process(outlet, list(records) if link.copy_records else records)
+        if delivery:
+            await outlet.push(delivery, update)
+    except Exception as exc:
+        report_failure(link, exc, outlet_failure(exc, outlet, link, update))
+    return len(records), len(records)

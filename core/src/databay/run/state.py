@@ -1,0 +1,76 @@
+"""What the run layer remembers about a link between transfers.
+
+The model's link is configuration only; everything a run needs to keep (the transfer
+counter, how its nodes are called, the engine running it, its stage's bookkeeping) is kept
+here, in a :class:`LinkState` per link, found with :func:`state_of`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import threading
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from databay.update import Update
+
+if TYPE_CHECKING:
+    from databay.link_settings import LinkSettings
+
+__all__ = ["LinkState", "NodePlan", "state_of"]
+
+
+class NodePlan:
+    """How a transfer calls a link's inlets and outlets, worked out once per set of nodes."""
+
+    __slots__ = ("inlets", "outlets", "inlet_async", "outlet_async", "push_seconds")
+
+    def __init__(self, inlets: list, outlets: list):
+        self.inlets = inlets
+        self.outlets = outlets
+        self.inlet_async = [inspect.iscoroutinefunction(inlet.pull) for inlet in inlets]
+        self.outlet_async = [inspect.iscoroutinefunction(outlet.push) for outlet in outlets]
+        # Moving average of each synchronous outlet's pushes: quick ones push inline.
+        self.push_seconds = [0.0] * len(outlets)
+
+
+class LinkState:
+    """The run layer's bookkeeping for one link."""
+
+    __slots__ = ("_counter", "_plan", "staging", "engine", "__weakref__")
+
+    def __init__(self) -> None:
+        self._counter = itertools.count()
+        self._plan: NodePlan | None = None
+        self.staging: Any = None
+        """The staged delivery's state (:class:`~databay.run.staged.StagedLink`), once used."""
+        self.engine: Any = None
+        """The :class:`~databay.run.engine.Engine` scheduling the link, if any."""
+
+    def next_update(self, link: LinkSettings) -> Update:
+        """The :class:`Update` of the link's next transfer (numbered from 0)."""
+        return Update(link.tags, next(self._counter))
+
+    def plan(self, link: LinkSettings) -> NodePlan:
+        """The link's :class:`NodePlan` (made again when its inlets or outlets changed:
+        ``add_inlets`` and friends replace the lists)."""
+        plan = self._plan
+        if plan is None or plan.inlets is not link.inlets or plan.outlets is not link.outlets:
+            plan = self._plan = NodePlan(link.inlets, link.outlets)
+        return plan
+
+
+_states: weakref.WeakKeyDictionary[Any, LinkState] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def state_of(link: Any) -> LinkState:
+    """The :class:`LinkState` of ``link``, made on first use; forgotten with the link."""
+    state = _states.get(link)
+    if state is None:
+        with _lock:
+            state = _states.get(link)
+            if state is None:
+                state = _states[link] = LinkState()
+    return state
