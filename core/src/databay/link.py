@@ -79,6 +79,7 @@ class Link(LinkSettings):
                          stage_retention)
         self._stage = _stage_for(stage, self.stage_retention)
         self._job: Any = None
+        dispatch.warm_up()
 
     @property
     def stage(self) -> Stage | None:

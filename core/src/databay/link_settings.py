@@ -46,6 +46,14 @@ def to_timedelta(value: Interval, what: str = "Link interval") -> datetime.timed
 class LinkSettings:
     """The configuration of a link; the parameters are those of :class:`databay.link.Link`."""
 
+    # Declared on the class too, so that a ``MagicMock(spec=Link)`` has them.
+    immediate_transfer: bool = True
+    """Whether planners with ``immediate_transfer=True`` transfer this link once as they start."""
+    inlet_concurrency: int = 9999
+    """How many inlets may pull at the same time."""
+    retry_policy: RetryPolicy | None = None
+    """How pulls and pushes are retried when the node has no policy of its own."""
+
     def __init__(
         self,
         inlets: Union[Inlet, list[Inlet]],
@@ -92,8 +100,7 @@ class LinkSettings:
         self.immediate_transfer = immediate_transfer
         self.processors: list[Processor] = as_list(processors)
         self.groupers: list[Processor] = as_list(groupers)
-        self.retry_policy: RetryPolicy | None = RetryPolicy.coerce(retry)
-        """How pulls and pushes are retried when the node has no policy of its own."""
+        self.retry_policy = RetryPolicy.coerce(retry)
         self._stage = stage
         self._stage_retention = None if stage_retention is None else to_timedelta(stage_retention,
                                                                                    "stage_retention")

@@ -12,18 +12,36 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from databay import observers
 from databay.run import nodes
 from databay.run.engine import NOT_RUN
 from databay.run.runtime import STANDALONE
 from databay.run.state import state_of
 from databay.run.transfer import run_transfer
-from databay.thread_loop import run_in_thread_loop
+from databay.thread_loop import run_in_thread_loop, thread_loop
 
 if TYPE_CHECKING:
     from databay.link_settings import LinkSettings
     from databay.run.stats import TransferStats
 
-__all__ = ["shut_down", "start", "transfer"]
+__all__ = ["shut_down", "start", "transfer", "warm_up"]
+
+_warmed_up = False
+
+
+def warm_up() -> None:
+    """Set up now, once per process, what the first transfer would otherwise set up (the
+    plugins' observers, which load the plugins) and this thread's loop: so the first
+    ``Link.transfer()`` takes as long as the next ones. Called when a link is made."""
+    global _warmed_up
+    thread_loop()
+    if _warmed_up:
+        return
+    _warmed_up = True
+    try:
+        observers.current()
+    except Exception:  # noqa: BLE001 - a broken plugin is reported by the first transfer
+        pass
 
 
 def transfer(link: LinkSettings) -> TransferStats:
