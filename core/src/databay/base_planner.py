@@ -64,14 +64,12 @@ class BasePlanner(ABC):
 
     def __init_subclass__(cls, **kwargs: Any):
         super().__init_subclass__(**kwargs)
-        # A planner implementing one name of an extension point gets the other.
+        # A planner written for databay 0.3 implements the underscore names: they stand
+        # for the public ones it leaves abstract.
         for public, private in _EXTENSION_POINTS:
-            public_missing = getattr(getattr(cls, public), "__isabstractmethod__", False)
-            private_missing = getattr(getattr(cls, private), "__isabstractmethod__", False)
-            if public_missing and not private_missing:
+            if getattr(getattr(cls, public), "__isabstractmethod__", False) and \
+                    getattr(cls, private) is not getattr(BasePlanner, private):
                 setattr(cls, public, _calling(private))
-            elif private_missing and not public_missing:
-                setattr(cls, private, _calling(public))
 
     def __init__(
         self,
@@ -228,18 +226,18 @@ class BasePlanner(ABC):
     def shutdown_planner(self, wait: bool = True) -> None:
         """Stop scheduling (called by :meth:`shutdown` before every ``on_shutdown``)."""
 
-    # databay 0.3's names; the planner calls these, each one standing for the other.
-    @abstractmethod
-    def _schedule(self, link: Link) -> None: ...
+    # databay 0.3's names, which the planner calls: a 0.3 planner overrides them.
+    def _schedule(self, link: Link) -> None:
+        self.schedule(link)
 
-    @abstractmethod
-    def _unschedule(self, link: Link) -> None: ...
+    def _unschedule(self, link: Link) -> None:
+        self.unschedule(link)
 
-    @abstractmethod
-    def _start_planner(self) -> None: ...
+    def _start_planner(self) -> None:
+        self.start_planner()
 
-    @abstractmethod
-    def _shutdown_planner(self, wait: bool = True) -> None: ...
+    def _shutdown_planner(self, wait: bool = True) -> None:
+        self.shutdown_planner(wait)
 
     @property
     def running(self) -> bool:

@@ -101,7 +101,7 @@ class LinkSettings:
         self.processors: list[Processor] = as_list(processors)
         self.groupers: list[Processor] = as_list(groupers)
         self.retry_policy = RetryPolicy.coerce(retry)
-        self._stage = stage
+        self._stage: Any = stage
         self._stage_retention = None if stage_retention is None else to_timedelta(stage_retention,
                                                                                    "stage_retention")
         if self._stage_retention is not None and self._stage_retention < datetime.timedelta(0):

@@ -373,8 +373,10 @@ async def _deliver(link: LinkSettings, plan: NodePlan, index: int, staging: Stag
         staging.backlog[key] = False
     queue.extend(fresh)
     pushed = dead = 0
-    for batch, records in queue:
-        if records is None:
+    for batch, queued in queue:
+        if queued is not None:
+            records = queued
+        else:
             try:
                 records = await runtime.run_sync(stage.load, batch, alone=True)
             except UndecodableBatchError as exc:
