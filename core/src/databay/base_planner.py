@@ -106,10 +106,12 @@ class BasePlanner(ABC):
         for link in links:
             if not isinstance(link, Link):
                 raise TypeError(f"Provided link is not an instance of Link(), found: {link!r}")
+        known = {id(link) for link in self._links}
         for link in links:
-            if any(link is known for known in self._links):
+            if id(link) in known:
                 _LOGGER.warning("Link already added, ignored: %s", link)
                 continue
+            known.add(id(link))
             self._links.append(link)
             try:
                 self._schedule(link)

@@ -68,14 +68,13 @@ def _warm_up_observers() -> None:
 class _Slot:
     """Scheduling state of one link."""
 
-    __slots__ = ("link", "state", "direct", "schedule", "handle", "due", "task", "removed", "skipped", "queued")
+    __slots__ = ("link", "state", "direct", "schedule", "due", "task", "removed", "skipped", "queued")
 
     def __init__(self, link: Any, schedule: Schedule, direct: bool):
         self.link = link
         self.state: LinkState = state_of(link)
         self.direct = direct  # run from its settings, not through its public methods
         self.schedule = schedule
-        self.handle: asyncio.Handle | None = None  # an immediate transfer's call_soon
         self.due: float | None = None  # the time of the Engine._timers group it waits in
         self.task: asyncio.Task | None = None
         self.removed = False
@@ -121,6 +120,7 @@ class Engine:
         self._timers: dict[float, dict[_Slot, None]] = {}
         self._timer_handles: dict[float, asyncio.TimerHandle] = {}
         self._starting = False
+        self._grids: dict[float, IntervalGrid] = {}
 
     # -- state -------------------------------------------------------------------
 
@@ -157,7 +157,11 @@ class Engine:
         :param schedule: its due times; by default every ``link.interval``.
         :raises ValueError: the link's interval is not positive (and no schedule was given).
         """
-        slot = _Slot(link, schedule or IntervalGrid(interval_seconds(link)), direct)
+        if schedule is None:
+            seconds = interval_seconds(link)
+            # One grid per interval: links on the same grid fall due together.
+            schedule = self._grids.get(seconds) or self._grids.setdefault(seconds, IntervalGrid(seconds))
+        slot = _Slot(link, schedule, direct)
         with self._lock:
             self._slots[link] = slot
         slot.state.engine = self
@@ -174,6 +178,10 @@ class Engine:
         if slot.state.engine is self:
             slot.state.engine = None
         slot.removed = True
+        task = slot.task
+        if task is not None:  # its transfer in flight is still waited for at shutdown
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
         loop = self._loop
         if loop is not None and self.running:
             loop.call_soon_threadsafe(self._disarm, slot)
@@ -310,7 +318,7 @@ class Engine:
         for slot in slots:
             self._disarm(slot)
         # Every transfer in flight, including those of links removed meanwhile.
-        tasks = list(self._in_flight)
+        tasks = list({slot.task for slot in slots if slot.task is not None} | self._in_flight)
         if not tasks:
             return
         if self._wait_on_stop:
@@ -327,6 +335,8 @@ class Engine:
             await asyncio.wait(pending)
         # A transfer cancelled before its first step never ran its clean-up.
         self._in_flight.difference_update(tasks)
+        for slot in slots:
+            slot.task = None
 
     def stop(self, wait: bool = True, timeout: float | None = None) -> None:
         """Ask the loop to stop (as soon as it is up, if it is starting); from outside the
@@ -359,11 +369,8 @@ class Engine:
         loop = self._loop
         if slot.removed or loop is None or not self._own_timers:
             return
-        due = slot.schedule.first_due(loop.time() if now is None else now, immediate)
-        if immediate:
-            slot.handle = loop.call_soon(self._fire, slot, due)
-        else:
-            self._wait_until(slot, due)
+        # An immediate transfer is due now: its timer fires at the loop's next turn.
+        self._wait_until(slot, slot.schedule.first_due(loop.time() if now is None else now, immediate))
 
     def _wait_until(self, slot: _Slot, due: float) -> None:
         slot.due = due
@@ -376,9 +383,6 @@ class Engine:
         group[slot] = None
 
     def _disarm(self, slot: _Slot) -> None:
-        if slot.handle is not None:
-            slot.handle.cancel()
-            slot.handle = None
         due, slot.due = slot.due, None
         if due is None:
             return
@@ -390,26 +394,43 @@ class Engine:
                 self._timer_handles.pop(due).cancel()
 
     def _fire_group(self, due: float) -> None:
+        """The links waiting for ``due`` fell due: queue their transfers (or skip those
+        still transferring) and wait for their next due times."""
         self._timer_handles.pop(due, None)
-        for slot in self._timers.pop(due, ()):
-            slot.due = None
-            self._fire(slot, due)
-
-    def _fire(self, slot: _Slot, due: float) -> None:
-        slot.handle = None
-        if slot.removed or self.stopping:
+        group = self._timers.pop(due, None)
+        if not group:
+            return
+        if self.stopping:
+            for slot in group:
+                slot.due = None
             return
         loop = self._loop
         assert loop is not None  # on the loop, which run() sets for as long as it runs
-        if slot.task is None and not slot.queued:
-            slot.queued = True
-            self._due.append(slot)
-            if not self._starting:
-                self._starting = True
-                loop.call_soon(self._start_due)
-        else:
-            self._skipped(slot)
-        self._wait_until(slot, slot.schedule.next_due(due, loop.time()))
+        now = loop.time()
+        queue, timers = self._due, self._timers
+        following: dict[Schedule, float] = {}  # slots on one schedule move on together
+        for slot in group:
+            if slot.removed:
+                slot.due = None
+                continue
+            if slot.task is None and not slot.queued:
+                slot.queued = True
+                queue.append(slot)
+            else:
+                self._skipped(slot)
+            schedule = slot.schedule
+            next_due = following.get(schedule)
+            if next_due is None:
+                next_due = following[schedule] = schedule.next_due(due, now)
+            slot.due = next_due
+            waiting = timers.get(next_due)
+            if waiting is None:
+                waiting = timers[next_due] = {}
+                self._timer_handles[next_due] = loop.call_at(next_due, self._fire_group, next_due)
+            waiting[slot] = None
+        if queue and not self._starting:
+            self._starting = True
+            loop.call_soon(self._start_due)
 
     def _skipped(self, slot: _Slot) -> None:
         slot.skipped += 1
@@ -437,10 +458,9 @@ class Engine:
             if slot.task is not None:  # Link.transfer() from outside got there first
                 self._skipped(slot)
                 continue
-            # Tracked without a done callback (the transfer discards itself): one
-            # callback less per transfer when thousands fall due at once.
-            slot.task = task = loop.create_task(self._scheduled_transfer(slot))
-            self._in_flight.add(task)
+            # Tracked by its slot alone: no set and no done callback per transfer when
+            # thousands fall due at once.
+            slot.task = loop.create_task(self._scheduled_transfer(slot))
         if due:
             loop.call_soon(self._start_due)
         else:
@@ -469,7 +489,6 @@ class Engine:
             return None
         finally:
             slot.task = None
-            self._in_flight.discard(asyncio.current_task())
 
     async def transfer_due(self, link: Any) -> TransferStats | None:
         """Run a due transfer of ``link`` now, in the calling task (for ``timers=False``).
@@ -487,8 +506,7 @@ class Engine:
         if slot.task is not None:
             self._skipped(slot)
             return None
-        slot.task = task = _current_task()
-        self._in_flight.add(task)
+        slot.task = _current_task()
         return await self._scheduled_transfer(slot)
 
     # -- a link's public methods, called in the pool -------------------------------

@@ -9,6 +9,7 @@ processors first. A failure is raised at once unless the link ignores exceptions
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 from databay.inlet import as_records
@@ -23,26 +24,28 @@ if TYPE_CHECKING:
     from databay.update import Update
 
 
-async def deliver(link: LinkSettings, plan: NodePlan, update: Update, runtime: Runtime,
-                  pull: bool = True) -> tuple[int, int]:
-    """One transfer of ``link`` without a stage: ``(records pulled, records pushed)``.
+def deliver(link: LinkSettings, plan: NodePlan, update: Update, runtime: Runtime,
+            pull: bool = True) -> Awaitable[tuple[int, int]]:
+    """One transfer of ``link`` without a stage, to be awaited: ``(records pulled, records pushed)``.
 
     With ``pull=False`` the inlets are not asked for anything: only what stateful
     processors release is pushed (see :mod:`~databay.run.flushing`).
     """
-    inlets, outlets = plan.inlets, plan.outlets
-    if (pull and len(inlets) == 1 and len(outlets) == 1 and not link.processors and not link.groupers
-            and link.retry_policy is None and inlets[0].retry_policy is None and outlets[0].retry_policy is None):
-        # The common link: with thousands due at once every step counts.
-        if not plan.inlet_async[0] and not plan.outlet_async[0]:
-            # All synchronous: pull and push in one trip to the thread pool, not two.
-            return await runtime.run_sync(_pull_and_push, link, plan, update, alone=True)
-        if plan.inlet_async[0] and plan.outlet_async[0]:
-            return await _pull_and_push_async(link, plan, update)
-    if not pull:
-        records: list[Record] = []
-    else:
-        records = []
+    shape = plan.one_to_one
+    if (shape is not None and pull and not link.processors and not link.groupers and link.retry_policy is None
+            and plan.inlets[0].retry_policy is None and plan.outlets[0].retry_policy is None):
+        # The common links: with thousands due at once every step counts.
+        if shape == "async":
+            return _pull_and_push_async(link, plan, update)
+        # All synchronous: pull and push in one trip to the thread pool, not two.
+        return runtime.run_sync(_pull_and_push, link, plan, update, alone=True)
+    return _deliver(link, plan, update, runtime, pull)
+
+
+async def _deliver(link: LinkSettings, plan: NodePlan, update: Update, runtime: Runtime,
+                   pull: bool) -> tuple[int, int]:
+    records: list[Record] = []
+    if pull:
         for pulled in await steps.pull_each(link, plan, lambda index, alone: _pull(link, plan, index, update,
                                                                                     runtime, alone)):
             records.extend(pulled)
@@ -52,7 +55,7 @@ async def deliver(link: LinkSettings, plan: NodePlan, update: Update, runtime: R
     batches = steps.apply(link, link.groupers, [records], update, "Grouper") if link.groupers else [records]
     # An empty batch means "nothing to consume", unless an outlet's own processors (a
     # stateful one being flushed or timed out) may still release records from it.
-    outlet_processors = any(getattr(outlet, "processors", None) for outlet in outlets)
+    outlet_processors = any(getattr(outlet, "processors", None) for outlet in plan.outlets)
     pushed = 0
     for batch in batches:
         if batch or outlet_processors:
@@ -114,16 +117,19 @@ async def _pull_and_push_async(link: LinkSettings, plan: NodePlan, update: Updat
     """The same for one asynchronous inlet and outlet, in the transfer's own task."""
     inlet, outlet = plan.inlets[0], plan.outlets[0]
     try:
+        # A new list: the only outlet may keep or change it (copy_records asks no more).
         records = as_records(inlet, await inlet.pull(update))
     except Exception as exc:
         report_failure(link, exc, inlet_failure(exc, inlet, link, update))
         records = []
-    if not records and not outlet.processors:
-        return 0, 0
+    count = len(records)
     try:
-        delivery = steps.process(outlet, list(records) if link.copy_records else records)
-        if delivery:
-            await outlet.push(delivery, update)
+        if outlet.processors:
+            records = steps.process(outlet, records)
+        elif not records:
+            return 0, 0
+        if records:
+            await outlet.push(records, update)
     except Exception as exc:
         report_failure(link, exc, outlet_failure(exc, outlet, link, update))
-    return len(records), len(records)
+    return count, count

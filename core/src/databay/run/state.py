@@ -24,7 +24,7 @@ __all__ = ["LinkState", "NodePlan", "state_of"]
 class NodePlan:
     """How a transfer calls a link's inlets and outlets, worked out once per set of nodes."""
 
-    __slots__ = ("inlets", "outlets", "inlet_async", "outlet_async", "push_seconds")
+    __slots__ = ("inlets", "outlets", "inlet_async", "outlet_async", "push_seconds", "one_to_one")
 
     def __init__(self, inlets: list, outlets: list):
         self.inlets = inlets
@@ -33,15 +33,21 @@ class NodePlan:
         self.outlet_async = [inspect.iscoroutinefunction(outlet.push) for outlet in outlets]
         # Moving average of each synchronous outlet's pushes: quick ones push inline.
         self.push_seconds = [0.0] * len(outlets)
+        # One inlet and one outlet, both synchronous ("sync") or both asynchronous ("async"):
+        # the common links, whose transfers take a short cut.
+        self.one_to_one: str | None = None
+        if len(inlets) == 1 and len(outlets) == 1 and self.inlet_async[0] == self.outlet_async[0]:
+            self.one_to_one = "async" if self.inlet_async[0] else "sync"
 
 
 class LinkState:
     """The run layer's bookkeeping for one link."""
 
-    __slots__ = ("_counter", "_plan", "staging", "engine", "__weakref__")
+    __slots__ = ("counter", "_plan", "staging", "engine", "__weakref__")
 
     def __init__(self) -> None:
-        self._counter = itertools.count()
+        self.counter = itertools.count()
+        """Numbers the link's transfers (their :class:`Update`), from 0."""
         self._plan: NodePlan | None = None
         self.staging: Any = None
         """The staged delivery's state (:class:`~databay.run.staged.StagedLink`), once used."""
@@ -50,7 +56,7 @@ class LinkState:
 
     def next_update(self, link: LinkSettings) -> Update:
         """The :class:`Update` of the link's next transfer (numbered from 0)."""
-        return Update(link.tags, next(self._counter))
+        return Update(link.tags, next(self.counter))
 
     def plan(self, link: LinkSettings) -> NodePlan:
         """The link's :class:`NodePlan` (made again when its inlets or outlets changed:
