@@ -131,6 +131,12 @@ class EnginePlanner(BasePlanner):
         """How many due transfers of ``link`` were skipped because one was still running."""
         return self._engine.skipped_transfers(link)
 
+    def next_due(self, link: Link) -> float | None:
+        """When ``link``'s next transfer is due, in ``time.monotonic()`` seconds, while the
+        planner runs and times it itself (``None`` otherwise, e.g. for a planner with
+        ``timers=False``, whose scheduler knows)."""
+        return self._engine.next_due(link)
+
     # databay's earlier names of the loop's extension points; the planner calls these.
     def _on_loop_started(self) -> None:
         self.on_loop_started()

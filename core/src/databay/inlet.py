@@ -110,6 +110,11 @@ class Inlet(LifecycleNode, ABC):
 def as_records(inlet: Inlet, data: Any) -> list[Record]:
     """Turn what ``inlet.pull`` returned into records: a ``list`` gives one record per
     element, anything else one record; :class:`Record` elements are kept as they are."""
+    if type(data) is not list and type(inlet).new_record is Inlet.new_record:
+        # One value (a transfer of thousands due at once is often one record): no list to scan.
+        if isinstance(data, Record):
+            return [data]
+        return [Record(data, _metadata_of(inlet))]
     return as_records_sharing_metadata(inlet, data)[0]
 
 
@@ -124,8 +129,7 @@ def as_records_sharing_metadata(inlet: Inlet, data: Any) -> tuple[list[Record], 
         new_record = inlet.new_record
         return [e if isinstance(e, Record) else new_record(e) for e in data], None
     # Fast path: build the shared part of the metadata once per pull.
-    base = dict(inlet.metadata)
-    base["__inlet__"] = repr(inlet)
+    base = _metadata_of(inlet)
     if len(data) == 1:
         record = data[0]
         return ([record], None) if isinstance(record, Record) else ([Record(record, base)], base)
@@ -134,3 +138,11 @@ def as_records_sharing_metadata(inlet: Inlet, data: Any) -> tuple[list[Record], 
         return list(map(Record, data, map(dict.copy, repeat(base, len(data))))), base
     copy = base.copy
     return [e if isinstance(e, Record) else Record(e, copy()) for e in data], None
+
+
+def _metadata_of(inlet: Inlet) -> dict:
+    """A new dict: ``inlet``'s global metadata and ``__inlet__``, its ``repr``."""
+    kind = type(inlet)
+    if not inlet._metadata and kind.__repr__ is Inlet.__repr__ and kind.metadata is Inlet.metadata:
+        return {"__inlet__": f"{kind.__name__}()"}  # what repr() gives, without the call
+    return {**inlet.metadata, "__inlet__": repr(inlet)}

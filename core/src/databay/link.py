@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import os
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Union
 
 from databay.inlet import Inlet
@@ -81,10 +82,8 @@ class Link(LinkSettings):
         self._job: Any = None
         dispatch.warm_up()
 
-    @property
-    def stage(self) -> Stage | None:
-        """This link's :class:`~databay.stage.Stage`, or ``None``."""
-        return self._stage
+    stage: Stage | None = property(  # type: ignore[assignment]
+        attrgetter("_stage"), doc="This link's :class:`~databay.stage.Stage`, or ``None``.")
 
     def set_job(self, job: Any) -> None:
         """Specify the job this link is executed with (set by planners)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import warnings
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Union
 
 from databay.errors import InvalidNodeError
@@ -109,15 +110,10 @@ class LinkSettings:
 
     # -- the graph ---------------------------------------------------------------
 
-    @property
-    def inlets(self) -> list[Inlet]:
-        """Inlets handled by this link."""
-        return self._inlets
+    # Getters in C: transfers read these thousands of times a second.
+    inlets: list[Inlet] = property(attrgetter("_inlets"), doc="Inlets handled by this link.")  # type: ignore[assignment]
 
-    @property
-    def outlets(self) -> list[Outlet]:
-        """Outlets handled by this link."""
-        return self._outlets
+    outlets: list[Outlet] = property(attrgetter("_outlets"), doc="Outlets handled by this link.")  # type: ignore[assignment]
 
     def add_inlets(self, inlets: Union[Inlet, list[Inlet]]) -> None:
         """Add inlets to this link.
@@ -157,10 +153,7 @@ class LinkSettings:
         """Frequency at which this link should transfer."""
         return self._interval
 
-    @property
-    def tags(self) -> list[str]:
-        """The tags of this link."""
-        return self._tags
+    tags: list[str] = property(attrgetter("_tags"), doc="The tags of this link.")  # type: ignore[assignment]
 
     @property
     def name(self) -> str:

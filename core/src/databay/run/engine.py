@@ -49,7 +49,7 @@ T = TypeVar("T")
 
 _LOGGER = logging.getLogger("databay.engine")
 _worker = threading.local()  # .engine: the engine of this pool thread; .driving: the link whose method it calls
-_START_BATCH = 64
+_START_BATCH = 256
 FREEZE_LINKS = 500
 
 NOT_RUN: Any = object()
@@ -143,6 +143,13 @@ class Engine:
         """Where this engine's transfers run, while it runs (``None`` otherwise)."""
         return self._runtime
 
+    def next_due(self, link: Any) -> float | None:
+        """When ``link``'s next transfer is due, on the loop's clock (``time.monotonic()``
+        for asyncio's loops); ``None`` when the engine's timers do not time it (not running,
+        not scheduled, or ``timers=False``)."""
+        slot = self._slots.get(link)
+        return slot.due if slot is not None else None
+
     def skipped_transfers(self, link: Any) -> int:
         """How many due transfers of ``link`` were skipped because one was still running."""
         slot = self._slots.get(link)
@@ -179,7 +186,7 @@ class Engine:
             slot.state.engine = None
         slot.removed = True
         task = slot.task
-        if task is not None:  # its transfer in flight is still waited for at shutdown
+        if task is not None and not task.done():  # its transfer in flight is still waited for at shutdown
             self._in_flight.add(task)
             task.add_done_callback(self._in_flight.discard)
         loop = self._loop
@@ -318,7 +325,8 @@ class Engine:
         for slot in slots:
             self._disarm(slot)
         # Every transfer in flight, including those of links removed meanwhile.
-        tasks = list({slot.task for slot in slots if slot.task is not None} | self._in_flight)
+        tasks = list({slot.task for slot in slots if slot.task is not None and not slot.task.done()}
+                     | self._in_flight)
         if not tasks:
             return
         if self._wait_on_stop:
@@ -382,6 +390,17 @@ class Engine:
             self._timer_handles[due] = loop.call_at(due, self._fire_group, due)
         group[slot] = None
 
+    def _join(self, slots: dict[_Slot, None], due: float) -> None:
+        """Add ``slots`` (their ``due`` already set) to the group waiting for ``due``."""
+        waiting = self._timers.get(due)
+        if waiting is None:
+            loop = self._loop
+            assert loop is not None  # on the loop, which run() sets for as long as it runs
+            self._timers[due] = slots
+            self._timer_handles[due] = loop.call_at(due, self._fire_group, due)
+        else:
+            waiting.update(slots)
+
     def _disarm(self, slot: _Slot) -> None:
         due, slot.due = slot.due, None
         if due is None:
@@ -407,27 +426,31 @@ class Engine:
         loop = self._loop
         assert loop is not None  # on the loop, which run() sets for as long as it runs
         now = loop.time()
-        queue, timers = self._due, self._timers
-        following: dict[Schedule, float] = {}  # slots on one schedule move on together
+        queue = self._due
+        schedules: set[Schedule] = set()
+        removed = False
         for slot in group:
             if slot.removed:
-                slot.due = None
+                removed = True
                 continue
-            if slot.task is None and not slot.queued:
+            schedules.add(slot.schedule)
+            if (slot.task is None or slot.task.done()) and not slot.queued:
                 slot.queued = True
                 queue.append(slot)
             else:
                 self._skipped(slot)
-            schedule = slot.schedule
-            next_due = following.get(schedule)
-            if next_due is None:
-                next_due = following[schedule] = schedule.next_due(due, now)
-            slot.due = next_due
-            waiting = timers.get(next_due)
-            if waiting is None:
-                waiting = timers[next_due] = {}
-                self._timer_handles[next_due] = loop.call_at(next_due, self._fire_group, next_due)
-            waiting[slot] = None
+        if len(schedules) == 1 and not removed:
+            # The common case, links on one grid: the group moves on whole.
+            next_due = schedules.pop().next_due(due, now)
+            for slot in group:
+                slot.due = next_due
+            self._join(group, next_due)
+        else:
+            following = {schedule: schedule.next_due(due, now) for schedule in schedules}
+            for slot in group:
+                slot.due = None if slot.removed else following[slot.schedule]
+            for next_due in following.values():
+                self._join({slot: None for slot in group if slot.due == next_due}, next_due)
         if queue and not self._starting:
             self._starting = True
             loop.call_soon(self._start_due)
@@ -450,17 +473,22 @@ class Engine:
         loop = self._loop
         assert loop is not None  # on the loop, which run() sets for as long as it runs
         stopping = self.stopping
+        next_slot, create_task, transfer = due.popleft, loop.create_task, self._scheduled_transfer
+        runtime, on_error = self._running_runtime(), self._on_transfer_error
         for _ in range(min(len(due), _START_BATCH)):
-            slot = due.popleft()
+            slot = next_slot()
             slot.queued = False
             if slot.removed or stopping:
                 continue
-            if slot.task is not None:  # Link.transfer() from outside got there first
+            if slot.task is not None and not slot.task.done():  # Link.transfer() from outside got there first
                 self._skipped(slot)
                 continue
-            # Tracked by its slot alone: no set and no done callback per transfer when
-            # thousands fall due at once.
-            slot.task = loop.create_task(self._scheduled_transfer(slot))
+            # Tracked by its slot alone (idle once its task is done): no set, no done
+            # callback and no wrapping coroutine per transfer when thousands fall due at once.
+            if slot.direct:
+                slot.task = create_task(run_transfer(slot.link, runtime, True, slot.state, on_error))
+            else:
+                slot.task = create_task(transfer(slot))
         if due:
             loop.call_soon(self._start_due)
         else:
@@ -503,7 +531,7 @@ class Engine:
         slot = self._slots.get(link)
         if slot is None or slot.removed or self.stopping:
             return None
-        if slot.task is not None:
+        if slot.task is not None and not slot.task.done():
             self._skipped(slot)
             return None
         slot.task = _current_task()
@@ -582,7 +610,7 @@ class Engine:
         slot = self._slots.get(link)
         if slot is None:
             return await work(self._running_runtime())
-        while slot.task is not None:
+        while slot.task is not None and not slot.task.done():
             await asyncio.wait([slot.task])
         slot.task = task
         try:

@@ -33,7 +33,7 @@ def deliver(link: LinkSettings, plan: NodePlan, update: Update, runtime: Runtime
     """
     shape = plan.one_to_one
     if (shape is not None and pull and not link.processors and not link.groupers and link.retry_policy is None
-            and plan.inlets[0].retry_policy is None and plan.outlets[0].retry_policy is None):
+            and plan.inlets[0].retry_policy is plan.outlets[0].retry_policy is None):
         # The common links: with thousands due at once every step counts.
         if shape == "async":
             return _pull_and_push_async(link, plan, update)

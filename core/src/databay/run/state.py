@@ -22,13 +22,16 @@ __all__ = ["LinkState", "NodePlan", "state_of"]
 
 
 class NodePlan:
-    """How a transfer calls a link's inlets and outlets, worked out once per set of nodes."""
+    """How a transfer calls a link's inlets and outlets, worked out once per set of nodes
+    (with the link's tags and stage, which never change)."""
 
-    __slots__ = ("inlets", "outlets", "inlet_async", "outlet_async", "push_seconds", "one_to_one")
+    __slots__ = ("inlets", "outlets", "tags", "stage", "inlet_async", "outlet_async", "push_seconds", "one_to_one")
 
-    def __init__(self, inlets: list, outlets: list):
-        self.inlets = inlets
-        self.outlets = outlets
+    def __init__(self, link: Any):
+        self.inlets = inlets = link.inlets
+        self.outlets = outlets = link.outlets
+        self.tags: list[str] = link.tags
+        self.stage: Any = link.stage
         self.inlet_async = [inspect.iscoroutinefunction(inlet.pull) for inlet in inlets]
         self.outlet_async = [inspect.iscoroutinefunction(outlet.push) for outlet in outlets]
         # Moving average of each synchronous outlet's pushes: quick ones push inline.
@@ -63,7 +66,7 @@ class LinkState:
         ``add_inlets`` and friends replace the lists)."""
         plan = self._plan
         if plan is None or plan.inlets is not link.inlets or plan.outlets is not link.outlets:
-            plan = self._plan = NodePlan(link.inlets, link.outlets)
+            plan = self._plan = NodePlan(link)
         return plan
 
 

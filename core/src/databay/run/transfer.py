@@ -10,8 +10,9 @@ loop the caller owns: a planner's loop, or a thread's own loop for ``Link.transf
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from time import perf_counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from databay import observers
 from databay.run import plain, staged
@@ -31,28 +32,36 @@ _DEBUG = logging.DEBUG
 
 
 async def run_transfer(link: LinkSettings, runtime: Runtime, pull: bool = True,
-                       state: LinkState | None = None) -> TransferStats:
+                       state: LinkState | None = None,
+                       on_error: Callable[[Exception, Any], None] | None = None) -> TransferStats:
     """Run one transfer of ``link``; raise on failure unless it ignores exceptions.
 
     With ``pull=False`` the inlets are not asked for anything: the transfer starts with no
     records and only pushes what stateful processors release (see :mod:`~databay.run.flushing`).
     ``state`` is the link's :class:`~databay.run.state.LinkState` when the caller has it.
+    With ``on_error`` (the engine's scheduled transfers, whose result nobody reads), a
+    failure is handed to ``on_error(exception, link)`` (after the observers heard of it)
+    instead of raised, and the transfer returns ``None``; its stats are made only for the
+    observers.
     """
     # The hot path of a planner with thousands of links due at once: kept lean.
     if state is None:
         state = state_of(link)
-    update = Update(link.tags, next(state.counter))
-    started = perf_counter()
+    plan = state._plan
+    if plan is None or plan.inlets is not link.inlets or plan.outlets is not link.outlets:
+        plan = state.plan(link)
+    update = Update(plan.tags, next(state.counter))
+    notify = observers.current()
+    timed = notify is not None or on_error is None  # are stats wanted?
+    started = perf_counter() if timed else 0.0
     debug = _LOGGER.isEnabledFor(_DEBUG)
     if debug:
         _LOGGER.debug("%s transfer", update)
-    notify = observers.current()
     if notify is not None:
         notify.transfer_started(link=link, update=update)
     dead = 0
     try:
-        plan = state.plan(link)
-        if link.stage is None:
+        if plan.stage is None:
             pulled, pushed = await plain.deliver(link, plan, update, runtime, pull)
         else:
             staging = staged.staging_of(link, state)
@@ -61,10 +70,15 @@ async def run_transfer(link: LinkSettings, runtime: Runtime, pull: bool = True,
     except Exception as exc:
         if notify is not None:
             notify.transfer_failed(link=link, update=update, exception=exc)
-        raise
-    stats = TransferStats(update, pulled, pushed, perf_counter() - started, dead)
+        if on_error is None:
+            raise
+        on_error(exc, link)
+        return None  # type: ignore[return-value]  # only with on_error
     if debug:
         _LOGGER.debug("%s done", update)
+    if not timed:
+        return None  # type: ignore[return-value]  # with on_error and no observer: nobody reads them
+    stats = TransferStats(update, pulled, pushed, perf_counter() - started, dead)
     if notify is not None:
         notify.transfer_finished(link=link, update=update, stats=stats)
     return stats
