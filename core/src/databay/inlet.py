@@ -142,7 +142,21 @@ def as_records_sharing_metadata(inlet: Inlet, data: Any) -> tuple[list[Record], 
 
 def _metadata_of(inlet: Inlet) -> dict:
     """A new dict: ``inlet``'s global metadata and ``__inlet__``, its ``repr``."""
-    kind = type(inlet)
-    if not inlet._metadata and kind.__repr__ is Inlet.__repr__ and kind.metadata is Inlet.metadata:
-        return {"__inlet__": f"{kind.__name__}()"}  # what repr() gives, without the call
+    if not inlet._metadata:
+        plain_repr = _plain_reprs.get(type(inlet))
+        if plain_repr is None:
+            plain_repr = _plain_reprs[type(inlet)] = _plain_repr(type(inlet))
+        if plain_repr:
+            return {"__inlet__": plain_repr}  # what repr() gives, without the call
     return {**inlet.metadata, "__inlet__": repr(inlet)}
+
+
+_plain_reprs: dict[type, str] = {}
+
+
+def _plain_repr(kind: type) -> str:
+    """``repr()`` of an inlet of class ``kind`` without metadata, if the class does not change
+    how it is made (``""`` otherwise)."""
+    if kind.__repr__ is Inlet.__repr__ and kind.metadata is Inlet.metadata:
+        return f"{kind.__name__}()"
+    return ""

@@ -427,25 +427,28 @@ class Engine:
         assert loop is not None  # on the loop, which run() sets for as long as it runs
         now = loop.time()
         queue = self._due
-        schedules: set[Schedule] = set()
-        removed = False
+        schedule = next(iter(group)).schedule
+        alike = True  # every slot alive and on one schedule
         for slot in group:
             if slot.removed:
-                removed = True
+                alike = False
                 continue
-            schedules.add(slot.schedule)
-            if (slot.task is None or slot.task.done()) and not slot.queued:
+            if slot.schedule is not schedule:
+                alike = False
+            task = slot.task
+            if (task is None or task.done()) and not slot.queued:
                 slot.queued = True
                 queue.append(slot)
             else:
                 self._skipped(slot)
-        if len(schedules) == 1 and not removed:
+        if alike:
             # The common case, links on one grid: the group moves on whole.
-            next_due = schedules.pop().next_due(due, now)
+            next_due = schedule.next_due(due, now)
             for slot in group:
                 slot.due = next_due
             self._join(group, next_due)
         else:
+            schedules = {slot.schedule for slot in group if not slot.removed}
             following = {schedule: schedule.next_due(due, now) for schedule in schedules}
             for slot in group:
                 slot.due = None if slot.removed else following[slot.schedule]
