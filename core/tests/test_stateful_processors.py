@@ -3,124 +3,117 @@ flushing and staging like a Buffer does."""
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
-from databay import Inlet, Link, Outlet
+from databay import Link
 from databay.planners import SchedulePlanner
 from databay.processors import StatefulProcessor, stateful_processors
 from databay.support.buffers import Buffer
 from databay.support.flushing import flush_buffers
+from databay.testing.planner_tester import Probe, ProbeInlet, ProbeOutlet
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "stateful_processor.py"
 
 
-class Pairs:
-    """Passes records on two at a time (written against the protocol only)."""
+def _example() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("stateful_processor_example", EXAMPLE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
+
+EveryThird = _example().EveryThird  # written against the protocol only, as a plugin would
+
+
+class FailingOnce(ProbeOutlet):
     def __init__(self):
-        self.kept, self.flushing, self.discarded = [], False, 0
-
-    def __call__(self, records):
-        self.kept += records
-        count = len(self.kept) if self.flushing else len(self.kept) // 2 * 2
-        released, self.kept = self.kept[:count], self.kept[count:]
-        self.flushing = False
-        return released
-
-    def held(self):
-        return self.kept
-
-    def request_flush(self):
-        self.flushing = True
-
-    def discard(self):
-        self.discarded += len(self.kept)
-        self.kept = []
-
-
-class Sequence(Inlet):
-    def __init__(self):
-        super().__init__()
-        self.next = 0
-
-    def pull(self, update):
-        self.next += 1
-        return {"seq": self.next - 1}
-
-
-class Collect(Outlet):
-    def __init__(self, fail: int = 0, **kwargs):
-        super().__init__(**kwargs)
-        self.seqs, self.fail = [], fail
+        super().__init__(Probe())
+        self.failed = False
 
     def push(self, records, update):
-        if self.fail:
-            self.fail -= 1
+        if not self.failed:
+            self.failed = True
             raise ConnectionError("outlet down")
-        self.seqs += [record.payload["seq"] for record in records]
+        super().push(records, update)
+
+
+def probe_outlet(*processors, outlet: ProbeOutlet | None = None) -> ProbeOutlet:
+    """``outlet`` (a new ProbeOutlet by default) with ``processors``."""
+    outlet = outlet if outlet is not None else ProbeOutlet(Probe())
+    outlet.processors = list(processors)
+    return outlet
+
+
+def probe_link(outlet: ProbeOutlet, interval: float = 1, **options) -> Link:
+    """A link from a ProbeInlet (it produces its transfer numbers) to ``outlet``."""
+    return Link(ProbeInlet(Probe()), outlet, interval, **options)
 
 
 def test_buffer_and_a_plugin_processor_implement_the_protocol():
-    assert isinstance(Buffer(), StatefulProcessor) and isinstance(Pairs(), StatefulProcessor)
-    assert stateful_processors([len, Pairs, Buffer()]) != [] and not isinstance(len, StatefulProcessor)
+    assert isinstance(Buffer(), StatefulProcessor) and isinstance(EveryThird(), StatefulProcessor)
+    assert stateful_processors([len, Buffer(), EveryThird()]) != [] and not isinstance(len, StatefulProcessor)
 
 
 def test_what_a_plugin_processor_holds_is_delivered_at_shutdown(run_planner, wait_until):
-    outlet = Collect(processors=Pairs())
-    link = Link(Sequence(), outlet, 0.02)
+    outlet = probe_outlet(EveryThird())
+    link = probe_link(outlet, 0.02)
     planner = SchedulePlanner(link)
     run_planner(planner)
-    assert wait_until(lambda: len(outlet.seqs) >= 4)
+    assert wait_until(lambda: len(outlet.payloads) >= 6)
     planner.shutdown()
-    assert outlet.seqs == list(range(len(outlet.seqs)))
-    assert outlet.seqs[-1] == link.inlets[0].next - 1  # nothing pulled was left held
+    pulled = link.inlets[0].probe.count
+    assert outlet.payloads == list(range(pulled))  # nothing pulled was left held
 
 
 def test_flush_buffers_flushes_plugin_processors_too():
-    pairs = Pairs()
-    outlet = Collect()
-    link = Link(Sequence(), outlet, 1, processors=pairs)
+    every_third = EveryThird()
+    outlet = probe_outlet()
+    link = probe_link(outlet, processors=every_third)
     link.transfer()
-    assert outlet.seqs == [] and len(pairs.held()) == 1
+    assert outlet.payloads == [] and len(every_third.held()) == 1
     flush_buffers([link])
-    assert outlet.seqs == [0] and pairs.held() == []
+    assert outlet.payloads == [0] and every_third.held() == []
 
 
 def test_a_staged_batch_is_acknowledged_once_the_processor_released_it(tmp_path):
     path = tmp_path / "link.stage"
-    outlet = Collect(processors=Pairs())
-    link = Link(Sequence(), outlet, 1, stage=path)
+    outlet = probe_outlet(EveryThird())
+    link = probe_link(outlet, stage=path)
     link.on_start()
-    link.transfer()  # seq 0 held by the processor: its batch stays pending
-    assert [entry.batches for entry in link.stage.backlog()] == [1]
-    link.transfer()  # seq 1 releases both
-    assert outlet.seqs == [0, 1] and link.stage.backlog() == []
-    link.transfer()  # seq 2 held again
+    link.transfer()
+    link.transfer()  # 0 and 1 held by the processor: their batches stay pending
+    assert [entry.batches for entry in link.stage.backlog()] == [2]
+    link.transfer()  # 2 releases all three
+    assert outlet.payloads == [0, 1, 2] and link.stage.backlog() == []
+    link.transfer()  # 3 held again
     link.on_shutdown()
 
-    # After a restart, the pending batch is delivered again and fills the new processor.
-    again = Collect(processors=Pairs())
-    inlet = Sequence()
-    inlet.next = 3
-    restarted = Link(inlet, again, 1, stage=path)
+    # After a restart, the pending batch is delivered again and fills the new processor
+    # (the new link numbers its transfers from 0 again).
+    again = probe_outlet(EveryThird())
+    restarted = probe_link(again, stage=path)
     restarted.on_start()
     restarted.transfer()
-    assert again.seqs == [2, 3]
+    restarted.transfer()
+    assert again.payloads == [3, 0, 1]
     restarted.on_shutdown()
 
 
-def test_a_failed_staged_push_discards_what_the_processor_held(tmp_path):
-    pairs = Pairs()
-    outlet = Collect(fail=1, processors=pairs)
-    link = Link(Sequence(), outlet, 1, stage=tmp_path / "link.stage", ignore_exceptions=True)
+def test_a_failed_staged_push_delivers_the_batches_again_once(tmp_path):
+    every_third = EveryThird()
+    outlet = probe_outlet(every_third, outlet=FailingOnce())
+    link = probe_link(outlet, stage=tmp_path / "link.stage", ignore_exceptions=True)
     link.on_start()
-    link.transfer()  # seq 0 held
-    link.transfer()  # seq 1 released with 0; the push fails: both batches delivered again later
-    assert outlet.seqs == [] and pairs.held() == []
-    link.transfer()  # seqs 0, 1 again, then 2: released as 0, 1; 2 held
-    assert outlet.seqs == [0, 1] and [r.payload["seq"] for r in pairs.held()] == [2]
+    for _ in range(3):  # the third releases 0-2; that push fails: their batches stay pending
+        link.transfer()
+    assert outlet.payloads == [] and every_third.held() == []
+    link.transfer()  # 0-2 again (released once more), then 3, held
+    assert outlet.payloads == [0, 1, 2] and [r.payload for r in every_third.held()] == [3]
     link.on_shutdown()
 
 

@@ -9,19 +9,17 @@ never imports it; see ``docs/engine.md`` ("Layers").
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Union
 
-from databay.inlet import Inlet
-from databay.link_settings import Grouper, LinkSettings, Processor, Retention, to_timedelta
-from databay.outlet import Outlet
+from databay.link_settings import Grouper, LinkSettings, Processor, to_timedelta
 from databay.run import dispatch
 from databay.stage import Stage
 from databay.update import Update
 
 if TYPE_CHECKING:
-    from databay.retry import RetryPolicy
     from databay.run.stats import TransferStats
 
 __all__ = ["Grouper", "Link", "Processor", "Update", "is_plain_link", "to_timedelta"]
@@ -57,28 +55,10 @@ class Link(LinkSettings):
         Default ``None``: delivered batches are not kept.
     """
 
-    def __init__(
-        self,
-        inlets: Union[Inlet, list[Inlet]],
-        outlets: Union[Outlet, list[Outlet]],
-        interval: Union[datetime.timedelta, int, float],
-        tags: Union[str, list[str], None] = None,
-        copy_records: bool = True,
-        ignore_exceptions: bool = False,
-        catch_exceptions: bool | None = None,
-        inlet_concurrency: int = 9999,
-        immediate_transfer: bool = True,
-        processors: Union[Processor, list[Processor], None] = None,
-        groupers: Union[Grouper, list[Grouper], None] = None,
-        name: str | None = None,
-        stage: Union[str, os.PathLike, Stage, None] = None,
-        retry: Union[RetryPolicy, dict, None] = None,
-        stage_retention: Retention = None,
-    ):
-        super().__init__(inlets, outlets, interval, tags, copy_records, ignore_exceptions, catch_exceptions,
-                         inlet_concurrency, immediate_transfer, processors, groupers, name, stage, retry,
-                         stage_retention)
-        self._stage = _stage_for(stage, self.stage_retention)
+    @functools.wraps(LinkSettings.__init__)  # the same parameters, for inspection and validation
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._stage = _stage_for(self._stage, self.stage_retention)
         self._job: Any = None
         dispatch.warm_up()
 

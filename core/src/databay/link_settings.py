@@ -9,18 +9,16 @@ carries out; see ``docs/engine.md`` ("Layers").
 from __future__ import annotations
 
 import datetime
+import os
 import warnings
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any, Union
 
 from databay.errors import InvalidNodeError
 from databay.inlet import Inlet
 from databay.outlet import Outlet, as_list
 from databay.processors import Processor
 from databay.retry import RetryPolicy
-
-if TYPE_CHECKING:
-    import os
 
 __all__ = ["Grouper", "LinkSettings", "Processor", "to_timedelta"]
 

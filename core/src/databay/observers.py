@@ -45,23 +45,19 @@ class _Notifier:
             except Exception:
                 _LOGGER.exception("Observer %s of plugin %s failed", name, impl.plugin_name)
 
-    def transfer_started(self, **kwargs: Any) -> None:
-        self._call("databay_transfer_started", **kwargs)
+    def _hook(name: str) -> Any:  # type: ignore[misc]  # makes the methods below
+        def notify(self: _Notifier, **kwargs: Any) -> None:
+            self._call(name, **kwargs)
 
-    def transfer_finished(self, **kwargs: Any) -> None:
-        self._call("databay_transfer_finished", **kwargs)
+        notify.__name__ = name.removeprefix("databay_")
+        return notify
 
-    def transfer_failed(self, **kwargs: Any) -> None:
-        self._call("databay_transfer_failed", **kwargs)
-
-    def transfer_skipped(self, **kwargs: Any) -> None:
-        self._call("databay_transfer_skipped", **kwargs)
-
-    def transfer_retrying(self, **kwargs: Any) -> None:
-        self._call("databay_transfer_retrying", **kwargs)
-
-    def batch_dead_lettered(self, **kwargs: Any) -> None:
-        self._call("databay_batch_dead_lettered", **kwargs)
+    transfer_started = _hook("databay_transfer_started")
+    transfer_finished = _hook("databay_transfer_finished")
+    transfer_failed = _hook("databay_transfer_failed")
+    transfer_skipped = _hook("databay_transfer_skipped")
+    transfer_retrying = _hook("databay_transfer_retrying")
+    batch_dead_lettered = _hook("databay_batch_dead_lettered")
 
 
 def current() -> _Notifier | None:

@@ -8,7 +8,8 @@ the link ignores exceptions, else its exception is raised.
 
 :func:`start` and :func:`shut_down` run on an event loop (an async ``on_start`` is awaited
 there, so what it opens belongs to that loop); :func:`start_now` and :func:`shut_down_now`
-from synchronous code (an async ``on_start`` runs on the calling thread's own loop).
+run them from synchronous code on the calling thread's own loop, the one
+``Link.transfer()`` uses outside a planner.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from databay.inlet import Inlet
 from databay.run.staged import staging_of
 from databay.run.state import state_of
+from databay.thread_loop import run_in_thread_loop
 
 if TYPE_CHECKING:
     from databay.link_settings import LinkSettings
@@ -30,42 +32,32 @@ _LOGGER = logging.getLogger("databay.Link")
 
 async def start(link: LinkSettings) -> None:
     """Start ``link``'s nodes on the running loop, then open its stage."""
-    for node in [*link.inlets, *link.outlets]:
-        try:
-            await node.try_start_async()
-        except Exception as exc:
-            _failed(link, exc, node, "on_start")
+    await _each_on_loop(link, "on_start", "try_start_async")
     _open_stage(link)
 
 
 def start_now(link: LinkSettings) -> None:
-    """Start ``link``'s nodes from synchronous code, then open its stage."""
-    for node in [*link.inlets, *link.outlets]:
-        try:
-            node.try_start()
-        except Exception as exc:
-            _failed(link, exc, node, "on_start")
-    _open_stage(link)
+    """:func:`start` from synchronous code, on the calling thread's own loop."""
+    run_in_thread_loop(start(link))
 
 
 async def shut_down(link: LinkSettings) -> None:
     """Shut ``link``'s nodes down on the running loop, then close its stage."""
-    for node in [*link.inlets, *link.outlets]:
-        try:
-            await node.try_shutdown_async()
-        except Exception as exc:
-            _failed(link, exc, node, "on_shutdown")
+    await _each_on_loop(link, "on_shutdown", "try_shutdown_async")
     _close_stage(link)
 
 
 def shut_down_now(link: LinkSettings) -> None:
-    """Shut ``link``'s nodes down from synchronous code, then close its stage."""
+    """:func:`shut_down` from synchronous code, on the calling thread's own loop."""
+    run_in_thread_loop(shut_down(link))
+
+
+async def _each_on_loop(link: LinkSettings, what: str, method: str) -> None:
     for node in [*link.inlets, *link.outlets]:
         try:
-            node.try_shutdown()
+            await getattr(node, method)()
         except Exception as exc:
-            _failed(link, exc, node, "on_shutdown")
-    _close_stage(link)
+            _failed(link, exc, node, what)
 
 
 def _open_stage(link: LinkSettings) -> None:
