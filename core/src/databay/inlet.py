@@ -151,10 +151,10 @@ def _metadata_of(inlet: Inlet) -> dict:
     return {**inlet.metadata, "__inlet__": repr(inlet)}
 
 
-_plain_reprs: dict[type, str] = {}
+_plain_reprs: dict[type[Inlet], str] = {}
 
 
-def _plain_repr(kind: type) -> str:
+def _plain_repr(kind: type[Inlet]) -> str:
     """``repr()`` of an inlet of class ``kind`` without metadata, if the class does not change
     how it is made (``""`` otherwise)."""
     if kind.__repr__ is Inlet.__repr__ and kind.metadata is Inlet.metadata:

@@ -12,7 +12,7 @@ import datetime
 import functools
 import os
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, Union, cast
 
 from databay.link_settings import Grouper, LinkSettings, Processor, to_timedelta
 from databay.run import dispatch
@@ -55,7 +55,7 @@ class Link(LinkSettings):
         Default ``None``: delivered batches are not kept.
     """
 
-    @functools.wraps(LinkSettings.__init__)  # the same parameters, for inspection and validation
+    @functools.wraps(LinkSettings.__init__)  # type: ignore[misc]  # the same parameters, for inspection
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._stage = _stage_for(self._stage, self.stage_retention)
@@ -113,9 +113,9 @@ def is_plain_link(link: object) -> bool:
     ``on_shutdown()`` are :class:`Link`'s own, so that planners may run it straight from its
     settings. Anything else (a subclass overriding one of them, a ``MagicMock(spec=Link)``)
     is driven through those public methods."""
-    kind = type(link)
-    if not issubclass(kind, Link):
+    if not issubclass(type(link), Link):  # not isinstance: a MagicMock(spec=Link) passes that
         return False
+    kind = cast("type[Link]", type(link))
     overridden = getattr(link, "__dict__", {})
     return (kind.transfer is Link.transfer and kind.on_start is Link.on_start and kind.on_shutdown is Link.on_shutdown
             and not any(name in overridden for name in ("transfer", "on_start", "on_shutdown")))

@@ -31,6 +31,16 @@ OBSERVER_HOOKS = ("databay_transfer_started", "databay_transfer_finished", "data
                   "databay_transfer_skipped", "databay_transfer_retrying", "databay_batch_dead_lettered")
 
 
+def _hook(name: str) -> Any:
+    """A method of :class:`_Notifier` calling the hook ``name``."""
+
+    def notify(self: _Notifier, **kwargs: Any) -> None:
+        self._call(name, **kwargs)
+
+    notify.__name__ = name.removeprefix("databay_")
+    return notify
+
+
 class _Notifier:
     """Calls the observer hooks; one failing observer never breaks a transfer."""
 
@@ -44,13 +54,6 @@ class _Notifier:
                 impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
             except Exception:
                 _LOGGER.exception("Observer %s of plugin %s failed", name, impl.plugin_name)
-
-    def _hook(name: str) -> Any:  # type: ignore[misc]  # makes the methods below
-        def notify(self: _Notifier, **kwargs: Any) -> None:
-            self._call(name, **kwargs)
-
-        notify.__name__ = name.removeprefix("databay_")
-        return notify
 
     transfer_started = _hook("databay_transfer_started")
     transfer_finished = _hook("databay_transfer_finished")
