@@ -54,6 +54,7 @@ OLD_TARGETS_MS = {1000: 10.0, 10000: 25.0}
 SCENARIO = """
 import asyncio
 import json
+import math
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -175,7 +176,9 @@ for times in runs:
         k = round((t - first) / INTERVAL)
         burst_start[k] = min(burst_start.get(k, t), t)
 origin = grid_origin[0] if grid_origin else min(t - k * INTERVAL for k, t in burst_start.items())
-grid = sorted(t - (origin + round((t - origin) / INTERVAL) * INTERVAL) for times in runs for t in times)
+# Each start belongs to the latest due time at or before it (1 ms of clock jitter allowed):
+# lateness is between 0 and one interval (a planner later than that also runs fewer transfers).
+grid = sorted(t - (origin + math.floor((t - origin + 0.001) / INTERVAL) * INTERVAL) for times in runs for t in times)
 own = sorted(times[k] - (times[0] + k * INTERVAL) for times in runs for k in range(1, len(times)))
 
 

@@ -9,7 +9,6 @@ processors first. A failure is raised at once unless the link ignores exceptions
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 from databay.inlet import as_records
@@ -24,9 +23,9 @@ if TYPE_CHECKING:
     from databay.update import Update
 
 
-def deliver(link: LinkSettings, plan: NodePlan, update: Update, runtime: Runtime,
-            pull: bool = True) -> Awaitable[tuple[int, int]]:
-    """One transfer of ``link`` without a stage, to be awaited: ``(records pulled, records pushed)``.
+async def deliver(link: LinkSettings, plan: NodePlan, update: Update, runtime: Runtime,
+                  pull: bool = True) -> tuple[int, int]:
+    """One transfer of ``link`` without a stage: ``(records pulled, records pushed)``.
 
     With ``pull=False`` the inlets are not asked for anything: only what stateful
     processors release is pushed (see :mod:`~databay.run.flushing`).
@@ -35,15 +34,26 @@ def deliver(link: LinkSettings, plan: NodePlan, update: Update, runtime: Runtime
     if (shape is not None and pull and not link.processors and not link.groupers and link.retry_policy is None
             and plan.inlets[0].retry_policy is plan.outlets[0].retry_policy is None):
         # The common links: with thousands due at once every step counts.
-        if shape == "async":
-            return _pull_and_push_async(link, plan, update)
-        # All synchronous: pull and push in one trip to the thread pool, not two.
-        return runtime.run_sync(_pull_and_push, link, plan, update, alone=True)
-    return _deliver(link, plan, update, runtime, pull)
-
-
-async def _deliver(link: LinkSettings, plan: NodePlan, update: Update, runtime: Runtime,
-                   pull: bool) -> tuple[int, int]:
+        if shape == "sync":
+            # Pull and push in one trip to the thread pool, not two.
+            return await runtime.run_sync(_pull_and_push, link, plan, update, alone=True)
+        # Asynchronous: pull and push right here, in the transfer's own task.
+        inlet, outlet = plan.inlets[0], plan.outlets[0]
+        try:
+            # A new list: the only outlet may keep or change it (copy_records asks no more).
+            records = as_records(inlet, await inlet.pull(update))
+        except Exception as exc:
+            report_failure(link, exc, inlet_failure(exc, inlet, link, update))
+            records = []
+        count = len(records)
+        try:
+            if outlet.processors:
+                records = steps.process(outlet, records)
+            if records:
+                await outlet.push(records, update)
+        except Exception as exc:
+            report_failure(link, exc, outlet_failure(exc, outlet, link, update))
+        return count, count
     records: list[Record] = []
     if pull:
         for pulled in await steps.pull_each(link, plan, lambda index, alone: _pull(link, plan, index, update,
@@ -111,25 +121,3 @@ def _pull_and_push(link: LinkSettings, plan: NodePlan, update: Update) -> tuple[
     except Exception as exc:
         report_failure(link, exc, outlet_failure(exc, plan.outlets[0], link, update))
     return len(records), len(records)
-
-
-async def _pull_and_push_async(link: LinkSettings, plan: NodePlan, update: Update) -> tuple[int, int]:
-    """The same for one asynchronous inlet and outlet, in the transfer's own task."""
-    inlet, outlet = plan.inlets[0], plan.outlets[0]
-    try:
-        # A new list: the only outlet may keep or change it (copy_records asks no more).
-        records = as_records(inlet, await inlet.pull(update))
-    except Exception as exc:
-        report_failure(link, exc, inlet_failure(exc, inlet, link, update))
-        records = []
-    count = len(records)
-    try:
-        if outlet.processors:
-            records = steps.process(outlet, records)
-        elif not records:
-            return 0, 0
-        if records:
-            await outlet.push(records, update)
-    except Exception as exc:
-        report_failure(link, exc, outlet_failure(exc, outlet, link, update))
-    return count, count
