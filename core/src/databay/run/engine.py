@@ -41,6 +41,7 @@ from databay.run.runtime import Runtime, WorkerPool
 from databay.run.schedules import IntervalGrid, Schedule, interval_seconds
 from databay.run.state import LinkState, state_of
 from databay.run.stats import TransferStats
+from databay.run.transfer import quiet as transfer_quiet
 from databay.run.transfer import run_transfer
 
 __all__ = ["FREEZE_LINKS", "NOT_RUN", "Engine"]
@@ -478,6 +479,7 @@ class Engine:
         stopping = self.stopping
         next_slot, create_task, transfer = due.popleft, loop.create_task, self._scheduled_transfer
         runtime, on_error = self._running_runtime(), self._on_transfer_error
+        quiet = transfer_quiet()  # asked once for the batch
         for _ in range(min(len(due), _START_BATCH)):
             slot = next_slot()
             slot.queued = False
@@ -489,7 +491,7 @@ class Engine:
             # Tracked by its slot alone (idle once its task is done): no set, no done
             # callback and no wrapping coroutine per transfer when thousands fall due at once.
             if slot.direct:
-                slot.task = create_task(run_transfer(slot.link, runtime, True, slot.state, on_error))
+                slot.task = create_task(run_transfer(slot.link, runtime, True, slot.state, on_error, quiet))
             else:
                 slot.task = create_task(transfer(slot))
         if due:

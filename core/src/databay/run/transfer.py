@@ -25,15 +25,21 @@ if TYPE_CHECKING:
     from databay.run.runtime import Runtime
     from databay.run.state import LinkState
 
-__all__ = ["TransferStats", "run_transfer"]
+__all__ = ["TransferStats", "quiet", "run_transfer"]
 
 _LOGGER = logging.getLogger("databay.Link")
 _DEBUG = logging.DEBUG
 
 
+def quiet() -> bool:
+    """Whether no observer listens and debug logging is off: transfers then tell nobody."""
+    return observers.current() is None and not _LOGGER.isEnabledFor(_DEBUG)
+
+
 async def run_transfer(link: LinkSettings, runtime: Runtime, pull: bool = True,
                        state: LinkState | None = None,
-                       on_error: Callable[[Exception, Any], None] | None = None) -> TransferStats:
+                       on_error: Callable[[Exception, Any], None] | None = None,
+                       quiet: bool = False) -> TransferStats:
     """Run one transfer of ``link``; raise on failure unless it ignores exceptions.
 
     With ``pull=False`` the inlets are not asked for anything: the transfer starts with no
@@ -42,7 +48,8 @@ async def run_transfer(link: LinkSettings, runtime: Runtime, pull: bool = True,
     With ``on_error`` (the engine's scheduled transfers, whose result nobody reads), a
     failure is handed to ``on_error(exception, link)`` (after the observers heard of it)
     instead of raised, and the transfer returns ``None``; its stats are made only for the
-    observers.
+    observers. ``quiet`` says the caller just found that no observer listens and debug
+    logging is off (the engine asks once for a batch of transfers).
     """
     # The hot path of a planner with thousands of links due at once: kept lean.
     if state is None:
@@ -51,10 +58,10 @@ async def run_transfer(link: LinkSettings, runtime: Runtime, pull: bool = True,
     if plan is None or plan.inlets is not link.inlets or plan.outlets is not link.outlets:
         plan = state.plan(link)
     update = Update(plan.tags, next(state.counter))
-    notify = observers.current()
+    notify = None if quiet else observers.current()
     timed = notify is not None or on_error is None  # are stats wanted?
     started = perf_counter() if timed else 0.0
-    debug = _LOGGER.isEnabledFor(_DEBUG)
+    debug = not quiet and _LOGGER.isEnabledFor(_DEBUG)
     if debug:
         _LOGGER.debug("%s transfer", update)
     if notify is not None:
