@@ -41,24 +41,24 @@ async def deliver(link: LinkSettings, plan: NodePlan, update: Update, runtime: R
         inlet, outlet = plan.inlets[0], plan.outlets[0]
         try:
             # A new list: the only outlet may keep or change it (copy_records asks no more).
-            records = as_records(inlet, await inlet.pull(update))
+            pulled = as_records(inlet, await inlet.pull(update))
         except Exception as exc:
             report_failure(link, exc, inlet_failure(exc, inlet, link, update))
-            records = []
-        count = len(records)
+            pulled = []
+        count = len(pulled)
         try:
             if outlet.processors:
-                records = steps.process(outlet, records)
-            if records:
-                await outlet.push(records, update)
+                pulled = steps.process(outlet, pulled)
+            if pulled:
+                await outlet.push(pulled, update)
         except Exception as exc:
             report_failure(link, exc, outlet_failure(exc, outlet, link, update))
         return count, count
     records: list[Record] = []
     if pull:
-        for pulled in await steps.pull_each(link, plan, lambda index, alone: _pull(link, plan, index, update,
-                                                                                    runtime, alone)):
-            records.extend(pulled)
+        for some in await steps.pull_each(link, plan, lambda index, alone: _pull(link, plan, index, update,
+                                                                                  runtime, alone)):
+            records.extend(some)
     pulled_count = len(records)
     if link.processors:
         records = steps.apply(link, link.processors, records, update, "Processor")
