@@ -51,6 +51,7 @@ T = TypeVar("T")
 _LOGGER = logging.getLogger("databay.engine")
 _worker = threading.local()  # .engine: the engine of this pool thread; .driving: the link whose method it calls
 _START_BATCH = 256
+_START_AT_ONCE = 1024
 FREEZE_LINKS = 500
 
 NOT_RUN: Any = object()
@@ -480,7 +481,10 @@ class Engine:
         next_slot, create_task, transfer = due.popleft, loop.create_task, self._scheduled_transfer
         runtime, on_error = self._running_runtime(), self._on_transfer_error
         quiet = transfer_quiet()  # asked once for the batch
-        for _ in range(min(len(due), _START_BATCH)):
+        # Up to _START_AT_ONCE due together start in one go: handing the loop back between
+        # batches lets the pool's threads take the interpreter, and sync pulls then start late.
+        count = len(due) if len(due) <= _START_AT_ONCE else _START_BATCH
+        for _ in range(count):
             slot = next_slot()
             slot.queued = False
             if slot.removed or stopping:

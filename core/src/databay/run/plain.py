@@ -107,17 +107,21 @@ async def _push(link: LinkSettings, plan: NodePlan, index: int, records: list[Re
 
 def _pull_and_push(link: LinkSettings, plan: NodePlan, update: Update) -> tuple[int, int]:
     """The whole transfer of a link with one synchronous inlet and one synchronous outlet
-    (and no link processors, groupers or retries), in one call."""
-    inlet = plan.inlets[0]
+    (and no link processors, groupers or retries), in one call in the pool. The records
+    are a new list and go to the only outlet: nothing to copy, and no push timing to keep
+    (it only decides how several outlets push)."""
+    inlet, outlet = plan.inlets[0], plan.outlets[0]
     try:
         records = as_records(inlet, inlet.pull(update))
     except Exception as exc:
         report_failure(link, exc, inlet_failure(exc, inlet, link, update))
         records = []
-    if not records and not plan.outlets[0].processors:
-        return 0, 0
-    try:
-        steps.process_and_push(plan, 0, list(records) if link.copy_records else records, update)
-    except Exception as exc:
-        report_failure(link, exc, outlet_failure(exc, plan.outlets[0], link, update))
-    return len(records), len(records)
+    count = len(records)
+    if count or outlet.processors:
+        try:
+            records = steps.process(outlet, records)
+            if records:  # outlets are never called with nothing to consume
+                outlet.push(records, update)
+        except Exception as exc:
+            report_failure(link, exc, outlet_failure(exc, outlet, link, update))
+    return count, count
