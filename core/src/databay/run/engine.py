@@ -515,6 +515,9 @@ class Engine:
         return runtime
 
     async def _scheduled_transfer(self, slot: _Slot) -> Any:
+        """A due transfer of ``slot``'s link in the calling task (one that drives the link
+        through its methods, or one asked for by ``transfer_due``); failures go to
+        ``on_transfer_error``."""
         try:
             if slot.direct:
                 return await run_transfer(slot.link, self._running_runtime(), state=slot.state)
