@@ -6,14 +6,8 @@ import datetime
 
 import pytest
 from databay import Link
-from databay.stage import Stage
+from databay.stage import SqliteStage
 from databay.testing.planner_tester import Probe, ProbeInlet, ProbeOutlet
-
-
-class KeepingStage(Stage):
-    """A stage with a ``retention`` setting (the stage backends' way of keeping batches)."""
-
-    retention: datetime.timedelta | None = None
 
 
 def a_link(**options) -> Link:
@@ -27,10 +21,10 @@ def test_no_retention_by_default(tmp_path):
 
 @pytest.mark.parametrize("given", [3600, 3600.0, datetime.timedelta(hours=1)])
 def test_retention_is_handed_to_the_stage(tmp_path, given):
-    stage = KeepingStage(tmp_path / "link.stage")
+    stage = SqliteStage(tmp_path / "link.stage")
     link = a_link(stage=stage, stage_retention=given)
     assert link.stage_retention == datetime.timedelta(hours=1)
-    assert stage.retention == datetime.timedelta(hours=1)
+    assert stage.retention == 3600  # stages keep seconds
 
 
 def test_retention_without_a_stage_is_refused():
@@ -49,4 +43,4 @@ def test_retention_with_a_stage_that_cannot_keep_batches_is_refused(tmp_path):
 @pytest.mark.parametrize("given", [-1, "1h", True])
 def test_bad_retention_is_refused(tmp_path, given):
     with pytest.raises((ValueError, TypeError), match="stage_retention"):
-        a_link(stage=KeepingStage(tmp_path / "link.stage"), stage_retention=given)
+        a_link(stage=SqliteStage(tmp_path / "link.stage"), stage_retention=given)
