@@ -69,8 +69,9 @@ DELIMITED = "P@ss=w:rd!&x y+é\"'\\"
     "P%40ss=w%3Ard!&x%20y+%c3%a9\"'\\",              # the delimiters only, lowercase hex
     "P%40ss%3Dw%3Ard%21%26x%20y%2B%C3%A9%22%27%5C",  # everything
     json.dumps(f"not str ({DELIMITED!r})")[1:-1],    # a repr, inside JSON
+    repr(ValueError(f"not str ({DELIMITED!r})")),    # a repr, inside the repr of its exception
     json.dumps(DELIMITED, ensure_ascii=False)[1:-1],  # JSON keeping non-ASCII as it is
-], ids=["yarl", "delimiters", "everything", "repr-in-json", "json-non-ascii"])
+], ids=["yarl", "delimiters", "everything", "repr-in-json", "repr-in-repr", "json-non-ascii"])
 def test_a_secret_is_hidden_however_it_was_encoded(shown):
     register_secret(DELIMITED, "${PASSWORD}")
     text = redact(f"GET http://h/x?key={shown}&page=1 failed")

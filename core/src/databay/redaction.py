@@ -9,8 +9,8 @@ stage stores as a delivery error) passes that text through :func:`redact`.
 
 :func:`redact` hides each secret as written and in the forms it takes on its way into
 messages: as ``repr`` writes it (quotes and backslashes escaped), as JSON writes it (with
-and without non-ASCII escapes), each of those written into JSON again (a message quoting a
-value, in a JSON log line), and any of these with any of its characters percent-encoded
+and without non-ASCII escapes), each of those quoted by ``repr`` or JSON again (a message
+quoting a value, in a JSON log line or in the ``repr`` of its exception), and any of these with any of its characters percent-encoded
 (a URL's query or path: libraries disagree on which characters they encode, and on the
 case of the hex digits) and a space as ``+``. Values shorter than
 :data:`MIN_SECRET_LENGTH` characters are not registered: they cannot be told apart from
@@ -47,8 +47,8 @@ def _forms(value: str) -> set[str]:
     # register a secret (json would add to every start of the CLI).
     import json
 
-    forms = {value, repr(value)[1:-1], json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
-    forms |= {json.dumps(form)[1:-1] for form in forms}
+    once = {value, repr(value)[1:-1], json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
+    forms = once | {quoted for form in once for quoted in (repr(form)[1:-1], json.dumps(form)[1:-1])}
     return {form for form in forms if len(form) >= MIN_SECRET_LENGTH}
 
 
