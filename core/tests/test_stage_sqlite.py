@@ -204,7 +204,7 @@ def test_stage_retention_needs_a_stage(tmp_path):
     with pytest.raises(PipelineError) as raised:
         load_pipeline(tmp_path / "p.toml")
     assert [str(p) for p in raised.value.problems] == [
-        "links[0]: 'stage_retention' is how long the link's stage keeps delivered batches: add a stage"]
+        "links[0]: 'stage_retention' is how long the link's stage keeps delivered batches: add a stage (line 1)"]
 
 
 def test_two_links_cannot_share_an_sqlite_stage_however_it_is_written(tmp_path):
