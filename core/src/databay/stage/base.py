@@ -171,10 +171,9 @@ class Stage(abc.ABC):
 
     BATCH_TIME: MetadataKey = "Stage.BATCH_TIME"
     """When the staged batch was committed: a timezone-aware :class:`~datetime.datetime` in
-    UTC, to the microsecond (one object shared by the batch's records: don't change it).
-    A later batch of the stage has a later time (batches of one commit are a microsecond
-    apart). What outlets use instead of the time of the push, e.g. for ``{time:%Y/%m/%d}``
-    in a name."""
+    UTC, to the microsecond. A later batch of the stage has a later time (batches of one
+    commit are a microsecond apart). What outlets use instead of the time of the push, e.g.
+    for ``{time:%Y/%m/%d}`` in a name."""
 
     BATCH_UPDATE: MetadataKey = "Stage.BATCH_UPDATE"
     """The transfer that committed the staged batch, as text: ``str(update)``, e.g.
