@@ -60,9 +60,11 @@ def integration(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def lint(session: nox.Session) -> None:
-    """Ruff on every distribution."""
-    session.install("ruff")
+    """Ruff on every distribution; core's import contracts (core/.importlinter: layers, no cycles)."""
+    session.install("ruff", "import-linter")
     session.run("ruff", "check", "core", "plugins", "tests", "benchmarks", "examples", "noxfile.py")
+    # import-linter reads the source (no install needed); no cache: always the files as they are.
+    session.run("lint-imports", "--no-cache", "core/.importlinter", env={"PYTHONPATH": str(ROOT / "core" / "src")})
 
 
 @nox.session(python="3.11")

@@ -46,11 +46,13 @@ def test_count_threshold_example_from_the_manual():
     assert buffer.records == []
 
 
-def test_count_threshold_releases_when_reached():
+def test_count_threshold_releases_when_exceeded():
+    # As the manual and databay 0.3: released once the count exceeds the threshold.
     buffer = Buffer(count_threshold=3)
     assert buffer(records(1, 2)) == []
-    assert payloads(buffer(records(3))) == [1, 2, 3]
-    assert buffer(records(4)) == []  # counting starts again after the release
+    assert buffer(records(3)) == []
+    assert payloads(buffer(records(4))) == [1, 2, 3, 4]
+    assert buffer(records(5)) == []  # counting starts again after the release
 
 
 def test_time_threshold_counts_from_the_first_stored_records():
@@ -107,7 +109,7 @@ def test_controllers_order_and_short_circuit_with_or():
 
 
 def test_or_releases_when_any_controller_agrees():
-    buffer = Buffer(count_threshold=2, time_threshold=60, conjugate_controllers=False)
+    buffer = Buffer(count_threshold=1, time_threshold=60, conjugate_controllers=False)
     assert payloads(buffer(records(1, 2))) == [1, 2]
 
 
@@ -122,7 +124,7 @@ def test_and_releases_only_when_all_controllers_agree():
     assert buffer(records(1, 2, 3)) == []
     assert calls == ["never"]  # AND stops at the first False
 
-    buffer = Buffer(count_threshold=2, time_threshold=0.1, conjugate_controllers=True)
+    buffer = Buffer(count_threshold=1, time_threshold=0.1, conjugate_controllers=True)
     assert buffer(records(1, 2)) == []  # count agrees, time does not yet
     time.sleep(0.15)
     assert payloads(buffer([])) == [1, 2]
@@ -145,7 +147,7 @@ def test_reset_empties_and_calls_on_reset():
     buffer.reset()
     assert buffer.records == [] and buffer.time_start is None and buffer.flush is False
     assert resets == [True]
-    buffer(records(1, 2))  # a release resets too
+    buffer(records(1, 2, 3))  # a release resets too
     assert resets == [True, True]
 
 
@@ -235,13 +237,13 @@ def test_no_record_is_lost_or_duplicated(batches, threshold, flushes, conjugate)
 
 @settings(max_examples=100, deadline=None)
 @given(batches=batches, threshold=st.integers(1, 12))
-def test_count_threshold_releases_exactly_when_reached(batches, threshold):
+def test_count_threshold_releases_exactly_when_exceeded(batches, threshold):
     buffer = Buffer(count_threshold=threshold)
     stored = 0
     for batch in batches:
         out = buffer(records(*batch))
         stored += len(batch)
-        if stored >= threshold:
+        if stored > threshold:
             assert len(out) == stored
             stored = 0
         else:

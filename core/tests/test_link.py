@@ -8,7 +8,7 @@ import logging
 import threading
 import time
 
-import databay.transfer
+import databay.run.steps
 import pytest
 from databay import Inlet, Link, Outlet, Record
 from databay.errors import InvalidNodeError
@@ -85,9 +85,13 @@ def test_interval_of_wrong_type_is_a_type_error(interval):
 
 
 @pytest.mark.parametrize("interval", [0, -1, datetime.timedelta(0)])
-def test_interval_must_be_positive(interval):
-    with pytest.raises(ValueError, match="Link interval must be positive"):
-        Link(ListInlet(), Collect(), interval)
+def test_interval_not_positive_is_accepted_for_transfers_by_hand(interval):
+    # As in databay 0.3: such a link transfers by hand; planners refuse to schedule it
+    # (test_schedule_planner.py).
+    link = Link(ListInlet([1, 2]), Collect(), interval)
+    assert link.interval.total_seconds() == (interval.total_seconds() if isinstance(interval, datetime.timedelta)
+                                             else interval)
+    assert link.transfer().records_pulled == 2
 
 
 def test_defaults():
@@ -256,13 +260,13 @@ def test_copy_records_gives_each_outlet_independent_records():
 
 def test_copy_records_makes_only_n_minus_one_copies(monkeypatch):
     copies = []
-    real_copy = databay.transfer.copy_records
+    real_copy = databay.run.steps.copy_records
 
     def counting_copy(records):
         copies.append(len(records))
         return real_copy(records)
 
-    monkeypatch.setattr(databay.transfer, "copy_records", counting_copy)
+    monkeypatch.setattr(databay.run.steps, "copy_records", counting_copy)
     originals = [Record({"n": 1}), Record({"n": 2})]
     outlets = [Collect(), Collect(), Collect()]
     Link(FixedRecordsInlet(originals), outlets, 1).transfer()

@@ -471,7 +471,7 @@ def test_an_outlet_buffer_keeps_its_records_in_the_stage(stage_path):
 
 
 def test_a_held_batch_is_not_delivered_twice_within_a_run(stage_path):
-    buffer = Buffer(count_threshold=9)
+    buffer = Buffer(count_threshold=8)  # released at the 9th record
     outlet = CollectOutlet(processors=buffer)
     link = staged(SequenceInlet(), outlet, stage_path)
     for _ in range(3):

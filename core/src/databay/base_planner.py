@@ -1,4 +1,12 @@
-"""The :class:`BasePlanner`: what every planner does, whatever schedules its links."""
+"""The :class:`BasePlanner`: what every planner does, whatever schedules its links.
+
+A planner implements four extension points, :meth:`~BasePlanner.schedule`,
+:meth:`~BasePlanner.unschedule`, :meth:`~BasePlanner.start_planner` and
+:meth:`~BasePlanner.shutdown_planner`, and may override :meth:`~BasePlanner.on_exception`
+and :attr:`~BasePlanner.running`. databay 0.3 named them ``_schedule``, ``_unschedule``,
+``_start_planner``, ``_shutdown_planner`` and ``_on_exception``: a planner written for 0.3
+implements those and keeps working, each name standing for the other.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +14,36 @@ import atexit
 import logging
 import weakref
 from abc import ABC, abstractmethod
-from typing import Union
+from collections.abc import Callable
+from typing import Any, Union
 
 from databay.errors import MissingLinkError
 from databay.link import Link
 from databay.outlet import as_list
+from databay.run.flushing import flush_buffers
 
 _LOGGER = logging.getLogger("databay.BasePlanner")
+
+
+_EXTENSION_POINTS = (("schedule", "_schedule"), ("unschedule", "_unschedule"),
+                     ("start_planner", "_start_planner"), ("shutdown_planner", "_shutdown_planner"))
+
+
+def _calling(name: str) -> Callable[..., Any]:
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self, name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = f"calls_{name}"
+    call.__doc__ = f"Calls :meth:`{name}`, which this planner implements."
+    return call
 
 
 class BasePlanner(ABC):
     """Base abstract class for a job planner, scheduling link transfers on their intervals.
 
-    Subclasses implement :meth:`_schedule`, :meth:`_unschedule`, :meth:`_start_planner`,
-    :meth:`_shutdown_planner` and the :attr:`running` property.
+    Subclasses implement :meth:`schedule`, :meth:`unschedule`, :meth:`start_planner`,
+    :meth:`shutdown_planner` and the :attr:`running` property (or databay 0.3's
+    underscore names of the first four).
 
     :param links: Links that should be added and scheduled.
     :param ignore_exceptions: Whether exceptions should be logged and ignored (``True``)
@@ -37,6 +61,15 @@ class BasePlanner(ABC):
 
     flush_buffers_on_shutdown: bool = True
     """Whether shutting down delivers what Buffers still hold (before ``on_shutdown``)."""
+
+    def __init_subclass__(cls, **kwargs: Any):
+        super().__init_subclass__(**kwargs)
+        # A planner written for databay 0.3 implements the underscore names: they stand
+        # for the public ones it leaves abstract.
+        for public, private in _EXTENSION_POINTS:
+            if getattr(getattr(cls, public), "__isabstractmethod__", False) and \
+                    getattr(cls, private) is not getattr(BasePlanner, private):
+                setattr(cls, public, _calling(private))
 
     def __init__(
         self,
@@ -73,12 +106,18 @@ class BasePlanner(ABC):
         for link in links:
             if not isinstance(link, Link):
                 raise TypeError(f"Provided link is not an instance of Link(), found: {link!r}")
+        known = {id(link) for link in self._links}
         for link in links:
-            if any(link is known for known in self._links):
+            if id(link) in known:
                 _LOGGER.warning("Link already added, ignored: %s", link)
                 continue
+            known.add(id(link))
             self._links.append(link)
-            self._schedule(link)
+            try:
+                self._schedule(link)
+            except BaseException:
+                self._links = [known for known in self._links if known is not link]
+                raise
             _LOGGER.info("Added link: %s", link)
 
     def remove_links(self, links: Union[Link, list[Link]]) -> None:
@@ -132,8 +171,6 @@ class BasePlanner(ABC):
         _LOGGER.info("Shutting down %s", self)
         self._shutdown_planner(wait)
         if wait and self.flush_buffers_on_shutdown:
-            from databay.support.flushing import flush_buffers
-
             flush_buffers(self._links)
         for link in list(self._links):
             try:
@@ -155,12 +192,17 @@ class BasePlanner(ABC):
             except Exception as exc:
                 self._on_exception(exc, link)
 
-    def _on_exception(self, exception: Exception, link: Link | None = None) -> None:
-        """Log ``exception``; unless ignoring exceptions, shut the planner down."""
+    def on_exception(self, exception: Exception, link: Link | None = None) -> None:
+        """Called when a transfer (or a link's ``on_start``) raised ``exception``: log it;
+        unless ignoring exceptions, shut the planner down. Override to handle it otherwise."""
         where = f"\n\nRaised when executing {link}" if link is not None else ""
         _LOGGER.error(f"{exception}{where}", exc_info=exception)
         if not self._ignore_exceptions and self.running:
             self.shutdown(wait=False)
+
+    def _on_exception(self, exception: Exception, link: Link | None = None) -> None:
+        """databay 0.3's name of :meth:`on_exception` (what the planner calls)."""
+        self.on_exception(exception, link)
 
     def _at_exit_callback(self) -> None:
         if self.shutdown_at_exit and self.running:
@@ -168,20 +210,36 @@ class BasePlanner(ABC):
             self.shutdown(True)
 
     @abstractmethod
-    def _schedule(self, link: Link) -> None:
-        """Add ``link.transfer`` to the scheduling system; set its job with ``link.set_job``."""
+    def schedule(self, link: Link) -> None:
+        """Add ``link.transfer`` to the scheduling system; set its job with ``link.set_job``.
+
+        Called by :meth:`add_links`, also while running (from any thread).
+        """
 
     @abstractmethod
-    def _unschedule(self, link: Link) -> None:
+    def unschedule(self, link: Link) -> None:
         """Remove ``link`` from the scheduling system (``link.job`` is its job)."""
 
     @abstractmethod
-    def _start_planner(self) -> None:
-        """Begin scheduling (called after every ``on_start``)."""
+    def start_planner(self) -> None:
+        """Begin scheduling (called by :meth:`start` after every ``on_start``)."""
 
     @abstractmethod
+    def shutdown_planner(self, wait: bool = True) -> None:
+        """Stop scheduling (called by :meth:`shutdown` before every ``on_shutdown``)."""
+
+    # databay 0.3's names, which the planner calls: a 0.3 planner overrides them.
+    def _schedule(self, link: Link) -> None:
+        self.schedule(link)
+
+    def _unschedule(self, link: Link) -> None:
+        self.unschedule(link)
+
+    def _start_planner(self) -> None:
+        self.start_planner()
+
     def _shutdown_planner(self, wait: bool = True) -> None:
-        """Stop scheduling (called before every ``on_shutdown``)."""
+        self.shutdown_planner(wait)
 
     @property
     def running(self) -> bool:

@@ -173,6 +173,19 @@ def databay_transfer_failed(link, update, exception):
 
 
 @hookspec
+def databay_transfer_skipped(link, skipped):
+    """A transfer of ``link`` fell due while its previous one was still running, so it was
+    skipped (coalesced); ``skipped`` counts the link's skips so far. Keep it quick."""
+
+
+@hookspec
+def databay_transfer_retrying(link, update, node, attempt, exception, delay):
+    """``node`` (an inlet or outlet of ``link``) failed attempt number ``attempt`` of a
+    pull or push during transfer ``update`` with ``exception``; it is tried again in
+    ``delay`` seconds, as its retry policy says. Keep it quick."""
+
+
+@hookspec
 def databay_batch_dead_lettered(link, update, outlet, dead_letter, exception):
     """An outlet of a staged ``link`` gave up on a batch during transfer ``update``.
 

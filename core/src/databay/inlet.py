@@ -98,32 +98,65 @@ class Inlet(LifecycleNode, ABC):
         return self._as_records(data)
 
     def _as_records(self, data: Any) -> list[Record]:
-        """Turn what :meth:`pull` returned into a list of records."""
-        return self._as_records_sharing_metadata(data)[0]
-
-    def _as_records_sharing_metadata(self, data: Any) -> tuple[list[Record], dict | None]:
-        """:meth:`_as_records`, and the dict every record's metadata is a copy of (``None``
-        unless all of them are: a stage then stores it once for the whole batch)."""
-        if type(data) is not list:
-            data = [data]
-        elif not data:
-            return data, None
-        if type(self).new_record is not Inlet.new_record:
-            new_record = self.new_record
-            return [e if isinstance(e, Record) else new_record(e) for e in data], None
-        # Fast path: build the shared part of the metadata once per pull.
-        base = dict(self._metadata)
-        base["__inlet__"] = repr(self)
-        if len(data) == 1:
-            record = data[0]
-            return ([record], None) if isinstance(record, Record) else ([Record(record, base)], base)
-        if not any(issubclass(kind, Record) for kind in set(map(type, data))):
-            # No Record among the results: one record each, looping in C.
-            return list(map(Record, data, map(dict.copy, repeat(base, len(data))))), base
-        copy = base.copy
-        return [e if isinstance(e, Record) else Record(e, copy()) for e in data], None
+        """Turn what :meth:`pull` returned into a list of records (see :func:`as_records`)."""
+        return as_records(self, data)
 
     def __repr__(self) -> str:
         if self._metadata:
             return f"{type(self).__name__}(metadata={self._metadata})"
         return f"{type(self).__name__}()"
+
+
+def as_records(inlet: Inlet, data: Any) -> list[Record]:
+    """Turn what ``inlet.pull`` returned into records: a ``list`` gives one record per
+    element, anything else one record; :class:`Record` elements are kept as they are."""
+    if type(data) is not list and type(inlet).new_record is Inlet.new_record:
+        # One value (a transfer of thousands due at once is often one record): no list to scan.
+        if isinstance(data, Record):
+            return [data]
+        return [Record(data, _metadata_of(inlet))]
+    return as_records_sharing_metadata(inlet, data)[0]
+
+
+def as_records_sharing_metadata(inlet: Inlet, data: Any) -> tuple[list[Record], dict | None]:
+    """:func:`as_records`, and the dict every record's metadata is a copy of (``None``
+    unless all of them are: a stage then stores it once for the whole batch)."""
+    if type(data) is not list:
+        data = [data]
+    elif not data:
+        return data, None
+    if type(inlet).new_record is not Inlet.new_record:
+        new_record = inlet.new_record
+        return [e if isinstance(e, Record) else new_record(e) for e in data], None
+    # Fast path: build the shared part of the metadata once per pull.
+    base = _metadata_of(inlet)
+    if len(data) == 1:
+        record = data[0]
+        return ([record], None) if isinstance(record, Record) else ([Record(record, base)], base)
+    if not any(issubclass(kind, Record) for kind in set(map(type, data))):
+        # No Record among the results: one record each, looping in C.
+        return list(map(Record, data, map(dict.copy, repeat(base, len(data))))), base
+    copy = base.copy
+    return [e if isinstance(e, Record) else Record(e, copy()) for e in data], None
+
+
+def _metadata_of(inlet: Inlet) -> dict:
+    """A new dict: ``inlet``'s global metadata and ``__inlet__``, its ``repr``."""
+    if not inlet._metadata:
+        plain_repr = _plain_reprs.get(type(inlet))
+        if plain_repr is None:
+            plain_repr = _plain_reprs[type(inlet)] = _plain_repr(type(inlet))
+        if plain_repr:
+            return {"__inlet__": plain_repr}  # what repr() gives, without the call
+    return {**inlet.metadata, "__inlet__": repr(inlet)}
+
+
+_plain_reprs: dict[type[Inlet], str] = {}
+
+
+def _plain_repr(kind: type[Inlet]) -> str:
+    """``repr()`` of an inlet of class ``kind`` without metadata, if the class does not change
+    how it is made (``""`` otherwise)."""
+    if kind.__repr__ is Inlet.__repr__ and kind.metadata is Inlet.metadata:
+        return f"{kind.__name__}()"
+    return ""

@@ -6,7 +6,7 @@ import inspect
 import threading
 from collections.abc import Awaitable, Callable
 
-from databay.runtime import run_standalone
+from databay.thread_loop import run_in_thread_loop
 
 
 class LifecycleNode:
@@ -42,17 +42,22 @@ class LifecycleNode:
         if self._claim(False):
             _call_maybe_async(self.on_shutdown)
 
-    async def _try_start_async(self) -> None:
+    async def try_start_async(self) -> None:
+        """:meth:`try_start` on a running event loop: an async ``on_start`` is awaited there."""
         if self._claim(True):
             result = self.on_start()
             if inspect.isawaitable(result):
                 await result
 
-    async def _try_shutdown_async(self) -> None:
+    async def try_shutdown_async(self) -> None:
+        """:meth:`try_shutdown` on a running event loop: an async ``on_shutdown`` is awaited there."""
         if self._claim(False):
             result = self.on_shutdown()
             if inspect.isawaitable(result):
                 await result
+
+    _try_start_async = try_start_async  # the names of earlier versions
+    _try_shutdown_async = try_shutdown_async
 
     def on_start(self) -> None | Awaitable[None]:
         """Called once just before the governing planner starts. Override to set up.
@@ -73,7 +78,7 @@ def _call_maybe_async(callback: Callable[[], None | Awaitable[None]]) -> None:
         # On the thread's private loop, the one Link.transfer() runs on outside a planner:
         # what an async on_start opens (a client session, a connection) is bound to the
         # loop that will use it, and on_shutdown can close it there.
-        run_standalone(_await(result))
+        run_in_thread_loop(_await(result))
 
 
 async def _await(awaitable: Awaitable[None]) -> None:

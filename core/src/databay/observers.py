@@ -21,14 +21,24 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from databay.plugins import when_plugins_change
+from databay.plugins import get_plugin_manager, when_plugins_change
 
 _LOGGER = logging.getLogger("databay.observers")
 _UNSET: Any = object()
 _current: Any = _UNSET
 
 OBSERVER_HOOKS = ("databay_transfer_started", "databay_transfer_finished", "databay_transfer_failed",
-                  "databay_batch_dead_lettered")
+                  "databay_transfer_skipped", "databay_transfer_retrying", "databay_batch_dead_lettered")
+
+
+def _hook(name: str) -> Any:
+    """A method of :class:`_Notifier` calling the hook ``name``."""
+
+    def notify(self: _Notifier, **kwargs: Any) -> None:
+        self._call(name, **kwargs)
+
+    notify.__name__ = name.removeprefix("databay_")
+    return notify
 
 
 class _Notifier:
@@ -45,25 +55,12 @@ class _Notifier:
             except Exception:
                 _LOGGER.exception("Observer %s of plugin %s failed", name, impl.plugin_name)
 
-    def transfer_started(self, **kwargs: Any) -> None:
-        self._call("databay_transfer_started", **kwargs)
-
-    def transfer_finished(self, **kwargs: Any) -> None:
-        self._call("databay_transfer_finished", **kwargs)
-
-    def transfer_failed(self, **kwargs: Any) -> None:
-        self._call("databay_transfer_failed", **kwargs)
-
-    def batch_dead_lettered(self, **kwargs: Any) -> None:
-        self._call("databay_batch_dead_lettered", **kwargs)
-
-
-def _forget() -> None:
-    global _current
-    _current = _UNSET
-
-
-when_plugins_change(_forget)  # the plugins loaded or registered: read the hooks again on next use
+    transfer_started = _hook("databay_transfer_started")
+    transfer_finished = _hook("databay_transfer_finished")
+    transfer_failed = _hook("databay_transfer_failed")
+    transfer_skipped = _hook("databay_transfer_skipped")
+    transfer_retrying = _hook("databay_transfer_retrying")
+    batch_dead_lettered = _hook("databay_batch_dead_lettered")
 
 
 def current() -> _Notifier | None:
@@ -77,11 +74,18 @@ def current() -> _Notifier | None:
 def refresh() -> None:
     """Re-read which plugins observe transfers (after plugins were loaded or registered)."""
     global _current
-    from databay.plugins import get_plugin_manager
-
     hook = get_plugin_manager().pm.hook
     listening = any(getattr(hook, name).get_hookimpls() for name in OBSERVER_HOOKS)
     _current = _Notifier(hook) if listening else None
+
+
+def _forget() -> None:
+    """The loaded plugins changed: find out again who observes at the next transfer."""
+    global _current
+    _current = _UNSET
+
+
+when_plugins_change(_forget)
 
 
 def add_observer(observer: Any) -> None:
@@ -90,8 +94,6 @@ def add_observer(observer: Any) -> None:
 
     :raises ValueError: it implements none of the observer hooks.
     """
-    from databay.plugins import get_plugin_manager
-
     pm = get_plugin_manager().pm
     if pm.is_registered(observer):
         return
@@ -104,8 +106,6 @@ def add_observer(observer: Any) -> None:
 
 def remove_observer(observer: Any) -> None:
     """Stop ``observer`` (added with :func:`add_observer`) watching transfers."""
-    from databay.plugins import get_plugin_manager
-
     pm = get_plugin_manager().pm
     if pm.is_registered(observer):
         pm.unregister(observer)

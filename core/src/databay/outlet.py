@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Union
 
 from databay.lifecycle import LifecycleNode
+from databay.processors import Processor
 
 if TYPE_CHECKING:
     from databay.record import Record
@@ -17,8 +18,6 @@ if TYPE_CHECKING:
 MetadataKey = str
 """Type of the metadata-key class attributes an outlet documents, e.g.
 ``CSV_FILE: MetadataKey = 'CsvOutlet.CSV_FILE'``."""
-
-Processor = Callable[[list["Record"]], list["Record"]]
 
 
 def as_list(value) -> list:
@@ -45,8 +44,6 @@ class Outlet(LifecycleNode, ABC):
 
     retry_policy: RetryPolicy | None = None
     """How this outlet's pushes are retried (``None``: as its link says)."""
-
-    _push_seconds: float = 0.0  # moving average of synchronous pushes, kept by the transfer
 
     def __init__(self, processors: Union[Processor, list[Processor], None] = None, *,
                  retry: RetryPolicy | dict | None = None):

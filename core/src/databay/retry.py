@@ -141,12 +141,15 @@ async def call_with_retry(
     what: str,
     stopping: asyncio.Event | None = None,
     attempts: Attempts | None = None,
+    on_retry: Callable[[int, Exception, float], None] | None = None,
 ) -> T:
     """Await ``call()`` until it succeeds, as ``policy`` allows; re-raise its last exception.
 
     :param what: names the call in log messages, e.g. ``outlet MongoOutlet() in link ...``.
     :param stopping: set when the planner shuts down: no further attempt is made.
     :param attempts: filled in with the number of attempts and whether shutdown cut them short.
+    :param on_retry: called with ``(failed attempt, its exception, seconds before the next)``
+        before each wait.
     """
     record = attempts if attempts is not None else Attempts()
     while True:
@@ -159,6 +162,8 @@ async def call_with_retry(
             wait = policy.delay(record.count)
             _LOGGER.warning("%s failed (attempt %d of %d): %s: %s; retrying in %.2f s", what, record.count,
                             policy.attempts, type(exc).__name__, exc, wait)
+            if on_retry is not None:
+                on_retry(record.count, exc, wait)
             if not await pause(wait, stopping):
                 record.interrupted = True
                 _LOGGER.warning("%s: not retrying, shutting down", what)

@@ -126,10 +126,6 @@ def _stage_retention(checker: Checker, value: Any, place: str, label: str) -> An
         return INVALID
 
 
-def _set_stage_retention(link: Any, retention: Any) -> None:
-    link.stage.retention = retention
-
-
 def _stage_folder(path: str) -> str | None:
     """``path`` ending with a separator when it names a folder (so cannot be a stage file), else ``None``."""
     if path.endswith(("/", os.sep)):
@@ -191,7 +187,7 @@ RESERVED: dict[str, dict[str, Key]] = {
         "processors": _PROCESSORS,
         "groupers": _components("processor", "groupers"),
         "stage": Key(_stage, expand=False),
-        "stage_retention": Key(_stage_retention, argument=False, apply=_set_stage_retention),
+        "stage_retention": Key(_stage_retention),
         "retry": Key(_retry),
         "inlet_concurrency": Key(_positive_int("inlet_concurrency")),
     },

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from databay.base_planner import BasePlanner
     from databay.link import Link
     from databay.pipeline.model import Pipeline
-    from databay.transfer import TransferStats
+    from databay.run.stats import TransferStats
 
 _LOGGER = logging.getLogger("databay.pipeline")
 EXIT_FORCED = 1
@@ -192,9 +192,10 @@ def run_once(pipeline: Pipeline, handle_signals: bool = True, shutdown_timeout: 
 
 
 async def _once(pipeline: Pipeline) -> dict[Link, TransferStats | Exception]:
-    from databay.runtime import Runtime
-    from databay.support.flushing import flush_buffers_async
-    from databay.transfer import run_transfer
+    from databay.run import nodes
+    from databay.run.flushing import flush_buffers_async
+    from databay.run.runtime import Runtime
+    from databay.run.transfer import run_transfer
 
     links = pipeline.links
     outcomes: dict[Link, TransferStats | Exception] = {}
@@ -204,7 +205,7 @@ async def _once(pipeline: Pipeline) -> dict[Link, TransferStats | Exception]:
         started = []
         for link in links:
             try:
-                await link._on_start_async()
+                await nodes.start(link)
                 started.append(link)
             except Exception as exc:  # noqa: BLE001 - reported for this link, the others go on
                 _LOGGER.error("%s: on_start failed: %s", pipeline.label(link), exc, exc_info=exc)
@@ -221,7 +222,7 @@ async def _once(pipeline: Pipeline) -> dict[Link, TransferStats | Exception]:
                 outcomes[link] = result
         for link in links:
             try:
-                await link._on_shutdown_async()
+                await nodes.shut_down(link)
             except Exception as exc:  # noqa: BLE001
                 _LOGGER.error("%s: on_shutdown failed: %s", pipeline.label(link), exc, exc_info=exc)
     finally:

@@ -8,6 +8,7 @@ import schedule
 
 from databay.engine_planner import EnginePlanner
 from databay.link import Link
+from databay.run.schedules import interval_seconds
 
 
 class ScheduleIntervalError(Exception):
@@ -56,14 +57,19 @@ class SchedulePlanner(EnginePlanner):
         """The refresh interval given on construction (no longer limits link intervals)."""
         return self._refresh_interval
 
-    def _schedule(self, link: Link) -> None:
-        # schedule's hints say int, but a job takes any number of seconds (a timedelta's).
-        job = self._scheduler.every(link.interval.total_seconds()).seconds.do(link.transfer)  # type: ignore[arg-type]
-        link.set_job(job)
-        super()._schedule(link)
+    def schedule(self, link: Link) -> None:
+        """Give ``link`` a ``schedule.Job`` (its :attr:`~databay.link.Link.job`) and schedule it.
 
-    def _unschedule(self, link: Link) -> None:
-        super()._unschedule(link)
+        :raises ValueError: the link's interval is not positive.
+        """
+        # schedule's hints say int, but a job takes any number of seconds (a timedelta's).
+        job = self._scheduler.every(interval_seconds(link)).seconds.do(link.transfer)  # type: ignore[arg-type]
+        link.set_job(job)
+        super().schedule(link)
+
+    def unschedule(self, link: Link) -> None:
+        """Stop scheduling ``link`` and cancel its job."""
+        super().unschedule(link)
         if link.job is not None:
             self._scheduler.cancel_job(link.job)
             link.set_job(None)

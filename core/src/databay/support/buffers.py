@@ -1,4 +1,8 @@
-"""The :class:`Buffer` processor: accumulate records, release them when controllers agree."""
+"""The :class:`Buffer` processor: accumulate records, release them when controllers agree.
+
+A Buffer is a :class:`~databay.processors.StatefulProcessor`: planners deliver what it holds
+when they shut down, and staged links keep what it holds in their stage.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,8 @@ class Buffer:
     controllers run first (in order), then the count controller, then the time
     controller; evaluation stops as soon as the decision is known.
 
-    :param count_threshold: release once this many records are stored. ``None`` disables it.
+    :param count_threshold: release once more than this many records are stored (with
+        ``count_threshold=10``, at the 11th). ``None`` disables it.
     :param time_threshold: release once this many seconds passed since records were first
         stored. ``None`` disables it.
     :param custom_controllers: more controllers, ``(records) -> bool``.
@@ -32,7 +37,7 @@ class Buffer:
         as soon as one does (OR, the default).
 
     Set :attr:`flush` to ``True`` to release everything on the next call regardless.
-    A controller that raises is logged and counts as "store".
+    A controller that raises is logged and skipped: the others decide, as in databay 0.3.
     """
 
     def __init__(
@@ -56,7 +61,7 @@ class Buffer:
     def _count_controller(self, records: list[Record]) -> bool:
         threshold = self.count_threshold
         assert threshold is not None  # get_controllers() lists this controller only when it is set
-        return len(records) >= threshold
+        return len(records) > threshold
 
     def _time_controller(self, records: list[Record]) -> bool:
         if self.time_start is None:
@@ -86,8 +91,8 @@ class Buffer:
             try:
                 decision = bool(controller(self.records))
             except Exception:
-                _LOGGER.exception("Buffer controller %s failed; storing the records", controller)
-                decision = False
+                _LOGGER.exception("Buffer controller %s failed; skipping it", controller)
+                continue
             if decision != self.conjugate_controllers:  # OR: first True wins; AND: first False
                 return decision
         return self.conjugate_controllers
@@ -104,12 +109,24 @@ class Buffer:
             self.reset()
             return released
 
-    def _discard(self) -> None:
-        """Drop the stored records without counting as a release (no ``on_reset``): a staged
-        link delivers the batches they came from again."""
+    # -- the StatefulProcessor protocol --------------------------------------------
+
+    def held(self) -> list[Record]:
+        """The records stored now (:attr:`records`)."""
+        return self.records
+
+    def request_flush(self) -> None:
+        """Release everything stored at the next call (sets :attr:`flush`)."""
+        self.flush = True
+
+    def discard(self) -> None:
+        """Drop the stored records without counting as a release (no ``on_reset``): they
+        come again (a staged link delivers the batches they came from again)."""
         with self._lock:
             self.records = []
             self.time_start = None
+
+    _discard = discard
 
     def reset(self) -> None:
         """Empty the buffer and reset the controllers' counters and the flush flag."""

@@ -169,6 +169,27 @@ class AsyncProbeOutlet(_AsyncNode, ProbeOutlet):
         super().push(records, update)
 
 
+class JournalLink(Link):
+    """A :class:`Link` subclass overriding ``transfer``, ``on_start`` and ``on_shutdown``, as
+    databay 0.3 code does to add logging or metrics; ``journal`` lists the calls."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.journal: list[str] = []
+
+    def transfer(self):  # type: ignore[override]
+        self.journal.append("transfer")
+        return super().transfer()
+
+    def on_start(self) -> None:
+        self.journal.append("on_start")
+        super().on_start()
+
+    def on_shutdown(self) -> None:
+        self.journal.append("on_shutdown")
+        super().on_shutdown()
+
+
 def _probe_outlet(link: Link) -> ProbeOutlet:
     """The outlet of a link made by :meth:`PlannerTester.link`."""
     outlet = link.outlets[0]
@@ -183,7 +204,10 @@ class PlannerTester(unittest.TestCase):
     per rule:
 
     - ``start()`` blocks until ``shutdown()``; ``running`` is ``False`` before start,
-      ``True`` while running and ``False`` once ``shutdown()`` returned;
+      ``True`` from the moment ``start()`` is called and ``False`` once ``shutdown()``
+      returned; a ``shutdown()`` while the planner is starting stops it once it is up;
+    - a link whose ``transfer``, ``on_start`` or ``on_shutdown`` is overridden is driven
+      through them (and ``super().transfer()`` runs where the planner runs transfers);
     - ``shutdown(wait=True)`` returns after the transfers in flight (sync and async) finished;
     - ``immediate_transfer`` transfers each link at once on start (unless the planner or
       the link disables it), else first after one interval;
@@ -314,6 +338,33 @@ class PlannerTester(unittest.TestCase):
             self.assertLess(probe.journal.index(("push", outlet.name)),
                             probe.journal.index(("shutdown", outlet.name)),
                             "on_shutdown ran before the transfer in flight finished")
+
+    def test_shutdown_while_starting(self) -> None:
+        """A shutdown() as soon as start() runs in a thread is not lost: the planner stops."""
+        for _ in range(5):
+            planner = self.get_planner([self.link(Probe(), 60)])
+            thread = self.start_planner(planner)  # returns once running: start() was entered
+            planner.shutdown(wait=True)
+            thread.join(self.timeout)
+            self.assertFalse(thread.is_alive(), "shutdown() while the planner was starting was lost")
+            self.assertFalse(planner.running)
+
+    def test_links_driven_through_their_methods(self) -> None:
+        """A Link subclass overriding transfer/on_start/on_shutdown is driven through them."""
+        probe = Probe()
+        inlet = AsyncProbeInlet(probe, "journal.inlet")
+        outlet = ProbeOutlet(probe, "journal.outlet")
+        link = JournalLink(inlet, outlet, interval=self.interval, tags="journal")
+        planner = self.get_planner([link])
+        thread = self.start_planner(planner)
+        self.assertTrue(self.wait_for(lambda: link.journal.count("transfer") >= 2),
+                        "the overriding transfer() was never called")
+        self.shut_down(planner, thread)
+        self.assertEqual(link.journal[0], "on_start", "the overriding on_start() was not called first")
+        self.assertEqual(link.journal[-1], "on_shutdown", "the overriding on_shutdown() was not called last")
+        self.assertEqual((link.journal.count("on_start"), link.journal.count("on_shutdown")), (1, 1))
+        self.assertEqual(outlet.payloads, list(range(len(outlet.payloads))), "records lost or repeated")
+        self.assertEqual(len(set(probe.loops)), 1, "super().transfer() pulled on more than one event loop")
 
     # -- immediate transfer ------------------------------------------------------
 

@@ -2,9 +2,9 @@
 
 Each link is one APScheduler job with an interval trigger, kept in an ``AsyncIOScheduler``
 that runs on the planner's event loop. A job does not transfer by itself: it asks the
-engine (``Engine.transfer_due``), so transfers share the planner's bounded thread pool,
-never overlap for one link, are tracked for graceful shutdown, and report failures to the
-planner like :class:`~databay.planners.SchedulePlanner`'s do.
+planner's engine (``EnginePlanner.transfer_due``), so transfers share the planner's bounded
+thread pool, never overlap for one link, are tracked for graceful shutdown, and report
+failures to the planner like :class:`~databay.planners.SchedulePlanner`'s do.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from apscheduler.util import maybe_ref
+from databay import Link
 from databay.engine_planner import EnginePlanner
-from databay.link import Link
 
 _LOGGER = logging.getLogger("databay.ApsPlanner")
 _UTC = datetime.UTC
@@ -113,8 +113,9 @@ class ApsPlanner(EnginePlanner):
 
     # -- the APScheduler jobs ----------------------------------------------------
 
-    def _schedule(self, link: Link) -> None:
-        super()._schedule(link)  # the engine first: a job due at once finds the link scheduled
+    def schedule(self, link: Link) -> None:
+        """Schedule ``link`` with the engine and give it an APScheduler job (its ``job``)."""
+        super().schedule(link)  # the engine first: a job due at once finds the link scheduled
         with self._jobs_lock:
             if link in self._jobs:
                 return
@@ -124,7 +125,8 @@ class ApsPlanner(EnginePlanner):
             self._jobs[link] = job = self._add_job(link, first)
         link.set_job(job)
 
-    def _unschedule(self, link: Link) -> None:
+    def unschedule(self, link: Link) -> None:
+        """Remove ``link``'s job and unschedule it."""
         with self._jobs_lock:
             job = self._jobs.pop(link, None)
             if job is not None:
@@ -133,7 +135,7 @@ class ApsPlanner(EnginePlanner):
                 except JobLookupError:  # already gone with its scheduler
                     pass
         link.set_job(None)
-        super()._unschedule(link)
+        super().unschedule(link)
 
     def _add_job(self, link: Link, first: datetime.datetime | None) -> Job:
         """Add ``link``'s job, due at ``first`` and every interval after it (``None``:
@@ -148,7 +150,7 @@ class ApsPlanner(EnginePlanner):
         if self._paused:  # submitted just before pause(): once it returned, nothing starts
             return
         try:
-            await self._engine.transfer_due(link)
+            await self.transfer_due(link)
         except asyncio.CancelledError:
             # shutdown(wait=False) cancelled the transfer: that is no failure of the job.
             _LOGGER.debug("%s: transfer cancelled by shutdown", link)
@@ -157,7 +159,8 @@ class ApsPlanner(EnginePlanner):
             # it reaches the engine, which shuts down gracefully on Ctrl-C.
             asyncio.get_running_loop().call_soon(_raise, exc)
 
-    def _on_loop_started(self) -> None:
+    def on_loop_started(self) -> None:
+        """Add every link's job with its real first due time and start APScheduler on the loop."""
         with self._jobs_lock:
             # One anchor for all: links with the same interval fall due together, as
             # with SchedulePlanner. The tentative jobs had no anchor yet.
@@ -169,7 +172,8 @@ class ApsPlanner(EnginePlanner):
                 link.set_job(job)
             self._scheduler.start(paused=self._paused)
 
-    def _on_loop_stopped(self) -> None:
+    def on_loop_stopped(self) -> None:
+        """Shut APScheduler down; the jobs become tentative again until the next start."""
         with self._jobs_lock:
             if not self._scheduler.running:
                 return

@@ -2,8 +2,8 @@
 
 A :class:`Runtime` is what a transfer needs from its surroundings: a way to run a
 synchronous callable without blocking the event loop. Planners own one runtime each (one
-loop, one bounded pool); ``Link.transfer()`` outside a planner uses a per-thread loop that
-is created once and reused.
+loop, one bounded pool); ``Link.transfer()`` outside a planner runs on the calling thread's
+own loop (:mod:`databay.thread_loop`) with :data:`STANDALONE`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import asyncio
 import collections
 import queue
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -149,6 +149,7 @@ class Runtime:
 
 
 STANDALONE = Runtime(None)
+"""The runtime of transfers outside a planner: lone synchronous calls run inline."""
 
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -160,51 +161,3 @@ def _shared_pool() -> ThreadPoolExecutor:
         if _pool is None:
             _pool = ThreadPoolExecutor(thread_name_prefix="databay-standalone")
         return _pool
-
-
-class _ThreadLoop:
-    """A thread's private event loop, closed when the thread ends."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-
-    def __del__(self) -> None:
-        if not self.loop.is_closed():
-            self.loop.close()
-
-
-_local = threading.local()
-
-
-def run_standalone(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` to completion from synchronous code.
-
-    Reuses this thread's private loop; if the thread already runs a loop (a notebook, an
-    async application), runs the coroutine on a helper thread instead of failing.
-    """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        running = False
-    else:
-        running = True
-    if not running:  # outside the except block: the transfer's exceptions get no RuntimeError context
-        holder = getattr(_local, "holder", None)
-        if holder is None or holder.loop.is_closed():
-            holder = _local.holder = _ThreadLoop()
-        return holder.loop.run_until_complete(coro)
-    result: list[Any] = []
-    error: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            result.append(run_standalone(coro))
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            error.append(exc)
-
-    thread = threading.Thread(target=target, name="databay-transfer")
-    thread.start()
-    thread.join()
-    if error:
-        raise error[0]
-    return result[0]
