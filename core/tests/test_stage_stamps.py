@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -15,7 +14,7 @@ import pytest
 from databay import Inlet, Link, Outlet, Record
 from databay.errors import StageError
 from databay.retry import RetryPolicy
-from databay.stage import SqliteStage, Stage, encode_records
+from databay.stage import SqliteStage, Stage
 
 
 class Numbers(Inlet):
@@ -146,32 +145,3 @@ def test_stamping_a_batch_not_just_committed_needs_its_origin(tmp_path):
         stage.stamp(records, batch, (0.5, "t.0"))
     assert records[0].metadata[Stage.BATCH_TIME] == datetime.datetime(1970, 1, 1, 0, 0, 0, 500000, datetime.UTC)
     assert records[0].metadata[Stage.BATCH_UPDATE] == "t.0"
-
-
-def test_a_batch_staged_before_stamps_existed_is_stamped_from_what_was_stored(tmp_path):
-    """Every stage file already kept each batch's commit time and transfer: a stage of
-    schema 1 is upgraded in place, and its batches delivered with those."""
-    path = tmp_path / "old.stage"
-    with sqlite3.connect(path) as connection:
-        connection.executescript("""
-            CREATE TABLE stage_info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-            CREATE TABLE batches (id INTEGER PRIMARY KEY AUTOINCREMENT, created REAL NOT NULL,
-                transfer TEXT NOT NULL, size INTEGER NOT NULL, codec TEXT NOT NULL, records BLOB NOT NULL);
-            CREATE TABLE deliveries (outlet TEXT NOT NULL, batch INTEGER NOT NULL, state TEXT NOT NULL
-                DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0, failed_at REAL, error TEXT,
-                traceback TEXT, PRIMARY KEY (outlet, batch)) WITHOUT ROWID;
-            CREATE TABLE inlet_states (inlet TEXT PRIMARY KEY, state TEXT NOT NULL, updated REAL NOT NULL);
-            CREATE TABLE intake (id INTEGER PRIMARY KEY AUTOINCREMENT, created REAL NOT NULL, codec TEXT NOT NULL,
-                records BLOB NOT NULL);
-            INSERT INTO stage_info VALUES ('schema', '1'), ('uid', 'aaaaaaaaaaaa'), ('created', '0');
-        """)
-        connection.execute("INSERT INTO batches (created, transfer, size, codec, records) VALUES "
-                           "(1714564800.123456789, 'old.4', 1, 'pickle5-tagged', ?)", (encode_records([Record(7)]),))
-        connection.execute("INSERT INTO deliveries (outlet, batch) VALUES ('Stamps', 1)")
-    outlet = Stamps()
-    link = Link(Numbers(), outlet, interval=1, tags=["new"], stage=path)
-    link.transfer()
-    link.on_shutdown()
-    [(_, _, old_time, old_update), (_, _, new_time, new_update)] = outlet.pushes
-    assert (old_time, old_update) == (datetime.datetime(2024, 5, 1, 12, 0, 0, 123457, datetime.UTC), "old.4")
-    assert new_update == "new.0" and new_time > old_time
