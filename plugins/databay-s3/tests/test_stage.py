@@ -132,7 +132,7 @@ def test_a_replayed_dead_letter_overwrites_its_object(endpoint, bucket, tmp_path
 
 
 def test_records_of_several_batches_in_one_push_go_to_one_object_per_batch(endpoint, bucket, tmp_path):
-    outlet = LosesTheAnswer(bucket.name, endpoint_url=endpoint, processors=Buffer(count_threshold=6))
+    outlet = LosesTheAnswer(bucket.name, endpoint_url=endpoint, processors=Buffer(count_threshold=5))  # released past 5 records
     link = Link(Numbers(), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True, tags=["n"])
     link.transfer()  # held by the buffer
     assert numbers_in(bucket) == []
