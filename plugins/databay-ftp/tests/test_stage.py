@@ -193,3 +193,15 @@ def test_a_temporary_file_left_by_a_crash_is_replaced_by_the_redelivery(remote, 
     outlet.on_shutdown()
     assert remote.files() == {"abc-7.jsonl": b'{"n": 0}\n{"n": 1}\n{"n": 2}\n'}
 
+
+
+def test_a_batch_update_that_is_no_transfer_is_refused_naming_the_record(remote, update):
+    from databay import Record
+
+    outlet = FtpOutlet(remote.url, filename="{update}.jsonl", **remote.components_kwargs())
+    batch = [Record({"n": 1}, {Stage.BATCH_ID: "abc:7", Stage.BATCH_UPDATE: "todos"})]
+    with pytest.raises(ValueError, match=r"cannot name the file of record 0 of this push \(no inlet\): its "
+                                         r"metadata\['Stage.BATCH_UPDATE'\] 'todos' is not the text of an update"):
+        outlet.push(batch, update)
+    outlet.on_shutdown()
+    assert remote.files() == {}
