@@ -342,7 +342,8 @@ def _rows(link: _StagedLink, entry: Any, outlets: list[str]) -> Iterator[dict[st
     for record in records:
         metadata = dict(record.metadata)
         record_id = metadata.pop(Stage.RECORD_ID, None)
-        metadata.pop(Stage.BATCH_ID, None)
+        for stamp in (Stage.BATCH_ID, Stage.BATCH_TIME, Stage.BATCH_UPDATE):  # the batch's, not the record's
+            metadata.pop(stamp, None)
         yield {**base, "record_id": record_id, "payload": _plain(record.payload), "metadata": _plain(metadata)}
 
 
