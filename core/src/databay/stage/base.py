@@ -391,7 +391,8 @@ class Stage(abc.ABC):
         with the error and its traceback (stored redacted). Returns them."""
 
     def changed_elsewhere(self) -> bool:
-        """Whether another process (``databay stage --replay``) may have changed the stage
+        """Whether another process (``databay stage --replay``), or :meth:`replay`,
+        :meth:`purge` or :meth:`forget` called on this object, may have changed the stage
         since the last call. A backend that cannot tell says ``True``: the link then asks
         :meth:`pending` again at every transfer."""
         return True

@@ -140,6 +140,7 @@ class SqliteStage(Stage):
         self._lock = threading.RLock()
         self._lock_file: Any = None
         self._data_version = 0
+        self._replayed_here = False  # replay/purge/forget through this object: seen like another's
         self._collectable: list[int] = []
         self._expired_at = 0.0
         self._converting = False
@@ -572,15 +573,17 @@ class SqliteStage(Stage):
                            traceback) for batch in batches]
 
     def changed_elsewhere(self) -> bool:
-        """Whether another connection (e.g. ``databay stage --replay``) changed the stage
-        since the last call."""
+        """Whether another connection (e.g. ``databay stage --replay``), or a replay, purge
+        or forget through this object, changed the stage since the last call."""
         with self._lock:
             connection = self._require_open()
             try:
                 version = connection.execute("PRAGMA data_version").fetchone()[0]
             except sqlite3.Error as exc:
                 raise self._error("cannot read", exc) from exc
-            changed, self._data_version = version != self._data_version, version
+            # data_version only moves for other connections' commits.
+            changed = version != self._data_version or self._replayed_here
+            self._data_version, self._replayed_here = version, False
             return changed
 
     # -- operating -----------------------------------------------------------------
@@ -641,6 +644,7 @@ class SqliteStage(Stage):
         where, args = ("AND outlet = ?", (outlet,)) if outlet is not None else ("", ())
         with self._writing("cannot replay dead letters of", outlet or "all outlets") as connection:
             cursor = connection.execute(f"UPDATE deliveries SET state = 'pending' WHERE state = 'dead' {where}", args)
+            self._replayed_here = True
             return cursor.rowcount
 
     def purge(self, outlet: str | None = None) -> int:
@@ -654,6 +658,7 @@ class SqliteStage(Stage):
                                       args).fetchall()
             connection.executemany("DELETE FROM deliveries WHERE outlet = ? AND batch = ?", rows)
             connection.execute(_DELETE_UNWANTED_BATCHES)
+            self._replayed_here = True
             return len(rows)
 
     def forget(self, outlet: str) -> int:
@@ -662,6 +667,7 @@ class SqliteStage(Stage):
         with self._writing("cannot forget the batches of", outlet) as connection:
             count = connection.execute("DELETE FROM deliveries WHERE outlet = ?", (outlet,)).rowcount
             connection.execute(_DELETE_UNWANTED_BATCHES)
+            self._replayed_here = True
             return count
 
     def integrity_check(self) -> str:

@@ -365,3 +365,13 @@ class StageTester(unittest.TestCase):
         self.assertEqual(other.replay(), 1)
         self.assertTrue(stage.changed_elsewhere())
         self.assertEqual(stage.pending("Out"), [batch])
+
+    def test_replay_through_the_same_object_is_noticed(self) -> None:
+        """A replay called on the stage a running link uses (``link.stage.replay()``) is noticed too."""
+        stage = self.opened()
+        [batch] = self.commit(stage, self.records(1))
+        stage.dead_letter("Out", [batch], "Error: down", "", 1)
+        stage.changed_elsewhere()
+        self.assertEqual(stage.replay(), 1)
+        self.assertTrue(stage.changed_elsewhere())
+        self.assertEqual(stage.pending("Out"), [batch])
