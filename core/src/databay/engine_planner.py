@@ -21,6 +21,7 @@ import warnings
 from typing import Union
 
 from databay.base_planner import BasePlanner
+from databay.errors import MissingLinkError
 from databay.link import Link, is_plain_link
 from databay.observers import notify_planner
 from databay.run.engine import Engine
@@ -132,6 +133,28 @@ class EnginePlanner(BasePlanner):
     def skipped_transfers(self, link: Link) -> int:
         """How many due transfers of ``link`` were skipped because one was still running."""
         return self._engine.skipped_transfers(link)
+
+    def pause_link(self, link: Link) -> None:
+        """Pause ``link``: its due times pass without a transfer until :meth:`resume_link`
+        (a transfer in flight finishes; ``Link.transfer()`` still works). It keeps its place
+        on its schedule, so it resumes on its own grid. Safe from any thread.
+
+        :raises MissingLinkError: the planner does not contain ``link``.
+        """
+        self._engine.pause(self._scheduled(link), True)
+
+    def resume_link(self, link: Link) -> None:
+        """Resume a link paused with :meth:`pause_link`: its next due time transfers again."""
+        self._engine.pause(self._scheduled(link), False)
+
+    def link_paused(self, link: Link) -> bool:
+        """Whether ``link`` is paused (see :meth:`pause_link`)."""
+        return self._engine.is_paused(link)
+
+    def _scheduled(self, link: Link) -> Link:
+        if not any(link is known for known in self._links):
+            raise MissingLinkError(f"Planner does not contain the link: {link}")
+        return link
 
     def next_due(self, link: Link) -> float | None:
         """When ``link``'s next transfer is due, in ``time.monotonic()`` seconds, while the
