@@ -129,6 +129,20 @@ def databay_register_stages(register):
 
 
 @hookspec
+def databay_register_services(register):
+    """Register services: ``register(name, target)``, ``target`` a concrete subclass of
+    :class:`databay.service.Service` (or its ``"module:Class"`` path).
+
+    A pipeline turns a service on with a top-level table named after it (``[web]``), whose
+    keys are the constructor's arguments; ``databay run --NAME VALUE`` does too when the
+    class declares an :attr:`~databay.service.Service.option`. The service then runs
+    beside the pipeline on its planner's loop (see :mod:`databay.service`). Keep the
+    module of the class light (import your server library inside ``start``): ``databay``
+    reads the class's option at every start. Return value: ignored.
+    """
+
+
+@hookspec
 def databay_register_commands(app):
     """Add commands to the ``databay`` command line; ``app`` is its ``typer.Typer``.
 
