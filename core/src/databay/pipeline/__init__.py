@@ -32,8 +32,17 @@ from databay.plugins import PluginManager
 
 __all__ = [
     "ComponentSpec", "LinkSpec", "Pipeline", "PipelineError", "PipelineSpec", "Problem",
-    "check_pipeline", "load_pipeline",
+    "check_pipeline", "effective_config", "load_pipeline",
 ]
+
+
+def effective_config(spec: PipelineSpec) -> dict[str, Any]:
+    """The configuration ``spec`` runs with as plain data (``databay validate --show --json``):
+    defaults filled in, names resolved, and every secret shown as ``${VAR}`` or
+    ``<profile NAME.KEY>``, never its value. See :mod:`databay.pipeline.effective`."""
+    from databay.pipeline.effective import effective_config as config
+
+    return config(spec)
 
 
 def check_pipeline(
