@@ -1,0 +1,339 @@
+"""What the dashboard knows about a running pipeline, from the engine's observer hooks.
+
+:class:`Monitor` is an observer (:func:`databay.observers.add_observer`): each hook updates
+a :class:`LinkWatch` under one lock, with a few additions and no I/O, so that watching costs
+a transfer next to nothing. Readers (the web handlers, the metrics collector) take copies.
+It also keeps the recent log records (:class:`LogBook`). Every text that comes from outside
+(tags, error messages, tracebacks, log messages) is stored redacted and with its control
+characters escaped (:mod:`databay.printable`); HTML escaping is the templates' job.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import threading
+import time
+import traceback
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from databay import hookimpl
+from databay.printable import printable_line, printable_lines
+
+RECENT_TRANSFERS = 50
+RECENT_ERRORS = 20
+LOG_RECORDS = 1000
+DURATION_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+LATENESS_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
+
+
+class Buckets:
+    """A histogram: counts per upper bound (cumulated when read), their sum and count."""
+
+    __slots__ = ("bounds", "counts", "sum", "count")
+
+    def __init__(self, bounds: tuple[float, ...]):
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)  # the last: above every bound (+Inf)
+        self.sum = 0.0
+        self.count = 0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect.bisect_left(self.bounds, value)] += 1
+        self.sum += value
+        self.count += 1
+
+    def cumulative(self) -> list[tuple[str, int]]:
+        """``(upper bound, observations up to it)``, ending with ``+Inf``, as Prometheus wants."""
+        total, result = 0, []
+        for bound, count in zip([*map(str, self.bounds), "+Inf"], self.counts):
+            total += count
+            result.append((bound, total))
+        return result
+
+
+@dataclass
+class TransferRecord:
+    """One transfer of a link, as the link's page shows it. Times are Unix seconds."""
+
+    update: str
+    started: float
+    outcome: str = "running"  # running, ok, failed
+    duration: float | None = None
+    records_in: int | None = None
+    records_out: int | None = None
+    dead_lettered: int = 0
+    lateness: float | None = None
+    error: str | None = None
+    traceback: str | None = None
+
+
+@dataclass
+class LinkWatch:
+    """What one link did while watched."""
+
+    index: int
+    name: str
+    label: str
+    tags: list[str]
+    transfers: int = 0
+    failures: int = 0
+    records_in: int = 0
+    records_out: int = 0
+    retries: int = 0
+    skipped: int = 0
+    dead_lettered: int = 0
+    running: bool = False
+    failing_since: float | None = None
+    last: TransferRecord | None = None
+    recent: deque[TransferRecord] = field(default_factory=lambda: deque(maxlen=RECENT_TRANSFERS))
+    errors: deque[TransferRecord] = field(default_factory=lambda: deque(maxlen=RECENT_ERRORS))
+    durations: Buckets = field(default_factory=lambda: Buckets(DURATION_BUCKETS))
+    lateness: Buckets = field(default_factory=lambda: Buckets(LATENESS_BUCKETS))
+    expected_due: float | None = None  # time.monotonic() of the next due transfer, when the planner tells
+    by_hand: int = 0  # transfers asked for from the dashboard, not yet started
+    started_at: float = 0.0  # perf_counter() of the transfer running
+
+    def summary(self) -> dict[str, Any]:
+        """Plain data for the overview (no histograms, no history)."""
+        return {"index": self.index, "name": self.name, "label": self.label, "tags": list(self.tags),
+                "transfers": self.transfers, "failures": self.failures, "records_in": self.records_in,
+                "records_out": self.records_out, "retries": self.retries, "skipped": self.skipped,
+                "dead_lettered": self.dead_lettered, "running": self.running, "failing_since": self.failing_since,
+                "last": asdict(self.last) if self.last else None}
+
+
+def link_name(tags: list[str], place: str) -> str:
+    """How a link is named in metrics and the API: its tags joined by dots, else its place."""
+    return printable_line(".".join(tags)) if tags else place
+
+
+class Monitor:
+    """Watches the transfers of ``pipeline``'s links (an observer; see the module's docs).
+
+    :param tracebacks: keep the tracebacks of failures (``--debug``), not only their messages.
+    """
+
+    def __init__(self, pipeline: Any, tracebacks: bool = False):
+        self.pipeline = pipeline
+        self.planner = pipeline.planner
+        self.tracebacks = tracebacks
+        self.started = time.time()
+        self._lock = threading.Lock()
+        self.links: list[LinkWatch] = []
+        self._by_link: dict[int, LinkWatch] = {}
+        for index, (link, spec) in enumerate(zip(pipeline.links, pipeline.spec.links)):
+            watch = LinkWatch(index, link_name(spec.tags, spec.place), printable_line(spec.label),
+                              [printable_line(tag) for tag in spec.tags])
+            self.links.append(watch)
+            self._by_link[id(link)] = watch
+        self.log = LogBook(self)
+
+    # -- reading -------------------------------------------------------------------
+
+    def link(self, index: int) -> Any:
+        """The pipeline's link number ``index``."""
+        return self.pipeline.links[index]
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """Each link's summary, copied under the lock."""
+        with self._lock:
+            return [watch.summary() for watch in self.links]
+
+    def history(self, index: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """``(recent transfers, recent failures)`` of link ``index``, the latest first."""
+        with self._lock:
+            watch = self.links[index]
+            return [asdict(t) for t in reversed(watch.recent)], [asdict(t) for t in reversed(watch.errors)]
+
+    def histograms(self) -> list[tuple[str, list[tuple[str, int]], float, list[tuple[str, int]], float]]:
+        """``(name, durations, duration sum, lateness, lateness sum)`` per link, for metrics."""
+        with self._lock:
+            return [(w.name, w.durations.cumulative(), w.durations.sum, w.lateness.cumulative(), w.lateness.sum)
+                    for w in self.links]
+
+    def failing_longest(self) -> tuple[LinkWatch, float] | None:
+        """The link failing for the longest time and for how many seconds, if one fails."""
+        now = time.time()
+        with self._lock:
+            failing = [w for w in self.links if w.failing_since is not None]
+            if not failing:
+                return None
+            watch = min(failing, key=lambda w: w.failing_since or now)
+            return watch, now - (watch.failing_since or now)
+
+    def by_hand(self, index: int) -> None:
+        """The dashboard is about to transfer link ``index`` by hand: no lateness for it."""
+        with self._lock:
+            self.links[index].by_hand += 1
+
+    # -- the hooks -----------------------------------------------------------------
+
+    @hookimpl
+    def databay_transfer_started(self, link: Any, update: Any) -> None:
+        watch = self._by_link.get(id(link))
+        if watch is None:
+            return
+        now = time.monotonic()
+        with self._lock:
+            record = TransferRecord(printable_line(repr(update)), time.time())
+            if watch.by_hand:
+                watch.by_hand -= 1
+            elif watch.expected_due is not None and now >= watch.expected_due:
+                record.lateness = now - watch.expected_due
+                watch.lateness.observe(record.lateness)
+            watch.expected_due = None
+            watch.running = True
+            watch.started_at = time.perf_counter()
+            watch.last = record
+            watch.recent.append(record)
+
+    @hookimpl
+    def databay_transfer_finished(self, link: Any, update: Any, stats: Any) -> None:
+        watch = self._by_link.get(id(link))
+        if watch is None:
+            return
+        due = self._next_due(link)
+        with self._lock:
+            record = self._ended(watch, update, "ok", stats.duration)
+            record.records_in, record.records_out = stats.records_pulled, stats.records_pushed
+            record.dead_lettered = stats.dead_lettered
+            watch.transfers += 1
+            watch.records_in += stats.records_pulled
+            watch.records_out += stats.records_pushed
+            watch.failing_since = None
+            watch.expected_due = due
+
+    @hookimpl
+    def databay_transfer_failed(self, link: Any, update: Any, exception: BaseException) -> None:
+        watch = self._by_link.get(id(link))
+        if watch is None:
+            return
+        due = self._next_due(link)
+        text = printable_line(f"{type(exception).__name__}: {exception}")
+        trace = printable_lines("".join(traceback.format_exception(exception))) if self.tracebacks else None
+        with self._lock:
+            record = self._ended(watch, update, "failed", None)
+            record.error, record.traceback = text, trace
+            watch.transfers += 1
+            watch.failures += 1
+            watch.errors.append(record)
+            if watch.failing_since is None:
+                watch.failing_since = time.time()
+            watch.expected_due = due
+
+    @hookimpl
+    def databay_transfer_skipped(self, link: Any, skipped: int) -> None:
+        watch = self._by_link.get(id(link))
+        if watch is not None:
+            with self._lock:
+                watch.skipped += 1
+
+    @hookimpl
+    def databay_transfer_retrying(self, link: Any) -> None:
+        watch = self._by_link.get(id(link))
+        if watch is not None:
+            with self._lock:
+                watch.retries += 1
+
+    @hookimpl
+    def databay_batch_dead_lettered(self, link: Any) -> None:
+        watch = self._by_link.get(id(link))
+        if watch is not None:
+            with self._lock:
+                watch.dead_lettered += 1
+
+    def _ended(self, watch: LinkWatch, update: Any, outcome: str, duration: float | None) -> TransferRecord:
+        """The record of the transfer ``update`` that ended (under the lock)."""
+        record = watch.last
+        name = printable_line(repr(update))
+        if record is None or record.update != name:  # started before the monitor watched
+            record = TransferRecord(name, time.time())
+            watch.recent.append(record)
+        watch.running = False
+        record.outcome = outcome
+        record.duration = duration if duration is not None else time.perf_counter() - watch.started_at
+        watch.durations.observe(record.duration)
+        watch.last = record
+        return record
+
+    def _next_due(self, link: Any) -> float | None:
+        next_due = getattr(self.planner, "next_due", None)
+        return next_due(link) if callable(next_due) else None
+
+    # -- the log -------------------------------------------------------------------
+
+    def start_logging(self) -> None:
+        """Keep databay's log records (logger ``databay``) from now on."""
+        logging.getLogger("databay").addHandler(self.log)
+
+    def stop_logging(self) -> None:
+        logging.getLogger("databay").removeHandler(self.log)
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One log record as the dashboard shows it."""
+
+    seq: int
+    time: float
+    level: str
+    levelno: int
+    logger: str
+    message: str
+    link: int | None
+    traceback: str | None = None
+
+
+class LogBook(logging.Handler):
+    """The last :data:`LOG_RECORDS` records of databay's loggers, each attributed to the link
+    it is about when it names one (by an argument that is the link or its update, or by the
+    link's label or tags in its message)."""
+
+    def __init__(self, monitor: Monitor):
+        super().__init__(logging.DEBUG)
+        self._monitor = monitor
+        self._entries: deque[LogEntry] = deque(maxlen=LOG_RECORDS)
+        self._seq = 0
+        self._tags = {tuple(tags): index for index, tags in
+                      enumerate(spec.tags for spec in monitor.pipeline.spec.links) if tags}
+        self._names = [(f"{spec.label}:", index) for index, spec in enumerate(monitor.pipeline.spec.links)]
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+            trace = None
+            if record.exc_info and self._monitor.tracebacks:
+                trace = printable_lines("".join(traceback.format_exception(*record.exc_info)))
+            with self.lock:  # type: ignore[union-attr]  # logging.Handler makes it
+                self._seq += 1
+                self._entries.append(LogEntry(self._seq, record.created, record.levelname, record.levelno, record.name,
+                                              printable_lines(message), self._link_of(record, message), trace))
+        except Exception:  # noqa: BLE001 - logging must never break what logs
+            self.handleError(record)
+
+    def _link_of(self, record: logging.LogRecord, message: str) -> int | None:
+        args = record.args if isinstance(record.args, tuple) else ()
+        for arg in args:
+            tags = getattr(arg, "tags", None)
+            if isinstance(tags, list) and tuple(tags) in self._tags:
+                return self._tags[tuple(tags)]
+        for name, index in self._names:
+            if name in message:
+                return index
+        for tags, index in self._tags.items():
+            if f"{'.'.join(tags)}." in message:
+                return index
+        return None
+
+    def entries(self, after: int = 0, link: int | None = None, level: int = logging.NOTSET,
+                limit: int = 200) -> list[LogEntry]:
+        """The latest ``limit`` records after number ``after``, of ``link`` (any when ``None``),
+        at ``level`` or above, oldest first."""
+        with self.lock:  # type: ignore[union-attr]
+            entries = list(self._entries)
+        chosen = [e for e in entries if e.seq > after and (link is None or e.link == link)
+                  and e.levelno >= level]
+        return chosen[-limit:]
