@@ -299,7 +299,11 @@ class LogBook(logging.Handler):
         self._seq = 0
         self._tags = {tuple(tags): index for index, tags in
                       enumerate(spec.tags for spec in monitor.pipeline.spec.links) if tags}
-        self._names = [(f"{spec.label}:", index) for index, spec in enumerate(monitor.pipeline.spec.links)]
+        # How messages name a link: its label ("links[0] orders: ..."), a Link's repr
+        # ("Link(tags:['orders'], ...") or an update of it ("orders.17").
+        self._names = [(needle, index) for index, spec in enumerate(monitor.pipeline.spec.links)
+                       for needle in (f"{spec.label}:", *((f"tags:{list(spec.tags)!r}", f"{'.'.join(spec.tags)}.")
+                                                          if spec.tags else ()))]
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -320,11 +324,8 @@ class LogBook(logging.Handler):
             tags = getattr(arg, "tags", None)
             if isinstance(tags, list) and tuple(tags) in self._tags:
                 return self._tags[tuple(tags)]
-        for name, index in self._names:
-            if name in message:
-                return index
-        for tags, index in self._tags.items():
-            if f"{'.'.join(tags)}." in message:
+        for needle, index in self._names:
+            if needle in message:
                 return index
         return None
 

@@ -11,7 +11,7 @@ from databay.printable import printable_line
 
 from databay_web.auth import LOGIN_COOKIE, SESSION_COOKIE, same_token
 from databay_web.dashboard import ActionRefused, parse_states
-from databay_web.server import WebServer, check_form, json_response, static_file
+from databay_web.server import SERVER, WebServer, check_form, json_response, static_file
 
 PER_PAGE, MAX_PER_PAGE = 50, 200
 STATIC_TYPES = {"live.js": "text/javascript", "style.css": "text/css"}
@@ -23,7 +23,7 @@ def add_routes(app: web.Application) -> None:
 
 
 def _server(request: web.Request) -> WebServer:
-    return request.app["server"]  # type: ignore[no-any-return]
+    return request.app[SERVER]
 
 
 def _index(request: web.Request, key: str = "index") -> int:
@@ -231,19 +231,24 @@ def _answer(request: web.Request, status: int, message: str, error: bool = False
     """JSON for the API, else back to the page the form was on with the message shown once."""
     if request.path.startswith("/api/"):
         return json_response({"error": message} if error else {"ok": True, "message": message}, status)
-    session = request.get("session")
+    _, session = _server(request).auth.identify(request)
     if session is not None:
         session.flash = message
     back = request.path.rsplit("/", 1)[0]
     raise web.HTTPSeeOther(back if back.startswith("/links/") else f"{back}?state=dead")
 
 
-for _action in ("transfer", "pause", "resume"):
-    routes.post(f"/links/{{index}}/{_action}")(lambda request, action=_action: _act(request, action))
-    routes.post(f"/api/links/{{index}}/{_action}")(lambda request, action=_action: _act(request, action))
-for _action in ("replay", "purge"):
-    routes.post(f"/queue/{{index}}/{_action}")(lambda request, action=_action: _act(request, action))
-    routes.post(f"/api/queue/{{index}}/{_action}")(lambda request, action=_action: _act(request, action))
+def _action(name: str) -> Any:
+    async def handler(request: web.Request) -> web.Response:
+        return await _act(request, name)
+
+    return handler
+
+
+for _name, _where in (("transfer", "links"), ("pause", "links"), ("resume", "links"), ("replay", "queue"),
+                      ("purge", "queue")):
+    routes.post(f"/{_where}/{{index}}/{_name}")(_action(_name))
+    routes.post(f"/api/{_where}/{{index}}/{_name}")(_action(_name))
 
 
 # -- logging in and out --------------------------------------------------------------------
@@ -322,7 +327,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     server = _server(request)
     ready, why = server.dashboard.health()
-    if server.settings.login_required and request.get("identity") is None:
+    if server.settings.login_required and server.auth.identify(request)[0] is None:
         why = "ready" if ready else "not ready"  # the reason may name a link: only for those who may look
     return web.Response(text=printable_line(why) + "\n", status=200 if ready else 503)
 

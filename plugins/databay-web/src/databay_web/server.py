@@ -23,7 +23,7 @@ from aiohttp import web
 from databay.pipeline import PipelineSpec
 from databay.redaction import redact
 
-from databay_web.auth import Auth, Identity, Session, same_token
+from databay_web.auth import Auth, Identity, same_token
 from databay_web.dashboard import Dashboard
 from databay_web.monitor import Monitor
 from databay_web.settings import WebSettings
@@ -42,6 +42,7 @@ OPEN_PATHS = ("/healthz", "/readyz", "/login", "/static/")
 """Paths anyone may request, even when viewing needs a login."""
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SERVER: web.AppKey[WebServer] = web.AppKey("server")
 
 
 class WebServer:
@@ -62,7 +63,7 @@ class WebServer:
         self.templates = _templates()
         self.app = web.Application(client_max_size=MAX_REQUEST_BYTES,
                                    middlewares=[self._headers, self._authenticate])
-        self.app["server"] = self
+        self.app[SERVER] = self
         routes.add_routes(self.app)
         self._runner: web.AppRunner | None = None
         self.url = settings.address.url(settings.scheme)
@@ -91,8 +92,7 @@ class WebServer:
     def page(self, request: web.Request, template: str, status: int = 200, **values: Any) -> web.Response:
         """``template`` rendered with ``values``, and what every page needs (who is logged
         in, the CSRF token, a message left by the last action)."""
-        identity: Identity | None = request.get("identity")
-        session: Session | None = request.get("session")
+        identity, session = self.auth.identify(request)
         flash = None
         if session is not None and session.flash:
             flash, session.flash = session.flash, None
@@ -110,7 +110,9 @@ class WebServer:
             response = await handler(request)
         except web.HTTPException as exc:
             if exc.status < 400 or exc.content_type == "application/json":
-                response = exc
+                for name, value in SECURITY_HEADERS.items():
+                    exc.headers.setdefault(name, value)
+                raise
             else:  # our message, or the status's reason
                 message = exc.reason if exc.text == f"{exc.status}: {exc.reason}" else exc.text or exc.reason
                 response = self._error(request, exc.status, message)
@@ -131,11 +133,10 @@ class WebServer:
     @web.middleware
     async def _authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         identity, session = self.auth.identify(request)
-        request["identity"], request["session"] = identity, session
         api = request.path.startswith("/api/") or request.path == "/metrics"
         if request.method not in ("GET", "HEAD"):
             if request.path != "/login":
-                self._check_action(request, identity, session, api)
+                self._check_action(request, identity, api)
         elif (self.settings.login_required and identity is None
               and not request.path.startswith(OPEN_PATHS)):
             if api:
@@ -145,8 +146,7 @@ class WebServer:
             raise web.HTTPSeeOther(f"/login?next={_quote(request.path_qs)}")
         return await handler(request)
 
-    def _check_action(self, request: web.Request, identity: Identity | None, session: Session | None,
-                      api: bool) -> None:
+    def _check_action(self, request: web.Request, identity: Identity | None, api: bool) -> None:
         """Changing something needs a user (or the token), and from a form the session's
         CSRF token and this server as its origin."""
         if not self.auth.enabled:
@@ -162,7 +162,6 @@ class WebServer:
         origin = request.headers.get("Origin")
         if origin is not None and origin != f"{request.scheme}://{request.host}":
             raise web.HTTPForbidden(text="refused: the request comes from another site")
-        request["csrf_checked"] = session is not None and session.csrf
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
@@ -213,9 +212,9 @@ async def check_form(request: web.Request) -> Any:
     :raises web.HTTPForbidden: a missing or wrong CSRF token.
     """
     form = await request.post()
-    identity = request.get("identity")
+    identity, session = request.app[SERVER].auth.identify(request)
     if identity is not None and identity.by_token:
         return form
-    if not same_token(form.get("csrf"), request.get("csrf_checked") or None):
+    if not same_token(form.get("csrf"), session.csrf if session is not None else None):
         raise web.HTTPForbidden(text="refused: the form's CSRF token is missing or wrong (reload the page)")
     return form

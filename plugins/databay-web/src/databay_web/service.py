@@ -21,8 +21,6 @@ if TYPE_CHECKING:
 
     from databay_web.server import WebServer
 
-_LOGGER = logging.getLogger("databay.web")
-
 
 class WebService(Service):
     """Serves the dashboard, the JSON API (``/api/...``), ``/metrics`` and ``/healthz``,
@@ -62,6 +60,8 @@ class WebService(Service):
     @property
     def url(self) -> str:
         """Where it serves (with the real port once prepared, when the port was 0)."""
+        if self._server is not None:
+            return self._server.url
         address = self.settings.address
         if self._socket is not None:
             address = type(address)(address.host, self._socket.getsockname()[1])
@@ -91,10 +91,12 @@ class WebService(Service):
         from databay_web.server import WebServer
 
         assert self.pipeline is not None and self._socket is not None  # prepared
-        self._server = WebServer(self.settings, self.pipeline.spec, self._monitor)
-        await self._server.start(self._socket)
-        self._socket = None  # the server owns it now
-        logging.getLogger("databay.run").info("Dashboard at %s (metrics at %smetrics)", self._server.url, self._server.url)
+        server = WebServer(self.settings, self.pipeline.spec, self._monitor)
+        await server.start(self._socket)
+        self._server, self._socket = server, None  # the server owns the socket now
+        # databay run's progress logger: shown by default
+        logging.getLogger("databay.run").info("Dashboard at %s (metrics at %smetrics)",
+                                              self._server.url, self._server.url)
 
     async def stop(self) -> None:
         if self._server is not None:
