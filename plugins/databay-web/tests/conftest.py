@@ -32,7 +32,9 @@ def run_pipeline(tmp_path, monkeypatch) -> Iterator:
     started: list[Running] = []
 
     def run(text: str) -> Running:
-        pipeline = load_pipeline(text)
+        path = tmp_path / "pipeline.toml"
+        path.write_text(text)
+        pipeline = load_pipeline("pipeline.toml")  # relative: the page shows the file's name
         service = pipeline.services[0]
         thread = threading.Thread(target=pipeline.run, kwargs={"handle_signals": False}, daemon=True)
         thread.start()

@@ -332,6 +332,11 @@ async def readyz(request: web.Request) -> web.Response:
     return web.Response(text=printable_line(why) + "\n", status=200 if ready else 503)
 
 
+@routes.get("/favicon.ico")
+async def favicon(request: web.Request) -> web.Response:
+    return web.Response(status=204, headers={"Cache-Control": "max-age=86400"})
+
+
 @routes.get("/static/{name}")
 async def static(request: web.Request) -> web.Response:
     name = request.match_info["name"]

@@ -156,7 +156,7 @@ class WebServer:
             if api:
                 raise web.HTTPUnauthorized(text=json.dumps({"error": "send a bearer token"}),
                                            content_type="application/json", headers={"WWW-Authenticate": "Bearer"})
-            raise web.HTTPSeeOther(f"/login?next={_quote(request.headers.get('Referer', '/'))}")
+            raise web.HTTPSeeOther(f"/login?next={_quote(_back(request))}")
         if identity.by_token:
             return
         origin = request.headers.get("Origin")
@@ -167,6 +167,16 @@ class WebServer:
 def json_response(data: Any, status: int = 200) -> web.Response:
     """``data`` as JSON, redacted."""
     return web.Response(text=redact(json.dumps(data, default=str)), status=status, content_type="application/json")
+
+
+def _back(request: web.Request) -> str:
+    """The page of this server a form was sent from (its ``Referer``), else ``/``."""
+    from urllib.parse import urlsplit
+
+    referer = urlsplit(request.headers.get("Referer", "/"))
+    if referer.netloc and referer.netloc != request.host:
+        return "/"
+    return referer.path + (f"?{referer.query}" if referer.query else "") if referer.path.startswith("/") else "/"
 
 
 def _quote(path: str) -> str:
