@@ -24,6 +24,8 @@ from databay_web.stages import STATES, StageReader
 SCHEDULE_KEYS = ("interval", "schedule", "calendar", "cron", "at", "every")
 """Keys of a link table that say when it is due, shown as written (with ``${VAR}`` unexpanded)."""
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+CHUNK = 100
+"""Links handled in one go on the planner's loop before due transfers get their turn."""
 
 
 class ActionRefused(Exception):
@@ -63,8 +65,14 @@ class Dashboard:
     async def overview(self) -> dict[str, Any]:
         """Every link with its state, last transfer, next due time and stage backlog."""
         backlogs = await self.stages.backlogs()
-        watched = self.monitor.snapshot() if self.monitor is not None else [None] * len(self.spec.links)
-        links = [self._link(index, watch, backlogs.get(index)) for index, watch in enumerate(watched)]
+        links: list[dict[str, Any]] = []
+        count = len(self.spec.links)
+        for first in range(0, count, CHUNK):
+            if first:
+                await asyncio.sleep(0)  # a thousand links: let due transfers start in between
+            chunk = range(first, min(count, first + CHUNK))
+            watched = self.monitor.snapshot(chunk) if self.monitor is not None else [None] * len(chunk)
+            links += [self._link(index, watch, backlogs.get(index)) for index, watch in zip(chunk, watched)]
         planner = self.planner
         return {
             "source": printable_line(self.spec.source),
@@ -118,11 +126,12 @@ class Dashboard:
         """Link ``index``: its overview row, recent transfers and failures, and its
         configuration (secrets shown as ``${VAR}``)."""
         self.check_link(index)
-        overview = await self.overview()
+        backlogs = await self.stages.backlogs()
+        watch = self.monitor.snapshot(range(index, index + 1))[0] if self.monitor is not None else None
         recent, errors = self.monitor.history(index) if self.monitor is not None else ([], [])
         config = self.config["links"][index]
         return {
-            **overview["links"][index],
+            **self._link(index, watch, backlogs.get(index)),
             "running_here": self.running_here,
             "recent": recent,
             "errors": errors,
@@ -233,8 +242,6 @@ def _state(watch: dict[str, Any], paused: bool | None, planner: Any) -> str:
         return "stopped"
     if paused:
         return "paused"
-    if watch["running"]:
-        return "transferring"
     if watch["failing_since"] is not None:
         return "failing"
     return "idle" if watch["transfers"] else "waiting"

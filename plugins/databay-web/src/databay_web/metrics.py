@@ -3,7 +3,9 @@
 A custom collector reads the :class:`~databay_web.monitor.Monitor` and the stage backlogs
 when scraped: transfers cost no metric object updates of their own, and the registry is
 the dashboard's own (never the process-wide default one). Every label value is a link's
-name (its tags) or an outlet's, redacted.
+name (its tags) or an outlet's, redacted. The histograms are the pipeline's (per link they
+would make dozens of series a link, too many for a pipeline of thousands of links; the
+JSON API has each link's recent durations).
 
 =====================================================  =========  ===========================
 metric                                                 type       labels
@@ -11,23 +13,24 @@ metric                                                 type       labels
 ``databay_transfers_total``                            counter    ``link``, ``outcome`` (ok, failed)
 ``databay_records_in_total``                           counter    ``link``: records pulled
 ``databay_records_out_total``                          counter    ``link``: records pushed
-``databay_transfer_duration_seconds``                  histogram  ``link``
-``databay_transfer_lateness_seconds``                  histogram  ``link``: start minus due time
+``databay_transfer_duration_seconds``                  histogram  (all links): transfers that finished
+``databay_transfer_lateness_seconds``                  histogram  (all links): start minus due time
 ``databay_transfer_retries_total``                     counter    ``link``: pulls and pushes retried
 ``databay_transfers_skipped_total``                    counter    ``link``: due times skipped (overlap)
 ``databay_batches_dead_lettered_total``                counter    ``link``
 ``databay_stage_batches`` / ``databay_stage_records``  gauge      ``link``, ``outlet``, ``state`` (pending, dead)
-``databay_link_running`` / ``databay_link_paused``     gauge      ``link``
+``databay_link_paused``                                gauge      ``link`` (planners that pause links)
 ``databay_planner_running``                            gauge
 =====================================================  =========  ===========================
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -44,50 +47,49 @@ class PipelineCollector(Collector):
         self.backlogs: dict[int, dict[str, Any]] = {}
 
     def collect(self) -> Iterator[Metric]:
-        links = self.monitor.snapshot()
-        planner = self.monitor.planner
+        counters = self.monitor.counters()
         transfers = CounterMetricFamily("databay_transfers", "Transfers that ended, by link and outcome.",
                                         labels=["link", "outcome"])
-        counters = {key: CounterMetricFamily(name, text, labels=["link"]) for key, name, text in (
-            ("records_in", "databay_records_in", "Records pulled by the link's inlets."),
-            ("records_out", "databay_records_out", "Records pushed to the link's outlets."),
-            ("retries", "databay_transfer_retries", "Pulls and pushes retried by a retry policy."),
-            ("skipped", "databay_transfers_skipped", "Due transfers skipped: the previous one still ran."),
-            ("dead_lettered", "databay_batches_dead_lettered", "Batches an outlet gave up on (dead letters)."),
-        )}
-        running = GaugeMetricFamily("databay_link_running", "1 while a transfer of the link runs.", labels=["link"])
-        paused = GaugeMetricFamily("databay_link_paused", "1 while the link is paused.", labels=["link"])
-        link_paused = getattr(planner, "link_paused", None)
-        for link in links:
-            name = link["name"]
-            transfers.add_metric([name, "ok"], link["transfers"] - link["failures"])
-            transfers.add_metric([name, "failed"], link["failures"])
-            for key, family in counters.items():
-                family.add_metric([name], link[key])
-            running.add_metric([name], 1 if link["running"] else 0)
-            if callable(link_paused):
-                paused.add_metric([name], 1 if link_paused(self.monitor.link(link["index"])) else 0)
+        for name, count, failures, *_ in counters:
+            transfers.add_metric([name, "ok"], count - failures)
+            transfers.add_metric([name, "failed"], failures)
         yield transfers
-        yield from counters.values()
-        yield running
-        yield paused
+        for column, (name, text) in enumerate((
+            ("databay_records_in", "Records pulled by the link's inlets."),
+            ("databay_records_out", "Records pushed to the link's outlets."),
+            ("databay_transfer_retries", "Pulls and pushes retried by a retry policy."),
+            ("databay_transfers_skipped", "Due transfers skipped: the previous one still ran."),
+            ("databay_batches_dead_lettered", "Batches an outlet gave up on (dead letters)."),
+        ), start=3):
+            family = CounterMetricFamily(name, text, labels=["link"])
+            for row in counters:
+                family.add_metric([row[0]], row[column])
+            yield family
+        yield from self._paused()
         yield from self._histograms()
         yield from self._stages()
         planner_running = GaugeMetricFamily("databay_planner_running", "1 while the planner runs.")
-        planner_running.add_metric([], 1 if getattr(planner, "running", False) else 0)
+        planner_running.add_metric([], 1 if getattr(self.monitor.planner, "running", False) else 0)
         yield planner_running
 
+    def _paused(self) -> Iterator[Metric]:
+        link_paused = getattr(self.monitor.planner, "link_paused", None)
+        if not callable(link_paused):  # a planner that cannot pause links
+            return
+        paused = GaugeMetricFamily("databay_link_paused", "1 while the link is paused.", labels=["link"])
+        for index, name in self.names.items():
+            paused.add_metric([name], 1 if link_paused(self.monitor.link(index)) else 0)
+        yield paused
+
     def _histograms(self) -> Iterator[Metric]:
-        durations = HistogramMetricFamily("databay_transfer_duration_seconds", "How long transfers took.",
-                                          labels=["link"])
-        lateness = HistogramMetricFamily("databay_transfer_lateness_seconds", "How late transfers started "
-                                         "after their due time (planners that tell their due times).",
-                                         labels=["link"])
-        for name, duration_buckets, duration_sum, lateness_buckets, lateness_sum in self.monitor.histograms():
-            durations.add_metric([name], duration_buckets, duration_sum)
-            lateness.add_metric([name], lateness_buckets, lateness_sum)
-        yield durations
-        yield lateness
+        durations, duration_sum, lateness, lateness_sum = self.monitor.histograms()
+        family = HistogramMetricFamily("databay_transfer_duration_seconds", "How long transfers that finished took.")
+        family.add_metric([], durations, duration_sum)
+        yield family
+        family = HistogramMetricFamily("databay_transfer_lateness_seconds", "How late transfers started after their "
+                                       "due time (planners that tell their due times).")
+        family.add_metric([], lateness, lateness_sum)
+        yield family
 
     def _stages(self) -> Iterator[Metric]:
         batches = GaugeMetricFamily("databay_stage_batches", "Batches a link's stage holds for an outlet.",
@@ -104,8 +106,21 @@ class PipelineCollector(Collector):
         yield records
 
 
-def registry_for(collector: PipelineCollector) -> CollectorRegistry:
-    """A registry of its own holding ``collector`` (no process or platform metrics)."""
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(collector)
-    return registry
+class _One:
+    """A registry of one metric family, for :func:`prometheus_client.generate_latest`."""
+
+    def __init__(self, family: Metric):
+        self.family = family
+
+    def collect(self) -> list[Metric]:
+        return [self.family]
+
+
+async def exposition(collector: PipelineCollector) -> bytes:
+    """The metrics in Prometheus's text format, a family at a time: with a thousand links,
+    due transfers start in between rather than wait for the whole text."""
+    parts = []
+    for family in collector.collect():
+        parts.append(generate_latest(_One(family)))  # type: ignore[arg-type]  # it only calls collect()
+        await asyncio.sleep(0)
+    return b"".join(parts)

@@ -59,8 +59,8 @@ class TransferRecord:
     """One transfer of a link, as the link's page shows it. Times are Unix seconds."""
 
     update: str
-    started: float
-    outcome: str = "running"  # running, ok, failed
+    started: float | None
+    outcome: str  # ok, failed
     duration: float | None = None
     records_in: int | None = None
     records_out: int | None = None
@@ -68,6 +68,18 @@ class TransferRecord:
     lateness: float | None = None
     error: str | None = None
     traceback: str | None = None
+
+
+# What a hook keeps of a transfer: cheap to make; a TransferRecord is made when read.
+# (update, ended: Unix seconds, duration, pulled, pushed, dead-lettered, lateness, error, traceback)
+_Ended = tuple[Any, float, "float | None", "int | None", "int | None", int, "float | None", "str | None", "str | None"]
+
+
+def _record(ended: _Ended) -> dict[str, Any]:
+    update, at, duration, pulled, pushed, dead, lateness, error, trace = ended
+    started = at - duration if duration is not None else None
+    return asdict(TransferRecord(printable_line(repr(update)), started, "failed" if error else "ok", duration,
+                                 pulled, pushed, dead, lateness, error, trace))
 
 
 @dataclass
@@ -85,24 +97,19 @@ class LinkWatch:
     retries: int = 0
     skipped: int = 0
     dead_lettered: int = 0
-    running: bool = False
     failing_since: float | None = None
-    last: TransferRecord | None = None
-    recent: deque[TransferRecord] = field(default_factory=lambda: deque(maxlen=RECENT_TRANSFERS))
-    errors: deque[TransferRecord] = field(default_factory=lambda: deque(maxlen=RECENT_ERRORS))
-    durations: Buckets = field(default_factory=lambda: Buckets(DURATION_BUCKETS))
-    lateness: Buckets = field(default_factory=lambda: Buckets(LATENESS_BUCKETS))
+    recent: deque[_Ended] = field(default_factory=lambda: deque(maxlen=RECENT_TRANSFERS))
+    errors: deque[_Ended] = field(default_factory=lambda: deque(maxlen=RECENT_ERRORS))
     expected_due: float | None = None  # time.monotonic() of the next due transfer, when the planner tells
-    by_hand: int = 0  # transfers asked for from the dashboard, not yet started
-    started_at: float = 0.0  # perf_counter() of the transfer running
+    by_hand: int = 0  # transfers asked for from the dashboard, not yet ended
 
     def summary(self) -> dict[str, Any]:
-        """Plain data for the overview (no histograms, no history)."""
+        """Plain data for the overview (no history)."""
         return {"index": self.index, "name": self.name, "label": self.label, "tags": list(self.tags),
                 "transfers": self.transfers, "failures": self.failures, "records_in": self.records_in,
                 "records_out": self.records_out, "retries": self.retries, "skipped": self.skipped,
-                "dead_lettered": self.dead_lettered, "running": self.running, "failing_since": self.failing_since,
-                "last": asdict(self.last) if self.last else None}
+                "dead_lettered": self.dead_lettered, "failing_since": self.failing_since,
+                "last": _record(self.recent[-1]) if self.recent else None}
 
 
 def link_name(tags: list[str], place: str) -> str:
@@ -112,6 +119,12 @@ def link_name(tags: list[str], place: str) -> str:
 
 class Monitor:
     """Watches the transfers of ``pipeline``'s links (an observer; see the module's docs).
+
+    A hook keeps what a transfer did as a tuple and adds a few numbers; texts are made when
+    read. The lateness of a transfer is its start (its end minus its duration) minus the due
+    time its planner gave when the link's previous transfer ended (``planner.next_due``:
+    core's schedule planner tells; others leave it unknown). The transfer's start is not
+    watched (``databay_transfer_started``), which would cost every transfer one more call.
 
     :param tracebacks: keep the tracebacks of failures (``--debug``), not only their messages.
     """
@@ -129,6 +142,10 @@ class Monitor:
                               [printable_line(tag) for tag in spec.tags])
             self.links.append(watch)
             self._by_link[id(link)] = watch
+        self.durations = Buckets(DURATION_BUCKETS)
+        self.lateness = Buckets(LATENESS_BUCKETS)
+        next_due = getattr(self.planner, "next_due", None)
+        self._next_due = next_due if callable(next_due) else None
         self.log = LogBook(self)
 
     # -- reading -------------------------------------------------------------------
@@ -137,22 +154,30 @@ class Monitor:
         """The pipeline's link number ``index``."""
         return self.pipeline.links[index]
 
-    def snapshot(self) -> list[dict[str, Any]]:
-        """Each link's summary, copied under the lock."""
+    def snapshot(self, indexes: range | None = None) -> list[dict[str, Any]]:
+        """The summaries of the links ``indexes`` (all by default), copied under the lock."""
         with self._lock:
-            return [watch.summary() for watch in self.links]
+            return [self.links[index].summary() for index in (indexes or range(len(self.links)))]
+
+    def counters(self) -> list[tuple[str, int, int, int, int, int, int, int]]:
+        """``(name, transfers, failures, records in, records out, retries, skipped, dead-lettered)``
+        per link, for metrics."""
+        with self._lock:
+            return [(w.name, w.transfers, w.failures, w.records_in, w.records_out, w.retries, w.skipped,
+                     w.dead_lettered) for w in self.links]
 
     def history(self, index: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """``(recent transfers, recent failures)`` of link ``index``, the latest first."""
         with self._lock:
             watch = self.links[index]
-            return [asdict(t) for t in reversed(watch.recent)], [asdict(t) for t in reversed(watch.errors)]
+            recent, errors = list(watch.recent), list(watch.errors)
+        return [_record(t) for t in reversed(recent)], [_record(t) for t in reversed(errors)]
 
-    def histograms(self) -> list[tuple[str, list[tuple[str, int]], float, list[tuple[str, int]], float]]:
-        """``(name, durations, duration sum, lateness, lateness sum)`` per link, for metrics."""
+    def histograms(self) -> tuple[list[tuple[str, int]], float, list[tuple[str, int]], float]:
+        """``(durations, their sum, lateness, its sum)`` of all transfers, for metrics."""
         with self._lock:
-            return [(w.name, w.durations.cumulative(), w.durations.sum, w.lateness.cumulative(), w.lateness.sum)
-                    for w in self.links]
+            return (self.durations.cumulative(), self.durations.sum, self.lateness.cumulative(),
+                    self.lateness.sum)
 
     def failing_longest(self) -> tuple[LinkWatch, float] | None:
         """The link failing for the longest time and for how many seconds, if one fails."""
@@ -169,63 +194,54 @@ class Monitor:
         with self._lock:
             self.links[index].by_hand += 1
 
-    # -- the hooks -----------------------------------------------------------------
-
-    @hookimpl
-    def databay_transfer_started(self, link: Any, update: Any) -> None:
-        watch = self._by_link.get(id(link))
-        if watch is None:
-            return
-        now = time.monotonic()
-        with self._lock:
-            record = TransferRecord(printable_line(repr(update)), time.time())
-            if watch.by_hand:
-                watch.by_hand -= 1
-            elif watch.expected_due is not None and now >= watch.expected_due:
-                record.lateness = now - watch.expected_due
-                watch.lateness.observe(record.lateness)
-            watch.expected_due = None
-            watch.running = True
-            watch.started_at = time.perf_counter()
-            watch.last = record
-            watch.recent.append(record)
+    # -- the hooks (the transfer waits for them: kept to a few additions) -------------
 
     @hookimpl
     def databay_transfer_finished(self, link: Any, update: Any, stats: Any) -> None:
         watch = self._by_link.get(id(link))
         if watch is None:
             return
-        due = self._next_due(link)
+        now = time.monotonic()
+        due = self._next_due(link) if self._next_due is not None else None
+        duration = stats.duration
         with self._lock:
-            record = self._ended(watch, update, "ok", stats.duration)
-            record.records_in, record.records_out = stats.records_pulled, stats.records_pushed
-            record.dead_lettered = stats.dead_lettered
+            lateness = None
+            if watch.by_hand:
+                watch.by_hand -= 1
+            elif watch.expected_due is not None and now - duration >= watch.expected_due:
+                lateness = now - duration - watch.expected_due
+                self.lateness.observe(lateness)
+            watch.expected_due = due
+            self.durations.observe(duration)
+            watch.recent.append((update, time.time(), duration, stats.records_pulled, stats.records_pushed,
+                                 stats.dead_lettered, lateness, None, None))
             watch.transfers += 1
             watch.records_in += stats.records_pulled
             watch.records_out += stats.records_pushed
             watch.failing_since = None
-            watch.expected_due = due
 
     @hookimpl
     def databay_transfer_failed(self, link: Any, update: Any, exception: BaseException) -> None:
         watch = self._by_link.get(id(link))
         if watch is None:
             return
-        due = self._next_due(link)
+        due = self._next_due(link) if self._next_due is not None else None
         text = printable_line(f"{type(exception).__name__}: {exception}")
         trace = printable_lines("".join(traceback.format_exception(exception))) if self.tracebacks else None
         with self._lock:
-            record = self._ended(watch, update, "failed", None)
-            record.error, record.traceback = text, trace
+            if watch.by_hand:
+                watch.by_hand -= 1
+            watch.expected_due = due
+            ended = (update, time.time(), None, None, None, 0, None, text, trace)
+            watch.recent.append(ended)
+            watch.errors.append(ended)
             watch.transfers += 1
             watch.failures += 1
-            watch.errors.append(record)
             if watch.failing_since is None:
                 watch.failing_since = time.time()
-            watch.expected_due = due
 
     @hookimpl
-    def databay_transfer_skipped(self, link: Any, skipped: int) -> None:
+    def databay_transfer_skipped(self, link: Any) -> None:
         watch = self._by_link.get(id(link))
         if watch is not None:
             with self._lock:
@@ -244,24 +260,6 @@ class Monitor:
         if watch is not None:
             with self._lock:
                 watch.dead_lettered += 1
-
-    def _ended(self, watch: LinkWatch, update: Any, outcome: str, duration: float | None) -> TransferRecord:
-        """The record of the transfer ``update`` that ended (under the lock)."""
-        record = watch.last
-        name = printable_line(repr(update))
-        if record is None or record.update != name:  # started before the monitor watched
-            record = TransferRecord(name, time.time())
-            watch.recent.append(record)
-        watch.running = False
-        record.outcome = outcome
-        record.duration = duration if duration is not None else time.perf_counter() - watch.started_at
-        watch.durations.observe(record.duration)
-        watch.last = record
-        return record
-
-    def _next_due(self, link: Any) -> float | None:
-        next_due = getattr(self.planner, "next_due", None)
-        return next_due(link) if callable(next_due) else None
 
     # -- the log -------------------------------------------------------------------
 

@@ -308,13 +308,15 @@ async def logout(request: web.Request) -> web.Response:
 
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
-    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    from databay_web.metrics import exposition
 
     server = _server(request)
-    if server.collector is None or server.registry is None:
+    if server.collector is None:
         raise web.HTTPNotFound(text="no metrics: the pipeline does not run here")
     server.collector.backlogs = await server.dashboard.stages.backlogs()
-    body = generate_latest(server.registry)
+    body = await exposition(server.collector)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

@@ -53,13 +53,12 @@ class WebServer:
 
     def __init__(self, settings: WebSettings, spec: PipelineSpec, monitor: Monitor | None = None):
         from databay_web import routes
-        from databay_web.metrics import PipelineCollector, registry_for
+        from databay_web.metrics import PipelineCollector
 
         self.settings = settings
         self.dashboard = Dashboard(settings, spec, monitor)
         self.auth = Auth(settings)
         self.collector = PipelineCollector(monitor, dict(enumerate(self.dashboard.names))) if monitor else None
-        self.registry = registry_for(self.collector) if self.collector else None
         self.templates = _templates()
         self.app = web.Application(client_max_size=MAX_REQUEST_BYTES,
                                    middlewares=[self._headers, self._authenticate])
