@@ -59,7 +59,8 @@ class TransferRecord:
     """One transfer of a link, as the link's page shows it. Times are Unix seconds."""
 
     update: str
-    started: float | None
+    ended: float
+    started: float | None  # known for transfers that finished (their end minus their duration)
     outcome: str  # ok, failed
     duration: float | None = None
     records_in: int | None = None
@@ -78,7 +79,7 @@ _Ended = tuple[Any, float, "float | None", "int | None", "int | None", int, "flo
 def _record(ended: _Ended) -> dict[str, Any]:
     update, at, duration, pulled, pushed, dead, lateness, error, trace = ended
     started = at - duration if duration is not None else None
-    return asdict(TransferRecord(printable_line(repr(update)), started, "failed" if error else "ok", duration,
+    return asdict(TransferRecord(printable_line(repr(update)), at, started, "failed" if error else "ok", duration,
                                  pulled, pushed, dead, lateness, error, trace))
 
 

@@ -23,7 +23,7 @@
   }
   function shown(field, value) {
     const last = field.split(".").pop();
-    if (["started", "next_due"].includes(last)) return when(value);
+    if (["started", "ended", "next_due"].includes(last)) return when(value);
     if (last === "duration") return seconds(value);
     if (typeof value === "number") return count(value);
     return value === null || value === undefined ? "-" : String(value);
