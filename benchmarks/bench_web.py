@@ -138,7 +138,10 @@ def run(what: str, web: bool, poll: bool) -> dict:
 
 def main() -> int:
     met = True
+    only = os.environ.get("WEB_BENCH_ONLY")  # throughput or lateness
     for what, keys in (("throughput", ("records_per_s",)), ("lateness", ("p50", "p99"))):
+        if only and what != only:
+            continue
         print(f"  {what}: {REPEATS} runs each, without and with the dashboard, taking turns ...", flush=True)
         runs: dict[str, list[dict]] = {label: [] for label in RUNS}
         for _ in range(REPEATS):

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import bisect
 import logging
+import math
 import threading
 import time
 import traceback
+from array import array
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -71,16 +73,47 @@ class TransferRecord:
     traceback: str | None = None
 
 
-# What a hook keeps of a transfer: cheap to make; a TransferRecord is made when read.
-# (update, ended: Unix seconds, duration, pulled, pushed, dead-lettered, lateness, error, traceback)
-_Ended = tuple[Any, float, "float | None", "int | None", "int | None", int, "float | None", "str | None", "str | None"]
+class Ring:
+    """The last ``size`` transfers of a link, as numbers in arrays.
+
+    Arrays of numbers are no containers for the garbage collector: a thousand links keeping
+    fifty transfers each add nothing to what every collection walks (tuples of objects
+    would add a hundred thousand, and with them pauses that make transfers start late).
+    """
+
+    __slots__ = ("size", "count", "numbers", "ints", "floats")
+    # per transfer: its number; pulled, pushed, dead-lettered, failed (1) or not (0);
+    # ended (Unix seconds), duration, lateness (NaN: unknown)
+    INTS, FLOATS = 4, 3
+
+    def __init__(self, size: int):
+        self.size, self.count = size, 0
+        self.numbers = array("q", bytes(8 * size))
+        self.ints = array("q", bytes(8 * size * self.INTS))
+        self.floats = array("d", bytes(8 * size * self.FLOATS))
+
+    def append(self, number: int, pulled: int, pushed: int, dead: int, failed: int, ended: float, duration: float,
+               lateness: float) -> None:
+        slot = self.count % self.size
+        self.count += 1
+        self.numbers[slot] = number
+        i, f, ints, floats = 4 * slot, 3 * slot, self.ints, self.floats
+        ints[i], ints[i + 1], ints[i + 2], ints[i + 3] = pulled, pushed, dead, failed
+        floats[f], floats[f + 1], floats[f + 2] = ended, duration, lateness
+
+    def last(self, count: int | None = None) -> list[tuple[int, list[int], list[float]]]:
+        """The last ``count`` (all kept) transfers, the latest first: ``(number, ints, floats)``."""
+        kept = min(self.count, self.size if count is None else min(count, self.size))
+        rows = []
+        for age in range(1, kept + 1):
+            slot = (self.count - age) % self.size
+            rows.append((self.numbers[slot], list(self.ints[4 * slot:4 * slot + 4]),
+                         list(self.floats[3 * slot:3 * slot + 3])))
+        return rows
 
 
-def _record(ended: _Ended) -> dict[str, Any]:
-    update, at, duration, pulled, pushed, dead, lateness, error, trace = ended
-    started = at - duration if duration is not None else None
-    return asdict(TransferRecord(printable_line(repr(update)), at, started, "failed" if error else "ok", duration,
-                                 pulled, pushed, dead, lateness, error, trace))
+def _unknown(value: float) -> float | None:
+    return None if math.isnan(value) else value
 
 
 @dataclass
@@ -99,18 +132,37 @@ class LinkWatch:
     skipped: int = 0
     dead_lettered: int = 0
     failing_since: float | None = None
-    recent: deque[_Ended] = field(default_factory=lambda: deque(maxlen=RECENT_TRANSFERS))
-    errors: deque[_Ended] = field(default_factory=lambda: deque(maxlen=RECENT_ERRORS))
+    recent: Ring = field(default_factory=lambda: Ring(RECENT_TRANSFERS))
+    errors: deque[tuple[int, float, str, str | None]] = field(default_factory=lambda: deque(maxlen=RECENT_ERRORS))
+    """The last failures: ``(transfer number, ended, error, traceback)`` (failures are rare)."""
     expected_due: float | None = None  # time.monotonic() of the next due transfer, when the planner tells
     by_hand: int = 0  # transfers asked for from the dashboard, not yet ended
 
     def summary(self) -> dict[str, Any]:
         """Plain data for the overview (no history)."""
+        last = self.history(1)
         return {"index": self.index, "name": self.name, "label": self.label, "tags": list(self.tags),
                 "transfers": self.transfers, "failures": self.failures, "records_in": self.records_in,
                 "records_out": self.records_out, "retries": self.retries, "skipped": self.skipped,
                 "dead_lettered": self.dead_lettered, "failing_since": self.failing_since,
-                "last": _record(self.recent[-1]) if self.recent else None}
+                "last": last[0] if last else None}
+
+    def history(self, count: int | None = None) -> list[dict[str, Any]]:
+        """The last ``count`` (all kept) transfers as :class:`TransferRecord` data, the latest first."""
+        errors = {number: (error, trace) for number, _, error, trace in self.errors}
+        records = []
+        for number, (pulled, pushed, dead, failed), (ended, duration, lateness) in self.recent.last(count):
+            error, trace = errors.get(number, ("(failed)", None)) if failed else (None, None)
+            known = _unknown(duration)
+            records.append(asdict(TransferRecord(
+                self.update_name(number), ended, ended - known if known is not None else None,
+                "failed" if failed else "ok", known, None if failed else pulled, None if failed else pushed,
+                dead, _unknown(lateness), error, trace)))
+        return records
+
+    def update_name(self, number: int) -> str:
+        """How the link's transfer ``number`` is named (its :class:`databay.Update`)."""
+        return f"{'.'.join(self.tags)}.{number}" if self.tags else str(number)
 
 
 def link_name(tags: list[str], place: str) -> str:
@@ -171,8 +223,10 @@ class Monitor:
         """``(recent transfers, recent failures)`` of link ``index``, the latest first."""
         with self._lock:
             watch = self.links[index]
-            recent, errors = list(watch.recent), list(watch.errors)
-        return [_record(t) for t in reversed(recent)], [_record(t) for t in reversed(errors)]
+            recent = watch.history()
+            errors = [{"update": watch.update_name(number), "ended": ended, "error": error, "traceback": trace}
+                      for number, ended, error, trace in reversed(watch.errors)]
+        return recent, errors
 
     def histograms(self) -> tuple[list[tuple[str, int]], float, list[tuple[str, int]], float]:
         """``(durations, their sum, lateness, its sum)`` of all transfers, for metrics."""
@@ -214,8 +268,8 @@ class Monitor:
                 self.lateness.observe(lateness)
             watch.expected_due = due
             self.durations.observe(duration)
-            watch.recent.append((update, time.time(), duration, stats.records_pulled, stats.records_pushed,
-                                 stats.dead_lettered, lateness, None, None))
+            watch.recent.append(update.transfer_number, stats.records_pulled, stats.records_pushed,
+                                stats.dead_lettered, 0, time.time(), duration, math.nan if lateness is None else lateness)
             watch.transfers += 1
             watch.records_in += stats.records_pulled
             watch.records_out += stats.records_pushed
@@ -233,9 +287,9 @@ class Monitor:
             if watch.by_hand:
                 watch.by_hand -= 1
             watch.expected_due = due
-            ended = (update, time.time(), None, None, None, 0, None, text, trace)
-            watch.recent.append(ended)
-            watch.errors.append(ended)
+            ended = time.time()
+            watch.recent.append(update.transfer_number, 0, 0, 0, 1, ended, math.nan, math.nan)
+            watch.errors.append((update.transfer_number, ended, text, trace))
             watch.transfers += 1
             watch.failures += 1
             if watch.failing_since is None:
