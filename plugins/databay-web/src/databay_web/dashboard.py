@@ -221,20 +221,21 @@ class Dashboard:
         return f"{self.names[index]}: {'paused' if paused else 'resumed'}"
 
     async def replay(self, index: int, outlet: str | None) -> str:
-        if index not in self.stages.links:
-            raise ActionRefused(f"{self.names[index]} has no stage")
-        if self.stages.read_only:
-            raise ActionRefused("the pipeline does not run here: databay web shows it read-only")
-        count = await self.stages.replay(index, outlet)
+        """Make the dead letters of link ``index`` (for ``outlet``, or all) pending again."""
+        count = await self.stages.replay(self._staged(index), outlet)
         return f"{self.names[index]}: {count} dead-lettered batch(es) pending again"
 
     async def purge(self, index: int, outlet: str | None) -> str:
+        """Delete the dead letters of link ``index`` (for ``outlet``, or all)."""
+        count = await self.stages.purge(self._staged(index), outlet)
+        return f"{self.names[index]}: {count} dead-lettered batch(es) deleted"
+
+    def _staged(self, index: int) -> int:
         if index not in self.stages.links:
             raise ActionRefused(f"{self.names[index]} has no stage")
         if self.stages.read_only:
             raise ActionRefused("the pipeline does not run here: databay web shows it read-only")
-        count = await self.stages.purge(index, outlet)
-        return f"{self.names[index]}: {count} dead-lettered batch(es) deleted"
+        return index
 
 
 def _state(watch: dict[str, Any], paused: bool | None, planner: Any) -> str:

@@ -297,24 +297,21 @@ class Monitor:
 
     @hookimpl
     def databay_transfer_skipped(self, link: Any) -> None:
-        watch = self._by_link.get(id(link))
-        if watch is not None:
-            with self._lock:
-                watch.skipped += 1
+        self._count(link, "skipped")
 
     @hookimpl
     def databay_transfer_retrying(self, link: Any) -> None:
-        watch = self._by_link.get(id(link))
-        if watch is not None:
-            with self._lock:
-                watch.retries += 1
+        self._count(link, "retries")
 
     @hookimpl
     def databay_batch_dead_lettered(self, link: Any) -> None:
+        self._count(link, "dead_lettered")
+
+    def _count(self, link: Any, counter: str) -> None:
         watch = self._by_link.get(id(link))
         if watch is not None:
             with self._lock:
-                watch.dead_lettered += 1
+                setattr(watch, counter, getattr(watch, counter) + 1)
 
     # -- the log -------------------------------------------------------------------
 

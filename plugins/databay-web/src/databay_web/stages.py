@@ -15,7 +15,7 @@ import csv
 import io
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -242,12 +242,3 @@ def _batch_row(entry: Any) -> dict[str, Any]:
             "created": entry.created, "transfer": printable_line(entry.transfer), "records": entry.size,
             "attempts": entry.attempts, "at": entry.at,
             "error": printable_line(entry.error) if entry.error else None}
-
-
-def iterate_file(file: Any, chunk: int = 64 * 1024) -> Iterator[bytes]:
-    """The content of an open binary ``file``, ``chunk`` bytes at a time."""
-    while True:
-        data = file.read(chunk)
-        if not data:
-            return
-        yield data
