@@ -17,8 +17,9 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 PLUGIN_SOURCES = sorted((REPO / "plugins").glob("databay-*/src"))
 
-PUBLIC_MODULES = {"databay", "databay.errors", "databay.stage", "databay.notifier", "databay.redaction",
-                  "databay.printable", "databay.testing"}
+PUBLIC_MODULES = {"databay", "databay.errors", "databay.stage", "databay.stage.export", "databay.notifier",
+                  "databay.redaction", "databay.printable", "databay.observers", "databay.service",
+                  "databay.pipeline", "databay.testing"}
 PUBLIC_NAMES = {"hookimpl", "Inlet", "Outlet", "Record", "Update", "MetadataKey", "Processor", "Link", "RetryPolicy",
                 "BasePlanner"}
 

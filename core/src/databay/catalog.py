@@ -24,6 +24,7 @@ KNOWN_COMPONENTS: dict[str, dict[str, str]] = {
                 "ApsPlanner": "databay-aps", "APSPlanner": "databay-aps"},
     "processor": {},
     "notifier": {"email": "databay-email", "EmailNotifier": "databay-email"},
+    "service": {"web": "databay-web", "WebService": "databay-web"},
 }
 """The distribution providing each component, by kind and by name or class name."""
 

@@ -21,7 +21,9 @@ import warnings
 from typing import Union
 
 from databay.base_planner import BasePlanner
+from databay.errors import MissingLinkError
 from databay.link import Link, is_plain_link
+from databay.observers import notify_planner
 from databay.run.engine import Engine
 from databay.run.flushing import flush_buffers_async
 from databay.run.stats import TransferStats
@@ -67,6 +69,7 @@ class EnginePlanner(BasePlanner):
                 "'catch_exceptions' was renamed to 'ignore_exceptions'.", DeprecationWarning, stacklevel=3
             )
             ignore_exceptions = catch_exceptions
+        self._announced = False  # databay_planner_started was called for this run
         super().__init__(links, ignore_exceptions, immediate_transfer, shutdown_at_exit)
 
     @property
@@ -131,6 +134,28 @@ class EnginePlanner(BasePlanner):
         """How many due transfers of ``link`` were skipped because one was still running."""
         return self._engine.skipped_transfers(link)
 
+    def pause_link(self, link: Link) -> None:
+        """Pause ``link``: its due times pass without a transfer until :meth:`resume_link`
+        (a transfer in flight finishes; ``Link.transfer()`` still works). It keeps its place
+        on its schedule, so it resumes on its own grid. Safe from any thread.
+
+        :raises MissingLinkError: the planner does not contain ``link``.
+        """
+        self._engine.pause(self._scheduled(link), True)
+
+    def resume_link(self, link: Link) -> None:
+        """Resume a link paused with :meth:`pause_link`: its next due time transfers again."""
+        self._engine.pause(self._scheduled(link), False)
+
+    def link_paused(self, link: Link) -> bool:
+        """Whether ``link`` is paused (see :meth:`pause_link`)."""
+        return self._engine.is_paused(link)
+
+    def _scheduled(self, link: Link) -> Link:
+        if not any(link is known for known in self._links):
+            raise MissingLinkError(f"Planner does not contain the link: {link}")
+        return link
+
     def next_due(self, link: Link) -> float | None:
         """When ``link``'s next transfer is due, in ``time.monotonic()`` seconds, while the
         planner runs and times it itself (``None`` otherwise, e.g. for a planner with
@@ -171,20 +196,30 @@ class EnginePlanner(BasePlanner):
                 error.__cause__ = exc
                 self._on_exception(error, link)
         if not self._engine.stopping:
+            # Observers get onto the loop before any transfer can start (an external
+            # scheduler starts in on_loop_started).
+            self._announced = True
+            await notify_planner("databay_planner_started", self)
+        if not self._engine.stopping:
             self._on_loop_started()
 
     async def _after_transfers(self) -> None:
         try:
             self._on_loop_stopped()
         finally:
-            runtime = self._engine.runtime
-            if self.flush_buffers_on_shutdown and runtime is not None:
-                await flush_buffers_async(list(self._links), runtime)
-            for link in list(self._links):
-                try:
-                    await self._engine.shut_down_link(link)
-                except Exception as exc:
-                    _LOGGER.exception(f'on_shutdown link exception: "{exc}" for link: {link}')
+            try:
+                runtime = self._engine.runtime
+                if self.flush_buffers_on_shutdown and runtime is not None:
+                    await flush_buffers_async(list(self._links), runtime)
+                for link in list(self._links):
+                    try:
+                        await self._engine.shut_down_link(link)
+                    except Exception as exc:
+                        _LOGGER.exception(f'on_shutdown link exception: "{exc}" for link: {link}')
+            finally:
+                if self._announced:
+                    self._announced = False
+                    await notify_planner("databay_planner_stopped", self)
 
     def shutdown(self, wait: bool = True) -> None:
         """Stop scheduling; with ``wait``, let transfers in flight finish first.

@@ -27,6 +27,11 @@ class AmbiguousComponentError(PluginError, LookupError):
     """Raised when two plugin distributions register the same component name."""
 
 
+class ServiceError(RuntimeError):
+    """Raised when a service (:class:`databay.service.Service`) cannot run beside its
+    pipeline, e.g. its port is in use; the message says what and where."""
+
+
 class StageError(RuntimeError):
     """Raised when a link's stage cannot be opened, read or written.
 

@@ -129,6 +129,20 @@ def databay_register_stages(register):
 
 
 @hookspec
+def databay_register_services(register):
+    """Register services: ``register(name, target)``, ``target`` a concrete subclass of
+    :class:`databay.service.Service` (or its ``"module:Class"`` path).
+
+    A pipeline turns a service on with a top-level table named after it (``[web]``), whose
+    keys are the constructor's arguments; ``databay run --NAME VALUE`` does too when the
+    class declares an :attr:`~databay.service.Service.option`. The service then runs
+    beside the pipeline on its planner's loop (see :mod:`databay.service`). Keep the
+    module of the class light (import your server library inside ``start``): ``databay``
+    reads the class's option at every start. Return value: ignored.
+    """
+
+
+@hookspec
 def databay_register_commands(app):
     """Add commands to the ``databay`` command line; ``app`` is its ``typer.Typer``.
 
@@ -196,4 +210,32 @@ def databay_batch_dead_lettered(link, update, outlet, dead_letter, exception):
     file, outlet, batch id, size, attempts, time, error and traceback); ``exception`` is the
     last exception. Called once per batch, on the thread running the transfer; keep it
     quick. An exception is logged and ignored. Return value: ignored.
+    """
+
+
+@hookspec
+def databay_planner_started(planner):
+    """``planner`` is up: called on its event loop (``asyncio.get_running_loop()``), after
+    every node's ``on_start`` and before its first transfer.
+
+    This is where an observer starts something of its own on the planner's loop (a web
+    dashboard serving while the planner runs). An implementation may be a coroutine
+    function: the planner awaits it before transferring anything, so keep it short (start a
+    task for longer work). Every planner built on ``databay.engine_planner.EnginePlanner``
+    calls it (core's ``SchedulePlanner``, databay-aps's ``ApsPlanner``); a planner that is
+    stopped before it is up never calls it. An exception is logged (logger
+    ``databay.observers``) and the planner goes on. Return value: ignored (but awaited when
+    it is awaitable).
+    """
+
+
+@hookspec
+def databay_planner_stopped(planner):
+    """``planner`` is stopping: called on its event loop after the transfers in flight
+    finished, Buffers were flushed and every node's ``on_shutdown`` ran, just before the loop
+    closes; only when :func:`databay_planner_started` was called for this run.
+
+    Stop here what :func:`databay_planner_started` started on the loop. May be a coroutine
+    function, which the planner awaits. An exception is logged and the planner goes on
+    stopping. Return value: ignored (but awaited when it is awaitable).
     """

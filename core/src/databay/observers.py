@@ -14,10 +14,15 @@ distribution: :func:`add_observer` registers any object whose methods are marked
 
     counter = Counter()
     add_observer(counter)      # ... and remove_observer(counter) when done
+
+The planner hooks (:data:`PLANNER_HOOKS`) tell when a planner's event loop is up and when
+it is about to close, so that an observer can run something of its own on that loop (a web
+dashboard, say); :func:`notify_planner` calls them.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import Any
 
@@ -29,6 +34,8 @@ _current: Any = _UNSET
 
 OBSERVER_HOOKS = ("databay_transfer_started", "databay_transfer_finished", "databay_transfer_failed",
                   "databay_transfer_skipped", "databay_transfer_retrying", "databay_batch_dead_lettered")
+PLANNER_HOOKS = ("databay_planner_started", "databay_planner_stopped")
+"""Hooks about a planner's loop rather than transfers: asking for them costs transfers nothing."""
 
 
 def _hook(name: str) -> Any:
@@ -98,9 +105,10 @@ def add_observer(observer: Any) -> None:
     if pm.is_registered(observer):
         return
     pm.register(observer, name=f"observer:{type(observer).__name__}:{id(observer)}")
-    if not any(caller.name in OBSERVER_HOOKS for caller in pm.get_hookcallers(observer) or []):
+    hooks = OBSERVER_HOOKS + PLANNER_HOOKS
+    if not any(caller.name in hooks for caller in pm.get_hookcallers(observer) or []):
         pm.unregister(observer)
-        raise ValueError(f"{observer!r} implements none of the observer hooks: {', '.join(OBSERVER_HOOKS)}")
+        raise ValueError(f"{observer!r} implements none of the observer hooks: {', '.join(hooks)}")
     refresh()
 
 
@@ -110,3 +118,18 @@ def remove_observer(observer: Any) -> None:
     if pm.is_registered(observer):
         pm.unregister(observer)
         refresh()
+
+
+async def notify_planner(hook: str, planner: Any) -> None:
+    """Call the planner hook ``hook`` (one of :data:`PLANNER_HOOKS`) of every plugin and
+    observer with ``planner``, on the planner's loop, one after the other; an implementation
+    that is a coroutine function is awaited. One that raises is logged and the others go on."""
+    if hook not in PLANNER_HOOKS:
+        raise ValueError(f"not a planner hook: {hook!r}")
+    for impl in getattr(get_plugin_manager().pm.hook, hook).get_hookimpls():
+        try:
+            result = impl.function(**({"planner": planner} if "planner" in impl.argnames else {}))
+            if inspect.isawaitable(result):
+                await result
+        except Exception:
+            _LOGGER.exception("Observer %s of plugin %s failed", hook, impl.plugin_name)

@@ -40,7 +40,7 @@ def root(
     """databay: scheduled data transfer."""
 
 
-def _register_builtin_commands() -> None:
+def _register_builtin_commands(service_options: list | None = None) -> None:
     from databay.cli import (
         inspect_cmd,
         install_cmd,
@@ -54,11 +54,32 @@ def _register_builtin_commands() -> None:
     app.command("plugins")(plugins_cmd.plugins)
     app.command("inspect")(inspect_cmd.inspect_component)
     app.command("validate")(validate_cmd.validate)
-    app.command("run")(run_cmd.run)
+    app.command("run")(run_cmd.command(service_options or []))
     app.command("stage")(stage_cmd.stage)
     app.command("install")(install_cmd.install)
     app.command("uninstall")(install_cmd.uninstall)
     app.add_typer(plugin_cmd.app, name="plugin")
+
+
+def _service_options(strict: bool) -> list:
+    """The options services add to ``databay run`` (a service whose class cannot be loaded
+    adds none; ``databay plugins`` says why)."""
+    from databay.cli.run_cmd import ServiceOption
+    from databay.errors import PluginError
+    from databay.plugins import get_plugin_manager
+
+    options = []
+    for component in get_plugin_manager(strict=strict or None).components("service"):
+        try:
+            service = component.load()
+        except PluginError:
+            if strict:
+                raise
+            continue
+        if service.option:
+            options.append(ServiceOption(component.name, service.option, service.option_metavar,
+                                         f"{service.option_help} ({component.distribution})".strip()))
+    return options
 
 
 def _register_plugin_commands(strict: bool) -> None:
@@ -81,7 +102,9 @@ def main(argv: list[str] | None = None) -> None:
     """Run the ``databay`` command with ``argv`` (default: the process arguments)."""
     args = list(sys.argv[1:] if argv is None else argv)
     with exit_on_error(debug="--debug" in args):
-        _register_builtin_commands()
-        if "--version" not in args:
-            _register_plugin_commands(strict="--strict-plugins" in args)
+        strict = "--strict-plugins" in args
+        plugins = "--version" not in args
+        _register_builtin_commands(_service_options(strict) if plugins else None)
+        if plugins:
+            _register_plugin_commands(strict)
         app(args=args, prog_name="databay")

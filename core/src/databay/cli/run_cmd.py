@@ -1,11 +1,19 @@
-"""``databay run PIPELINE``: check a pipeline, build it and run it (or run every link once)."""
+"""``databay run PIPELINE``: check a pipeline, build it and run it (or run every link once).
+
+Services (:mod:`databay.service`) that declare an option add it to this command:
+``--web HOST:PORT`` sets the ``listen`` argument of the ``web`` service (databay-web), as a
+``[web]`` table in the pipeline would. :func:`command` builds the command with them.
+"""
 
 from __future__ import annotations
 
+import inspect
 import logging
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
@@ -39,22 +47,83 @@ def run(
     stop, 1 when the planner stopped on an error or a --once transfer failed, 2 for an
     invalid pipeline.
     """
+    execute(ctx, pipeline, once, no_live, verbose, quiet, log_format, shutdown_timeout, {})
+
+
+@dataclass(frozen=True)
+class ServiceOption:
+    """An option of ``databay run`` that a service declares (:attr:`databay.service.Service.option`).
+
+    :param service: the service's registered name; the option is ``--NAME``.
+    :param argument: the constructor argument it sets.
+    """
+
+    service: str
+    argument: str
+    metavar: str = "VALUE"
+    help: str = ""
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.service.replace("_", "-")
+
+
+def command(options: list[ServiceOption]) -> Callable[..., None]:
+    """The ``run`` command with an option per service in ``options`` (but those whose flag
+    is one of ``run``'s own)."""
+    if not options:
+        return run
+    signature = inspect.signature(run, eval_str=True)
+    own = {flag for param in signature.parameters.values() for flag in getattr(param.default, "param_decls", None) or ()}
+    parameters = list(signature.parameters.values())
+    chosen: dict[str, ServiceOption] = {}
+    for option in options:
+        name = f"service_{option.service}"
+        if option.flag in own or name in chosen:
+            continue
+        chosen[name] = option
+        default = typer.Option(None, option.flag, metavar=option.metavar, help=option.help)
+        parameters.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                            annotation=Optional[str]))  # noqa: UP045 - typer reads it at run time
+
+    def run_with_services(**values: Any) -> None:
+        services = {option.service: {option.argument: value} for name, option in chosen.items()
+                    if (value := values.pop(name)) is not None}
+        execute(**values, services=services)
+
+    run_with_services.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    run_with_services.__annotations__ = {param.name: param.annotation for param in parameters}
+    run_with_services.__doc__ = run.__doc__
+    return run_with_services
+
+
+def execute(ctx: typer.Context, pipeline: Path, once: bool, no_live: bool, verbose: int, quiet: int,
+            log_format: str, shutdown_timeout: float, services: dict[str, dict[str, str]]) -> None:
+    """What ``databay run`` does; ``services``: the service options given, as tables to merge
+    into the pipeline's (``{"web": {"listen": "127.0.0.1:8080"}}``)."""
+    if once and services:
+        flags = ", ".join(f"--{name.replace('_', '-')}" for name in services)
+        raise CliError(f"{flags} runs beside a running pipeline: it does not go with --once", EXIT_USAGE)
     if log_format not in ("text", "json"):
         raise CliError(f"--log-format must be text or json, not '{log_format}'", EXIT_USAGE)
     from databay.cli.log_setup import configure_logging
+    from databay.errors import ServiceError
     from databay.pipeline import PipelineError, load_pipeline
 
     debug = bool(ctx.find_root().params.get("debug"))
     errors = configure_logging(verbose - quiet, log_format, tracebacks=debug)
     timeout = shutdown_timeout or None
     try:
-        loaded = load_pipeline(pipeline)
+        loaded = load_pipeline(pipeline, services=services)
     except PipelineError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
     if once:
         code = _run_once(loaded, timeout)
     else:
-        code = _run(loaded, timeout, live=not no_live and sys.stdout.isatty(), errors=errors)
+        try:
+            code = _run(loaded, timeout, live=not no_live and sys.stdout.isatty(), errors=errors)
+        except ServiceError as exc:
+            raise CliError(str(exc), EXIT_FAILURE) from None
     if code != EXIT_OK:
         raise typer.Exit(code)
 

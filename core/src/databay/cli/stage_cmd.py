@@ -11,7 +11,6 @@ a CSV export holds them exactly as they are.
 
 from __future__ import annotations
 
-import base64
 import csv
 import datetime
 import json
@@ -31,8 +30,6 @@ from databay.redaction import redact
 
 STATES = ("pending", "dead", "delivered")
 FORMATS = ("jsonl", "csv")
-CSV_COLUMNS = ("link", "stage", "batch_id", "record_id", "state", "outlets", "created", "error", "payload",
-               "metadata")
 
 
 @dataclass
@@ -298,6 +295,8 @@ def _when(stamp: float | None) -> str:
 
 
 def _export(links: list[_StagedLink], wanted: list[str], target: str, file_format: str) -> None:
+    from databay.stage.export import batches_once
+
     records = batches = 0
     with _output(target, file_format) as out:
         write = _csv_writer(out) if file_format == "csv" else _jsonl_writer(out)
@@ -305,7 +304,7 @@ def _export(links: list[_StagedLink], wanted: list[str], target: str, file_forma
             if not link.exists:
                 continue
             with _opened(link):
-                for entry, outlets in _batches_once(_stage_call(link.stage.batches, wanted)):
+                for entry, outlets in batches_once(_stage_call(link.stage.batches, wanted)):
                     batches += 1
                     for row in _rows(link, entry, outlets):
                         records += row["record_id"] is not None
@@ -315,36 +314,15 @@ def _export(links: list[_StagedLink], wanted: list[str], target: str, file_forma
           file=sys.stderr if target == "-" else sys.stdout)
 
 
-def _batches_once(entries: list[Any]) -> list[tuple[Any, list[str]]]:
-    """Each batch once per state, with the outlets it is in that state for."""
-    grouped: dict[tuple[int, str], tuple[Any, list[str]]] = {}
-    for entry in entries:
-        batch = grouped.setdefault((entry.batch, entry.state), (entry, []))
-        if entry.outlet:
-            batch[1].append(entry.outlet)
-    return list(grouped.values())
-
-
 def _rows(link: _StagedLink, entry: Any, outlets: list[str]) -> Iterator[dict[str, Any]]:
-    """One row per record of a batch (an open stage's), or one row saying why it cannot be decoded."""
-    from databay.stage import Stage, StageError, UndecodableBatchError
+    """The export rows of a batch of an open stage (:func:`databay.stage.export.record_rows`)."""
+    from databay.stage import StageError
+    from databay.stage.export import record_rows
 
-    base = {"link": link.label, "stage": link.location, "batch_id": entry.batch_id, "record_id": None,
-            "state": entry.state, "outlets": outlets, "created": entry.created, "error": entry.error,
-            "payload": None, "metadata": None}
     try:
-        records = link.stage.read(entry.batch)
-    except UndecodableBatchError as exc:
-        yield {**base, "error": str(exc)}  # exported all the same: its reason instead of its records
-        return
+        yield from record_rows(link.stage, link.label, entry, outlets)
     except StageError as exc:
         raise CliError(printable_line(str(exc))) from None
-    for record in records:
-        metadata = dict(record.metadata)
-        record_id = metadata.pop(Stage.RECORD_ID, None)
-        for stamp in (Stage.BATCH_ID, Stage.BATCH_TIME, Stage.BATCH_UPDATE):  # the batch's, not the record's
-            metadata.pop(stamp, None)
-        yield {**base, "record_id": record_id, "payload": _plain(record.payload), "metadata": _plain(metadata)}
 
 
 class _output:
@@ -369,48 +347,24 @@ class _output:
 
 
 def _jsonl_writer(out: IO[str]) -> Any:
+    from databay.stage.export import jsonl_line
+
     def write(row: dict[str, Any]) -> None:
-        out.write(redact(json.dumps(row)) + "\n")  # ensure_ascii: no control character written raw
+        out.write(jsonl_line(row))
 
     return write
 
 
 def _csv_writer(out: IO[str]) -> Any:
+    from databay.stage.export import COLUMNS, csv_cells
+
     writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(COLUMNS)
 
     def write(row: dict[str, Any]) -> None:
-        cells = []
-        for column in CSV_COLUMNS:
-            value = row[column]
-            if column in ("payload", "metadata") and value is not None:
-                value = json.dumps(value, ensure_ascii=False)
-            elif column == "outlets":
-                value = ", ".join(value)
-            cells.append(redact("" if value is None else str(value)))
-        writer.writerow(cells)
+        writer.writerow(csv_cells(row))
 
     return write
-
-
-def _plain(value: Any) -> Any:
-    """``value`` as JSON data: tuples and sets as lists, keys as text, bytes as base64, and
-    other values (dates, decimals, ids) as their text."""
-    kind = type(value)
-    if value is None or kind in (str, int, float, bool):
-        return value
-    if kind is dict or isinstance(value, dict):
-        return {key if isinstance(key, str) else str(_plain(key)): _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
-        return [_plain(item) for item in items]
-    if isinstance(value, (bytes, bytearray)):
-        return base64.b64encode(value).decode("ascii")
-    if isinstance(value, (datetime.date, datetime.time)):
-        return value.isoformat()
-    if isinstance(value, (int, float, str)):  # bool, IntEnum, str subclasses
-        return value
-    return str(value)
 
 
 # -- replaying, purging, converting ----------------------------------------------------------

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from typing import Any
 
 from databay.pipeline.document import Format
 from databay.pipeline.model import Pipeline
@@ -31,8 +32,17 @@ from databay.plugins import PluginManager
 
 __all__ = [
     "ComponentSpec", "LinkSpec", "Pipeline", "PipelineError", "PipelineSpec", "Problem",
-    "check_pipeline", "load_pipeline",
+    "check_pipeline", "effective_config", "load_pipeline",
 ]
+
+
+def effective_config(spec: PipelineSpec) -> dict[str, Any]:
+    """The configuration ``spec`` runs with as plain data (``databay validate --show --json``):
+    defaults filled in, names resolved, and every secret shown as ``${VAR}`` or
+    ``<profile NAME.KEY>``, never its value. See :mod:`databay.pipeline.effective`."""
+    from databay.pipeline.effective import effective_config as config
+
+    return config(spec)
 
 
 def check_pipeline(
@@ -40,6 +50,8 @@ def check_pipeline(
     environ: Mapping[str, str] | None = None,
     plugins: PluginManager | None = None,
     format: Format | None = None,
+    *,
+    services: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> PipelineSpec:
     """Check a pipeline without building or connecting anything.
 
@@ -50,6 +62,8 @@ def check_pipeline(
     :param plugins: the plugin manager resolving ``use`` names (default: the process's).
     :param format: ``"toml"`` or ``"yaml"``; by default a file ending in ``.yaml`` or
         ``.yml`` is YAML, anything else (and text) TOML.
+    :param services: service tables to add to the file's, or arguments to merge into them
+        (what ``databay run --web HOST:PORT`` does): ``{"web": {"listen": "HOST:PORT"}}``.
     :returns: what to build; its ``warnings`` say what is odd but allowed.
     :raises PipelineError: every problem found, each with its place.
     """
@@ -61,8 +75,12 @@ def check_pipeline(
     text = read_source(source, format)
     document = parse(text)
     checker = Checker(plugins or get_plugin_manager(), environ, document.lines)
+    data = dict(document.data)
+    for name, values in (services or {}).items():
+        table = data.get(name, {})
+        data[name] = {**table, **values} if isinstance(table, dict) else table
     with import_folders(os.getcwd(), text.folder):
-        spec = checker.pipeline(document.data, text.name)
+        spec = checker.pipeline(data, text.name)
     if spec is None:
         raise PipelineError(text.name, checker.problems)
     return spec
@@ -73,6 +91,8 @@ def load_pipeline(
     environ: Mapping[str, str] | None = None,
     plugins: PluginManager | None = None,
     format: Format | None = None,
+    *,
+    services: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Pipeline:
     """Check and build a pipeline: its planner, with its links added, ready to run.
 
@@ -84,7 +104,7 @@ def load_pipeline(
     """
     from databay.pipeline.build import build_pipeline
 
-    spec = check_pipeline(source, environ, plugins, format)
+    spec = check_pipeline(source, environ, plugins, format, services=services)
     for warning in spec.warnings:
         logging.getLogger("databay.pipeline").warning("%s: %s", spec.source, warning)
     return build_pipeline(spec)

@@ -101,6 +101,7 @@ def build_pipeline(spec: PipelineSpec) -> Pipeline:
     planner = builder.component(spec.planner)
     links: list[Link] = [builder.link(link) for link in spec.links]
     notifiers = [builder.component(notifier) for notifier in spec.notifiers]
+    services = [builder.component(service) for service in spec.services]
     if builder.problems:
         raise PipelineError(spec.source, builder.problems)
     try:
@@ -108,4 +109,4 @@ def build_pipeline(spec: PipelineSpec) -> Pipeline:
     except Exception as exc:  # noqa: BLE001
         builder.failed(spec.planner.label, exc)
         raise PipelineError(spec.source, builder.problems) from None
-    return Pipeline(spec, planner, links, notifiers)
+    return Pipeline(spec, planner, links, notifiers, services)

@@ -47,6 +47,7 @@ def effective_config(spec: PipelineSpec) -> dict[str, Any]:
         "planner": _component(spec.planner),
         "links": links,
         "notifiers": [_component(notifier) for notifier in spec.notifiers],
+        "services": [_component(service) for service in spec.services],
     }
 
 
@@ -74,6 +75,9 @@ def effective_toml(spec: PipelineSpec) -> str:
                 out += ["", f"[[links.{key}]]", *_table_lines(component)]
     for notifier in config["notifiers"]:
         out += ["", "[[notifiers]]", *_table_lines(notifier)]
+    for service in config["services"]:  # [web]: the table's name is the service's
+        out += ["", f"[{_key(service['use'])}]", f"# {service['target']}"]
+        out += _assignments({k: v for k, v in _as_table(service).items() if k != USE})
     return redact("\n".join(out)) + "\n"
 
 

@@ -4,7 +4,8 @@ This module is the one place that knows them. A table's other keys are construct
 arguments, checked against the constructor's signature and type hints.
 
 - The top level: ``planner``, ``links``, ``notifiers`` and the named components
-  ``inlets`` and ``outlets`` (:data:`TOP_LEVEL`).
+  ``inlets`` and ``outlets`` (:data:`TOP_LEVEL`); any other top-level table must be named
+  after a registered service (``[web]``), and holds its arguments.
 - Every component table: ``use``, the registered name (or ``"module:Class"`` import
   string) of the component, and ``profile``, the credential profile whose arguments it
   takes (:mod:`~databay.pipeline.profiles`).
@@ -198,6 +199,7 @@ RESERVED: dict[str, dict[str, Key]] = {
     "planner": {"links": Key(_no_links), "threads": Key(_positive_int("threads"))},
     "processor": {},
     "notifier": {},
+    "service": {},
     "stage": {},
 }
 """Reserved keys by table: ``RESERVED[table][key]``."""

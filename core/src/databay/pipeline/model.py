@@ -23,14 +23,17 @@ class Pipeline:
     :param links: the links, in the order of the file.
     :param notifiers: the ``[[notifiers]]``: :meth:`run` and :meth:`run_once` let them
         observe the run and close them at its end.
+    :param services: the services its top-level tables turn on (``[web]``): :meth:`run`
+        runs them beside the planner (see :mod:`databay.service`).
     """
 
     def __init__(self, spec: PipelineSpec, planner: BasePlanner, links: list[Link],
-                 notifiers: list[Any] | None = None):
+                 notifiers: list[Any] | None = None, services: list[Any] | None = None):
         self.spec = spec
         self.planner = planner
         self.links = links
         self.notifiers = list(notifiers or [])
+        self.services = list(services or [])
         self._labels = {id(link): link_spec.label for link, link_spec in zip(links, spec.links)}
 
     @property

@@ -127,8 +127,9 @@ class GracefulStop:
 
 @contextmanager
 def observed_by(notifiers: list) -> Iterator[None]:
-    """Let ``notifiers`` observe transfers while inside; then stop them, closing those that
-    can be closed (a :class:`~databay.notifier.Notifier` sends what it still holds)."""
+    """Let ``notifiers`` (notifiers and services) observe the run while inside; then stop
+    them, closing those that can be closed (a :class:`~databay.notifier.Notifier` sends what
+    it still holds, a service releases its port)."""
     from databay.observers import add_observer, remove_observer
 
     for notifier in notifiers:
@@ -143,7 +144,7 @@ def observed_by(notifiers: list) -> Iterator[None]:
                 try:
                     close()
                 except Exception:  # noqa: BLE001 - one notifier must not stop the others closing
-                    _LOGGER.exception("Closing notifier %s failed", notifier)
+                    _LOGGER.exception("Closing %s failed", notifier)
 
 
 def _shutdown_when_running(planner: BasePlanner, finished: threading.Event) -> None:
@@ -157,6 +158,9 @@ def _shutdown_when_running(planner: BasePlanner, finished: threading.Event) -> N
 def run(pipeline: Pipeline, handle_signals: bool = True, shutdown_timeout: float | None = 30.0) -> RunResult:
     """Start ``pipeline``'s planner and block until it stops.
 
+    Its services are prepared first (a :class:`~databay.errors.ServiceError` raised there
+    stops it before the planner starts), run on the planner's loop, and are closed at the end.
+
     :param handle_signals: stop gracefully on SIGINT/SIGTERM and force the exit on a
         second one (only from the main thread). Without it, stop the pipeline with
         ``pipeline.planner.shutdown()`` from another thread.
@@ -165,7 +169,9 @@ def run(pipeline: Pipeline, handle_signals: bool = True, shutdown_timeout: float
     planner = pipeline.planner
     finished = threading.Event()
     stopper = GracefulStop(lambda: _shutdown_when_running(planner, finished), shutdown_timeout)
-    with stopper.signals(handle_signals), observed_by(pipeline.notifiers):
+    with stopper.signals(handle_signals), observed_by([*pipeline.notifiers, *pipeline.services]):
+        for service in pipeline.services:
+            service.prepare(pipeline)
         try:
             planner.start()
         except KeyboardInterrupt:  # the planner's own Ctrl-C handling (signals not ours)

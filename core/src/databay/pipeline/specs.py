@@ -84,9 +84,10 @@ class LinkSpec:
 
 @dataclass
 class PipelineSpec:
-    """A checked pipeline: its planner, its links and its notifiers.
+    """A checked pipeline: its planner, its links, its notifiers and its services.
 
     :param source: the file's path, or ``<text>``.
+    :param services: the top-level tables of registered services (``[web]``).
     :param warnings: what is odd but does not stop it (a named component no link uses).
     :param lines: the line of each key path in the file, where the format tells it.
     """
@@ -97,3 +98,4 @@ class PipelineSpec:
     notifiers: list[ComponentSpec] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     lines: Mapping[str, int] = field(default_factory=dict)
+    services: list[ComponentSpec] = field(default_factory=list)

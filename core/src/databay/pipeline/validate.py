@@ -94,10 +94,16 @@ class Checker:
 
     def pipeline(self, document: dict[str, Any], source: str) -> PipelineSpec | None:
         """The checked pipeline, or ``None`` when :attr:`problems` says what is wrong."""
-        for key in document:
-            if key not in keys.TOP_LEVEL:
-                hint = suggestion(key, list(keys.TOP_LEVEL)) or f" (a pipeline has {', '.join(keys.TOP_LEVEL)})"
-                self.problem(TOP, f"unknown top-level key '{key}'{hint}", key)
+        services = []
+        for key, value in document.items():
+            if key in keys.TOP_LEVEL:
+                continue
+            if self._registered("service", key) is not None:
+                service = self.service(key, value)
+                if service is not None:
+                    services.append(service)
+                continue
+            self.problem(TOP, f"unknown top-level key '{key}'{self._top_level_hint(key)}", key)
         for kind in NAMED_KINDS:
             self.definitions(kind, document.get(f"{kind}s"))
         planner = self.planner(document.get("planner", {}))
@@ -106,7 +112,31 @@ class Checker:
         self._warn_unused()
         if self.problems or planner is None:
             return None
-        return PipelineSpec(source, planner, links, notifiers, warnings=list(self.warnings), lines=self.lines)
+        return PipelineSpec(source, planner, links, notifiers, warnings=list(self.warnings), lines=self.lines,
+                            services=services)
+
+    def _top_level_hint(self, key: str) -> str:
+        from databay.catalog import provider_of
+
+        services = [component.name for component in self.manager.components("service")]
+        hint = suggestion(key, [*keys.TOP_LEVEL, *services])
+        if hint:
+            return hint
+        provider = provider_of("service", key)
+        if provider is not None:
+            return f" (the '{key}' service of {provider}: pip install {provider})"
+        return f" (a pipeline has {', '.join(keys.TOP_LEVEL)}, and tables of the services plugins register)"
+
+    def service(self, name: str, table: Any) -> ComponentSpec | None:
+        """A ``[NAME]`` table turning on the registered service ``NAME``."""
+        if not isinstance(table, dict):
+            self.problem(TOP, f"'{name}' must be a table of the {name} service's arguments, such as [{name}], "
+                              f"not {shown(table)}", name)
+            return None
+        if USE in table:
+            self.problem(name, f"'use' does not go in a service's table: [{name}] is the '{name}' service", USE)
+            return None
+        return self.component("service", {USE: name, **table}, name)
 
     def planner(self, value: Any) -> ComponentSpec | None:
         if isinstance(value, dict) and USE not in value:

@@ -131,6 +131,8 @@ KINDS: dict[str, Kind] = {kind.name: kind for kind in (
          "a databay.notifier.Notifier subclass, or a class implementing observer hooks", _notifier),
     Kind("stage", "databay_register_stages", "a concrete subclass of databay.stage.Stage",
          subclass_of("databay.stage:Stage")),
+    Kind("service", "databay_register_services", "a concrete subclass of databay.service.Service",
+         subclass_of("databay.service:Service")),
 )}
 """Every component kind, by name."""
 

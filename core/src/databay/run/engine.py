@@ -70,7 +70,7 @@ def _warm_up_observers() -> None:
 class _Slot:
     """Scheduling state of one link."""
 
-    __slots__ = ("link", "state", "direct", "schedule", "due", "task", "removed", "skipped", "queued")
+    __slots__ = ("link", "state", "direct", "schedule", "due", "task", "removed", "skipped", "queued", "paused")
 
     def __init__(self, link: Any, schedule: Schedule, direct: bool):
         self.link = link
@@ -82,6 +82,7 @@ class _Slot:
         self.removed = False
         self.skipped = 0
         self.queued = False  # due, waiting in Engine._due for its transfer to start
+        self.paused = False  # its due times pass without a transfer (it stays on its schedule)
 
 
 class Engine:
@@ -156,6 +157,19 @@ class Engine:
         """How many due transfers of ``link`` were skipped because one was still running."""
         slot = self._slots.get(link)
         return slot.skipped if slot else 0
+
+    def pause(self, link: Any, paused: bool = True) -> None:
+        """Pause (or resume) ``link``: while paused its due times pass without a transfer;
+        it keeps its place on its schedule. Any thread.
+
+        :raises KeyError: the link is not scheduled.
+        """
+        self._slots[link].paused = paused
+
+    def is_paused(self, link: Any) -> bool:
+        """Whether ``link`` is paused (``False`` when not scheduled)."""
+        slot = self._slots.get(link)
+        return slot is not None and slot.paused
 
     # -- scheduling (any thread) -------------------------------------------------
 
@@ -438,7 +452,9 @@ class Engine:
             if slot.schedule is not schedule:
                 alike = False
             task = slot.task
-            if (task is None or task.done()) and not slot.queued:
+            if slot.paused:
+                pass
+            elif (task is None or task.done()) and not slot.queued:
                 slot.queued = True
                 queue.append(slot)
             else:
@@ -541,7 +557,7 @@ class Engine:
         flight: ``stop(wait=True)`` waits for it, ``stop(wait=False)`` cancels it.
         """
         slot = self._slots.get(link)
-        if slot is None or slot.removed or self.stopping:
+        if slot is None or slot.removed or slot.paused or self.stopping:
             return None
         if slot.task is not None and not slot.task.done():
             self._skipped(slot)

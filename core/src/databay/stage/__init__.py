@@ -11,7 +11,8 @@ where it sits in a transfer and how to operate it.
 Public names: :class:`Stage`, :class:`SqliteStage`, :class:`DeadLetter`,
 :class:`OutletBacklog`, :class:`StagedBatch`, :func:`register_type`,
 :func:`encode_records` and :func:`decode_records` (for backends), and the errors
-:class:`StageError`, :class:`StageSerializationError` and :class:`UndecodableBatchError`.
+:class:`StageError`, :class:`StageSerializationError` and :class:`UndecodableBatchError`;
+and :mod:`databay.stage.export`, a stage's records as rows (``databay stage --export``).
 """
 
 from databay.errors import StageError, StageSerializationError, UndecodableBatchError

@@ -1,0 +1,126 @@
+"""``/metrics``: the pipeline in Prometheus's text format, through prometheus-client.
+
+A custom collector reads the :class:`~databay_web.monitor.Monitor` and the stage backlogs
+when scraped: transfers cost no metric object updates of their own, and the registry is
+the dashboard's own (never the process-wide default one). Every label value is a link's
+name (its tags) or an outlet's, redacted. The histograms are the pipeline's (per link they
+would make dozens of series a link, too many for a pipeline of thousands of links; the
+JSON API has each link's recent durations).
+
+=====================================================  =========  ===========================
+metric                                                 type       labels
+=====================================================  =========  ===========================
+``databay_transfers_total``                            counter    ``link``, ``outcome`` (ok, failed)
+``databay_records_in_total``                           counter    ``link``: records pulled
+``databay_records_out_total``                          counter    ``link``: records pushed
+``databay_transfer_duration_seconds``                  histogram  (all links): transfers that finished
+``databay_transfer_lateness_seconds``                  histogram  (all links): start minus due time
+``databay_transfer_retries_total``                     counter    ``link``: pulls and pushes retried
+``databay_transfers_skipped_total``                    counter    ``link``: due times skipped (overlap)
+``databay_batches_dead_lettered_total``                counter    ``link``
+``databay_stage_batches`` / ``databay_stage_records``  gauge      ``link``, ``outlet``, ``state`` (pending, dead)
+``databay_link_paused``                                gauge      ``link`` (planners that pause links)
+``databay_planner_running``                            gauge
+=====================================================  =========  ===========================
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from databay_web.monitor import Monitor
+
+
+class PipelineCollector(Collector):
+    """Collects the metrics above from ``monitor`` and the last stage ``backlogs`` read
+    (``{link index: backlog}``, refreshed by whoever serves ``/metrics`` before it scrapes)."""
+
+    def __init__(self, monitor: Monitor, names: dict[int, str]):
+        self.monitor = monitor
+        self.names = names
+        self.backlogs: dict[int, dict[str, Any]] = {}
+
+    def collect(self) -> Iterator[Metric]:
+        counters = self.monitor.counters()
+        transfers = CounterMetricFamily("databay_transfers", "Transfers that ended, by link and outcome.",
+                                        labels=["link", "outcome"])
+        for name, count, failures, *_ in counters:
+            transfers.add_metric([name, "ok"], count - failures)
+            transfers.add_metric([name, "failed"], failures)
+        yield transfers
+        for column, (name, text) in enumerate((
+            ("databay_records_in", "Records pulled by the link's inlets."),
+            ("databay_records_out", "Records pushed to the link's outlets."),
+            ("databay_transfer_retries", "Pulls and pushes retried by a retry policy."),
+            ("databay_transfers_skipped", "Due transfers skipped: the previous one still ran."),
+            ("databay_batches_dead_lettered", "Batches an outlet gave up on (dead letters)."),
+        ), start=3):
+            family = CounterMetricFamily(name, text, labels=["link"])
+            for row in counters:
+                family.add_metric([row[0]], row[column])
+            yield family
+        yield from self._paused()
+        yield from self._histograms()
+        yield from self._stages()
+        planner_running = GaugeMetricFamily("databay_planner_running", "1 while the planner runs.")
+        planner_running.add_metric([], 1 if getattr(self.monitor.planner, "running", False) else 0)
+        yield planner_running
+
+    def _paused(self) -> Iterator[Metric]:
+        link_paused = getattr(self.monitor.planner, "link_paused", None)
+        if not callable(link_paused):  # a planner that cannot pause links
+            return
+        paused = GaugeMetricFamily("databay_link_paused", "1 while the link is paused.", labels=["link"])
+        for index, name in self.names.items():
+            paused.add_metric([name], 1 if link_paused(self.monitor.link(index)) else 0)
+        yield paused
+
+    def _histograms(self) -> Iterator[Metric]:
+        durations, duration_sum, lateness, lateness_sum = self.monitor.histograms()
+        family = HistogramMetricFamily("databay_transfer_duration_seconds", "How long transfers that finished took.")
+        family.add_metric([], durations, duration_sum)
+        yield family
+        family = HistogramMetricFamily("databay_transfer_lateness_seconds", "How late transfers started after their "
+                                       "due time (planners that tell their due times).")
+        family.add_metric([], lateness, lateness_sum)
+        yield family
+
+    def _stages(self) -> Iterator[Metric]:
+        batches = GaugeMetricFamily("databay_stage_batches", "Batches a link's stage holds for an outlet.",
+                                    labels=["link", "outlet", "state"])
+        records = GaugeMetricFamily("databay_stage_records", "Records of those batches.",
+                                    labels=["link", "outlet", "state"])
+        for index, backlog in self.backlogs.items():
+            for row in backlog["outlets"]:
+                for state in ("pending", "dead"):
+                    held = row[state] or {"batches": 0, "records": 0}
+                    batches.add_metric([self.names[index], row["outlet"], state], held["batches"])
+                    records.add_metric([self.names[index], row["outlet"], state], held["records"])
+        yield batches
+        yield records
+
+
+class _One:
+    """A registry of one metric family, for :func:`prometheus_client.generate_latest`."""
+
+    def __init__(self, family: Metric):
+        self.family = family
+
+    def collect(self) -> list[Metric]:
+        return [self.family]
+
+
+async def exposition(collector: PipelineCollector) -> bytes:
+    """The metrics in Prometheus's text format, a family at a time: with a thousand links,
+    due transfers start in between rather than wait for the whole text."""
+    parts = []
+    for family in collector.collect():
+        parts.append(generate_latest(_One(family)))  # type: ignore[arg-type]  # it only calls collect()
+        await asyncio.sleep(0)
+    return b"".join(parts)
