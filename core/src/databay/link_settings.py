@@ -52,6 +52,10 @@ class LinkSettings:
     """How many inlets may pull at the same time."""
     retry_policy: RetryPolicy | None = None
     """How pulls and pushes are retried when the node has no policy of its own."""
+    identity: str | None = None
+    """A stable name of the link's definition, the same in every process that builds it:
+    set by pipeline files (:mod:`databay.pipeline.identity`), ``None`` for a link made in
+    Python unless you set it. Planners that run links in several processes use it."""
 
     def __init__(
         self,
