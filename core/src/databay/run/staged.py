@@ -47,6 +47,7 @@ from databay.redaction import redact
 from databay.retry import Attempts
 from databay.run import steps
 from databay.run.steps import inlet_failure, outlet_failure, report_failure
+from databay.stage.base import Stage
 
 if TYPE_CHECKING:
     from databay.link_settings import LinkSettings
@@ -110,6 +111,8 @@ class StagedLink:
         self.restored_state = False
         self._lock = threading.Lock()
         self._keyed: tuple[list, list[str]] = ([], [])
+        # Whether the stage is used by several processes in turn (see Stage.claim).
+        self.claiming = getattr(type(stage), "claim", Stage.claim) is not Stage.claim
 
     def outlet_keys(self, outlets: list) -> list[str]:
         """:func:`node_keys` of ``outlets``, remembered while the link keeps the same list."""
@@ -120,23 +123,38 @@ class StagedLink:
         return keys
 
     def open(self, link: LinkSettings) -> None:
-        """Open the stage for ``link``; the first time, restore inlet states and the intake."""
+        """Open the stage for ``link``; the first time, restore inlet states and the intake
+        (and again whenever the stage's :meth:`~databay.stage.Stage.claim` says another
+        process committed to it meanwhile)."""
         with self._lock:
-            if self.stage.is_open and self.restored_state:
-                return
-            self.stage.open(exclusive=True)
-            if self.restored_state:
-                return
-            states = self.stage.inlet_states()
-            for key, inlet in zip(node_keys(link.inlets), link.inlets):
-                if key in states:
-                    inlet.set_state(states[key])
-                    self._committed_states[key] = json.dumps(states[key])
-            self.restored = self.stage.intake()
-            self.intake_in_stage = bool(self.restored)
-            self.backlog.clear()
-            self._warn_about_orphans(link)
-            self.restored_state = True
+            if not self.stage.is_open:
+                self.stage.open(exclusive=True)
+            if not self.restored_state:
+                if self.claiming:
+                    self.stage.claim()
+                self._restore(link, again=False)
+                self._warn_about_orphans(link)
+                self.restored_state = True
+            elif self.claiming and self.stage.claim():
+                self._restore(link, again=True)
+
+    def _restore(self, link: LinkSettings, again: bool) -> None:
+        """Take the inlets' positions and the intake from the stage."""
+        states = self.stage.inlet_states()
+        self._committed_states = {}
+        for key, inlet in zip(node_keys(link.inlets), link.inlets):
+            if key in states:
+                inlet.set_state(states[key])
+                self._committed_states[key] = json.dumps(states[key])
+        if again:
+            # What they held is in the intake, restored below; positions are the stage's.
+            for processor in stateful_processors(link.processors):
+                processor.discard()
+            if self.uncommitted is not None:
+                self.uncommitted.states = {}
+        self.restored = self.stage.intake()
+        self.intake_in_stage = bool(self.restored)
+        self.backlog.clear()
 
     def _warn_about_orphans(self, link: LinkSettings) -> None:
         outlets = set(node_keys(link.outlets))
@@ -205,7 +223,7 @@ async def deliver(link: LinkSettings, plan: NodePlan, staging: StagedLink, updat
     uncommitted or held is still committed and delivered.
     """
     stage = staging.stage
-    if not staging.restored_state or not stage.is_open:
+    if not staging.restored_state or not stage.is_open or staging.claiming:
         await runtime.run_sync(staging.open, link, alone=True)
     if stage.changed_elsewhere():  # e.g. `databay stage --replay` made dead letters pending
         staging.backlog.clear()
