@@ -127,16 +127,17 @@ class StagedLink:
         (and again whenever the stage's :meth:`~databay.stage.Stage.claim` says another
         process committed to it meanwhile)."""
         with self._lock:
+            # A fill and a drain link share their stage: neither takes it for itself alone.
             if not self.stage.is_open:
-                self.stage.open(exclusive=True)
+                self.stage.open(exclusive=link.stage_role == "both")
             if not self.restored_state:
                 if self.claiming:
                     self.stage.claim()
                 self._restore(link, again=False)
                 self._warn_about_orphans(link)
                 self.restored_state = True
-            elif self.claiming and self.stage.claim():
-                self._restore(link, again=True)
+            elif self.claiming and link.stage_role != "drain" and self.stage.claim():
+                self._restore(link, again=True)  # (a drain link has no positions to take)
 
     def _restore(self, link: LinkSettings, again: bool) -> None:
         """Take the inlets' positions and the intake from the stage."""
@@ -157,6 +158,8 @@ class StagedLink:
         self.backlog.clear()
 
     def _warn_about_orphans(self, link: LinkSettings) -> None:
+        if link.stage_role != "both":
+            return  # the stage's batches are the drain links' business
         outlets = set(node_keys(link.outlets))
         for entry in self.stage.backlog():
             if entry.outlet not in outlets:
@@ -225,10 +228,13 @@ async def deliver(link: LinkSettings, plan: NodePlan, staging: StagedLink, updat
     stage = staging.stage
     if not staging.restored_state or not stage.is_open or staging.claiming:
         await runtime.run_sync(staging.open, link, alone=True)
-    if stage.changed_elsewhere():  # e.g. `databay stage --replay` made dead letters pending
+    role = link.stage_role
+    # Another process may have made batches pending: `databay stage --replay`, or for a
+    # drain link a fill link (which may even commit through this very stage object).
+    if role == "drain" or stage.changed_elsewhere():
         staging.backlog.clear()
     inlets, outlets = plan.inlets, plan.outlets
-    outlet_keys = staging.outlet_keys(outlets)
+    outlet_keys = list(link.stage_outlets) if role == "fill" else staging.outlet_keys(outlets)
     if (
         pull and len(inlets) == 1 and len(outlets) == 1 and not link.processors and not link.groupers
         and not outlets[0].processors and not plan.inlet_async[0] and not plan.outlet_async[0]
@@ -263,6 +269,10 @@ async def deliver(link: LinkSettings, plan: NodePlan, staging: StagedLink, updat
         raise
     staging.uncommitted = None
     staging.restored = []
+    if role == "fill":  # the batches wait in the stage for the drain links
+        if failures:
+            raise failures[0]
+        return pulled, 0, 0
 
     pushed, dead = await _deliver_all(link, plan, staging, list(zip(ids, batches)), outlet_keys, update, runtime,
                                       failures)
