@@ -4,11 +4,15 @@ or the one ``DATABAY_TEST_REDIS_URL`` points at."""
 from __future__ import annotations
 
 import os
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 import redis
 from databay_celery.redis_server import RedisServer
+
+sys.path.insert(0, str(Path(__file__).parent))  # cluster_run, parts (pytest runs with --import-mode=importlib)
 
 SKIP_REASON = "needs redis-server (Debian package 'redis-server'), or DATABAY_TEST_REDIS_URL"
 
