@@ -75,7 +75,8 @@ class Cluster:
 
     def logs(self) -> str:
         for log in self._logs:
-            log.flush()
+            if not log.closed:
+                log.flush()
         return "\n".join(f"--- {path.name}\n{path.read_text(errors='replace')[-3000:]}"
                          for path in sorted(self.folder.glob("*.log")))
 

@@ -9,6 +9,7 @@ import sqlite3
 import time
 
 from databay import Inlet, Outlet
+from databay.notifier import Notifier
 from databay.stage import Stage
 
 
@@ -106,3 +107,23 @@ class Marker(Outlet):
         self._write("start", update)
         time.sleep(self.seconds)
         self._write("end", update)
+
+
+class FileNotifier(Notifier):
+    """Writes each event it is told about as a JSON line (a notifier in a pipeline file)."""
+
+    def __init__(self, path: str, **kwargs):
+        super().__init__(**kwargs)
+        self.path = path
+
+    def send(self, events, held_back):
+        with open(self.path, "a") as file:
+            for event in events:
+                file.write(json.dumps({"kind": event.kind, "link": event.link, "pid": os.getpid()}) + "\n")
+
+
+class Broken(Outlet):
+    """Fails every push."""
+
+    def push(self, records, update):
+        raise ConnectionError("the warehouse is down")

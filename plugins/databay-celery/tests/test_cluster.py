@@ -142,3 +142,40 @@ outlets = [{{ use = "parts:Slow", path = "{path}", seconds = 0.8 }}]
         for before, after in zip(runs, runs[1:]):
             assert after["start"] >= before["end"], f"{path.name}: two transfers at once: {before} {after}"
     assert len(skipped) == 3 and all(count >= 3 for count in skipped.values()), skipped
+
+
+def test_workers_report_through_observers_and_celery_events(cluster_factory, tmp_path, redis_url):
+    told = tmp_path / "told.jsonl"
+    links = f"""
+[[notifiers]]
+use = "parts:FileNotifier"
+path = "{told}"
+events = ["finished", "failed"]
+max_messages = 1000
+
+[[links]]
+tags = ["fine"]
+interval = "500ms"
+inlets = [{{ use = "random_int" }}]
+outlets = ["null"]
+
+[[links]]
+tags = ["broken"]
+interval = "500ms"
+inlets = [{{ use = "random_int" }}]
+outlets = [{{ use = "parts:Broken" }}]
+"""
+    cluster = cluster_factory(links)
+    with Events(redis_url) as events:
+        worker = cluster.start_worker()
+        cluster.start_scheduler()
+        time.sleep(4)
+        failed = events.of("task-failed")
+        succeeded = events.of("task-succeeded")
+    cluster.stop()
+    notes = [json.loads(line) for line in told.read_text().splitlines()]
+    assert {("fine", "finished"), ("broken", "failed")} <= {(n["link"], n["kind"]) for n in notes}, notes
+    assert {n["pid"] for n in notes} == {worker.pid}
+    assert failed and "the warehouse is down" in failed[0]["exception"]
+    assert any("'records_pulled': 1" in event["result"] for event in succeeded)
+    assert worker.returncode == 0, cluster.logs()
