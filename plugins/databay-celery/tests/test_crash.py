@@ -3,7 +3,8 @@ source into an idempotent and a non-idempotent outlet, while workers and the lea
 scheduler are killed with SIGKILL at random moments. Then: every record in both outlets,
 none malformed, duplicates only in the outlet that is not idempotent.
 
-Default size (CI): 8 worker kills, 2 scheduler kills. DATABAY_CELERY_CRASH_FULL=1: 20 and 5.
+20 worker kills and 5 scheduler kills, about a minute. DATABAY_CELERY_CRASH_SCALE=N multiplies
+both (a longer soak); DATABAY_CELERY_CRASH_SEED picks other random moments.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import time
 
 from cluster_run import Cluster
 
-FULL = os.environ.get("DATABAY_CELERY_CRASH_FULL") == "1"
-WORKER_KILLS, SCHEDULER_KILLS = (20, 5) if FULL else (8, 2)
+SCALE = int(os.environ.get("DATABAY_CELERY_CRASH_SCALE", "1"))
+WORKER_KILLS, SCHEDULER_KILLS = 20 * SCALE, 5 * SCALE
 RATE = 100  # records a second
 
 PIPELINE = """
