@@ -25,6 +25,7 @@ TEST_TOOLS = ["pytest>=8", "hypothesis>=6"]
 # skip and say which package they need.
 SYSTEM_PACKAGES: dict[str, dict[str, str]] = {
     "databay-sql": {"/usr/lib/postgresql/15/bin/postgres": "postgresql"},  # Debian 12's PostgreSQL 15
+    "databay-celery": {"redis-server": "redis-server"},
 }
 
 nox.options.sessions = ["core", "plugin", "integration", "lint", "types"]
