@@ -126,6 +126,6 @@ class Events:
     def of(self, kind: str) -> list[dict]:
         return [event for event in list(self.events) if event.get("type") == kind]
 
-    def sent_slots(self) -> list[tuple[str, float]]:
-        """``(link, due)`` of every task the scheduler sent."""
-        return [tuple(ast.literal_eval(event["args"])) for event in self.of("task-sent")]
+    def received_slots(self) -> dict[str, tuple[str, float]]:
+        """``{task id: (link, due)}`` of every task a worker received (a task given again has its id)."""
+        return {event["uuid"]: tuple(ast.literal_eval(event["args"])) for event in self.of("task-received")}
