@@ -45,11 +45,13 @@ TARGET = 3.2
 DATABAY = shutil.which("databay", path=str(Path(sys.executable).parent)) or "databay"
 
 SERVER = """
-import asyncio, socket
+import asyncio, socket, sys
 from aiohttp import web
 
+WAIT = float(sys.argv[1])
+
 async def item(request):
-    await asyncio.sleep(%r)
+    await asyncio.sleep(WAIT)
     return web.json_response({"id": int(request.match_info["n"])})
 
 app = web.Application()
@@ -58,7 +60,7 @@ sock = socket.socket()
 sock.bind(("127.0.0.1", 0))
 print(sock.getsockname()[1], flush=True)
 web.run_app(app, sock=sock, access_log=None, print=None, handle_signals=True, backlog=4096)
-""" % WAIT
+"""
 
 ENGINE = """
 import json, math, sys, threading, time
@@ -163,7 +165,7 @@ def main() -> int:
         return 0
     with tempfile.TemporaryDirectory(prefix="bench-celery-") as name, RedisServer() as redis_server:
         folder = Path(name)
-        server = subprocess.Popen([sys.executable, "-c", SERVER], stdout=subprocess.PIPE, text=True)
+        server = subprocess.Popen([sys.executable, "-c", SERVER, str(WAIT)], stdout=subprocess.PIPE, text=True)
         try:
             port = int(server.stdout.readline())  # type: ignore[union-attr]
             rates: dict[int, float] = {}

@@ -5,13 +5,12 @@ from __future__ import annotations
 import subprocess
 
 import pytest
+from cluster_run import DATABAY
 from databay import Link, load_pipeline
 from databay.pipeline import PipelineError
 from databay.testing import PluginTester
 from databay_celery import CeleryPlanner
 from databay_celery.cluster import ClusterSettings
-
-from cluster_run import DATABAY
 
 
 class TestPlugin(PluginTester):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+
 from databay.pipeline.specs import ComponentSpec, LinkSpec
 
 __all__ = ["link_identities"]

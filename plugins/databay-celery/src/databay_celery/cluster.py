@@ -214,7 +214,7 @@ class Coordinator:
 
     def last_slots(self) -> dict[str, float]:
         """``{link: the last slot handled}``."""
-        return {link.decode(): float(slot) for link, slot in self.redis.hgetall(self.prefix + "slots").items()}
+        return {_text(link): float(slot) for link, slot in self.redis.hgetall(self.prefix + "slots").items()}
 
     def dispatch(self, leader_token: str, slots: Sequence[tuple[str, str]]) -> list[int]:
         """Record ``(link, slot)`` pairs as handled, atomically, while leading: one code each."""
@@ -226,7 +226,7 @@ class Coordinator:
 
     def counts(self, what: str, links: Iterable[str] | None = None) -> dict[str, int]:
         """``skipped``, ``completed`` or ``failed``, per link."""
-        counted = {link.decode(): int(n) for link, n in self.redis.hgetall(self.prefix + what).items()}
+        counted = {_text(link): int(n) for link, n in self.redis.hgetall(self.prefix + what).items()}
         return counted if links is None else {link: counted.get(link, 0) for link in links}
 
     # -- the workers' side -------------------------------------------------------------
@@ -235,7 +235,7 @@ class Coordinator:
         """See the ``_TAKE`` script: ``(code or fencing token, holder)``."""
         token, holder = self._take(args=[self.prefix, link, slot, task_id, holder_name(),
                                          int(self.settings.lease_seconds * 1000)])
-        return int(token), holder.decode() if isinstance(holder, bytes) else str(holder)
+        return int(token), _text(holder)
 
     def lease_value(self, token: int, task_id: str) -> str:
         return f"{token} {task_id} {holder_name()}"
@@ -249,6 +249,11 @@ class Coordinator:
     def finish(self, link: str, slot: str, lease: Lease | None, outcome: str | None) -> bool:
         """End a task; whether the lease (if any) was still this worker's."""
         return bool(self._finish(args=[self.prefix, link, lease.value if lease else "", slot, outcome or ""]))
+
+
+def _text(value: bytes | str) -> str:
+    """What redis-py returned (bytes, unless it decodes responses), as text."""
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def new_token() -> str:

@@ -32,7 +32,15 @@ from databay.redaction import redact
 from redis.exceptions import LockError
 
 from databay_celery.app import TASK_NAME, make_app
-from databay_celery.cluster import HANDLED, NOT_LEADING, SENT, SKIPPED, ClusterSettings, Coordinator, new_token
+from databay_celery.cluster import (
+    HANDLED,
+    NOT_LEADING,
+    SENT,
+    SKIPPED,
+    ClusterSettings,
+    Coordinator,
+    new_token,
+)
 from databay_celery.schedules import schedule_of
 
 __all__ = ["Scheduler"]

@@ -309,11 +309,12 @@ class RedisStage(Stage):
         r.hsetnx(info, "uid", secrets.token_hex(6))
         r.hsetnx(info, "created", repr(time.time()))
         r.hsetnx(info, "schema", SCHEMA)
-        uid, schema = r.hmget(info, "uid", "schema")
-        if schema is not None and schema.decode() != SCHEMA:
-            raise StageError(f"stage {self.location} has schema {schema.decode()}, which this databay-celery "
+        uid, schema = (value.decode() if isinstance(value, bytes) else str(value)
+                       for value in r.hmget(info, "uid", "schema"))
+        if schema != SCHEMA:
+            raise StageError(f"stage {self.location} has schema {schema}, which this databay-celery "
                              f"does not read (it reads schema {SCHEMA})")
-        return str(uid.decode())
+        return uid
 
     def _take_hold(self) -> None:
         token = f"{socket.gethostname()} process {os.getpid()} {secrets.token_hex(4)}"
@@ -536,10 +537,10 @@ class RedisStage(Stage):
         result = []
         for (outlet, state), entries in sorted(groups.items(), key=lambda item: (item[0][0], item[0][1] != _PENDING)):
             failed = [failure for _, failure in entries if failure]
-            last = max(failed, key=lambda f: f["failed_at"]) if failed else None
+            last: dict = max(failed, key=lambda f: f["failed_at"]) if failed else {}
             result.append(OutletBacklog(outlet, state, len(entries), sum(abouts[b][2] for b, _ in entries),
-                                        min(abouts[b][0] for b, _ in entries), last and last["failed_at"],
-                                        last and last["error"]))
+                                        min(abouts[b][0] for b, _ in entries), last.get("failed_at"),
+                                        last.get("error")))
         return result
 
     def batches(self, states: Iterable[str] = (_PENDING, _DEAD, _DELIVERED)) -> list[StagedBatch]:
