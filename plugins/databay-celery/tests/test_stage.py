@@ -129,3 +129,17 @@ def test_the_location_hides_the_password(redis_url):
 def test_keys_are_checked():
     with pytest.raises(ValueError, match="letters, digits"):
         RedisStage("redis://127.0.0.1/0", "has space")
+
+
+def test_the_hold_of_a_process_that_died_is_released(redis_url, tmp_path):
+    import subprocess
+    import sys
+
+    key = f"dead:{uuid.uuid4().hex[:8]}"
+    code = ("import os, sys; from databay_celery.stage import RedisStage; "
+            "RedisStage(sys.argv[1], sys.argv[2]).open(exclusive=True); os._exit(0)")
+    subprocess.run([sys.executable, "-c", code, redis_url, key], check=True)  # dies holding the stage
+    stage = RedisStage(redis_url, key)
+    stage.open(exclusive=True)   # taken over at once, not after the hold's expiry
+    assert stage.is_open
+    stage.close()

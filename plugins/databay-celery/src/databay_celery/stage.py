@@ -320,6 +320,8 @@ class RedisStage(Stage):
         token = f"{socket.gethostname()} process {os.getpid()} {secrets.token_hex(4)}"
         hold = self._prefix + ":hold"
         taken = self._call("cannot open", lambda r: r.set(hold, token, nx=True, px=int(HOLD_SECONDS * 1000)))
+        if not taken and self._holder_died():
+            taken = self._call("cannot open", lambda r: r.set(hold, token, nx=True, px=int(HOLD_SECONDS * 1000)))
         if not taken:
             holder = self._call("cannot open", lambda r: r.get(hold)) or b"another link"
             raise StageError(f"stage {self.location} is in use by {holder.decode(errors='replace')}: a stage serves "
@@ -327,6 +329,23 @@ class RedisStage(Stage):
         self._hold_token, self._hold_stop = token, threading.Event()
         threading.Thread(target=self._keep_hold, args=(token, self._hold_stop), daemon=True,
                          name=f"databay-stage-hold-{self.key}").start()
+
+    def _holder_died(self) -> bool:
+        """Whether the hold belongs to a process of this host that is gone (it crashed): then
+        it is released, as the SQLite stage's lock is when its process dies."""
+        hold = self._prefix + ":hold"
+        holder = self._call("cannot open", lambda r: r.get(hold))
+        parts = holder.decode(errors="replace").split() if holder else []
+        if len(parts) != 4 or parts[0] != socket.gethostname() or not parts[2].isdigit():
+            return False
+        try:
+            os.kill(int(parts[2]), 0)
+        except ProcessLookupError:
+            self._script(_RELEASE_HOLD)(keys=[hold], args=[holder])
+            return True
+        except PermissionError:
+            pass  # alive, as another user
+        return False
 
     def _keep_hold(self, token: str, stop: threading.Event) -> None:
         while not stop.wait(HOLD_SECONDS / 3):

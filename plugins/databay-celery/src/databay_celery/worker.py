@@ -60,7 +60,7 @@ class WorkerEngine(EnginePlanner):
         self.loop: asyncio.AbstractEventLoop | None = None
         self.ready = threading.Event()
         self.failures: dict[int, Exception] = {}
-        self.finished: dict[int, Any] = {}
+        self.stats = _Stats()
         super().__init__(links, threads=threads, ignore_exceptions=True, immediate_transfer=False, timers=False)
 
     def on_loop_started(self) -> None:
@@ -76,18 +76,25 @@ class WorkerEngine(EnginePlanner):
         _LOGGER.error("%s: %s", getattr(link, "identity", link), redact(f"{type(exception).__name__}: {exception}"),
                       exc_info=exception)
 
-    @hookimpl
-    def databay_transfer_finished(self, link: Any, update: Any, stats: Any) -> None:
-        self.finished[id(link)] = stats
-
     async def run(self, link: Any) -> tuple[Any, Exception | None, bool]:
         """One transfer of ``link``: ``(stats, failure, skipped)``."""
         key = id(link)
         self.failures.pop(key, None)
-        self.finished.pop(key, None)
+        self.stats.finished.pop(key, None)
         skipped = self.skipped_transfers(link)
         await self.transfer_due(link)
-        return self.finished.pop(key, None), self.failures.pop(key, None), self.skipped_transfers(link) > skipped
+        return self.stats.finished.pop(key, None), self.failures.pop(key, None), self.skipped_transfers(link) > skipped
+
+
+class _Stats:
+    """Observes the worker's transfers for the stats its tasks report."""
+
+    def __init__(self) -> None:
+        self.finished: dict[int, Any] = {}
+
+    @hookimpl
+    def databay_transfer_finished(self, link: Any, update: Any, stats: Any) -> None:
+        self.finished[id(link)] = stats
 
 
 class Worker:
@@ -125,7 +132,7 @@ class Worker:
         """Start the links (``on_start`` of every node) on the engine's loop, in a thread."""
         for notifier in self.pipeline.notifiers:
             add_observer(notifier)
-        add_observer(self.engine)
+        add_observer(self.engine.stats)
         thread = threading.Thread(target=self.engine.start, name="databay-engine", daemon=True)
         thread.start()
         if not self.engine.ready.wait(timeout):
@@ -134,7 +141,7 @@ class Worker:
     def stop_engine(self) -> None:
         """Let transfers in flight finish, deliver what Buffers hold, ``on_shutdown`` every node."""
         self.engine.shutdown(wait=True)
-        remove_observer(self.engine)
+        remove_observer(self.engine.stats)
         for notifier in self.pipeline.notifiers:
             remove_observer(notifier)
             close = getattr(notifier, "close", None)
@@ -149,7 +156,7 @@ class Worker:
         link = self.links.get(link_id)
         if link is None:
             self.coordinator.finish(link_id, slot, None, "failed")
-            raise UnknownLink(f"link {link_id} is not in this worker's pipeline ({self.pipeline.source}): the "
+            raise UnknownLink(f"link {link_id[:200]!r} is not in this worker's pipeline ({self.pipeline.source}): the "
                               f"scheduler runs another version of it? Deploy the same file to workers and schedulers")
         late = time.time() - float(due)
         token, holder = self.coordinator.take(link_id, slot, task_id)
@@ -173,6 +180,9 @@ class Worker:
             if loop is None:
                 raise TransferFailed("this worker is shutting down")
             stats, failure, skipped = asyncio.run_coroutine_threadsafe(self.engine.run(link), loop).result()
+        except BaseException:
+            self.coordinator.finish(link_id, slot, lease, "failed")  # the link's next slot may run
+            raise
         finally:
             stop.set()
             renewer.join()
