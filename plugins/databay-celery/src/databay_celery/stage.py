@@ -111,11 +111,17 @@ for k = 0, nstates - 1 do
   redis.call('HSET', p .. ':states', ARGV[i + 1 + 2 * k], ARGV[i + 2 + 2 * k])
 end
 i = i + 2 * nstates + 1
-local ids = {}
+local ids, times = {}, {}
+-- Batch times in whole microseconds, growing with batch numbers even if clocks go back.
+local last = tonumber(redis.call('HGET', info, 'newest_us') or '0')
+local first = math.max(math.floor(tonumber(ARGV[6]) * 1000000), last + 1)
 for k = 0, tonumber(ARGV[i]) - 1 do
   local n = redis.call('HINCRBY', p .. ':info', 'next', 1)
-  redis.call('HSET', p .. ':b:' .. n, 'created', ARGV[6], 'transfer', ARGV[7], 'size', ARGV[i + 1 + 2 * k],
+  local at = string.format('%d', first + k)
+  redis.call('HSET', p .. ':b:' .. n, 'created', at, 'transfer', ARGV[7], 'size', ARGV[i + 1 + 2 * k],
              'codec', 'pickle5-tagged', 'records', ARGV[i + 2 + 2 * k])
+  redis.call('HSET', info, 'newest_us', at)
+  times[#times + 1] = at
   for _, outlet in ipairs(outlets) do
     redis.call('ZADD', p .. ':p:' .. outlet, n, n)
     redis.call('SADD', p .. ':owe:' .. n, outlet)
@@ -128,7 +134,7 @@ if ARGV[8] == '1' then redis.call('DEL', p .. ':intake') end
 if ARGV[9] ~= '' then redis.call('RPUSH', p .. ':intake', ARGV[9]) end
 redis.call('HSET', p .. ':info', 'writer', ARGV[4])
 expire(now)
-return ids
+return {ids, times}
 """
 
 # ARGV: (common), outlet, batches...
@@ -425,8 +431,10 @@ class RedisStage(Stage):
         args.append(len(encoded))
         for size, data in encoded:
             args += [size, data]
-        ids = self._write("cannot commit transfer", transfer, _COMMIT, *args)
-        return [int(n) for n in ids]
+        ids, times = self._write("cannot commit transfer", transfer, _COMMIT, *args)
+        ids = [int(n) for n in ids]
+        self.remember_origins(ids, [int(at) / 1_000_000 for at in times], transfer)
+        return ids
 
     def claim(self) -> bool:
         """Whether another object committed since this one last committed or claimed (see
@@ -464,9 +472,9 @@ class RedisStage(Stage):
         return [int(n) for n in found]
 
     def read(self, batch: int) -> list[Record]:
-        stored = self._read(f"cannot read batch {batch} of", lambda r: r.hmget(f"{self._prefix}:b:{batch}",
-                                                                               "codec", "records"))
-        codec, data = stored
+        stored = self._read(f"cannot read batch {batch} of", lambda r: r.hmget(
+            f"{self._prefix}:b:{batch}", "codec", "records", "created", "transfer"))
+        codec, data, created, transfer = stored
         if data is None:
             raise StageError(f"stage {self.location}: batch {batch} is not staged")
         try:
@@ -476,7 +484,7 @@ class RedisStage(Stage):
         except ValueError as exc:  # the codec's DecodeError is a ValueError
             raise UndecodableBatchError(redact(f"stage {self.location}: batch {batch} cannot be decoded: {exc}")
                                         ) from None
-        self.stamp(records, batch)
+        self.stamp(records, batch, (_seconds(created), transfer.decode()))
         return records
 
     def ack(self, outlet: str, batches: Iterable[int]) -> None:
@@ -520,7 +528,7 @@ class RedisStage(Stage):
         found = {}
         for n, (created, transfer, size, delivered) in zip(numbers, self._read("cannot read batches of", fetch)):
             if created is not None:
-                found[n] = (float(created), transfer.decode(), int(size),
+                found[n] = (_seconds(created), transfer.decode(), int(size),
                             float(delivered) if delivered is not None else None)
         return found
 
@@ -615,3 +623,8 @@ class RedisStage(Stage):
 
     def forget(self, outlet: str) -> int:
         return self._operate("forget", outlet)
+
+
+def _seconds(microseconds: bytes) -> float:
+    """A batch time as stored (whole microseconds since the epoch), in seconds."""
+    return int(microseconds) / 1_000_000
