@@ -9,8 +9,10 @@ Redis Cluster slot):
     stage object committed last, for :meth:`RedisStage.claim`) and ``fence:NAME`` (the
     highest fencing token seen from the holder of lease ``NAME``).
 ``:b:N`` (hash)
-    batch N: ``created``, ``transfer``, ``size``, ``codec``, ``records`` (the bytes
-    :func:`databay.stage.encode_records` made), ``delivered`` (when kept for the retention).
+    batch N: ``created`` (its commit time in whole microseconds since the epoch, growing with
+    N: what ``Stage.BATCH_TIME`` stamps), ``transfer`` (``Stage.BATCH_UPDATE``), ``size``,
+    ``codec``, ``records`` (the bytes :func:`databay.stage.encode_records` made),
+    ``delivered`` (when kept for the retention).
 ``:p:OUTLET``, ``:d:OUTLET`` (sorted sets)
     the batches OUTLET still owes (pending) and gave up on (dead), scored by number;
     ``:e:OUTLET`` (hash) the failure of each: attempts, time, error, traceback (redacted).
