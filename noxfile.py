@@ -26,6 +26,7 @@ TEST_TOOLS = ["pytest>=8", "hypothesis>=6"]
 SYSTEM_PACKAGES: dict[str, dict[str, str]] = {
     "databay-sql": {"/usr/lib/postgresql/15/bin/postgres": "postgresql"},  # Debian 12's PostgreSQL 15
     "databay-web": {"chromium": "chromium"},  # the browser test drives Debian's Chromium with Playwright
+    "databay-celery": {"redis-server": "redis-server"},
 }
 
 nox.options.sessions = ["core", "plugin", "integration", "lint", "types"]

@@ -30,6 +30,13 @@ NOT_YET_PUBLIC = {
     ("plugins/databay-aps/src/databay_aps/planner.py", "databay.engine_planner"),
     ("plugins/databay-aps/src/databay_aps/planner.py", "databay.link"),
     ("databay plugin new: src/databay_probe/planner.py", "databay.engine_planner"),
+    # databay-celery (issue 16): its workers run links on an EnginePlanner, fire the observer
+    # hooks (databay.observers, documented in docs/engine.md) and compute slots through the
+    # engine's schedule objects (databay.run.schedules), which are not yet named public.
+    ("plugins/databay-celery/src/databay_celery/worker.py", "databay.engine_planner"),
+    ("plugins/databay-celery/src/databay_celery/worker.py", "databay.observers"),
+    ("plugins/databay-celery/src/databay_celery/planner.py", "databay.observers"),
+    ("plugins/databay-celery/src/databay_celery/schedules.py", "databay.run.schedules"),
 }
 
 

@@ -21,10 +21,12 @@ KNOWN_COMPONENTS: dict[str, dict[str, str]] = {
                "sql": "databay-sql", "SqlOutlet": "databay-sql",
                "ftp": "databay-ftp", "FtpOutlet": "databay-ftp"},
     "planner": {"aps": "databay-aps", "apsplanner": "databay-aps",
-                "ApsPlanner": "databay-aps", "APSPlanner": "databay-aps"},
+                "ApsPlanner": "databay-aps", "APSPlanner": "databay-aps",
+                "celery": "databay-celery", "CeleryPlanner": "databay-celery"},
     "processor": {},
     "notifier": {"email": "databay-email", "EmailNotifier": "databay-email"},
     "service": {"web": "databay-web", "WebService": "databay-web"},
+    "stage": {"redis": "databay-celery", "RedisStage": "databay-celery"},
 }
 """The distribution providing each component, by kind and by name or class name."""
 

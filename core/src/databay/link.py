@@ -53,6 +53,14 @@ class Link(LinkSettings):
     :param stage_retention: how long the stage keeps batches every outlet has taken (a
         :class:`datetime.timedelta` or seconds), for ``databay stage`` to list and export.
         Default ``None``: delivered batches are not kept.
+    :param stage_role: ``"both"`` (default): the link pulls, commits to its stage and
+        delivers. ``"fill"``: it only pulls and commits (it has no outlets); ``"drain"``:
+        it only delivers what the stage holds to its outlets (it has no inlets). A fill
+        link and a drain link share a stage, each on its own schedule; see
+        ``docs/reliability.md`` ("Producer and consumer apart").
+    :param stage_outlets: for a fill link, the outlets its batches are staged for: the
+        drain link's outlets as the stage names them (class names, ``#2`` for a second of
+        a class), e.g. ``["MongoOutlet"]``.
     """
 
     @functools.wraps(LinkSettings.__init__)  # type: ignore[misc]  # the same parameters, for inspection

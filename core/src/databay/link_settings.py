@@ -52,6 +52,14 @@ class LinkSettings:
     """How many inlets may pull at the same time."""
     retry_policy: RetryPolicy | None = None
     """How pulls and pushes are retried when the node has no policy of its own."""
+    stage_role: str = "both"
+    """``"both"``, ``"fill"`` (only commits to its stage) or ``"drain"`` (only delivers from it)."""
+    stage_outlets: tuple[str, ...] = ()
+    """For a ``"fill"`` link: the outlets (their stage keys) its batches are staged for."""
+    identity: str | None = None
+    """A stable name of the link's definition, the same in every process that builds it:
+    set by pipeline files (:mod:`databay.pipeline.identity`), ``None`` for a link made in
+    Python unless you set it. Planners that run links in several processes use it."""
 
     def __init__(
         self,
@@ -70,6 +78,8 @@ class LinkSettings:
         stage: Union[str, os.PathLike, Any, None] = None,
         retry: Union[RetryPolicy, dict, None] = None,
         stage_retention: Retention = None,
+        stage_role: str = "both",
+        stage_outlets: list[str] | None = None,
     ):
         self._inlets: list[Inlet] = []
         self._outlets: list[Outlet] = []
@@ -105,6 +115,8 @@ class LinkSettings:
                                                                                    "stage_retention")
         if self._stage_retention is not None and self._stage_retention < datetime.timedelta(0):
             raise ValueError(f"stage_retention must not be negative, found: {stage_retention!r}")
+        self.stage_role, self.stage_outlets = _checked_role(stage_role, stage_outlets, stage, self._inlets,
+                                                            self._outlets)
 
     # -- the graph ---------------------------------------------------------------
 
@@ -184,6 +196,33 @@ class LinkSettings:
             f"Link(tags:{self._tags}, inlets:{self._inlets}, outlets:{self._outlets}, "
             f"interval:{self._interval})"
         )
+
+
+STAGE_ROLES = ("both", "fill", "drain")
+
+
+def _checked_role(role: Any, stage_outlets: Any, stage: Any, inlets: list, outlets: list
+                  ) -> tuple[str, tuple[str, ...]]:
+    """``(stage_role, stage_outlets)`` checked against each other and the link's nodes."""
+    if role not in STAGE_ROLES:
+        raise ValueError(f"stage_role must be one of {', '.join(map(repr, STAGE_ROLES))}, found: {role!r}")
+    if role != "both" and stage is None:
+        raise ValueError(f"a link with stage_role={role!r} needs a stage: the one it "
+                         f"{'fills' if role == 'fill' else 'drains'}")
+    keys = tuple(stage_outlets or ())
+    if role == "fill":
+        if outlets:
+            raise ValueError("a link with stage_role='fill' delivers nothing, so it has no outlets: give them to "
+                             "the link that drains the stage (stage_role='drain')")
+        if not keys or not all(isinstance(key, str) and key for key in keys):
+            raise ValueError("a link with stage_role='fill' needs stage_outlets: the outlets its batches are "
+                             "staged for, as the draining link's stage keys (class names, e.g. ['CsvOutlet'])")
+    elif keys:
+        raise ValueError("stage_outlets is for a link with stage_role='fill' (the outlets it stages batches for)")
+    if role == "drain" and inlets:
+        raise ValueError("a link with stage_role='drain' pulls nothing, so it has no inlets: give them to the "
+                         "link that fills the stage (stage_role='fill')")
+    return role, keys
 
 
 def _checked_new(nodes: Any, kind: type, present: list, label: str) -> list:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from databay.pipeline import keys
+from databay.pipeline.identity import link_identities
 from databay.pipeline.problems import PipelineError, Problem, line_of
 from databay.pipeline.specs import ComponentSpec, LinkSpec, PipelineSpec
 
@@ -100,6 +101,9 @@ def build_pipeline(spec: PipelineSpec) -> Pipeline:
     builder = _Builder(spec.lines)
     planner = builder.component(spec.planner)
     links: list[Link] = [builder.link(link) for link in spec.links]
+    for link, identity in zip(links, link_identities(spec.links)):
+        if link is not _FAILED:
+            link.identity = identity
     notifiers = [builder.component(notifier) for notifier in spec.notifiers]
     services = [builder.component(service) for service in spec.services]
     if builder.problems:

@@ -176,7 +176,11 @@ class Checker:
 
         arguments, settings = self.arguments(Link, table, place, place, keys.RESERVED["link"],
                                              required_elsewhere=frozenset({"inlets", "outlets"}))
+        role = table.get("stage_role")
         for key in ("inlets", "outlets"):
+            if (key, role) in (("inlets", "drain"), ("outlets", "fill")):
+                arguments.setdefault(key, [])  # a drain link pulls nothing, a fill link delivers nothing
+                continue
             if key not in table or arguments.get(key) == []:
                 kind = key[:-1]
                 self.problem(place, f"no {key}: add {key} = [{{ use = \"...\" }}] (a registered {kind})")
@@ -200,6 +204,8 @@ class Checker:
     def _check_distinct_stages(self, links: list[LinkSpec]) -> None:
         seen: dict[str, str] = {}
         for link in links:
+            if link.arguments.get("stage_role", "both") != "both":
+                continue  # fill and drain links share their stage
             stage = link.arguments.get("stage")
             if isinstance(stage, ComponentSpec):  # the SQLite backend's table names its file
                 stage = stage.arguments.get("path") if stage.use in ("sqlite", "databay:sqlite") else None

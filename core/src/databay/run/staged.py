@@ -47,6 +47,7 @@ from databay.redaction import redact
 from databay.retry import Attempts
 from databay.run import steps
 from databay.run.steps import inlet_failure, outlet_failure, report_failure
+from databay.stage.base import Stage
 
 if TYPE_CHECKING:
     from databay.link_settings import LinkSettings
@@ -110,6 +111,8 @@ class StagedLink:
         self.restored_state = False
         self._lock = threading.Lock()
         self._keyed: tuple[list, list[str]] = ([], [])
+        # Whether the stage is used by several processes in turn (see Stage.claim).
+        self.claiming = getattr(type(stage), "claim", Stage.claim) is not Stage.claim
 
     def outlet_keys(self, outlets: list) -> list[str]:
         """:func:`node_keys` of ``outlets``, remembered while the link keeps the same list."""
@@ -120,25 +123,43 @@ class StagedLink:
         return keys
 
     def open(self, link: LinkSettings) -> None:
-        """Open the stage for ``link``; the first time, restore inlet states and the intake."""
+        """Open the stage for ``link``; the first time, restore inlet states and the intake
+        (and again whenever the stage's :meth:`~databay.stage.Stage.claim` says another
+        process committed to it meanwhile)."""
         with self._lock:
-            if self.stage.is_open and self.restored_state:
-                return
-            self.stage.open(exclusive=True)
-            if self.restored_state:
-                return
-            states = self.stage.inlet_states()
-            for key, inlet in zip(node_keys(link.inlets), link.inlets):
-                if key in states:
-                    inlet.set_state(states[key])
-                    self._committed_states[key] = json.dumps(states[key])
-            self.restored = self.stage.intake()
-            self.intake_in_stage = bool(self.restored)
-            self.backlog.clear()
-            self._warn_about_orphans(link)
-            self.restored_state = True
+            # A fill and a drain link share their stage: neither takes it for itself alone.
+            if not self.stage.is_open:
+                self.stage.open(exclusive=link.stage_role == "both")
+            if not self.restored_state:
+                if self.claiming:
+                    self.stage.claim()
+                self._restore(link, again=False)
+                self._warn_about_orphans(link)
+                self.restored_state = True
+            elif self.claiming and link.stage_role != "drain" and self.stage.claim():
+                self._restore(link, again=True)  # (a drain link has no positions to take)
+
+    def _restore(self, link: LinkSettings, again: bool) -> None:
+        """Take the inlets' positions and the intake from the stage."""
+        states = self.stage.inlet_states()
+        self._committed_states = {}
+        for key, inlet in zip(node_keys(link.inlets), link.inlets):
+            if key in states:
+                inlet.set_state(states[key])
+                self._committed_states[key] = json.dumps(states[key])
+        if again:
+            # What they held is in the intake, restored below; positions are the stage's.
+            for processor in stateful_processors(link.processors):
+                processor.discard()
+            if self.uncommitted is not None:
+                self.uncommitted.states = {}
+        self.restored = self.stage.intake()
+        self.intake_in_stage = bool(self.restored)
+        self.backlog.clear()
 
     def _warn_about_orphans(self, link: LinkSettings) -> None:
+        if link.stage_role != "both":
+            return  # the stage's batches are the drain links' business
         outlets = set(node_keys(link.outlets))
         for entry in self.stage.backlog():
             if entry.outlet not in outlets:
@@ -205,12 +226,15 @@ async def deliver(link: LinkSettings, plan: NodePlan, staging: StagedLink, updat
     uncommitted or held is still committed and delivered.
     """
     stage = staging.stage
-    if not staging.restored_state or not stage.is_open:
+    if not staging.restored_state or not stage.is_open or staging.claiming:
         await runtime.run_sync(staging.open, link, alone=True)
-    if stage.changed_elsewhere():  # e.g. `databay stage --replay` made dead letters pending
+    role = link.stage_role
+    # Another process may have made batches pending: `databay stage --replay`, or for a
+    # drain link a fill link (which may even commit through this very stage object).
+    if role == "drain" or stage.changed_elsewhere():
         staging.backlog.clear()
     inlets, outlets = plan.inlets, plan.outlets
-    outlet_keys = staging.outlet_keys(outlets)
+    outlet_keys = list(link.stage_outlets) if role == "fill" else staging.outlet_keys(outlets)
     if (
         pull and len(inlets) == 1 and len(outlets) == 1 and not link.processors and not link.groupers
         and not outlets[0].processors and not plan.inlet_async[0] and not plan.outlet_async[0]
@@ -245,6 +269,10 @@ async def deliver(link: LinkSettings, plan: NodePlan, staging: StagedLink, updat
         raise
     staging.uncommitted = None
     staging.restored = []
+    if role == "fill":  # the batches wait in the stage for the drain links
+        if failures:
+            raise failures[0]
+        return pulled, 0, 0
 
     pushed, dead = await _deliver_all(link, plan, staging, list(zip(ids, batches)), outlet_keys, update, runtime,
                                       failures)

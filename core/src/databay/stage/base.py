@@ -397,6 +397,21 @@ class Stage(abc.ABC):
         :meth:`pending` again at every transfer."""
         return True
 
+    def claim(self) -> bool:
+        """Take the stage for the transfer about to run; whether another :class:`Stage`
+        object (another process) committed to it since this one last committed or claimed.
+
+        For stages that several processes use in turn, each transfer in whichever process
+        runs it (the workers of a distributed planner): when this returns ``True`` the link
+        takes the stage's state as its own again before pulling, as after a restart (the
+        inlets' positions and the intake are restored, what link-level stateful processors
+        held is discarded, records it could not commit are kept but not their positions).
+        A backend overriding it is asked at every transfer, in the planner's thread pool.
+        The default, for stages one process uses at a time (the SQLite stage), is
+        ``False``, and the link never asks.
+        """
+        return False
+
     # -- operating -----------------------------------------------------------------
 
     @abc.abstractmethod

@@ -1,0 +1,177 @@
+"""Producer and consumer apart: a link that only fills a stage and another that only
+drains it, each on its own schedule (docs/reliability.md), on the SQLite stage."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from databay import Inlet, Link, Outlet, load_pipeline
+from databay.pipeline import PipelineError
+from databay.planners import SchedulePlanner
+from databay.stage import SqliteStage
+
+
+class Numbers(Inlet):
+    """0, 1, 2... ``step`` at each pull; its position is the next number."""
+
+    def __init__(self, step: int = 5):
+        super().__init__()
+        self.next, self.step = 0, step
+
+    def pull(self, update):
+        numbers = list(range(self.next, self.next + self.step))
+        self.next += self.step
+        return numbers
+
+    def get_state(self):
+        return {"next": self.next}
+
+    def set_state(self, state):
+        self.next = state["next"]
+
+
+class Collect(Outlet):
+    def __init__(self):
+        super().__init__()
+        self.payloads: list = []
+        self.lock = threading.Lock()
+
+    def push(self, records, update):
+        with self.lock:
+            self.payloads.extend(record.payload for record in records)
+
+
+def test_fill_then_drain_by_hand(tmp_path):
+    path = tmp_path / "orders.stage"
+    inlet, outlet = Numbers(), Collect()
+    fill = Link(inlet, [], 1, tags="in", stage=path, stage_role="fill", stage_outlets=["Collect"])
+    drain = Link([], outlet, 1, tags="out", stage=path, stage_role="drain")
+    fill.transfer()
+    stats = fill.transfer()
+    assert (stats.records_pulled, stats.records_pushed) == (5, 0)
+    assert outlet.payloads == []
+    with SqliteStage(path) as stage:
+        assert [entry.batches for entry in stage.backlog()] == [2]
+    stats = drain.transfer()
+    assert (stats.records_pulled, stats.records_pushed) == (0, 10)
+    assert outlet.payloads == list(range(10))
+    assert drain.transfer().records_pushed == 0   # nothing twice
+    fill.transfer()
+    drain.transfer()
+    assert outlet.payloads == list(range(15))
+
+
+def test_a_shared_stage_object_works_too(tmp_path):
+    stage = SqliteStage(tmp_path / "shared.stage")
+    outlet = Collect()
+    fill = Link(Numbers(), [], 1, stage=stage, stage_role="fill", stage_outlets=["Collect"])
+    drain = Link([], outlet, 1, stage=stage, stage_role="drain")
+    fill.transfer()
+    drain.transfer()
+    fill.transfer()
+    drain.transfer()
+    assert outlet.payloads == list(range(10))
+
+
+def test_positions_survive_a_restart_of_the_filling_link(tmp_path):
+    path = tmp_path / "restart.stage"
+    outlet = Collect()
+    Link(Numbers(), [], 1, stage=path, stage_role="fill", stage_outlets=["Collect"]).transfer()
+    fill = Link(Numbers(), [], 1, stage=path, stage_role="fill", stage_outlets=["Collect"])  # a new process
+    fill.transfer()
+    fill.on_shutdown()
+    Link([], outlet, 1, stage=path, stage_role="drain").transfer()
+    assert outlet.payloads == list(range(10))
+
+
+def test_each_on_its_own_schedule_in_one_planner(tmp_path):
+    path = tmp_path / "planned.stage"
+    inlet, outlet = Numbers(step=3), Collect()
+    fill = Link(inlet, [], 0.02, tags="in", stage=path, stage_role="fill", stage_outlets=["Collect"])
+    drain = Link([], outlet, 0.15, tags="out", stage=path, stage_role="drain")
+    planner = SchedulePlanner([fill, drain])
+    threading.Timer(0.8, planner.shutdown).start()
+    planner.start()
+    drain.transfer()  # what the fill link committed after the drain's last transfer
+    committed = inlet.next
+    assert committed >= 3 * 10
+    assert outlet.payloads == list(range(committed))
+
+
+def test_several_outlets_acknowledge_each_their_own(tmp_path):
+    path = tmp_path / "two.stage"
+
+    class Failing(Collect):
+        fail = True
+
+        def push(self, records, update):
+            if self.fail:
+                raise ConnectionError("down")
+            super().push(records, update)
+
+    good, bad = Collect(), Failing()
+    fill = Link(Numbers(), [], 1, stage=path, stage_role="fill", stage_outlets=["Collect", "Failing"])
+    drain = Link([], [good, bad], 1, stage=path, stage_role="drain", ignore_exceptions=True)
+    fill.transfer()
+    drain.transfer()
+    bad.fail = False
+    drain.transfer()
+    assert good.payloads == bad.payloads == list(range(5))
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"stage_role": "fill", "stage_outlets": ["X"]}, "needs a stage"),
+    ({"stage_role": "sideways", "stage": "x.stage"}, "stage_role must be one of"),
+    ({"stage_role": "fill", "stage": "x.stage"}, "needs stage_outlets"),
+    ({"stage_role": "fill", "stage": "x.stage", "stage_outlets": ["X"], "outlets": [Collect()]}, "has no outlets"),
+    ({"stage_role": "drain", "stage": "x.stage", "inlets": [Numbers()]}, "has no inlets"),
+    ({"stage": "x.stage", "stage_outlets": ["X"]}, "stage_outlets is for a link with stage_role='fill'"),
+])
+def test_mistakes_are_refused(tmp_path, kwargs, message):
+    arguments = {"inlets": [], "outlets": [], "interval": 1, **kwargs}
+    if "stage" in arguments:
+        arguments["stage"] = str(tmp_path / arguments["stage"])
+    with pytest.raises(ValueError, match=message):
+        Link(**arguments)
+
+
+PIPELINE = """
+[[links]]
+tags = ["fetch"]
+interval = "20ms"
+stage = "{stage}"
+stage_role = "fill"
+stage_outlets = ["FileOutlet"]
+inlets = [{{ use = "random_int" }}]
+
+[[links]]
+tags = ["store"]
+interval = "100ms"
+stage = "{stage}"
+stage_role = "drain"
+outlets = [{{ use = "file", default_filepath = "{out}" }}]
+"""
+
+
+def test_in_a_pipeline_file(tmp_path):
+    out = tmp_path / "out.txt"
+    pipeline = load_pipeline(PIPELINE.format(stage=tmp_path / "p.stage", out=out))
+    fill, drain = pipeline.links
+    assert (fill.stage_role, drain.stage_role, fill.stage_outlets) == ("fill", "drain", ("FileOutlet",))
+    threading.Timer(0.6, pipeline.planner.shutdown).start()
+    started = time.monotonic()
+    pipeline.planner.start()
+    assert time.monotonic() - started < 10
+    drain.transfer()
+    lines = out.read_text().splitlines()
+    assert len(lines) >= 10
+
+
+def test_a_pipeline_still_refuses_two_ordinary_links_on_one_stage(tmp_path):
+    text = PIPELINE.format(stage=tmp_path / "p.stage", out=tmp_path / "o.txt")
+    text = text.replace('stage_role = "fill"\nstage_outlets = ["FileOutlet"]\n', "outlets = ['null']\n")
+    text = text.replace('stage_role = "drain"\n', "inlets = ['null']\n")
+    with pytest.raises(PipelineError, match="same stage as links"):
+        load_pipeline(text)

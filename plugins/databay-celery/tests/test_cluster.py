@@ -1,0 +1,181 @@
+"""A scheduler and workers as separate processes (the installed CLI) on a real redis-server:
+slots sent once, a standby scheduler taking over, a killed worker's transfer run again,
+never two transfers of a link at once, Celery events and remote control."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+from cluster_run import Cluster, Events
+
+PIPELINE = """
+[planner]
+use = "celery"
+broker = "${{REDIS_URL}}"
+name = "{name}"
+lease_seconds = 2
+leader_seconds = 2
+poll_seconds = 0.3
+visibility_timeout = 4
+inflight_seconds = 10
+
+{links}
+"""
+
+MARKED = """
+[[links]]
+tags = ["marked{index}"]
+interval = "{interval}"
+inlets = [{{ use = "random_int" }}]
+outlets = [{{ use = "parts:Marker", path = "{path}", seconds = {seconds} }}]
+"""
+
+
+def marks(path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@pytest.fixture
+def cluster_factory(tmp_path, redis_url, namespace):
+    made: list[Cluster] = []
+
+    def make(links: str) -> Cluster:
+        cluster = Cluster(tmp_path, PIPELINE.format(name=namespace, links=links), redis_url, namespace)
+        made.append(cluster)
+        return cluster
+
+    yield make
+    for cluster in made:
+        cluster.stop()
+
+
+def test_slots_go_out_once_and_a_standby_takes_over(cluster_factory, tmp_path, redis_url):
+    out = tmp_path / "marks.jsonl"
+    cluster = cluster_factory(MARKED.format(index=0, interval="500ms", path=out, seconds=0))
+    with Events(redis_url) as events:
+        for _ in range(2):
+            cluster.start_worker()
+        first, second = cluster.start_scheduler(), cluster.start_scheduler()
+        leader = cluster.wait_for_leader()
+        time.sleep(3)
+        (killed,) = [p for p in (first, second) if p.pid == leader]
+        cluster.kill(killed)
+        died = time.monotonic()
+        new_leader = cluster.wait_for_leader(other_than=leader)
+        takeover = time.monotonic() - died
+        sent_before = len(events.received_slots())
+        time.sleep(3)
+        slots = list(events.received_slots().values())
+        succeeded = events.of("task-succeeded")
+    assert takeover < 2 + 0.3 + 3, f"the standby took {takeover:.1f}s to lead"
+    assert new_leader != leader
+    assert len(slots) > sent_before + 2, "the new leader sends the link's slots"
+    assert len(set(slots)) == len(slots), f"a slot was sent twice: {sorted(slots)}\n{cluster.logs()}"
+    dues = sorted(due for _, due in slots)
+    gaps = [b - a for a, b in zip(dues, dues[1:])]
+    assert all(abs(gap / 0.5 - round(gap / 0.5)) < 1e-6 for gap in gaps), "slots stay on the link's grid"
+    assert succeeded and json.loads(succeeded[-1]["result"].replace("'", '"'))["outcome"] == "transferred"
+    assert len(marks(out)) >= len(slots) - 2
+
+
+def test_celery_remote_control_sees_the_workers(cluster_factory, redis_url):
+    cluster = cluster_factory(MARKED.format(index=0, interval="1s", path="/dev/null", seconds=0))
+    cluster.start_worker(concurrency=2)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        result = subprocess.run([sys.executable, "-m", "celery", "-b", redis_url, "inspect", "ping", "-t", "2"],
+                                capture_output=True, text=True)
+        if "pong" in result.stdout:
+            break
+        time.sleep(0.5)
+    assert "pong" in result.stdout, result.stdout + result.stderr
+    assert f"databay-{cluster.name}-" in result.stdout
+    stats = subprocess.run([sys.executable, "-m", "celery", "-b", redis_url, "inspect", "active_queues", "-t", "2"],
+                           capture_output=True, text=True).stdout
+    assert f"databay.{cluster.name}" in stats
+
+
+def test_a_transfer_interrupted_by_sigkill_runs_again(cluster_factory, tmp_path):
+    out = tmp_path / "marks.jsonl"
+    cluster = cluster_factory(MARKED.format(index=0, interval="1h", path=out, seconds=2))
+    workers = [cluster.start_worker(), cluster.start_worker()]
+    cluster.start_scheduler()
+    deadline = time.monotonic() + 60
+    while not marks(out) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (started,) = marks(out)
+    (victim,) = [w for w in workers if w.pid == started["pid"]]
+    cluster.kill(victim)
+    killed = time.monotonic()
+    deadline = killed + 30
+    while time.monotonic() < deadline and not any(m["event"] == "end" for m in marks(out)):
+        time.sleep(0.1)
+    ends = [m for m in marks(out) if m["event"] == "end"]
+    assert ends, f"the interrupted transfer did not run again:\n{cluster.logs()}"
+    assert ends[0]["pid"] != victim.pid
+    assert time.monotonic() - killed < 4 + 10 + 2, "within the visibility timeout and a restore round"
+
+
+def test_a_links_transfers_never_overlap_across_workers(cluster_factory, tmp_path):
+    paths = [tmp_path / f"slow{index}.jsonl" for index in range(3)]
+    links = "".join(f"""
+[[links]]
+tags = ["slow{index}"]
+interval = "300ms"
+inlets = [{{ use = "random_int" }}]
+outlets = [{{ use = "parts:Slow", path = "{path}", seconds = 0.8 }}]
+""" for index, path in enumerate(paths))
+    cluster = cluster_factory(links)
+    for _ in range(3):
+        cluster.start_worker()
+    cluster.start_scheduler()
+    time.sleep(8)
+    cluster.stop()
+    skipped = cluster.counts("skipped")
+    for path in paths:
+        runs = sorted((json.loads(line) for line in path.read_text().splitlines()), key=lambda r: r["start"])
+        assert len(runs) >= 3, f"{path.name}: {len(runs)} transfers\n{cluster.logs()}"
+        for before, after in zip(runs, runs[1:]):
+            assert after["start"] >= before["end"], f"{path.name}: two transfers at once: {before} {after}"
+    assert len(skipped) == 3 and all(count >= 3 for count in skipped.values()), skipped
+
+
+def test_workers_report_through_observers_and_celery_events(cluster_factory, tmp_path, redis_url):
+    told = tmp_path / "told.jsonl"
+    links = f"""
+[[notifiers]]
+use = "parts:FileNotifier"
+path = "{told}"
+events = ["finished", "failed"]
+max_messages = 1000
+
+[[links]]
+tags = ["fine"]
+interval = "500ms"
+inlets = [{{ use = "random_int" }}]
+outlets = ["null"]
+
+[[links]]
+tags = ["broken"]
+interval = "500ms"
+inlets = [{{ use = "random_int" }}]
+outlets = [{{ use = "parts:Broken" }}]
+"""
+    cluster = cluster_factory(links)
+    with Events(redis_url) as events:
+        worker = cluster.start_worker()
+        cluster.start_scheduler()
+        time.sleep(4)
+        failed = events.of("task-failed")
+        succeeded = events.of("task-succeeded")
+    cluster.stop()
+    notes = [json.loads(line) for line in told.read_text().splitlines()]
+    assert {("fine", "finished"), ("broken", "failed")} <= {(n["link"], n["kind"]) for n in notes}, notes
+    assert {n["pid"] for n in notes} == {worker.pid}
+    assert failed and "the warehouse is down" in failed[0]["exception"]
+    assert any("'records_pulled': 1" in event["result"] for event in succeeded)
+    assert worker.returncode == 0, cluster.logs()
