@@ -203,7 +203,7 @@ def test_stage_retention_applies_to_a_path_stage(tmp_path):
 
 
 @pytest.mark.parametrize("stage, extra, problem", [
-    ('{ use = "nosuch" }', "", "links[0].stage (nosuch): unknown stage 'nosuch'; registered stages: sqlite"),
+    ('{ use = "nosuch" }', "", "links[0].stage (nosuch): unknown stage 'nosuch'; registered stages: "),
     ('{ use = "sqlite" }', "", "links[0].stage (sqlite): missing required argument 'path'"),
     ('{ use = "sqlite", path = "a", colour = 1 }', "", "links[0].stage (sqlite): unknown argument 'colour'"),
     ('"a.stage"', 'stage_retention = "soon"', "links[0]: argument 'stage_retention': 'soon' is not an interval"),
