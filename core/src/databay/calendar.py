@@ -36,7 +36,7 @@ from collections.abc import Callable
 from databay.calendar_grammar import CalendarError, ClockTicks, Rule, TimesOfDay, describe, parse
 from databay.timezones import TimezoneError, zone, zone_name
 
-__all__ = ["Calendar", "CalendarError", "TimezoneError"]
+__all__ = ["Calendar", "CalendarError", "TimezoneError", "local_due_time", "local_instants"]
 
 MAX_DUE_TIMES = 10_000
 """The most due times :meth:`Calendar.due_times` lists at once."""
@@ -140,6 +140,27 @@ class Calendar:
 
     def __str__(self) -> str:
         return f"{self._text} ({self.timezone_name})"
+
+
+# -- local times and instants -----------------------------------------------------
+
+
+def local_instants(wall: datetime.datetime, tz: datetime.tzinfo) -> list[datetime.datetime]:
+    """The instants at which the clock of ``tz`` shows ``wall`` (naive; whole seconds):
+    none on the day it skips that time, two on the day it shows it twice, else one. Aware,
+    in ``tz``; what a repetition aligned to the clock is due at."""
+    first = int(wall.replace(tzinfo=tz, fold=0).timestamp())
+    second = int(wall.replace(tzinfo=tz, fold=1).timestamp())
+    if first > second:  # skipped: see _instant
+        return []
+    return [datetime.datetime.fromtimestamp(t, tz) for t in sorted({first, second})]
+
+
+def local_due_time(wall: datetime.datetime, tz: datetime.tzinfo) -> datetime.datetime:
+    """The instant a time of day ``wall`` (naive) is due at in ``tz``: itself; its first
+    occurrence on the day the clocks show it twice; right after the gap (when the clocks
+    have changed) on the day they skip it. Aware, in ``tz``."""
+    return datetime.datetime.fromtimestamp(_instant(wall, tz), tz)
 
 
 # -- the arithmetic, on whole POSIX seconds -------------------------------------

@@ -15,6 +15,12 @@ functions, usable outside any planner (a distributed planner computes its slots 
   machine that sleeps, moves no transfer off its calendar.
 
 :func:`schedule_of` gives a link's schedule; :func:`due_times` lists a schedule's due times.
+
+For schedules of their own (databay-aps's cron schedules), planners find here what the
+calendar uses: :func:`time_zone` (an IANA name to a zone, ``TimezoneError`` with a
+suggestion), :func:`local_zone` (the machine's, the default), :func:`zone_name`, and the
+daylight saving time rules: :func:`local_due_time` (a time of day) and
+:func:`local_instants` (a time the clock shows, for repetitions aligned to the clock).
 """
 
 from __future__ import annotations
@@ -22,9 +28,14 @@ from __future__ import annotations
 import math
 from typing import Any, Protocol, runtime_checkable
 
-from databay.calendar import Calendar, CalendarError, TimezoneError
+from databay.calendar import Calendar, CalendarError, TimezoneError, local_due_time, local_instants
+from databay.timezones import local_zone, zone_name
+from databay.timezones import zone as time_zone
 
-__all__ = ["Calendar", "CalendarError", "IntervalGrid", "Schedule", "TimezoneError", "due_times", "schedule_of"]
+__all__ = [
+    "Calendar", "CalendarError", "IntervalGrid", "Schedule", "TimezoneError", "due_times", "local_due_time",
+    "local_instants", "local_zone", "schedule_of", "time_zone", "zone_name",
+]
 
 
 @runtime_checkable
