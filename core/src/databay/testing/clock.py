@@ -29,6 +29,11 @@ class FakeClock:
         with self._lock:
             return self._start + (time.monotonic() - self._origin)
 
+    def at(self, monotonic: float) -> float:
+        """What it read at ``time.monotonic()`` time ``monotonic`` (since its last jump)."""
+        with self._lock:
+            return self._start + (monotonic - self._origin)
+
     def now(self, tz: datetime.tzinfo | None = datetime.UTC) -> datetime.datetime:
         """What it reads, as an aware datetime in ``tz``."""
         return datetime.datetime.fromtimestamp(self(), tz)
