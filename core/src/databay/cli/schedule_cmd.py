@@ -83,6 +83,7 @@ def _link_times(link: LinkSpec, start: datetime.datetime, count: int, immediatel
     zone = zone if isinstance(zone, datetime.tzinfo) else start.tzinfo
     immediate = immediately and link.arguments.get("immediate_transfer", True) is not False
     times = due_times(schedule, start.timestamp(), count, immediate)
+    immediate = bool(immediate and times and times[0] == start.timestamp())  # a schedule may not have begun
     described: dict[str, Any] = {"place": link.place, "tags": link.tags, "schedule": schedule_text(interval),
                                  "timezone": zone_name(zone) if zone is not None else None,
                                  "immediate": immediate,

@@ -151,6 +151,12 @@ class Cron:
         found = self._fields.get_next_fire_time(None, wall.replace(tzinfo=_UTC) + datetime.timedelta(seconds=1))
         return None if found is None else found.replace(tzinfo=None)
 
+    def in_effect(self, moment: datetime.datetime) -> bool:
+        """Whether ``moment`` is within ``start_date`` ... ``end_date`` (an immediate transfer
+        as the planner starts happens only then)."""
+        return (self.start_date is None or moment >= self.start_date) and \
+            (self.end_date is None or moment <= self.end_date)
+
     def due_times(self, start: datetime.datetime, count: int) -> list[datetime.datetime]:
         """The ``count`` first due times after ``start`` (fewer once past ``end_date``)."""
         times: list[datetime.datetime] = []
@@ -164,9 +170,11 @@ class Cron:
     # -- databay's Schedule protocol, on POSIX seconds -----------------------------
 
     def first_due(self, now: float, immediate: bool) -> float:
-        """``now`` when transferring ``immediate`` ly, else the first due time after it
-        (infinity when there is none)."""
-        return now if immediate else self._after(now)
+        """``now`` when transferring ``immediate`` ly (between ``start_date`` and
+        ``end_date``), else the first due time after it (infinity when there is none)."""
+        if immediate and self.in_effect(datetime.datetime.fromtimestamp(now, _UTC)):
+            return now
+        return self._after(now)
 
     def next_due(self, due: float, now: float) -> float:
         """The due time after ``due`` and ``now`` (missed ones coalesced); infinity when none."""

@@ -172,10 +172,12 @@ class ApsPlanner(EnginePlanner):
 
     @staticmethod
     def _first_due(link: Link, now: datetime.datetime, immediate: bool) -> datetime.datetime | None:
-        """When ``link`` is first due if scheduled at ``now`` (``None``: never, its schedule ended)."""
-        if immediate:
-            return now
+        """When ``link`` is first due if scheduled at ``now`` (``None``: never, its schedule
+        ended). A cron schedule transfers immediately only between its start and end dates."""
         interval = link.interval
+        in_effect = getattr(interval, "in_effect", None)
+        if immediate and (in_effect is None or in_effect(now)):
+            return now
         if isinstance(interval, datetime.timedelta):
             return now + interval
         return _trigger(link, None).get_next_fire_time(None, now)
