@@ -75,7 +75,8 @@ def _schedule_json(link: LinkSpec) -> dict[str, Any]:
     interval = link.arguments.get("interval")
     if interval is None or hasattr(interval, "total_seconds"):
         return {"interval": interval.total_seconds() if interval is not None else None}
-    written = {key: link.settings[key] for key in ("schedule", "cron", "timezone") if key in link.settings}
+    written: dict[str, Any] = {key: link.settings[key] for key in ("schedule", "cron", "timezone")
+                               if key in link.settings}
     return {"interval": None, **written}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Union
+from typing import Any, Union
 
 import schedule
 
@@ -26,12 +26,13 @@ class SchedulePlanner(EnginePlanner):
 
     Each planner has its own ``schedule.Scheduler`` holding one job per link, and one
     event loop (the engine) that runs every transfer at its due time: no polling, no
-    drift, and a link's transfers never overlap. A link on a
-    :class:`~databay.calendar.Calendar` is due at its calendar's times, read from the wall
-    clock (see :mod:`databay.schedules`); its job is ``schedule``'s nearest equivalent
-    (``every().monday.at("09:00")``), kept for the record: the engine times the link. Asynchronous pulls and pushes run on the
+    drift, and a link's transfers never overlap. Asynchronous pulls and pushes run on the
     loop; synchronous ones in a pool of ``threads`` threads. :meth:`start` blocks until
     :meth:`shutdown`.
+
+    A link on a :class:`~databay.calendar.Calendar` is due at its calendar's times, read
+    from the wall clock (see :mod:`databay.schedules`); its job is ``schedule``'s nearest
+    equivalent (``every().monday.at("09:00")``), kept for the record: the engine times it.
 
     :param links: Links that should be added and scheduled.
     :param threads: Number of threads for synchronous pulls and pushes. Default ``30``.
@@ -72,7 +73,7 @@ class SchedulePlanner(EnginePlanner):
         super().schedule(link)
         link.set_job(self._job(schedule_of(link)).do(link.transfer))
 
-    def _job(self, due: object) -> schedule.Job:
+    def _job(self, due: object) -> Any:
         """A job of this planner's scheduler saying what ``due`` says, as near as
         ``schedule``'s words get (it has no weekdays, nor several days or times)."""
         every = self._scheduler.every

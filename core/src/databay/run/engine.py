@@ -4,10 +4,10 @@ Each scheduled link has a :class:`_Slot`. Its transfers are due at the times its
 :class:`~databay.schedules.Schedule` gives, armed with ``loop.call_at`` so nothing polls
 and nothing drifts: an interval grid ``first + k * interval`` on the loop's own clock, or
 a calendar on the wall clock, each due time mapped onto the loop's clock from a fresh
-reading of the wall clock, and read again at least every
-:data:`~databay.run.schedules.WALL_CLOCK_RECHECK` seconds (see :mod:`databay.run.schedules`). When a transfer
-is still running at its link's next due time, that time is skipped (coalesced) rather
-than run in parallel: one link's transfers never overlap. Synchronous pulls and pushes
+reading of the wall clock, read again at least every
+:data:`~databay.run.schedules.WALL_CLOCK_RECHECK` seconds (see :mod:`databay.run.schedules`).
+When a transfer is still running at its link's next due time, that time is skipped
+(coalesced) rather than run in parallel: one link's transfers never overlap. Synchronous pulls and pushes
 run in the engine's bounded thread pool; asynchronous ones on its loop.
 
 A link is run **directly** (its transfers from its settings, its nodes started by
@@ -429,7 +429,7 @@ class Engine:
         wall_now = self._wall_now(clock, now)
         slot.wall_due = slot.schedule.first_due(wall_now, immediate)
         wake = slot.due = loop_wake_up(slot.wall_due, wall_now, now)
-        self._join_wall({slot: None}, wake)
+        self._join({slot: None}, wake, wall=True)
 
     def _wall_now(self, clock: Callable[[], float], now: float) -> float:
         """``clock()``, read once per loop time: links armed together or woken together
@@ -451,14 +451,16 @@ class Engine:
             self._timer_handles[due] = loop.call_at(due, self._fire_group, due)
         group[slot] = None
 
-    def _join(self, slots: dict[_Slot, None], due: float) -> None:
-        """Add ``slots`` (their ``due`` already set) to the group waiting for ``due``."""
-        waiting = self._timers.get(due)
+    def _join(self, slots: dict[_Slot, None], due: float, wall: bool = False) -> None:
+        """Add ``slots`` (their ``due`` already set) to the group waiting for ``due`` (among
+        the groups of links on the wall clock, with ``wall``)."""
+        timers, handles = (self._wall_timers, self._wall_handles) if wall else (self._timers, self._timer_handles)
+        waiting = timers.get(due)
         if waiting is None:
             loop = self._loop
             assert loop is not None  # on the loop, which run() sets for as long as it runs
-            self._timers[due] = slots
-            self._timer_handles[due] = loop.call_at(due, self._fire_group, due)
+            timers[due] = slots
+            handles[due] = loop.call_at(due, self._fire_wall_group if wall else self._fire_group, due)
         else:
             waiting.update(slots)
 
@@ -521,17 +523,6 @@ class Engine:
             self._starting = True
             loop.call_soon(self._start_due)
 
-    def _join_wall(self, slots: dict[_Slot, None], wake: float) -> None:
-        """Add ``slots`` (their ``due`` already ``wake``) to the wall-clock group waking at ``wake``."""
-        waiting = self._wall_timers.get(wake)
-        if waiting is None:
-            loop = self._loop
-            assert loop is not None  # on the loop, which run() sets for as long as it runs
-            self._wall_timers[wake] = slots
-            self._wall_handles[wake] = loop.call_at(wake, self._fire_wall_group, wake)
-        else:
-            waiting.update(slots)
-
     def _fire_wall_group(self, wake: float) -> None:
         """Links on the wall clock woke up: those whose due time the wall clock has reached
         fall due (as in :meth:`_fire_group`); each then waits for its due time again, mapped
@@ -570,7 +561,7 @@ class Engine:
             next_wake = slot.due = loop_wake_up(wall_due, wall_now, now)
             woken.setdefault(next_wake, {})[slot] = None
         for next_wake, slots in woken.items():
-            self._join_wall(slots, next_wake)
+            self._join(slots, next_wake, wall=True)
         if queue and not self._starting:
             self._starting = True
             loop.call_soon(self._start_due)
