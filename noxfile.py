@@ -72,6 +72,7 @@ def types(session: nox.Session) -> None:
     """Mypy on core."""
     session.install("./core", "mypy", "pytest")  # pytest: the types of databay.testing's fixtures
     session.run("mypy", "core/src/databay")
+    session.run("mypy", "examples/staged_link.py")  # a typed example: the documented spellings type-check
 
 
 @nox.session(python="3.11")

@@ -6,9 +6,11 @@ script as a subprocess on a free loopback port), rounds interleaved:
 - the limit: raw boto3, per batch ``json.dumps`` of each dict joined into JSON lines, then
   one ``put_object`` with a fresh key (the same bytes S3Outlet writes);
 - databay: ``S3Outlet.push`` of 1,000 records per push (default key template);
-- for information: ``S3Outlet.push`` of records from a staged batch (stable keys, with the
-  batch marker written and deleted that a key holding ``{time}`` needs), and one 24 MiB
-  object written by ``put_object`` and by ``S3Outlet`` (a multipart upload, 3 parts at once).
+- for information: ``S3Outlet.push`` of records from a staged batch, stamped as a stage
+  stamps them (``Stage.BATCH_ID``, ``RECORD_ID``, ``BATCH_TIME``, ``BATCH_UPDATE``): the
+  default key then comes from the batch's id and commit time, the same at every delivery,
+  still one ``put_object`` per batch; and one 24 MiB object written by ``put_object`` and by
+  ``S3Outlet`` (a multipart upload, 3 parts at once).
 
 databay 0.3.0 had no S3 outlet: there is no 0.3.0 row. Measured: throughput (records per
 second, wall clock) and client CPU (this process's ``time.process_time()``; the server runs
@@ -19,6 +21,7 @@ Target: S3Outlet at least 0.9x raw ``put_object`` throughput.
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import os
@@ -59,8 +62,14 @@ def measure_databay(outlet, staged: bool = False) -> tuple[float, float]:
 
     pushes = []
     for number, start in enumerate(range(0, RECORDS, BATCH), start=1):
-        metadata = {Stage.BATCH_ID: f"bench{os.getpid()}{time.monotonic_ns()}:{number}"} if staged else {}
-        pushes.append([Record(d, dict(metadata)) for d in make_documents(start)])
+        records = [Record(d) for d in make_documents(start)]
+        if staged:  # as a stage stamps a batch's records (Stage.stamp)
+            batch_id = f"bench{os.getpid()}{time.monotonic_ns()}:{number}"
+            committed = datetime.datetime.now(datetime.UTC)
+            for index, record in enumerate(records):
+                record.metadata.update({Stage.BATCH_ID: batch_id, Stage.RECORD_ID: f"{batch_id}:{index}",
+                                        Stage.BATCH_TIME: committed, Stage.BATCH_UPDATE: f"bench.{number}"})
+        pushes.append(records)
     update = Update(["bench"], 0)
     wall, cpu = time.perf_counter(), time.process_time()
     for records in pushes:
@@ -120,7 +129,7 @@ def main() -> int:
                   f"(median of {ROUNDS})",
                   ["writer", "records/s", "x raw throughput", "client CPU s", "x raw CPU"])
     labels = {"raw": "raw boto3 put_object (limit)", "databay": "databay S3Outlet.push",
-              "staged": "databay S3Outlet.push, staged batches (markers)"}
+              "staged": "databay S3Outlet.push, staged batches"}
     for key in wall:
         table.add_row(labels[key], rate[key], f"{rate[key] / rate['raw']:.2f}x", cpu[key],
                       f"{cpu[key] / cpu['raw']:.2f}x")

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parent.parent
 PLUGIN_SOURCES = sorted((REPO / "plugins").glob("databay-*/src"))
 
 PUBLIC_MODULES = {"databay", "databay.errors", "databay.stage", "databay.notifier", "databay.redaction",
-                  "databay.schedules", "databay.testing"}
+                  "databay.printable", "databay.schedules", "databay.testing"}
 PUBLIC_NAMES = {"hookimpl", "Inlet", "Outlet", "Record", "Update", "MetadataKey", "Processor", "Link", "RetryPolicy",
                 "BasePlanner"}
 

@@ -8,7 +8,9 @@ kept in its own stage) and writes them to S3 again. The
 process is killed with SIGKILL at random moments, again and again: while starting, mid-
 transfer, mid-upload, mid-commit. Then ``databay run --once`` drains both stages without
 producing anything new. Every number the first inlet committed must be in both copies
-exactly once: a batch redelivered after a kill overwrites its object (stable keys), and
+exactly once: a batch redelivered after a kill overwrites its object (stable keys: the
+time and transfer in them are those of the batch's commit, ``Stage.BATCH_TIME`` and
+``Stage.BATCH_UPDATE``, although every new process numbers its transfers from 0 again), and
 the inlet reads each object once across restarts (its position is committed with the
 records it produced).
 """
@@ -98,7 +100,8 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_nothing(tmp_path
     with sqlite3.connect(tmp_path / "seq.stage") as stage:
         produced = json.loads(stage.execute("SELECT state FROM inlet_states").fetchone()[0])["next"]
     objects, written = numbers(s3, "seq/")
-    _, copied = numbers(s3, "copy/")
+    copies, copied = numbers(s3, "copy/")
+    assert numbers(s3, "")[0] == objects + copies, "nothing but the data: one object per batch"
     print(f"\nS3 crash test (seed {seed}): {KILLS} SIGKILLs of `databay run` in {time.monotonic() - began:.1f} s, "
           f"{produced} sequence numbers produced in {objects} objects; duplicates: "
           f"written {sum(written.values()) - len(written)}, copied {sum(copied.values()) - len(copied)}")

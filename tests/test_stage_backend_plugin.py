@@ -87,4 +87,4 @@ def test_the_plugins_author_runs_the_stage_tester_on_it(plugin_env, tmp_path):
     result = plugin_env.run("python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_jsonfile_stage.py",
                             cwd=tmp_path, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "14 passed" in result.stdout
+    assert "16 passed" in result.stdout

@@ -146,6 +146,11 @@ def test_print_outlet_only_payload_and_skip_update(capsys):
     assert capsys.readouterr().out == "Record(payload=5, metadata={})\n"
 
 
+def test_print_outlet_escapes_what_records_and_tags_hold(capsys):
+    push(PrintOutlet(only_payload=True), [Record("a\x1b[2J\nFORGED\u202e")], Update(["t\nx"], 1))
+    assert capsys.readouterr().out == "t\\nx.1 a\\x1b[2J\\nFORGED\\u202e\n"
+
+
 def test_print_outlet_in_a_link(capsys):
     Link(RandomIntInlet(7, 7), PrintOutlet(only_payload=True), 1, tags="random_ints").transfer()
     assert capsys.readouterr().out == "random_ints.0 7\n"

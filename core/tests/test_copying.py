@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime
 
 from databay import Record
 from databay.copying import copy_records, copy_value
@@ -52,6 +53,15 @@ def test_immutable_leaves_are_shared_not_copied():
     copied = copy_records([original])[0]
     assert copied.payload["t"] is text and copied.payload["nested"][0] is text
     assert copied.payload["nested"] is not original.payload["nested"]
+
+
+def test_dates_and_times_are_shared_like_other_immutable_values():
+    when = datetime.datetime(2024, 5, 1, 12, tzinfo=datetime.UTC)
+    original = Record({"day": when.date(), "at": [when]}, {"Stage.BATCH_TIME": when})
+    copied = copy_records([original])[0]
+    assert copied == original
+    assert copied.metadata["Stage.BATCH_TIME"] is when and copied.payload["at"][0] is when
+    assert copied.metadata is not original.metadata and copied.payload["at"] is not original.payload["at"]
 
 
 def test_flat_dict_records_are_copied():

@@ -83,12 +83,13 @@ def test_a_module_named_by_the_pipeline_is_imported_from_its_folder(tmp_path):
 
 
 def test_a_file_beside_the_pipeline_never_shadows_an_installed_module(tmp_path, monkeypatch):
-    # colorsys (standard library) is installed: the pipeline's import string gets it, never the file.
-    sys.modules.pop("colorsys", None)
-    trap(tmp_path, "colorsys")
+    # statistics (standard library) is installed: the pipeline's import string gets it, never the file.
+    # (statistics.median takes one argument, as a processor must.)
+    sys.modules.pop("statistics", None)
+    trap(tmp_path, "statistics")
     monkeypatch.chdir(tmp_path)
     path = tmp_path / "pipeline.toml"
-    path.write_text(pipeline_text("null", '["colorsys:rgb_to_hls"]'))
+    path.write_text(pipeline_text("null", '["statistics:median"]'))
     [link] = load_pipeline(path).links
-    assert not ran(tmp_path, "colorsys")
-    assert link.processors[0].__module__ == "colorsys"
+    assert not ran(tmp_path, "statistics")
+    assert link.processors[0].__module__ == "statistics"

@@ -217,6 +217,11 @@ def test_an_uninstalled_first_party_component_names_its_distribution(monkeypatch
 def test_constructor_failures_are_reported_with_their_place(tmp_path):
     nodes = helper_module(tmp_path, """
         from databay import Outlet
+        from databay.planners import SchedulePlanner
+
+        class Refusing(SchedulePlanner):
+            def __init__(self, *args, **kwargs):
+                raise ValueError("no planner today")
 
         class Unreachable(Outlet):
             def __init__(self, host: str, *args, **kwargs):
@@ -228,7 +233,7 @@ def test_constructor_failures_are_reported_with_their_place(tmp_path):
     """)
     path = write(tmp_path, f"""
         [planner]
-        threads = 0
+        use = "{nodes}:Refusing"
 
         [[links]]
         interval = 1
@@ -236,7 +241,7 @@ def test_constructor_failures_are_reported_with_their_place(tmp_path):
         outlets = ["null", {{ use = "{nodes}:Unreachable", host = "nowhere" }}]
     """)
     assert problems_of(path) == [
-        "planner (schedule): could not be built: ValueError: threads must be a positive int, found: 0",
+        f"planner ({nodes}:Refusing): could not be built: ValueError: no planner today",
         "links[0].inlets[0] (random_int): could not be built: ValueError: RandomIntInlet: min (10) must not be "
         "greater than max (1)",
         f"links[0].outlets[1] ({nodes}:Unreachable): could not be built: ConnectionError: nowhere is not a host",

@@ -89,11 +89,12 @@ def test_every_choice_renders_a_complete_distribution(kinds):
     assert "Copyright (c)" in files["LICENSE"] and "Ada" in files["LICENSE"]
 
 
-def test_descriptions_are_escaped_for_toml_and_checked():
+def test_descriptions_are_escaped_for_toml_and_python():
     files = render_files(PluginNames.from_name("demo"), ("outlet",), description='A "quoted"\n summary')
     assert tomllib.loads(files["pyproject.toml"])["project"]["description"] == 'A "quoted" summary'
-    with pytest.raises(ScaffoldError, match="backslash"):
-        render_files(PluginNames.from_name("demo"), ("outlet",), description="C:\\path")
+    files = render_files(PluginNames.from_name("demo"), ("outlet",), description='C:\\path """')
+    assert tomllib.loads(files["pyproject.toml"])["project"]["description"] == 'C:\\path """'
+    assert ast.get_docstring(ast.parse(files["src/databay_demo/__init__.py"])).startswith('databay-demo: C:\\path """')
 
 
 def test_kinds_must_be_chosen_among_inlet_outlet_planner():

@@ -428,6 +428,17 @@ def test_replayed_dead_letters_are_delivered_at_the_next_transfer(stage_path):
     assert link.stage.backlog() == []
 
 
+def test_dead_letters_replayed_through_the_links_own_stage_are_delivered_next(stage_path):
+    outlet = CollectOutlet(failures=3)
+    link = staged(SequenceInlet(), outlet, stage_path, retry=FAST)
+    link.transfer()
+    link.transfer()
+    assert link.stage.replay() == 1  # the same connection the link delivers through
+    link.transfer()
+    assert outlet.seqs == [3, 4, 5, 0, 1, 2, 6, 7, 8]
+    assert link.stage.backlog() == []
+
+
 def test_purge_deletes_dead_letters(stage_path):
     link = staged(SequenceInlet(), CollectOutlet(failures=3), stage_path, retry=FAST)
     link.transfer()

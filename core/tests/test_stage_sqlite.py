@@ -9,9 +9,9 @@ import sqlite3
 import time
 
 import pytest
-from databay import Inlet, Link, Outlet
+from databay import Inlet, Link, Outlet, Record
 from databay.errors import StageError
-from databay.stage import SqliteStage, Stage
+from databay.stage import SqliteStage, Stage, codec
 
 PIPELINE = """
 [[links]]
@@ -119,6 +119,28 @@ def test_a_stage_of_schema_1_without_old_batches_is_upgraded_in_place(tmp_path):
     with SqliteStage(path) as stage:
         assert stage.uid == "aaaaaaaaaaaa" and stage.batches() == []
     assert schema_of(path) == "2"
+
+
+def test_a_batch_of_schema_1_is_delivered_with_the_time_and_transfer_it_was_stored_with(tmp_path):
+    """Every stage kept each batch's commit time and transfer: its stamps need no migration."""
+    path = tmp_path / "old.stage"
+    schema_1(path, None)
+    with sqlite3.connect(path) as connection:
+        connection.execute("INSERT INTO batches (created, transfer, size, codec, records) VALUES "
+                           "(1714564800.123456789, 'old.4', 1, ?, ?)", (codec.CODEC, codec.encode_records([Record(7)])))
+        connection.execute("INSERT INTO deliveries (outlet, batch) VALUES ('Stamps', 1)")
+    stamps = []
+
+    class Stamps(Keep):
+        def push(self, records, update):
+            stamps.extend((r.metadata[Stage.BATCH_TIME], r.metadata[Stage.BATCH_UPDATE]) for r in records)
+
+    link = Link(Numbers(), Stamps(), interval=1, tags=["new"], stage=path)
+    link.transfer()
+    link.on_shutdown()
+    assert schema_of(path) == "2"
+    assert stamps[0] == (datetime.datetime(2024, 5, 1, 12, 0, 0, 123457, datetime.UTC), "old.4")
+    assert stamps[1][1] == "new.0" and stamps[1][0] > stamps[0][0]
 
 
 def test_old_batches_are_refused_until_converted_then_delivered(tmp_path):

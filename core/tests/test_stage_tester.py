@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+import time
 import unittest
 
 from databay import Link
@@ -67,11 +69,31 @@ class KeepsNothing(SqliteStage):
         super().ack(outlet, batches)
 
 
+class StampsTheTimeOfReading(SqliteStage):
+    """A batch read again gets the time of the read: a redelivery would be named anew."""
+
+    def read(self, batch):
+        records = super().read(batch)
+        for record in records:
+            record.metadata[Stage.BATCH_TIME] = datetime.datetime.now(datetime.UTC)
+        return records
+
+
+class OneTimePerCommit(SqliteStage):
+    """The batches of one commit share its time: names made from it would not sort in batch order."""
+
+    @staticmethod
+    def batch_times(count, after=0.0):
+        return [time.time()] * count
+
+
 def test_backends_breaking_one_guarantee_fail_exactly_its_tests():
     assert set(failures(make_tester(KeepsPoison))) == {"test_a_poison_batch_is_dead_lettered_and_the_next_loads"}
     assert set(failures(make_tester(LeaksSecrets))) == {"test_dead_letters"}
     assert set(failures(make_tester(ForgetsStates))) == {"test_inlet_states_are_committed_with_the_records"}
     assert set(failures(make_tester(KeepsNothing))) == {"test_retention_keeps_delivered_batches_for_a_while"}
+    assert set(failures(make_tester(StampsTheTimeOfReading))) == {"test_stamps_are_the_same_at_every_delivery"}
+    assert set(failures(make_tester(OneTimePerCommit))) == {"test_stamps_are_the_same_at_every_delivery"}
     assert failures(make_tester(SqliteStage)) == {}
 
 

@@ -8,8 +8,8 @@ The public API, for applications and plugins alike (``docs/writing-plugins.md``)
   :class:`Calendar`, :class:`RetryPolicy`, :class:`BasePlanner`, and the pipeline API
   (:func:`load_pipeline`);
 - :mod:`databay.errors`, :mod:`databay.stage`, :mod:`databay.notifier`,
-  :mod:`databay.redaction`, :mod:`databay.schedules` (when links are due) and
-  :mod:`databay.testing` (the conformance kit);
+  :mod:`databay.redaction`, :mod:`databay.printable`, :mod:`databay.schedules` (when links
+  are due) and :mod:`databay.testing` (the conformance kit);
 - :mod:`databay.hookspecs` documents the hooks a plugin implements;
 - databay 0.3's paths keep working for 0.3 code: ``databay.inlets``, ``databay.outlets``,
   ``databay.planners`` (components by class name), ``databay.record``, ``databay.inlet``,

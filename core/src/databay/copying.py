@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import copy
+import datetime
 import operator
 from itertools import chain
 from typing import Any
 
 from databay.record import Record
 
-_IMMUTABLE = frozenset({int, float, str, bool, type(None), bytes, complex, frozenset, range})
+_IMMUTABLE = frozenset({int, float, str, bool, type(None), bytes, complex, frozenset, range,
+                        # Dates and times too: a staged record's Stage.BATCH_TIME is one.
+                        datetime.datetime, datetime.date, datetime.time, datetime.timedelta, datetime.timezone})
 
 
 def copy_value(value: Any) -> Any:

@@ -37,8 +37,9 @@ class Outlet(LifecycleNode, ABC):
         this outlet's pushes, instead of its link's. Also settable as :attr:`retry_policy`.
 
     On a link with a stage, records carry stable identities in their metadata
-    (``Stage.RECORD_ID``, ``Stage.BATCH_ID``), the same when a batch is delivered again:
-    an outlet can use them to write nothing twice.
+    (``Stage.RECORD_ID``, ``Stage.BATCH_ID``) and their batch's commit time and transfer
+    (``Stage.BATCH_TIME``, ``Stage.BATCH_UPDATE``), the same when a batch is delivered
+    again: an outlet can use them to write nothing twice, and to name what it writes.
     """
 
     retry_policy: RetryPolicy | None = None

@@ -1,11 +1,16 @@
 """Text from outside made safe to show: secrets hidden, control characters escaped.
 
-Tags, pipeline values, exception messages and servers' error bodies are input. Shown raw, a
-newline in one forges a second log line, and an escape sequence (``ESC [ ...``) recolours,
-moves or clears the terminal. Every human output (log lines, the command line's errors and
-results, the live view) passes such text through :func:`printable_line` or
-:func:`printable_lines`: registered secrets are redacted first (:mod:`databay.redaction`),
-then control characters are written the way ``repr`` writes them (``\\n``, ``\\x1b``).
+Tags, pipeline values, exception messages, servers' error bodies, plugin metadata and stage
+contents are input. Shown raw, a newline in one forges a second output line, and an escape
+sequence (``ESC [ ...``) recolours, moves or clears the terminal. Every human output of
+databay (log lines, the command line's errors, results and listings, the live view)
+passes such text through :func:`printable_line` or :func:`printable_lines`: registered
+secrets are redacted first (:mod:`databay.redaction`), then control characters are written
+the way ``repr`` writes them (``\\n``, ``\\x1b``). :func:`string_literal` quotes text for
+files that are read back (JSON, TOML, Python source) with the same characters escaped.
+
+A public module: a plugin that prints (a command it adds, say) or puts a server's answer
+into a message uses it too.
 
 Escaped are the C0 controls but tab, DEL, the C1 controls, the Unicode line and paragraph
 separators (``str.splitlines`` splits on them) and the bidirectional overrides (which can
@@ -18,7 +23,7 @@ import re
 
 from databay.redaction import redact
 
-__all__ = ["escape_controls", "printable_line", "printable_lines"]
+__all__ = ["escape_controls", "printable_line", "printable_lines", "string_literal"]
 
 _CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
 _IN_A_LINE = re.compile(f"[\n{_CONTROLS}]")
@@ -51,3 +56,15 @@ def printable_line(text: str) -> str:
 def printable_lines(text: str) -> str:
     """``text`` redacted and escaped, keeping its line breaks (a traceback, a list of problems)."""
     return escape_controls(redact(text), keep_newlines=True)
+
+
+def string_literal(text: str) -> str:
+    """``text`` in double quotes, escaped so that JSON, TOML and Python all read it back as
+    ``text``, and holding no control character: ``"a\\tb \\u001b[2J"``.
+
+    (For TOML, ``text`` must hold no lone surrogate: TOML cannot write one.)
+    """
+    import json  # only for files written: not on every start of the command line
+
+    quoted = json.dumps(text, ensure_ascii=False)  # escapes quotes, backslashes and C0 controls
+    return _IN_LINES.sub(lambda match: f"\\u{ord(match.group()):04x}", quoted)

@@ -1,5 +1,6 @@
-"""FtpOutlet and FtpInlet on staged links: stable names per batch, so a redelivery replaces
-its first copy; the inlet's position committed with the records it produced."""
+"""FtpOutlet and FtpInlet on staged links: stable names per batch (``{time}`` and ``{update}``
+those of the batch's commit), so a redelivery replaces its first copy; the inlet's position
+committed with the records it produced."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import re
 
 import pytest
 from databay import Inlet, Link, Outlet
-from databay.stage import Stage
+from databay.stage import SqliteStage, Stage
 from databay_ftp import FtpInlet, FtpOutlet
 
 
@@ -51,16 +52,23 @@ def numbers_in(files: dict[str, bytes]) -> list[int]:
     return sorted(json.loads(line)["n"] for content in files.values() for line in content.splitlines())
 
 
-@pytest.mark.parametrize("filename", ["{tags}-{uuid}.{ext}", "{batch}.jsonl", "{tags}/{batch}/{uuid}.jsonl"])
-def test_a_redelivered_batch_replaces_its_first_copy(remote, tmp_path, filename):
+@pytest.mark.parametrize("filename", [
+    "{tags}-{time}-{uuid}.{ext}",  # the default
+    "{time:%Y/%m/%d}/{time:%H%M%S.%f}-{update:04d}.jsonl",  # the commit's time and transfer alone
+    "{tags}-{uuid}.{ext}", "{batch}.jsonl", "{tags}/{batch}/{uuid}.jsonl",
+])
+def test_a_redelivered_batch_replaces_its_first_copy(remote, tmp_path, filename, caplog):
     outlet = LosesTheAnswer(remote.url, filename=filename, **remote.components_kwargs())
     link = Link(Numbers(), outlet, interval=1, tags="numbers", stage=tmp_path / "s.stage", ignore_exceptions=True)
     link.transfer()  # uploaded, but the outlet failed: the batch stays pending
     assert [b.batches for b in link.stage.backlog()] == [1]
-    link.transfer()  # batch 1 again (same name), then batch 2
+    [first_name] = remote.files()
+    with caplog.at_level(logging.WARNING, logger="databay.FtpOutlet"):
+        link.transfer()  # batch 1 again (same name), then batch 2
     link.on_shutdown()
     files = remote.files()
-    assert len(files) == 2 and numbers_in(files) == list(range(6))
+    assert len(files) == 2 and first_name in files and numbers_in(files) == list(range(6))
+    assert [r.getMessage() for r in caplog.records if r.name == "databay.FtpOutlet"] == []
     if "{batch}" in filename:
         uid = link.stage.uid
         assert any(f"{uid}-1" in name for name in files) and any(f"{uid}-2" in name for name in files)
@@ -88,14 +96,27 @@ def test_bytes_records_get_stable_names_each(remote, tmp_path):
     assert sorted(remote.files().values()) == [b"one", b"one", b"two", b"two"]  # two batches, no third copy
 
 
-def test_names_that_change_at_redelivery_are_warned_about_once(remote, tmp_path, caplog):
-    outlet = FtpOutlet(remote.url, filename="{time}-{uuid}.jsonl", **remote.components_kwargs())
-    link = Link(Numbers(), outlet, interval=1, stage=tmp_path / "s.stage")
-    with caplog.at_level(logging.WARNING, logger="databay.FtpOutlet"):
-        link.transfer()
-        link.transfer()
+def test_time_and_update_in_a_name_are_those_of_the_batch_commit(remote, tmp_path):
+    outlet = LosesTheAnswer(remote.url, filename="{time:%Y%m%dT%H%M%S.%f}-{update}.jsonl", losses=2,
+                            **remote.components_kwargs())
+    stage = tmp_path / "s.stage"
+    link = Link(Numbers(), outlet, interval=1, tags="numbers", stage=stage, ignore_exceptions=True)
+    link.transfer()
+    link.transfer()  # batch 1 again (failing again), batch 2 waits behind it
     link.on_shutdown()
-    assert caplog.text.count("uses {time} or {update}") == 1
+    stamps = [(r.metadata[Stage.BATCH_TIME], r.metadata[Stage.BATCH_UPDATE])
+              for r in (SqliteStage(stage).open().read(batch)[0] for batch in (1, 2))]
+    names = [f"{when:%Y%m%dT%H%M%S.%f}-{update.rpartition('.')[2]}.jsonl" for when, update in stamps]
+    assert [update for _, update in stamps] == ["numbers.0", "numbers.1"]
+    assert list(remote.files()) == names[:1]
+    # A new process: transfers are numbered from 0 again; the batches keep their names.
+    restarted = Link(Numbers(), LosesTheAnswer(remote.url, filename="{time:%Y%m%dT%H%M%S.%f}-{update}.jsonl",
+                                               losses=0, **remote.components_kwargs()),
+                     interval=1, tags="numbers", stage=stage)
+    restarted.transfer()
+    restarted.on_shutdown()
+    files = remote.files()
+    assert len(files) == 3 and set(names) < set(files)
 
 
 def test_batch_needs_a_stage(remote):
@@ -172,3 +193,15 @@ def test_a_temporary_file_left_by_a_crash_is_replaced_by_the_redelivery(remote, 
     outlet.on_shutdown()
     assert remote.files() == {"abc-7.jsonl": b'{"n": 0}\n{"n": 1}\n{"n": 2}\n'}
 
+
+
+def test_a_batch_update_that_is_no_transfer_is_refused_naming_the_record(remote, update):
+    from databay import Record
+
+    outlet = FtpOutlet(remote.url, filename="{update}.jsonl", **remote.components_kwargs())
+    batch = [Record({"n": 1}, {Stage.BATCH_ID: "abc:7", Stage.BATCH_UPDATE: "todos"})]
+    with pytest.raises(ValueError, match=r"cannot name the file of record 0 of this push \(no inlet\): its "
+                                         r"metadata\['Stage.BATCH_UPDATE'\] 'todos' is not the text of an update"):
+        outlet.push(batch, update)
+    outlet.on_shutdown()
+    assert remote.files() == {}

@@ -3,13 +3,14 @@ killed with SIGKILL at random moments, loses nothing and duplicates nothing.
 
 ``databay run`` runs a pipeline whose link reads JSON-lines files from ``source/`` with an
 ``ftp`` inlet (two files per transfer, every 10 ms) and uploads them to ``target/`` with
-an ``ftp`` outlet named ``{batch}.jsonl``, through a stage. It is killed with SIGKILL at
-random moments, 20 times: while starting, listing, downloading, mid-upload, mid-rename,
-mid-commit. Then ``databay run --once`` drains what is left. Every row of every source
-file must be in the target exactly once (a batch uploaded but not acknowledged before
-the kill is uploaded again under the same name, replacing its first copy), and no
-temporary file may be left (a redelivery reuses, and renames away, the temporary name of
-an interrupted upload).
+an ``ftp`` outlet naming files by time and transfer (``{time:...%f}-{update}.jsonl``),
+through a stage. It is killed with SIGKILL at random moments, 20 times: while starting,
+listing, downloading, mid-upload, mid-rename, mid-commit. Then ``databay run --once``
+drains what is left. Every row of every source file must be in the target exactly once (a
+batch uploaded but not acknowledged before the kill is uploaded again under the same name,
+made of its commit's time and transfer although every new process numbers its transfers
+from 0 again, replacing its first copy), and no temporary file may be left (a redelivery
+reuses, and renames away, the temporary name of an interrupted upload).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ interval = "10ms"
 stage = "crash.stage"
 inlets = [{{ use = "crash_nodes:AnnouncingFtpInlet", url = "{source}", pattern = "*.jsonl", format = "jsonl", \
 password = "${{TEST_FTP_PASSWORD}}", max_files = {max_files}, timeout = 5{options} }}]
-outlets = [{{ use = "ftp", url = "{target}", password = "${{TEST_FTP_PASSWORD}}", filename = "{{batch}}.jsonl", \
+outlets = [{{ use = "ftp", url = "{target}", password = "${{TEST_FTP_PASSWORD}}", filename = "{{time:%Y%m%dT%H%M%S.%f}}-{{update}}.jsonl", \
 timeout = 5{options} }}]
 '''
 

@@ -9,7 +9,7 @@ import pytest
 from databay_ftp.endpoint import Endpoint
 from databay_ftp.errors import FtpFormatError
 from databay_ftp.formats import decode, encode
-from databay_ftp.naming import FilenameTemplate, check_name, transfer_time
+from databay_ftp.naming import FilenameTemplate, check_name, transfer_number, transfer_time
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -46,8 +46,16 @@ def test_templates():
     values = {"tags": "a.b", "update": 7, "uuid": "u" * 32, "batch": "s-3", "time": at, "ext": "csv"}
     assert FilenameTemplate("{time:%Y/%m/%d}/{tags}-{update:04d}.{ext}").render(values) == "2024/05/01/a.b-0007.csv"
     assert FilenameTemplate("{time}").render(values) == "20240501T123005Z"
-    assert FilenameTemplate("{batch}-{uuid}.x").stable
-    assert not FilenameTemplate("{time}-{uuid}.x").stable
+
+
+def test_times_and_transfer_numbers_of_staged_batches():
+    """What Stage.BATCH_TIME and Stage.BATCH_UPDATE give {time} and {update}."""
+    in_paris = datetime.datetime(2024, 5, 1, 14, 30, 5, 7, tzinfo=datetime.timezone(datetime.timedelta(hours=2)))
+    assert f"{transfer_time(in_paris)}" == "20240501T123005Z" and transfer_time(in_paris).microsecond == 7
+    assert [transfer_number(text) for text in ("todos.17", "a.b.0", "3")] == [17, 0, 3]
+    for text in ("todos", "todos.", "a.-1", "a.١", 17):
+        with pytest.raises(ValueError, match="is not the text of an update"):
+            transfer_number(text)
 
 
 @pytest.mark.parametrize("template, message", [

@@ -33,6 +33,18 @@ def test_a_secret_in_the_query_is_redacted_from_errors(server, pull):
     assert KEY not in str(pickle.loads(pickle.dumps(caught.value)))
 
 
+def test_a_secret_with_delimiters_in_params_is_redacted_however_yarl_encodes_it(server, pull):
+    # yarl leaves '@', ':' and '!' as they are in a query, and encodes '=', '&' and '+'.
+    password = "P@ss=w:rd!&x y+z"
+    register_secret(password, "${PASSWORD}")
+    server.route("/data", "no such key", status=403, content_type="text/plain")
+    with pytest.raises(HttpStatusError) as caught:
+        pull(HttpInlet(server.url("/data"), params={"password": password, "page": 1}))
+    assert server.seen[0].query == {"password": password, "page": "1"}
+    expected = server.url("/data?password=${PASSWORD}&page=1")
+    assert str(caught.value) == f"HttpInlet: GET {expected} returned 403 Forbidden: no such key"
+
+
 def test_a_secret_the_server_echoes_is_redacted(server, pull):
     server.route("/data", f"invalid key {KEY}", status=401, content_type="text/plain")
     with pytest.raises(HttpStatusError, match=r"returned 401 Unauthorized: invalid key \$\{API_KEY\}$") as caught:

@@ -40,8 +40,7 @@ class Numbers(Inlet):
 
 
 def numbers_in(bucket) -> list[int]:
-    return sorted(json.loads(line)["n"] for key in bucket.keys() if not key.startswith("_databay/")
-                  for line in bucket.read(key).splitlines())
+    return sorted(json.loads(line)["n"] for key in bucket.keys() for line in bucket.read(key).splitlines())
 
 
 # -- unreachable, missing bucket ----------------------------------------------------------

@@ -129,16 +129,6 @@ def test_bad_content_in_every_format(endpoint, bucket, fmt, data, message):
         S3Inlet(bucket.name, format=fmt, endpoint_url=endpoint).pull(UPDATE)
 
 
-def test_batch_markers_are_skipped(endpoint, bucket):
-    for n in range(10):
-        bucket.put(f"_databay/batches/abc/{n}.json", b'{"batch": "abc:1"}')
-    put_lines(bucket, "data", 1)
-    inlet = S3Inlet(bucket.name, endpoint_url=endpoint, max_objects=2)  # pages of 3 keys: 4 pages of markers
-    assert payloads(inlet.pull(UPDATE)) == [1] and inlet.position == "data"
-    markers = S3Inlet(bucket.name, "_databay/", "json", endpoint_url=endpoint, max_objects=100)
-    assert len(markers.pull(UPDATE)) == 10  # asked for by their prefix
-
-
 def test_an_object_deleted_after_it_was_listed_is_skipped(endpoint, bucket, caplog):
     put_lines(bucket, "a", 1)
     put_lines(bucket, "b", 2)

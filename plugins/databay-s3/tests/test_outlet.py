@@ -189,7 +189,6 @@ def test_in_a_link(endpoint, bucket):
     ({"connect_timeout": -1}, "connect_timeout must be a positive number, got -1"),
     ({"extra_args": {"Bucket": "x"}}, "extra_args ['Bucket'] are not upload arguments"),
     ({"client_options": {"colour": "red"}}, "client_options: "),
-    ({"marker_prefix": ""}, "marker_prefix must be a non-empty string"),
 ])
 def test_bad_arguments_are_refused_when_the_outlet_is_made(arguments, message):
     with pytest.raises(ValueError) as caught:

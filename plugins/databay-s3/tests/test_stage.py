@@ -1,13 +1,15 @@
-"""S3Outlet and S3Inlet on staged links: a redelivered batch overwrites its objects (stable keys,
-batch markers), the inlet's position is committed with its records."""
+"""S3Outlet and S3Inlet on staged links: a redelivered batch overwrites its objects (keys made
+of the batch's stable id and of its commit's time and transfer, ``Stage.BATCH_TIME`` and
+``Stage.BATCH_UPDATE``), the inlet's position is committed with its records."""
 
 from __future__ import annotations
 
 import json
-import logging
+from collections import Counter
 
-from databay import Inlet, Link, Outlet
-from databay.stage import Stage
+import pytest
+from databay import Inlet, Link, Outlet, RetryPolicy
+from databay.stage import SqliteStage, Stage
 from databay.support.buffers import Buffer
 from databay_s3 import S3Inlet, S3Outlet
 
@@ -47,85 +49,98 @@ class Keep(Outlet):
 
 
 def numbers_in(bucket, prefix: str = "") -> list[list[int]]:
-    """The numbers of each data object under ``prefix``, in key order."""
-    return [[json.loads(line)["n"] for line in bucket.read(key).splitlines()]
-            for key in bucket.keys(prefix) if not key.startswith("_databay/")]
+    """The numbers of each object under ``prefix``, in key order."""
+    return [[json.loads(line)["n"] for line in bucket.read(key).splitlines()] for key in bucket.keys(prefix)]
 
 
-def markers(bucket, uid: str) -> list[str]:
-    return [key.rsplit("/", 1)[1] for key in bucket.keys(f"_databay/batches/{uid}/")]
+def requests_of(outlet: S3Outlet) -> Counter:
+    """The S3 operations ``outlet`` sends from now on, counted by name (boto3's events)."""
+    sent: Counter = Counter()
+    outlet.endpoint.client().meta.events.register(
+        "before-call.s3", lambda model, **_: sent.update([model.name]))
+    return sent
 
 
-def test_a_redelivered_batch_overwrites_its_object(endpoint, bucket, tmp_path):
-    outlet = LosesTheAnswer(bucket.name, endpoint_url=endpoint)
+@pytest.mark.parametrize("key", [
+    "{tags}/{time:%Y/%m/%d/%H%M%S.%f}-{uuid}.{ext}",  # the default
+    "{tags}/{update}/{time:%H%M%S.%f}.{ext}",          # no {uuid}: the transfer and the time alone
+    "{tags}/{uuid}.{ext}",
+])
+def test_a_redelivered_batch_overwrites_its_object(endpoint, bucket, tmp_path, key):
+    outlet = LosesTheAnswer(bucket.name, key, endpoint_url=endpoint)
+    sent = requests_of(outlet)
     link = Link(Numbers(), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True, tags=["n"])
     link.transfer()  # written, but the outlet failed: the batch stays pending
     assert [b.batches for b in link.stage.backlog()] == [1]
-    [first_key] = [k for k in bucket.keys() if k.startswith("n/")]
-    uid = link.stage.uid
-    assert markers(bucket, uid) == ["1.json"]
-    marker = json.loads(bucket.read(f"_databay/batches/{uid}/1.json"))
-    assert marker["batch"] == f"{uid}:1" and marker["update"] == "n.0"
+    [first_key] = bucket.keys()
     link.transfer()  # batch 1 again (the same key), then batch 2
-    assert numbers_in(bucket) == [[0, 1, 2], [3, 4, 5]]
+    assert sorted(numbers_in(bucket)) == [[0, 1, 2], [3, 4, 5]]
     assert first_key in bucket.keys()
-    assert markers(bucket, uid) == ["2.json"]  # batch 1's went when batch 2 came: it was acknowledged
     link.transfer()
     link.on_shutdown()
-    assert numbers_in(bucket) == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
-    assert markers(bucket, uid) == ["3.json"]
+    assert sorted(numbers_in(bucket)) == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
     assert link.stage.backlog() == []
+    assert sent == {"PutObject": 4}, "one request per delivery of a batch, nothing else"
 
 
-def test_a_batch_redelivered_by_another_process_reads_its_marker(endpoint, bucket, tmp_path):
+def test_the_key_is_made_of_the_batch_commit(endpoint, bucket, tmp_path):
+    """``{time}`` and ``{update}`` are those the stage stamped on the batch's records."""
+    outlet = LosesTheAnswer(bucket.name, "{update}/{time:%Y%m%dT%H%M%S.%f}.{ext}", endpoint_url=endpoint)
+    link = Link(Numbers(), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True, tags=["n"])
+    link.transfer()
+    [record, *_] = link.stage.read(1)
+    link.on_shutdown()
+    committed = record.metadata[Stage.BATCH_TIME]
+    assert bucket.keys() == [f"n.0/{committed:%Y%m%dT%H%M%S.%f}.jsonl"]
+
+
+def test_a_batch_redelivered_by_another_process_keeps_its_key(endpoint, bucket, tmp_path):
     stage = tmp_path / "s.stage"
     template = "{tags}/{update}/{time:%H%M%S.%f}-{uuid}.{ext}"
     link = Link(Numbers(), LosesTheAnswer(bucket.name, template, endpoint_url=endpoint, losses=5), interval=1,
                 stage=stage, ignore_exceptions=True, tags=["n"])
     link.transfer()
+    link.transfer()  # batch 1 again (failing again), then batch 2 waits behind it
     link.on_shutdown()
     [first_key] = bucket.keys("n/")
     assert first_key.startswith("n/n.0/")
     # A new process: a new outlet (nothing in memory), transfers numbered from 0 again.
-    restarted = Link(Numbers(), S3Outlet(bucket.name, template, endpoint_url=endpoint), interval=1, stage=stage,
-                     tags=["n"])
-    restarted.transfer()
-    restarted.transfer()
+    restarted = Link(Numbers(), LosesTheAnswer(bucket.name, template, endpoint_url=endpoint, losses=0), interval=1,
+                     stage=stage, tags=["n"])
+    restarted.transfer()  # batches 1 and 2 of the first process, then its own batch 3
     restarted.on_shutdown()
     data = bucket.keys("n/")
     assert data[0] == first_key and len(data) == 3
-    assert numbers_in(bucket, "n/") == [[0, 1, 2], [0, 1, 2], [3, 4, 5]]  # the new process's inlet starts at 0
+    # In key order: batch 1 (the first process's transfer 0), batch 3 (the new process's
+    # transfer 0, its inlet counting from 0 again), batch 2 (the first process's transfer 1).
+    assert [key.split("/")[1] for key in data] == ["n.0", "n.0", "n.1"]
+    assert numbers_in(bucket, "n/") == [[0, 1, 2], [0, 1, 2], [3, 4, 5]]
 
 
-def test_without_time_or_update_in_the_key_no_marker_is_needed(endpoint, bucket, tmp_path):
-    outlet = LosesTheAnswer(bucket.name, "{tags}/{uuid}.{ext}", endpoint_url=endpoint)
-    link = Link(Numbers(), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True, tags=["n"])
-    link.transfer()
-    link.transfer()
-    link.on_shutdown()
-    assert sorted(numbers_in(bucket)) == [[0, 1, 2], [3, 4, 5]]
-    assert bucket.keys("_databay/") == []
-
-
-def test_without_markers_a_redelivered_batch_is_written_again(endpoint, bucket, tmp_path):
-    outlet = LosesTheAnswer(bucket.name, endpoint_url=endpoint, marker_prefix=None)
-    link = Link(Numbers(), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True, tags=["n"])
-    link.transfer()
+def test_a_replayed_dead_letter_overwrites_its_object(endpoint, bucket, tmp_path):
+    outlet = LosesTheAnswer(bucket.name, endpoint_url=endpoint)
+    link = Link(Numbers(), outlet, interval=1, stage=tmp_path / "s.stage", tags=["n"],
+                retry=RetryPolicy(attempts=1))
+    link.transfer()  # written, then the outlet failed: dead-lettered
+    [first_key] = bucket.keys()
+    with SqliteStage(tmp_path / "s.stage") as operator:  # databay stage --replay, days later
+        assert operator.replay() == 1
     link.transfer()
     link.on_shutdown()
-    assert numbers_in(bucket) == [[0, 1, 2], [0, 1, 2], [3, 4, 5]]
+    assert first_key in bucket.keys()
+    assert numbers_in(bucket) == [[0, 1, 2], [3, 4, 5]]
 
 
 def test_records_of_several_batches_in_one_push_go_to_one_object_per_batch(endpoint, bucket, tmp_path):
-    outlet = LosesTheAnswer(bucket.name, endpoint_url=endpoint, processors=Buffer(count_threshold=6))
+    outlet = LosesTheAnswer(bucket.name, endpoint_url=endpoint, processors=Buffer(count_threshold=5))  # released past 5 records
     link = Link(Numbers(), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True, tags=["n"])
     link.transfer()  # held by the buffer
     assert numbers_in(bucket) == []
     link.transfer()  # released: batches 1 and 2, written, then the outlet fails
-    assert numbers_in(bucket) == [[0, 1, 2], [3, 4, 5]]
+    assert sorted(numbers_in(bucket)) == [[0, 1, 2], [3, 4, 5]]  # keys of one push: any order
     link.transfer()  # batches 1 and 2 again, then batch 3 (held)
     link.on_shutdown()
-    assert numbers_in(bucket) == [[0, 1, 2], [3, 4, 5]]
+    assert sorted(numbers_in(bucket)) == [[0, 1, 2], [3, 4, 5]]  # keys of one push: any order
 
 
 def test_grouped_records_keep_stable_keys(endpoint, bucket, tmp_path):
@@ -178,20 +193,3 @@ def test_objects_pulled_but_never_committed_are_read_again(endpoint, bucket, tmp
     restarted.transfer()
     restarted.on_shutdown()
     assert [r.payload for r in keep.records] == [1]
-
-
-def test_markers_that_cannot_be_deleted_are_tried_again(proxy, bucket, tmp_path, caplog):
-    proxy.refuse(403, "AccessDenied", "Access Denied", method="POST", times=1, path_contains="delete")
-    link = Link(Numbers(), S3Outlet(bucket.name, endpoint_url=proxy.url), interval=1, stage=tmp_path / "s.stage")
-    link.transfer()
-    with caplog.at_level(logging.WARNING, "databay.S3Outlet"):
-        link.transfer()  # batch 1's marker cannot be deleted: the push itself succeeds
-    assert (f"S3Outlet: 1 of 1 batch marker(s) under s3://{bucket.name}/_databay/batches/ were not deleted "
-            f"(S3Outlet cannot delete batch markers s3://{bucket.name}/_databay/batches/ (endpoint {proxy.url}): "
-            f"access refused: Access Denied [AccessDenied, HTTP 403]); trying again at the next push") in caplog.messages
-    uid = link.stage.uid
-    assert markers(bucket, uid) == ["1.json", "2.json"]
-    link.transfer()
-    link.on_shutdown()
-    assert markers(bucket, uid) == ["3.json"]
-    assert numbers_in(bucket) == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]

@@ -2,7 +2,9 @@
 
 What it prints is redacted and escaped (:mod:`databay.printable`): an error's message often
 quotes input (a value, a server's answer), which must neither show a secret nor drive the
-terminal.
+terminal. Any exception's message is shown on one line; a :class:`CliError`'s may have
+several (a pipeline's problems, one a line), so whoever raises one escapes the input it
+quotes onto one line (:func:`~databay.printable.printable_line`).
 """
 
 from __future__ import annotations
@@ -12,13 +14,16 @@ import sys
 import traceback
 from collections.abc import Iterator
 
+from databay.printable import printable_line, printable_lines
+
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
 
 class CliError(Exception):
-    """A failure to report as ``Error: <message>`` with ``exit_code``."""
+    """A failure to report as ``Error: <message>`` with ``exit_code``; ``message`` may
+    span lines (its other control characters are escaped when shown)."""
 
     def __init__(self, message: str, exit_code: int = EXIT_FAILURE):
         super().__init__(message)
@@ -27,12 +32,13 @@ class CliError(Exception):
 
 def report(exc: BaseException, debug: bool) -> None:
     """Print ``exc`` to stderr: the message, and the traceback only when ``debug``."""
-    from databay.printable import printable_lines  # only on failure: `databay plugins` starts fast
-
     if debug:
         print(printable_lines("".join(traceback.format_exception(exc))), end="", file=sys.stderr)
-    message = str(exc) if isinstance(exc, CliError) else f"{type(exc).__name__}: {exc}"
-    print(f"Error: {printable_lines(message)}", file=sys.stderr)
+    if isinstance(exc, CliError):
+        message = printable_lines(str(exc))
+    else:
+        message = printable_line(f"{type(exc).__name__}: {exc}")
+    print(f"Error: {message}", file=sys.stderr)
     if not debug and not isinstance(exc, CliError):
         print("(run with --debug for the traceback)", file=sys.stderr)
 

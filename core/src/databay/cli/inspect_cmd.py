@@ -12,6 +12,7 @@ import typer
 from databay.cli.errors import EXIT_USAGE, CliError
 from databay.errors import AmbiguousComponentError, ComponentNotFoundError, PluginError
 from databay.plugins import KINDS, Component, get_plugin_manager
+from databay.printable import printable_line
 
 
 def _matches(name: str, kind: str | None) -> list[Component]:
@@ -25,11 +26,11 @@ def _matches(name: str, kind: str | None) -> list[Component]:
         except ComponentNotFoundError as exc:
             errors.append(str(exc))
         except AmbiguousComponentError as exc:
-            raise CliError(str(exc), EXIT_USAGE) from exc
+            raise CliError(printable_line(str(exc)), EXIT_USAGE) from exc
     if not found:
         detail = errors[0] if kind else next((e for e in errors if "did you mean" in e or "pip install" in e),
                                              f"no inlet, outlet, planner, processor or notifier is named '{name}'")
-        raise CliError(detail, EXIT_USAGE)
+        raise CliError(printable_line(detail), EXIT_USAGE)
     return found
 
 
@@ -69,34 +70,35 @@ def inspect_component(
     try:
         details = [describe(c) for c in _matches(name, kind)]
     except PluginError as exc:
-        raise CliError(str(exc)) from exc
+        raise CliError(printable_line(str(exc))) from exc
     if as_json:
         sys.stdout.write(json.dumps(details if len(details) > 1 else details[0], indent=2) + "\n")
         return
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
+    from databay.cli.markup import line, lines
+
+    # Everything below comes from the plugin (names, metadata, annotations, docs): escaped.
     console = Console(emoji=False)
     for info in details:
-        console.print(f"[bold]{info['kind']} {escape(info['name'])}[/bold]  "
-                      f"({escape(info['qualified_name'])})")
-        console.print(f"  class:        {escape(info['class'])}")
-        console.print(f"  distribution: {info['distribution']} {info['version']}")
+        console.print(f"[bold]{info['kind']} {line(info['name'])}[/bold]  ({line(info['qualified_name'])})")
+        console.print(f"  class:        {line(info['class'])}")
+        console.print(f"  distribution: {line(info['distribution'])} {line(info['version'])}")
         table = Table("parameter", "type", "default", box=None, padding=(0, 2))
         for p in info["parameters"]:
-            default = "[red]required[/red]" if p["required"] else escape(repr(p["default"]))
-            table.add_row(p["name"], escape(p["type"] or "-"), default)
+            default = "[red]required[/red]" if p["required"] else line(repr(p["default"]))
+            table.add_row(line(p["name"]), line(p["type"] or "-"), default)
         if info["accepts_extra_keywords"]:
             table.add_row("**kwargs", "-", "-")
         console.print(table)
         if info["metadata_keys"]:
             console.print("  metadata keys:")
             for attr, key in info["metadata_keys"].items():
-                console.print(f"    {attr} = {escape(key)!r}")
+                console.print(f"    {line(attr)} = {line(repr(key))}")
         if info["doc"]:
             console.print()
             # The docstring keeps its own line breaks: re-wrapping them at the console's
             # width would break its lines in two.
-            console.print(escape(info["doc"]), highlight=False, soft_wrap=True)
+            console.print(lines(info["doc"]), highlight=False, soft_wrap=True)
         console.print()

@@ -28,6 +28,7 @@ import typer
 from databay.catalog import first_party_distribution
 from databay.cli.errors import EXIT_FAILURE, EXIT_USAGE, CliError
 from databay.plugins import CORE_DISTRIBUTION, KINDS, get_plugin_manager, normalize
+from databay.printable import printable_line
 
 # The name at the start of a requirement: "databay-http", "databay_http[extra]>=1.0", ...
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?=$|[\[<>=!~;@ ])")
@@ -59,9 +60,9 @@ class PipRun:
     last_lines: list[str] = field(default_factory=list)
 
     def reason(self) -> str:
-        """Why pip failed, in pip's own words."""
+        """Why pip failed, in pip's own words (on one line)."""
         lines = self.errors or self.last_lines[-3:] or [f"pip exited with code {self.returncode}"]
-        return "; ".join(lines)
+        return printable_line("; ".join(lines))
 
 
 def run_pip(*args: str) -> PipRun:
@@ -92,7 +93,7 @@ def run_pip(*args: str) -> PipRun:
             if line.strip():
                 run.last_lines.append(line.strip())
             stream = sys.stderr if line.startswith(("WARNING:", "DEPRECATION:")) else sys.stdout
-            print(line, file=stream, flush=True)
+            print(printable_line(line), file=stream, flush=True)  # what packages say is input
     run.returncode = process.returncode
     return run
 
@@ -200,7 +201,8 @@ def install(
     print_table(shown, title="Installed plugins")
     broken = [p for p in shown if p["error"]]
     if broken:
-        raise CliError("installed, but broken: " + "; ".join(f"{p['name']}: {p['error']}" for p in broken))
+        raise CliError(printable_line("installed, but broken: "
+                                      + "; ".join(f"{p['name']}: {p['error']}" for p in broken)))
 
 
 def _fresh_listing() -> list[dict]:
@@ -209,7 +211,7 @@ def _fresh_listing() -> list[dict]:
     result = subprocess.run([sys.executable, "-m", "databay", "plugins", "--json"],
                             capture_output=True, text=True, env=env)
     if result.returncode != 0:
-        raise CliError(f"installed, but listing the plugins failed: {result.stderr.strip()}")
+        raise CliError(printable_line(f"installed, but listing the plugins failed: {result.stderr.strip()}"))
     return json.loads(result.stdout)["plugins"]
 
 
@@ -241,7 +243,7 @@ def uninstall(
         else:
             what = "; ".join(f"{kind}s: {', '.join(c.name for c in info.of_kind(kind))}"
                              for kind in KINDS if info.of_kind(kind)) or "registers nothing"
-        print(f"{distribution} {installed_version} ({what})")
+        print(printable_line(f"{distribution} {installed_version} ({what})"))
     if not yes:
         typer.confirm(f"Uninstall {len(distributions)} distribution(s)?", abort=True)
     run = run_pip("uninstall", "--yes", "--", *distributions)

@@ -72,12 +72,12 @@ def _register_plugin_commands(strict: bool) -> None:
         try:
             impl.function(app=app)
         except Exception as exc:
-            if strict:
-                raise CliError(f"plugin {impl.plugin_name} failed to add its commands: {exc}") from exc
             from databay.printable import printable_line
 
-            print(printable_line(f"Warning: plugin {impl.plugin_name} failed to add its commands: {exc}"),
-                  file=sys.stderr)
+            message = printable_line(f"plugin {impl.plugin_name} failed to add its commands: {exc}")
+            if strict:
+                raise CliError(message) from exc
+            print(f"Warning: {message}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -26,29 +26,31 @@ def show_plugins(as_json: bool = False, check: bool = False) -> int:
 def print_table(plugins: list[dict], clashes: list[dict] | None = None, title: str = "databay plugins") -> None:
     """Print plugin descriptions (``PluginInfo.as_dict()``, as ``--json`` gives them) as a table."""
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
+    from databay.cli.markup import line
+
+    # Names, versions and errors come from the plugins' metadata and code: shown escaped.
+    table = Table(title=line(title), title_justify="left")
     table.add_column("Plugin", style="bold", no_wrap=True)
     table.add_column("Version", no_wrap=True)
     # One line per kind, so that a narrow terminal wraps between names, never inside one.
     table.add_column("Registers")
     table.add_column("Status", no_wrap=True)
     for plugin in plugins:
-        lines = [
-            f"[dim]{kind}s:[/dim] {', '.join(c['name'] for c in plugin[f'{kind}s'])}"
+        kinds = [
+            f"[dim]{kind}s:[/dim] {line(', '.join(c['name'] for c in plugin[f'{kind}s']))}"
             for kind in KINDS if plugin[f"{kind}s"]
         ]
         status = "[red]broken[/red]" if plugin["error"] else "[green]ok[/green]"
-        table.add_row(plugin["name"], plugin["version"], "\n".join(lines) or "-", status)
+        table.add_row(line(plugin["name"]), line(plugin["version"]), "\n".join(kinds) or "-", status)
     console = Console(emoji=False)
     console.print(table)
     for plugin in plugins:
         if plugin["error"]:
-            console.print(f"[red]{plugin['name']} is broken:[/red] {escape(plugin['error'])}")
+            console.print(f"[red]{line(plugin['name'])} is broken:[/red] {line(plugin['error'])}")
     for clash in clashes or []:
-        name, dists = clash["name"], clash["distributions"]
+        name, dists = line(clash["name"]), [line(d) for d in clash["distributions"]]
         console.print(
             f"[yellow]Warning:[/yellow] {clash['kind']} '{name}' is registered by {' and '.join(dists)}; "
             f"use {' or '.join(f'{d}:{name}' for d in dists)}."
@@ -64,12 +66,13 @@ def _check(manager: PluginManager, as_json: bool) -> int:
         _print_json([v.as_dict() for v in verdicts])
     else:
         from rich.console import Console
-        from rich.markup import escape
+
+        from databay.cli.markup import line
 
         console = Console(emoji=False)  # "databay-email:email: ..." is no :email: emoji
         for v in verdicts:
             mark = "[green]ok  [/green]" if v.ok else "[red]FAIL[/red]"
-            console.print(f"{mark} {v.kind:<9} {escape(v.subject)}: {escape(v.detail)}",
+            console.print(f"{mark} {v.kind:<9} {line(v.subject)}: {line(v.detail)}",
                           highlight=False, soft_wrap=True)
         console.print(f"{len(verdicts) - len(failed)} passed, {len(failed)} failed")
     return 1 if failed else 0

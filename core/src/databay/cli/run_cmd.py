@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from databay.cli.errors import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliError
+from databay.cli.validate_cmd import PIPELINE_HELP
 
 if TYPE_CHECKING:
     from databay.cli.log_setup import ErrorCounter
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 
 def run(
     ctx: typer.Context,
-    pipeline: Path = typer.Argument(..., help="The pipeline file (TOML).", dir_okay=False),
+    pipeline: Path = typer.Argument(..., help=PIPELINE_HELP, dir_okay=False),
     once: bool = typer.Option(False, "--once", help="Transfer every link once, then exit (1 if one failed)."),
     no_live: bool = typer.Option(False, "--no-live", help="Log lines instead of the live view."),
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More logs (-vv: debug)."),

@@ -3,7 +3,10 @@ purging and converting their batches.
 
 Works while the pipeline runs: reading a stage never blocks its link, and a replay is
 picked up at the link's next transfer. Everything printed or exported passes through
-:func:`databay.redaction.redact`.
+:func:`databay.redaction.redact`. Labels (tags), outlet names, error messages and records
+are input: the human views escape them onto one line (:mod:`databay.printable`); JSON
+output and JSON Lines exports hold them exactly, their control characters escaped by JSON;
+a CSV export holds them exactly as they are.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from typing import IO, Any
 import typer
 
 from databay.cli.errors import EXIT_USAGE, CliError
+from databay.cli.validate_cmd import PIPELINE_HELP
+from databay.printable import printable_line
 from databay.redaction import redact
 
 STATES = ("pending", "dead", "delivered")
@@ -67,7 +72,7 @@ class _StagedLink:
 
 
 def stage(
-    pipeline: Path = typer.Argument(..., help="The pipeline file (TOML).", dir_okay=False),
+    pipeline: Path = typer.Argument(..., help=PIPELINE_HELP, dir_okay=False),
     list_batches: bool = typer.Option(False, "--list", help="List the batches, one line per batch and outlet: "
                                       "pending, dead-lettered, and delivered ones kept for stage_retention."),
     export: str | None = typer.Option(None, "--export", metavar="FILE", help="Write the records of the batches "
@@ -153,7 +158,7 @@ def _staged_link(link_spec: Any) -> _StagedLink:
         try:
             stage = value.target(**value.arguments)
         except Exception as exc:  # noqa: BLE001 - a backend's constructor may raise anything
-            raise CliError(f"{value.label}: could not be built: {type(exc).__name__}: {exc}") from None
+            raise CliError(printable_line(f"{value.label}: could not be built: {type(exc).__name__}: {exc}")) from None
     else:
         stage = SqliteStage(value)
     outlets = numbered([getattr(spec.target, "__name__", str(spec.target)) for spec in link_spec.components("outlets")])
@@ -177,7 +182,7 @@ def _opened(link: _StagedLink) -> Any:
     try:
         link.stage.open()
     except StageError as exc:
-        raise CliError(redact(str(exc))) from None
+        raise CliError(printable_line(str(exc))) from None
     return link.stage
 
 
@@ -190,38 +195,39 @@ def _print_json(data: Any) -> None:
 
 def _show(source: str, links: list[_StagedLink]) -> None:
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
+
+    from databay.cli.markup import line
 
     console = Console(emoji=False)
     if not links:
-        console.print(f"{escape(source)}: no link has a stage")
+        console.print(f"{line(source)}: no link has a stage")
         return
-    table = Table(title=f"{escape(source)}: stages", title_justify="left")
+    table = Table(title=f"{line(source)}: stages", title_justify="left")
     for column in ("link", "outlet", "pending", "dead-lettered", "oldest", "last error"):
         table.add_column(column, overflow="fold")
     now = time.time()
     for link in links:
         if not link.exists:
-            table.add_row(escape(link.label), "-", "-", "-", "-", f"[dim]{escape(link.location)} not created yet[/dim]")
+            table.add_row(line(link.label), "-", "-", "-", "-", f"[dim]{line(link.location)} not created yet[/dim]")
             continue
         for row in link.as_dict()["outlets"]:
             pending, dead = row["pending"], row["dead"]
             oldest = min((s["oldest"] for s in (pending, dead) if s), default=None)
             failures = [s for s in (pending, dead) if s and s["last_failed_at"]]
             last = max(failures, key=lambda s: s["last_failed_at"])["last_error"] if failures else ""
-            outlet = escape(row["outlet"]) + ("" if row["in_link"] else " [yellow](not in the link)[/yellow]")
-            table.add_row(escape(link.label), outlet, _count(pending), _count(dead),
-                          _age(now - oldest) if oldest else "-", escape(redact(_short(last or ""))))
+            outlet = line(row["outlet"]) + ("" if row["in_link"] else " [yellow](not in the link)[/yellow]")
+            table.add_row(line(link.label), outlet, _count(pending), _count(dead),
+                          _age(now - oldest) if oldest else "-", line(_short(last or "")))
     console.print(table)
     for link in links:
         kept = link.as_dict()["delivered"]
         if kept:
-            console.print(f"{escape(link.label)}: {_count(kept)} delivered, kept for its stage_retention (oldest "
+            console.print(f"{line(link.label)}: {_count(kept)} delivered, kept for its stage_retention (oldest "
                           f"{_age(now - kept['oldest'])}); --list and --export show them")
         if link.orphans:
-            console.print(f"[yellow]{escape(link.label)}:[/yellow] batches wait for outlets the link no longer has "
-                          f"({escape(', '.join(link.orphans))}); --purge deletes them")
+            console.print(f"[yellow]{line(link.label)}:[/yellow] batches wait for outlets the link no longer has "
+                          f"({line(', '.join(link.orphans))}); --purge deletes them")
 
 
 def _count(state: dict[str, Any] | None) -> str:
@@ -252,7 +258,7 @@ def _stage_call(method: Any, *args: Any) -> Any:
     try:
         return method(*args)
     except StageError as exc:
-        raise CliError(redact(str(exc))) from None
+        raise CliError(printable_line(str(exc))) from None
 
 
 def _list(source: str, links: list[_StagedLink], wanted: list[str], as_json: bool) -> None:
@@ -268,20 +274,20 @@ def _list(source: str, links: list[_StagedLink], wanted: list[str], as_json: boo
         _print_json({"source": source, "batches": rows})
         return
     from rich.console import Console
-    from rich.markup import escape
     from rich.table import Table
+
+    from databay.cli.markup import line
 
     console = Console(emoji=False)
     if not rows:
-        console.print(f"{escape(source)}: no {' or '.join(wanted)} batch")
+        console.print(f"{line(source)}: no {' or '.join(wanted)} batch")
         return
-    table = Table(title=f"{escape(source)}: batches ({', '.join(wanted)})", title_justify="left")
+    table = Table(title=f"{line(source)}: batches ({', '.join(wanted)})", title_justify="left")
     for column in ("link", "batch", "outlet", "state", "records", "created", "failed / delivered", "error"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(escape(row["link"]), escape(row["batch_id"]), escape(row["outlet"] or "-"), row["state"],
-                      f"{row['records']:,}", _when(row["created"]), _when(row["at"]),
-                      escape(redact(_short(row["error"] or ""))))
+        table.add_row(line(row["link"]), line(row["batch_id"]), line(row["outlet"] or "-"), row["state"],
+                      f"{row['records']:,}", _when(row["created"]), _when(row["at"]), line(_short(row["error"] or "")))
     console.print(table)
 
 
@@ -332,11 +338,12 @@ def _rows(link: _StagedLink, entry: Any, outlets: list[str]) -> Iterator[dict[st
         yield {**base, "error": str(exc)}  # exported all the same: its reason instead of its records
         return
     except StageError as exc:
-        raise CliError(redact(str(exc))) from None
+        raise CliError(printable_line(str(exc))) from None
     for record in records:
         metadata = dict(record.metadata)
         record_id = metadata.pop(Stage.RECORD_ID, None)
-        metadata.pop(Stage.BATCH_ID, None)
+        for stamp in (Stage.BATCH_ID, Stage.BATCH_TIME, Stage.BATCH_UPDATE):  # the batch's, not the record's
+            metadata.pop(stamp, None)
         yield {**base, "record_id": record_id, "payload": _plain(record.payload), "metadata": _plain(metadata)}
 
 
@@ -363,7 +370,7 @@ class _output:
 
 def _jsonl_writer(out: IO[str]) -> Any:
     def write(row: dict[str, Any]) -> None:
-        out.write(redact(json.dumps(row, ensure_ascii=False)) + "\n")
+        out.write(redact(json.dumps(row)) + "\n")  # ensure_ascii: no control character written raw
 
     return write
 
@@ -422,7 +429,7 @@ def _replay(links: list[_StagedLink], as_json: bool) -> None:
         return
     total = sum(r["replayed"] for r in results)
     for result in results:
-        print(f"{result['link']}: {result['replayed']} dead-lettered batch(es) are pending again")
+        print(printable_line(f"{result['link']}: {result['replayed']} dead-lettered batch(es) are pending again"))
     print(f"{total} batch(es) replayed: a running pipeline delivers them at its next transfer, "
           f"else the next run does" if total else "no dead-lettered batch to replay")
 
@@ -443,10 +450,11 @@ def _purge(links: list[_StagedLink], yes: bool, as_json: bool) -> None:
     if not as_json:
         for link, dead, orphans in plan:
             for entry in dead:
-                print(f"{link.label}: {entry.outlet}: {entry.batches} dead-lettered batch(es), {entry.records} records")
+                print(printable_line(f"{link.label}: {entry.outlet}: {entry.batches} dead-lettered batch(es), "
+                                     f"{entry.records} records"))
             for entry in orphans:
-                print(f"{link.label}: {entry.outlet} (not in the link): {entry.batches} {entry.state} batch(es), "
-                      f"{entry.records} records")
+                print(printable_line(f"{link.label}: {entry.outlet} (not in the link): {entry.batches} "
+                                     f"{entry.state} batch(es), {entry.records} records"))
     if not yes:
         if not sys.stdin.isatty():
             raise CliError("--purge deletes batches for good: confirm in a terminal, or pass --yes", EXIT_USAGE)
@@ -466,9 +474,9 @@ def _purge(links: list[_StagedLink], yes: bool, as_json: bool) -> None:
         _print_json({"purged": results})
         return
     for result in results:
-        print(f"{result['link']}: deleted {result['dead_lettered']} dead-lettered batch(es)"
-              + (f" and {result['not_in_link']} owed to outlets no longer in the link"
-                 if result["not_in_link"] else ""))
+        print(printable_line(f"{result['link']}: deleted {result['dead_lettered']} dead-lettered batch(es)"
+                             + (f" and {result['not_in_link']} owed to outlets no longer in the link"
+                                if result["not_in_link"] else "")))
 
 
 def _migrate(links: list[_StagedLink], as_json: bool) -> None:
@@ -488,6 +496,7 @@ def _migrate(links: list[_StagedLink], as_json: bool) -> None:
     for result in results:
         note = (f"; {result['unreadable']} could not be read and will be dead-lettered when delivered"
                 if result["unreadable"] else "")
-        print(f"{result['link']}: {result['converted']} batch(es) converted to the current format{note}")
+        print(printable_line(f"{result['link']}: {result['converted']} batch(es) converted to the current "
+                             f"format{note}"))
     if not results:
         print("no stage to convert")

@@ -1,7 +1,9 @@
 """``databay validate PIPELINE``: check a pipeline file without running or connecting anything.
 
 Everything it prints passes through :func:`databay.redaction.redact`: the pipeline's
-``${VAR}`` and profile values are registered as secrets while it is checked.
+``${VAR}`` and profile values are registered as secrets while it is checked. What the
+summary and the warnings quote from the file (tags, names, the file's own name) is escaped
+line by line (:mod:`databay.printable`); JSON escapes control characters itself.
 """
 
 from __future__ import annotations
@@ -14,15 +16,19 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from databay.cli.errors import EXIT_USAGE, CliError
+from databay.printable import printable_line
 from databay.redaction import redact
 
 if TYPE_CHECKING:
     from databay.pipeline import PipelineSpec
 
+PIPELINE_HELP = "The pipeline file: TOML, or YAML (.yaml/.yml, databay[yaml])."
+"""The help of the PIPELINE argument of every command taking one."""
+
 
 def validate(
     # Not dir_okay=False: a folder is a problem like any other, so that --json reports it too.
-    pipeline: Path = typer.Argument(..., help="The pipeline file: TOML, or YAML (.yaml/.yml, databay[yaml])."),
+    pipeline: Path = typer.Argument(..., help=PIPELINE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for scripts (problems too)."),
     show: bool = typer.Option(
         False, "--show",
@@ -57,7 +63,7 @@ def validate(
         _print_summary(spec)
     if not as_json:
         for warning in spec.warnings:
-            print(redact(f"Warning: {spec.source}: {warning}"), file=sys.stderr)
+            print(printable_line(f"Warning: {spec.source}: {warning}"), file=sys.stderr)
 
 
 def _print_summary(spec: PipelineSpec) -> None:
@@ -67,7 +73,7 @@ def _print_summary(spec: PipelineSpec) -> None:
     lines = [f"{spec.source}: valid, {count} link{'s' if count != 1 else ''}, planner {spec.planner.use}"]
     lines += [f"  {line}" for link in spec.links for line in link_lines(link)]
     lines += [f"  {notifier.place}: {component_text(notifier)}" for notifier in spec.notifiers]
-    print(redact("\n".join(lines)))
+    print("\n".join(printable_line(line) for line in lines))
 
 
 def _write_json(data: dict[str, Any]) -> None:

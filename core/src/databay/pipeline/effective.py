@@ -10,7 +10,9 @@ profile show as ``<profile NAME.KEY>`` whatever their value.
 
 :func:`effective_config` gives plain data for JSON; :func:`effective_toml` the same as a
 TOML pipeline file, the resolutions in comments (and the arguments a profile gives, so that
-the output is a pipeline that runs the same).
+the output is a pipeline that runs the same). Text from the file (tags, names, values) is
+escaped there: strings as TOML strings whose control characters are all escapes, comments
+onto one line (:mod:`databay.printable`), so that the TOML holds no control character.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from databay.introspect import constructor_parameters
 from databay.pipeline.intervals import format_interval
 from databay.pipeline.keys import USE
 from databay.pipeline.specs import ComponentSpec, LinkSpec, PipelineSpec
+from databay.printable import printable_line, string_literal
 from databay.redaction import redact
 
 # Old names of Link arguments (kept for 0.3 code): a pipeline has no use for them.
@@ -56,7 +59,7 @@ def effective_toml(spec: PipelineSpec) -> str:
     """:func:`effective_config` as a TOML pipeline, resolutions and sharing in comments."""
     config = effective_config(spec)
     out = [
-        f"# {spec.source}: the configuration as it will run. Defaults are filled in, names",
+        _comment(f"{spec.source}: the configuration as it will run. Defaults are filled in, names"),
         "# resolved, profiles and ${VAR} applied; secrets show as ${VAR} or <profile NAME.KEY>.",
         "# Arguments whose value is None are left out.",
         "",
@@ -64,7 +67,7 @@ def effective_toml(spec: PipelineSpec) -> str:
         *_table_lines(config["planner"]),
     ]
     for link in config["links"]:
-        out += ["", "[[links]]", f"# {link['label']}"]
+        out += ["", "[[links]]", _comment(link["label"])]
         out += _assignments(link["arguments"])
         for key in ("inlets", "outlets"):
             for component in link[key]:
@@ -181,9 +184,9 @@ def _table_lines(component: dict[str, Any]) -> list[str]:
     lines = []
     if "name" in component:
         shared = ", ".join(component.get("shared_with", []))
-        lines.append(f"# {component['place']}: the named component '{component['name']}'"
-                     + (f", one instance shared with {shared}" if shared else ""))
-    lines.append(f"# {component['use']}: {component['target']}")
+        lines.append(_comment(f"{component['place']}: the named component '{component['name']}'"
+                              + (f", one instance shared with {shared}" if shared else "")))
+    lines.append(_comment(f"{component['use']}: {component['target']}"))
     table = _as_table(component)
     # What the profile gives stays a comment: the output remains a pipeline that runs the same.
     hidden = {key: table.pop(key) for key in component.get("from_profile", [])}
@@ -217,7 +220,7 @@ def toml_value(value: Any) -> str:
             return "inf" if value > 0 else "-inf"
         return repr(value)
     if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # a TOML basic string is JSON's escaping
+        return string_literal(value)
     if isinstance(value, datetime.datetime | datetime.date | datetime.time):
         return value.isoformat()
     if isinstance(value, _Component):
@@ -229,9 +232,14 @@ def toml_value(value: Any) -> str:
         return f"{{ {items} }}"
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(item) for item in value) + "]"
-    return json.dumps(str(value))
+    return string_literal(str(value))
 
 
 def _key(key: str) -> str:
     bare = key and all(c.isascii() and (c.isalnum() or c in "_-") for c in key)
-    return key if bare else json.dumps(key, ensure_ascii=False)
+    return key if bare else string_literal(key)
+
+
+def _comment(text: str) -> str:
+    """``# text``, ``text`` escaped onto the comment's line."""
+    return f"# {printable_line(text)}"

@@ -16,7 +16,9 @@ arguments, checked against the constructor's signature and type hints.
   argument read here because its bound (at least 1) is not in its type hint.
 - An inlet or outlet table: ``retry`` (set as the node's ``retry_policy``, whatever its
   constructor accepts); an outlet table: ``processors``.
-- A planner table: ``links`` is refused (links are ``[[links]]`` tables).
+- A planner table: ``links`` is refused (links are ``[[links]]`` tables); ``threads`` is
+  the constructor argument, read here because its bound (at least 1, as every planner on
+  databay's engine requires) is not in its type hint.
 
 To add a key (for instance a retry policy on link and component tables), add a
 :class:`Key` to :data:`RESERVED` for the tables it belongs to. Its ``read`` checks and
@@ -266,7 +268,7 @@ RESERVED: dict[str, dict[str, Key]] = {
     },
     "outlet": {"processors": _PROCESSORS, "retry": _NODE_RETRY},
     "inlet": {"retry": _NODE_RETRY},
-    "planner": {"links": Key(_no_links)},
+    "planner": {"links": Key(_no_links), "threads": Key(_positive_int("threads"))},
     "processor": {},
     "notifier": {},
     "stage": {},

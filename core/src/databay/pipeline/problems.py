@@ -2,7 +2,10 @@
 
 Problems are shown to people and to scripts, so they never hold a secret: their text
 passes through :func:`databay.redaction.redact` when made and again when shown (a secret
-may be registered after a problem that happens to contain it was made).
+may be registered after a problem that happens to contain it was made). Shown as text, a
+problem is one line whatever it quotes (a key, a tag, a file name): its control characters
+are escaped (:func:`databay.printable.printable_line`); :meth:`Problem.as_dict` keeps them
+for JSON, which escapes them itself.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from databay.printable import printable_line
 from databay.redaction import redact
 
 
@@ -34,9 +38,9 @@ class Problem:
         object.__setattr__(self, "message", redact(self.message))
 
     def __str__(self) -> str:
-        """``place: message``, then `` (line N)`` when the line is known."""
+        """``place: message``, then `` (line N)`` when the line is known; on one line."""
         line = f" (line {self.line})" if self.line is not None else ""
-        return redact(f"{self.place}: {self.message}{line}")
+        return printable_line(f"{self.place}: {self.message}{line}")
 
     def as_dict(self) -> dict[str, Any]:
         """``{"place", "message"}``, and ``"line"`` when it is known."""
@@ -61,6 +65,8 @@ def line_of(lines: Mapping[str, int], place: str) -> int | None:
 class PipelineError(ValueError):
     """A pipeline that cannot be built: every problem found, each with its place.
 
+    Its message is a heading, then each problem on a line of its own.
+
     :param source: the file's path, or ``<text>``.
     :param problems: what is wrong, in the order of the file.
     """
@@ -69,6 +75,6 @@ class PipelineError(ValueError):
         self.source = source
         self.problems = list(problems)
         count = len(self.problems)
-        lines = [f"{source}: {count} problem{'s' if count != 1 else ''}"]
+        lines = [printable_line(f"{source}: {count} problem{'s' if count != 1 else ''}")]
         lines += [f"  {problem}" for problem in self.problems]
-        super().__init__(redact("\n".join(lines)))
+        super().__init__("\n".join(lines))

@@ -30,6 +30,7 @@ from databay.pipeline.profiles import ProfileError, Profiles
 from databay.pipeline.specs import ComponentSpec, LinkSpec, PipelineSpec
 from databay.pipeline.typecheck import Mismatch, coerce, imported_callable, shown
 from databay.plugins import PluginManager, normalize
+from databay.plugins.kinds import KINDS as KIND_CONTRACTS
 
 TOP = "pipeline"
 DEFAULT_PLANNER = "schedule"
@@ -306,15 +307,21 @@ class Checker:
             return str(name), {}
 
     def resolve(self, kind: str, use: str, label: str) -> Any:
-        """The class or callable ``use`` names: a registered component, or ``module:attr``."""
+        """The class or callable ``use`` names: a registered component, or ``module:attr``;
+        either must be what ``kind`` needs (see :mod:`databay.plugins.kinds`)."""
         left, colon, _ = use.rpartition(":")
         if colon and normalize(left) not in self.manager.plugins:
             try:
-                return imported_callable(use)
+                target = imported_callable(use)
             except Mismatch as exc:
                 self.problem(label, exc.detail or f"'{use}' is neither a {kind} name nor an import string "
                                                   f"'package.module:attr'")
                 return INVALID
+            unfit = KIND_CONTRACTS[kind].problem_with(target, use)
+            if unfit is not None:
+                self.problem(label, unfit)
+                return INVALID
+            return target
         try:
             return self.manager.find(kind, use).load()
         except ComponentNotFoundError as exc:

@@ -3,7 +3,9 @@
 A registered target is trusted only once it is shown to be what its kind needs: a plugin
 that registers ``"os:system"`` as an inlet gets an error naming it when the inlet is
 resolved (by a pipeline, ``databay validate``, ``databay inspect``, ``databay plugins
---check`` or ``from databay.inlets import ...``), never a call of ``os.system``.
+--check`` or ``from databay.inlets import ...``), never a call of ``os.system``. What a
+pipeline names by import string (``processors = ["os:system"]``) is held to the same
+contract (:meth:`Kind.problem_with`).
 
 The base classes are named here by their public import path and imported only when a
 target is checked, so that listing plugins imports none of the model. Adding a kind is one
@@ -36,6 +38,19 @@ class Kind:
     hook: str
     must_be: str
     contract: Contract
+
+    def problem_with(self, target: Any, path: str, named: str | None = None) -> str | None:
+        """Why ``target``, found at the import string ``path``, cannot be a component of this
+        kind (``os:system is a built-in function, not a subclass of databay.Inlet; an inlet
+        must be ...``), or ``None`` when it can.
+
+        :param named: how the message names a component of this kind (default: ``an inlet``).
+        """
+        problem = self.contract(target)
+        if problem is None:
+            return None
+        named = named or f"{'an' if self.name[0] in 'aeiou' else 'a'} {self.name}"
+        return f"{path} {problem}; {named} must be {self.must_be}"
 
 
 def describe(target: Any) -> str:

@@ -97,11 +97,7 @@ class Component:
 
     def contract_problem(self, target: Any) -> str | None:
         """Why ``target`` (this component's, imported) is unfit for its kind, or ``None``."""
-        kind = KINDS[self.kind]
-        problem = kind.contract(target)
-        if problem is None:
-            return None
-        return f"{self.import_path} {problem}; a registered {self.kind} must be {kind.must_be}"
+        return KINDS[self.kind].problem_with(target, self.import_path, f"a registered {self.kind}")
 
     def load(self) -> Any:
         """Import (once) and return the target, checked against its kind's contract.

@@ -4,6 +4,13 @@ The templates are files of this package (``templates/``) rendered with
 :class:`string.Template` (``$name`` placeholders). What varies with the components
 chosen (the plugin module's hooks, the README's sections, the tests) is put together
 here from per-kind templates and snippets.
+
+What a user types (the author, e-mail and description) is escaped for each file it lands
+in, whatever it holds: TOML strings and the package's docstring spell every control
+character as an escape (:func:`databay.printable.string_literal`), the README shows the
+description as text (Markdown markup backslash-escaped), the licence has the author on one
+line. The command line refuses control characters before that (a mistake, there), but
+:func:`render_files` and :func:`generate` are safe on their own.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from pathlib import Path
 from string import Template
 
 from databay.catalog import FIRST_PARTY
+from databay.printable import escape_controls, string_literal
 
 KINDS = ("inlet", "outlet", "planner")
 """What a generated plugin can register."""
@@ -79,10 +87,32 @@ def _render(relative: str, values: dict[str, str]) -> str:
     return _template(relative).substitute(values)
 
 
-def _toml_string(value: str) -> str:
-    """``value`` as a TOML basic string (quotes included)."""
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{escaped}"'
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>!|~&])")
+_MARKDOWN_BLOCK = re.compile(r"^(?:[#+=-]|\d+(?=[.)]))")
+
+
+def _encodable(value: str) -> str:
+    """``value`` with lone surrogates (from undecodable command-line bytes) as U+FFFD:
+    no file can hold them."""
+    return _SURROGATE.sub("\ufffd", value)
+
+
+def _docstring_text(value: str) -> str:
+    """``value`` for the inside of a triple-quoted docstring, which then holds exactly ``value``."""
+    return string_literal(value)[1:-1]
+
+
+def _markdown_text(value: str) -> str:
+    """``value`` as Markdown showing it as it is, on one line: control characters written
+    out, markup characters backslash-escaped, and no heading, list or quote begun."""
+    text = _MARKDOWN_INLINE.sub(r"\\\1", escape_controls(value))
+    start = _MARKDOWN_BLOCK.match(text)
+    if start is None:
+        return text
+    if start.group().isdigit():  # "1." or "1)" would begin an ordered list
+        return f"{start.group()}\\{text[start.end():]}"
+    return "\\" + text
 
 
 def render_files(
@@ -103,20 +133,20 @@ def render_files(
     from databay import __version__
 
     classes = {kind: f"{names.class_prefix}{kind.capitalize()}" for kind in kinds}
-    description = " ".join(description.split()) or _default_description(kinds)
-    if "\\" in description or '"""' in description:
-        raise ScaffoldError('a description cannot contain a backslash or """')
-    author_fields = [f"name = {_toml_string(author)}"] if author else []
-    author_fields += [f"email = {_toml_string(email)}"] if email else []
+    author, email = _encodable(author), _encodable(email)
+    description = " ".join(_encodable(description).split()) or _default_description(kinds)
+    author_fields = [f"name = {string_literal(author)}"] if author else []
+    author_fields += [f"email = {string_literal(email)}"] if email else []
     major = int(re.match(r"\d+", __version__).group())  # type: ignore[union-attr]
     values = {
         "short": names.short,
         "distribution": names.distribution,
         "package": names.package,
-        "description": description,
-        "description_toml": _toml_string(description),
+        "description_docstring": _docstring_text(description),
+        "description_markdown": _markdown_text(description),
+        "description_toml": string_literal(description),
         "authors": "{ " + ", ".join(author_fields) + " }" if author_fields else "",
-        "copyright_holder": author or f"the {names.distribution} authors",
+        "copyright_holder": escape_controls(author) or f"the {names.distribution} authors",
         "year": str(datetime.date.today().year),
         "databay_requirement": f"databay>={__version__},<{major + 1}",
         "first_class": classes[kinds[0]],

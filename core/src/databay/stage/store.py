@@ -3,10 +3,11 @@
 One SQLite file per link, in WAL mode. Its tables:
 
 ``batches``
-    one row per staged batch: ``id`` (never reused), ``created`` (Unix time),
-    ``transfer`` (the update that staged it, e.g. ``todos.17``), ``size`` (records),
-    ``codec`` and ``records`` (see :mod:`databay.stage.codec`), ``delivered`` (when every
-    outlet had acknowledged it, for a batch kept for the stage's retention).
+    one row per staged batch: ``id`` (never reused), ``created`` (when it was committed,
+    Unix time, growing with ``id``: ``Stage.BATCH_TIME``), ``transfer`` (the update that
+    staged it, e.g. ``todos.17``: ``Stage.BATCH_UPDATE``), ``size`` (records), ``codec``
+    and ``records`` (see :mod:`databay.stage.codec`), ``delivered`` (when every outlet had
+    acknowledged it, for a batch kept for the stage's retention).
 ``deliveries``
     one row per batch and outlet that has not acknowledged it: ``state`` is
     ``pending`` (to be delivered) or ``dead`` (dead-lettered: given up on, with
@@ -139,9 +140,11 @@ class SqliteStage(Stage):
         self._lock = threading.RLock()
         self._lock_file: Any = None
         self._data_version = 0
+        self._replayed_here = False  # replay/purge/forget through this object: seen like another's
         self._collectable: list[int] = []
         self._expired_at = 0.0
         self._converting = False
+        self._newest_batch_time = 0.0
 
     @property
     def path(self) -> Path:
@@ -286,6 +289,8 @@ class SqliteStage(Stage):
             raise
         self.uid = info["uid"]
         self._data_version = connection.execute("PRAGMA data_version").fetchone()[0]
+        newest = connection.execute("SELECT created FROM batches ORDER BY id DESC LIMIT 1").fetchone()
+        self._newest_batch_time = max(self._newest_batch_time, newest[0] if newest else 0.0)
 
     def _upgraded(self, connection: sqlite3.Connection) -> dict[str, str]:
         """The stage's ``stage_info``, after making the schema current (inside a transaction)."""
@@ -395,13 +400,14 @@ class SqliteStage(Stage):
         if not (encoded or inlet_states or clear_intake or intake):
             return []  # nothing to write: no transaction
         now = time.time()
+        times = self.batch_times(len(encoded), self._newest_batch_time)
         ids: list[int] = []
         with self._writing("cannot commit transfer", transfer) as connection:
             self._collect(connection)
-            for size, data in encoded:
+            for (size, data), created in zip(encoded, times):
                 cursor = connection.execute(
                     "INSERT INTO batches (created, transfer, size, codec, records) VALUES (?, ?, ?, ?, ?)",
-                    (now, transfer, size, codec.CODEC, data))
+                    (created, transfer, size, codec.CODEC, data))
                 batch = cursor.lastrowid
                 assert batch is not None  # set by every INSERT that succeeded
                 ids.append(batch)
@@ -417,6 +423,9 @@ class SqliteStage(Stage):
             if intake is not None:
                 connection.execute("INSERT INTO intake (created, codec, records) VALUES (?, ?, ?)",
                                    (now, codec.CODEC, intake))
+        if ids:
+            self._newest_batch_time = times[-1]
+            self.remember_origins(ids, times, transfer)
         return ids
 
     def intake(self) -> list[Record]:
@@ -479,16 +488,17 @@ class SqliteStage(Stage):
 
     def read(self, batch: int) -> list[Record]:
         """The records of batch number ``batch``, stamped with their identities (see :meth:`Stage.read`)."""
-        rows = self._reading(f"cannot read batch {batch}", "SELECT codec, records FROM batches WHERE id = ?",
-                             (batch,))
+        rows = self._reading(f"cannot read batch {batch}",
+                             "SELECT codec, records, created, transfer FROM batches WHERE id = ?", (batch,))
         if not rows:
             raise StageError(f"stage {self._path}: batch {batch} is not staged")
+        codec_name, data, created, transfer = rows[0]
         try:
-            records = _decoded(rows[0][0], rows[0][1])
+            records = _decoded(codec_name, data)
         except codec.DecodeError as exc:
             raise UndecodableBatchError(redact(f"stage {self._path}: batch {batch} cannot be decoded: {exc}")
                                         ) from None
-        self.stamp(records, batch)
+        self.stamp(records, batch, (created, transfer))
         return records
 
     def ack(self, outlet: str, batches: Iterable[int]) -> None:
@@ -563,15 +573,17 @@ class SqliteStage(Stage):
                            traceback) for batch in batches]
 
     def changed_elsewhere(self) -> bool:
-        """Whether another connection (e.g. ``databay stage --replay``) changed the stage
-        since the last call."""
+        """Whether another connection (e.g. ``databay stage --replay``), or a replay, purge
+        or forget through this object, changed the stage since the last call."""
         with self._lock:
             connection = self._require_open()
             try:
                 version = connection.execute("PRAGMA data_version").fetchone()[0]
             except sqlite3.Error as exc:
                 raise self._error("cannot read", exc) from exc
-            changed, self._data_version = version != self._data_version, version
+            # data_version only moves for other connections' commits.
+            changed = version != self._data_version or self._replayed_here
+            self._data_version, self._replayed_here = version, False
             return changed
 
     # -- operating -----------------------------------------------------------------
@@ -632,6 +644,7 @@ class SqliteStage(Stage):
         where, args = ("AND outlet = ?", (outlet,)) if outlet is not None else ("", ())
         with self._writing("cannot replay dead letters of", outlet or "all outlets") as connection:
             cursor = connection.execute(f"UPDATE deliveries SET state = 'pending' WHERE state = 'dead' {where}", args)
+            self._replayed_here = True
             return cursor.rowcount
 
     def purge(self, outlet: str | None = None) -> int:
@@ -645,6 +658,7 @@ class SqliteStage(Stage):
                                       args).fetchall()
             connection.executemany("DELETE FROM deliveries WHERE outlet = ? AND batch = ?", rows)
             connection.execute(_DELETE_UNWANTED_BATCHES)
+            self._replayed_here = True
             return len(rows)
 
     def forget(self, outlet: str) -> int:
@@ -653,6 +667,7 @@ class SqliteStage(Stage):
         with self._writing("cannot forget the batches of", outlet) as connection:
             count = connection.execute("DELETE FROM deliveries WHERE outlet = ?", (outlet,)).rowcount
             connection.execute(_DELETE_UNWANTED_BATCHES)
+            self._replayed_here = True
             return count
 
     def integrity_check(self) -> str:

@@ -46,6 +46,10 @@ class StageTester(unittest.TestCase):
     - commit before delivery: what :meth:`~Stage.commit` returned is there for a new
       object over the same storage, records exact (payloads, metadata, their types) and
       stamped with their identities;
+    - stamps: a batch's commit time and transfer (``Stage.BATCH_TIME``,
+      ``Stage.BATCH_UPDATE``) are the same when the link stamps it right after committing
+      it, when it is read again, after a replay and from a new object; batch times grow
+      with batch numbers, also across a restart;
     - per-outlet acknowledgement, and a batch leaves once no outlet owes it;
     - order: pending batches in commit order; batch numbers grow and are never reused;
     - inlet states are committed with the records, and a failed commit writes nothing;
@@ -148,6 +152,48 @@ class StageTester(unittest.TestCase):
         self.assertIs(type(loaded[0].payload["t"]), tuple)
         self.assertEqual(again.load(ids[0])[1].payload, [when, None], "a batch loads again, the same")
         self.assertRecords(again.load(ids[1]), second, again, ids[1])
+
+    def test_stamps_are_the_same_at_every_delivery(self) -> None:
+        """A batch's commit time and transfer are stamped on its records, the same at every delivery."""
+        stage = self.opened()
+        before = datetime.datetime.now(datetime.UTC) - datetime.timedelta(milliseconds=1)
+        stamps: dict[int, tuple[datetime.datetime, str]] = {}
+        for transfer, batches in (("tester.7", [self.records(1, 2), self.records(3)]), ("a.b.8", [self.records(4)])):
+            ids = stage.commit(transfer, batches, ["A", "B"])
+            for batch, records in zip(ids, batches):
+                stage.stamp(records, batch)  # what a link does with the batches it just committed
+                stamps[batch] = self.stamps_of(records, stage, batch)
+                self.assertEqual(stamps[batch][1], transfer, "Stage.BATCH_UPDATE must be the transfer committed")
+        times = [when for when, _ in stamps.values()]
+        self.assertEqual(times, sorted(set(times)), "batch times must grow with batch numbers (one commit's too)")
+        self.assertTrue(before <= times[0] and times[-1] <= before + datetime.timedelta(seconds=60),
+                        f"Stage.BATCH_TIME must be when the batch was committed, not {times[0]}")
+        first, second = list(stamps)[:2]
+        self.assertEqual(self.stamps_of(stage.read(second), stage, second), stamps[second])
+        stage.dead_letter("A", [first], "Error: down", "", 1)
+        stage.replay()
+        for again in (stage, self.restarted(stage)):
+            for batch, stamped in stamps.items():
+                self.assertEqual(self.stamps_of(again.load(batch), again, batch), stamped,
+                                 f"batch {batch} must carry the same time and transfer at every delivery")
+        records = self.records(5)
+        [later] = again.commit("tester.9", [records], ["A"])
+        again.stamp(records, later)
+        self.assertEqual(self.stamps_of(again.load(later), again, later), self.stamps_of(records, again, later))
+        self.assertGreater(self.stamps_of(records, again, later)[0], times[-1],
+                           "a batch committed after a restart must have a later time")
+
+    def stamps_of(self, records: list[Record], stage: Stage, batch: int) -> tuple[datetime.datetime, str]:
+        """The ``(Stage.BATCH_TIME, Stage.BATCH_UPDATE)`` every record of ``batch`` carries (checked)."""
+        stamps = {(r.metadata.get(Stage.BATCH_TIME), r.metadata.get(Stage.BATCH_UPDATE)) for r in records}
+        self.assertEqual(len(stamps), 1, f"the records of batch {batch} must carry the same stamps, not {stamps}")
+        [(when, transfer)] = stamps
+        if not isinstance(when, datetime.datetime) or not isinstance(transfer, str):
+            self.fail(f"Stage.BATCH_TIME must be a datetime and Stage.BATCH_UPDATE the transfer's text, not "
+                      f"{when!r} and {transfer!r}")
+        self.assertEqual(when.utcoffset(), datetime.timedelta(0), "Stage.BATCH_TIME must be in UTC")
+        self.assertEqual({r.metadata.get(Stage.BATCH_ID) for r in records}, {stage.batch_id(batch)})
+        return when, transfer
 
     def test_shared_metadata_comes_back_as_each_records_own(self) -> None:
         """Metadata stored once for a batch comes back as an independent copy per record."""
@@ -317,5 +363,15 @@ class StageTester(unittest.TestCase):
         stage.changed_elsewhere()
         other = self.opened()
         self.assertEqual(other.replay(), 1)
+        self.assertTrue(stage.changed_elsewhere())
+        self.assertEqual(stage.pending("Out"), [batch])
+
+    def test_replay_through_the_same_object_is_noticed(self) -> None:
+        """A replay called on the stage a running link uses (``link.stage.replay()``) is noticed too."""
+        stage = self.opened()
+        [batch] = self.commit(stage, self.records(1))
+        stage.dead_letter("Out", [batch], "Error: down", "", 1)
+        stage.changed_elsewhere()
+        self.assertEqual(stage.replay(), 1)
         self.assertTrue(stage.changed_elsewhere())
         self.assertEqual(stage.pending("Out"), [batch])

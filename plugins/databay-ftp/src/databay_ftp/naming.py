@@ -11,6 +11,10 @@ A template is a Python format string over these fields:
   (``{time:%Y/%m/%d/%H%M%S}``; plain ``{time}`` is ``20240501T120000Z``);
 - ``{ext}``: the format's file extension (``jsonl``, ``csv``, ``json``, ``bin``).
 
+On a staged link ``{time}`` and ``{update}`` are those of the batch's commit to the stage
+(``Stage.BATCH_TIME``, ``Stage.BATCH_UPDATE``): every field then gives a batch the same
+value at every delivery.
+
 Slashes make subdirectories. A name must be relative and stay inside the endpoint's
 directory: no empty, ``.`` or ``..`` segment, no control character.
 """
@@ -26,9 +30,6 @@ from databay_ftp.errors import FtpFormatError
 
 FIELDS = ("tags", "update", "uuid", "batch", "time", "ext")
 """The fields a template may use."""
-
-STABLE_FIELDS = frozenset({"tags", "uuid", "batch", "ext"})
-"""Fields that give a staged batch the same value at every delivery."""
 
 DEFAULT_TIME_FORMAT = "%Y%m%dT%H%M%SZ"
 MAX_NAME_LENGTH = 1024
@@ -46,10 +47,24 @@ class TransferTime(datetime.datetime):
 
 
 def transfer_time(at: datetime.datetime | None = None) -> TransferTime:
-    """``at`` (default: now) as a :class:`TransferTime` in UTC."""
+    """``at`` (default: now; naive: taken as UTC) as a :class:`TransferTime` in UTC."""
     at = at or datetime.datetime.now(datetime.UTC)
+    if at.tzinfo is not None:
+        at = at.astimezone(datetime.UTC)
     return TransferTime(at.year, at.month, at.day, at.hour, at.minute, at.second, at.microsecond,
                         tzinfo=datetime.UTC)
+
+
+def transfer_number(update: str) -> int:
+    """The transfer number of an update's text, as a stage stamps it (``Stage.BATCH_UPDATE``):
+    ``'todos.17'`` and ``'17'`` give 17.
+
+    :raises ValueError: the text does not end with a number.
+    """
+    number = update.rpartition(".")[2] if isinstance(update, str) else ""
+    if not (number.isascii() and number.isdigit()):
+        raise ValueError(f"{update!r} is not the text of an update ('<tags>.<transfer number>')")
+    return int(number)
 
 
 def stable_uuid(key: str) -> str:
@@ -88,11 +103,6 @@ class FilenameTemplate:
             check_name(self.render({**_EXAMPLE, "time": transfer_time()}))
         except (ValueError, FtpFormatError) as exc:
             raise ValueError(f"{owner}: invalid filename template {template!r}: {exc}") from None
-
-    @property
-    def stable(self) -> bool:
-        """Whether a staged batch gets the same name at every delivery."""
-        return self.fields <= STABLE_FIELDS
 
     def render(self, values: dict[str, Any]) -> str:
         """The name for ``values`` (a value for each field used)."""

@@ -13,7 +13,14 @@ from databay_ftp.connection import Connection
 from databay_ftp.endpoint import Endpoint
 from databay_ftp.errors import FtpFormatError
 from databay_ftp.formats import EXTENSIONS, WRITE_FORMATS, check_encoding, check_format, encode
-from databay_ftp.naming import FilenameTemplate, check_name, random_uuid, stable_uuid, transfer_time
+from databay_ftp.naming import (
+    FilenameTemplate,
+    check_name,
+    random_uuid,
+    stable_uuid,
+    transfer_number,
+    transfer_time,
+)
 
 if TYPE_CHECKING:
     from databay import Record, Update
@@ -50,11 +57,11 @@ class FtpOutlet(Outlet):
     ``20240501T120000Z``), ``{ext}`` (``jsonl``, ``csv``, ``json`` or ``bin``). Slashes make
     subdirectories: ``{time:%Y/%m/%d}/{tags}-{uuid}.{ext}``.
 
-    On a link with a stage, records carry their batch's stable id (``Stage.BATCH_ID``):
-    ``{uuid}`` is then derived from it, so a batch delivered again (after a crash or a
-    failed push) is written to the same name and replaces its first copy instead of
-    duplicating it. ``{time}`` and ``{update}`` are those of the delivery, so a template
-    using them gives a redelivered batch a new name (a warning says so once).
+    On a link with a stage, every field gives a batch the same name at every delivery, so
+    a batch delivered again (after a crash or a failed push) replaces its first copy
+    instead of duplicating it: ``{uuid}`` is derived from the batch's stable id
+    (``Stage.BATCH_ID``), and ``{time}`` and ``{update}`` are those of the batch's commit
+    to the stage (``Stage.BATCH_TIME``, ``Stage.BATCH_UPDATE``), not of the push.
 
     :param url: ``ftp://user@host[:port]/directory``, ``ftps://...`` (explicit FTP over
         TLS) or ``sftp://user@host[:port]/directory``. The path is absolute; ``/~/dir`` is
@@ -111,7 +118,6 @@ class FtpOutlet(Outlet):
         self.encoding = check_encoding("FtpOutlet", encoding)
         self._connection = Connection(self.endpoint, "FtpOutlet", idle_timeout)
         self._templates: dict[str, FilenameTemplate] = {filename: self.filename}
-        self._warned_unstable = False
 
     @property
     def url(self) -> str:
@@ -155,8 +161,6 @@ class FtpOutlet(Outlet):
         tokens: dict[str, str] = {}
         for text, indexes in by_template.items():
             template = self._template(text, records[indexes[0]], indexes[0])
-            if staged and not template.stable:
-                self._warn_unstable(template)
             for unit in [[index] for index in indexes] if self.format == "bytes" else [indexes]:
                 name, token = self._name(template, records, unit, common, staged)
                 if name in files and self.format == "bytes":
@@ -172,19 +176,20 @@ class FtpOutlet(Outlet):
               staged: bool) -> tuple[str, str]:
         """The name of the file of ``records[i] for i in unit``, and a token for its temporary name.
 
-        Both derive from the records' stable ids on a staged link (their batch's, or the
-        record's with ``bytes``): a redelivery replaces the file, and a temporary file left
-        by a crash too.
+        Both derive from the records' stable ids and stamps on a staged link (their batch's,
+        or the record's with ``bytes``): a redelivery replaces the file, and a temporary file
+        left by a crash too.
         """
         first, last = records[unit[0]], records[unit[-1]]
+        values = {**common, "batch": _batch(first, unit[0], template)}
         if staged:
             id_key = Stage.RECORD_ID if self.format == "bytes" else Stage.BATCH_ID
             # Records of several batches share a file when a buffer released them together.
             stable = f"{first.metadata.get(id_key)}..{last.metadata.get(id_key)}/{template.template}"
-            token = stable_uuid(stable)
+            values["uuid"] = token = stable_uuid(stable)
+            values.update(_committed(first, unit[0]))
         else:
-            token = random_uuid()
-        values = {**common, "uuid": token, "batch": _batch(first, unit[0], template)}
+            values["uuid"] = token = random_uuid()
         try:
             name = check_name(template.render(values))
         except FtpFormatError as exc:
@@ -218,15 +223,6 @@ class FtpOutlet(Outlet):
             self._templates[text] = template
         return template
 
-    def _warn_unstable(self, template: FilenameTemplate) -> None:
-        if not self._warned_unstable:
-            self._warned_unstable = True
-            _LOGGER.warning(
-                "FtpOutlet(%s): the file name template %r uses {time} or {update}, which change when a staged batch "
-                "is delivered again (after a crash or a failed push): such a batch is then written a second time "
-                "under another name. Build names from {tags}, {uuid} and {batch} only to write each batch once.",
-                self.endpoint.display, template.template)
-
     def on_shutdown(self) -> None:
         """Log out and close the connection."""
         self._connection.close()
@@ -244,6 +240,24 @@ def _batch(record: Record, index: int, template: FilenameTemplate) -> str | None
                              f"a stage")
         return None
     return str(batch).replace(":", "-")
+
+
+def _committed(record: Record, index: int) -> dict[str, Any]:
+    """``{time}`` and ``{update}`` of a staged record: its batch's commit time and transfer
+    number (``Stage.BATCH_TIME``, ``Stage.BATCH_UPDATE``), whichever it carries."""
+    metadata = record.metadata
+    values: dict[str, Any] = {}
+    when = metadata.get(Stage.BATCH_TIME)
+    if when is not None:
+        values["time"] = transfer_time(when)
+    transfer = metadata.get(Stage.BATCH_UPDATE)
+    if transfer is not None:
+        try:
+            values["update"] = transfer_number(transfer)
+        except ValueError as exc:
+            raise ValueError(f"FtpOutlet cannot name the file of {_describe(record, index)}: its "
+                             f"metadata['{Stage.BATCH_UPDATE}'] {exc}") from None
+    return values
 
 
 def _describe(record: Record, index: int) -> str:

@@ -20,13 +20,13 @@ import asyncio
 import logging
 import math
 import os
-import re
 import ssl
 import threading
 from collections.abc import AsyncGenerator, Coroutine, Iterable, Mapping
 from typing import Any, Literal
 
 import aiohttp
+from databay.printable import escape_controls
 from databay.redaction import redact
 from multidict import CIMultiDict
 from yarl import URL
@@ -49,7 +49,6 @@ DEFAULT_MAX_BODY_SIZE = 64 * 1024 * 1024
 """The largest response body an :class:`~databay_http.inlet.HttpInlet` reads by default: 64 MiB."""
 
 _CHUNK = 64 * 1024
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 # Session options that would send credentials to any host a redirect leads to (aiohttp
 # attaches a session's headers and auth to every request, its cookies to every host).
@@ -95,7 +94,7 @@ def excerpt(body: bytes, limit: int = 200) -> str:
 def one_line_excerpt(body: bytes) -> str:
     """The start of ``body`` on one line, its control characters escaped as ``repr`` writes
     them: a server's answer must not drive the terminal that shows the error."""
-    return _CONTROLS.sub(lambda match: repr(match.group())[1:-1], " ".join(excerpt(body).split()))
+    return escape_controls(" ".join(excerpt(body).split()))
 
 
 def _size(size: int) -> str:

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from databay import Inlet, MetadataKey, Record
 
 from databay_s3 import formats
-from databay_s3.batch_markers import DEFAULT_PREFIX as MARKER_PREFIX
 from databay_s3.connection import S3Endpoint, check_name, check_positive
 from databay_s3.errors import S3FormatError, S3ObjectTooLarge
 
@@ -36,8 +35,8 @@ class S3Inlet(Inlet):
 
     Keys must grow as objects are added: an object whose key sorts before the position when
     it appears is never read. Keys starting with a time do (``S3Outlet``'s default key, with
-    one writer per prefix, always does). Keys under ``_databay/batches/`` (``S3Outlet``'s
-    batch markers) are skipped unless ``prefix`` asks for them.
+    one writer per prefix, does; on a staged link a replayed dead letter is the exception:
+    it is written under its own batch's time, before the keys written since).
 
     A pull is bounded: it reads at most ``max_objects`` objects and ``max_bytes`` bytes (the
     rest come with the next pulls). An object larger than ``max_bytes`` on its own raises
@@ -106,9 +105,6 @@ class S3Inlet(Inlet):
         self.max_bytes = check_positive("S3Inlet", "max_bytes", max_bytes, integer=True)
         if start_after is not None:
             check_name("S3Inlet", "start_after", start_after)
-        # S3Outlet's batch markers are no data (unless the prefix asks for them).
-        asked = bool(prefix) and (prefix.startswith(MARKER_PREFIX) or MARKER_PREFIX.startswith(prefix))
-        self._skipped = None if asked else MARKER_PREFIX
         self.position: str | None = start_after
         """The last key read (``None``: nothing yet): the next pull reads the keys after it. Settable."""
         self._lock = threading.Lock()  # pulls of one inlet shared by several links must not interleave
@@ -150,9 +146,6 @@ class S3Inlet(Inlet):
             # The position moves only when the pull returns: a request failing midway raises
             # and the next pull reads the same objects again (nothing read is lost).
             for key, object_size in self._new_keys(position):
-                if self._skipped is not None and key.startswith(self._skipped):
-                    position = key
-                    continue
                 if size + object_size > self.max_bytes:
                     if not taken:
                         raise self._too_large(key, str(object_size))

@@ -14,7 +14,6 @@ from databay import MetadataKey, Outlet
 from databay.stage import Stage
 
 from databay_s3 import formats
-from databay_s3.batch_markers import DEFAULT_PREFIX, BatchMarkers
 from databay_s3.connection import S3Endpoint, check_name, check_positive
 from databay_s3.errors import S3FormatError
 from databay_s3.keys import KeyTemplate, UtcClock, tags_text
@@ -53,12 +52,12 @@ class S3Outlet(Outlet):
     never go backwards), which is how :class:`~databay_s3.inlet.S3Inlet` finds new objects.
 
     On a link with a stage, a batch pushed again after a failure or a crash is written to
-    the same keys, overwriting rather than duplicating: ``{uuid}`` is derived from the
-    batch's stable id, and when the template uses ``{time}`` or ``{update}``, the outlet
-    records those of the batch's first push in a small marker object
-    (``<marker_prefix><stage uid>/<batch>.json``, deleted once the batch is acknowledged)
-    and writes the same keys again. Records of several batches in one push (an outlet
-    buffer) go to one object per batch.
+    the same keys, overwriting rather than duplicating, with one ``PutObject`` per object
+    as always: ``{uuid}`` is derived from the batch's stable id (``Stage.BATCH_ID``), and
+    ``{time}`` and ``{update}`` are those of the batch's commit to the stage
+    (``Stage.BATCH_TIME``, ``Stage.BATCH_UPDATE``), which its records carry at every
+    delivery. Records of several batches in one push (an outlet buffer) go to one object
+    per batch.
 
     Credentials are never arguments: boto3 reads them from the environment
     (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``), the shared
@@ -79,9 +78,6 @@ class S3Outlet(Outlet):
     :param max_concurrency: Parts uploaded at once in a multipart upload. Default 4.
     :param extra_args: Further ``PutObject`` arguments for every object, e.g.
         ``{"StorageClass": "STANDARD_IA", "ServerSideEncryption": "aws:kms"}``.
-    :param marker_prefix: Where the batch markers go in the bucket (see above); ``None``
-        writes none (then a redelivered batch whose key uses ``{time}`` or ``{update}`` is
-        written to a new key). Default ``'_databay/batches/'``.
     :param connect_timeout: Seconds to wait for a connection. Default 5.
     :param read_timeout: Seconds to wait for an answer. Default 60.
     :param client_options: Further ``botocore.config.Config`` options, e.g.
@@ -115,7 +111,6 @@ class S3Outlet(Outlet):
         multipart_chunksize: int = 8 * _MIB,
         max_concurrency: int = 4,
         extra_args: Mapping[str, Any] | None = None,
-        marker_prefix: str | None = DEFAULT_PREFIX,
         connect_timeout: float = 5.0,
         read_timeout: float = 60.0,
         client_options: Mapping[str, Any] | None = None,
@@ -139,10 +134,6 @@ class S3Outlet(Outlet):
                                                max_concurrency=max_concurrency)
         self.extra_args = _checked_extra_args(extra_args)
         self._put_arguments = {"ContentType": formats.CONTENT_TYPES[self.format], **self.extra_args}
-        if marker_prefix is not None:
-            check_name("S3Outlet", "marker_prefix", marker_prefix)
-        self.marker_prefix = marker_prefix
-        self._markers = None if marker_prefix is None else BatchMarkers(self.endpoint, self.bucket, marker_prefix)
         self._templates: dict[str, KeyTemplate] = {key: self._template}
         self._clock = UtcClock()
         self._lock = threading.Lock()
@@ -171,16 +162,11 @@ class S3Outlet(Outlet):
         bodies = [self._encode(template, group, records) for (template, _), group in groups.items()]
         with self._lock:
             now = self._clock.now()
-        batch_ids = {batch_id for _, batch_id in groups if batch_id is not None}
-        if batch_ids and self._markers is not None:
-            self._markers.collect(batch_ids)
         for ((template, batch_id), group), body in zip(groups.items(), bodies):
-            key = self._key(template, batch_id, now, update)
+            key = self._key(template, batch_id, group[0].metadata, now, update)
             self._upload(key, body)
             if _LOGGER.isEnabledFor(logging.INFO):
                 _LOGGER.info("%s wrote %d record(s) to s3://%s/%s", update, len(group), self.bucket, key)
-        if batch_ids and self._markers is not None:
-            self._markers.pushed(batch_ids)
 
     def _groups(self, records: list[Record]) -> dict[tuple[KeyTemplate, str | None], list[Record]]:
         """The records by key template and staged batch (``None``: not staged)."""
@@ -216,16 +202,16 @@ class S3Outlet(Outlet):
                                 f"{self.format} to s3://{self.bucket}/{template.text}: {exc.reason}. Nothing of "
                                 f"this push was written") from exc
 
-    def _key(self, template: KeyTemplate, batch_id: str | None, now: datetime.datetime, update: Update) -> str:
-        fields = template.fields
-        values: dict[str, Any] = {"tags": tags_text(update.tags), "ext": self.format,
-                                  "time": now, "update": str(update)}
+    def _key(self, template: KeyTemplate, batch_id: str | None, metadata: dict, now: datetime.datetime,
+             update: Update) -> str:
+        """The key of the object of a group whose first record has ``metadata``: on a staged
+        link, made of its batch's stamps, the same at every delivery."""
         if batch_id is None:
-            values["uuid"] = uuid.uuid4().hex
+            object_uuid = uuid.uuid4().hex
         else:
-            values["uuid"] = uuid.uuid5(_STABLE_UUID_NAMESPACE, f"{batch_id}\n{template.text}").hex
-            if self._markers is not None and ("time" in fields or "update" in fields):
-                values["time"], values["update"] = self._markers.first_delivery(batch_id, now, str(update))
+            object_uuid = uuid.uuid5(_STABLE_UUID_NAMESPACE, f"{batch_id}\n{template.text}").hex
+        values = {"tags": tags_text(update.tags), "ext": self.format, "uuid": object_uuid,
+                  "time": metadata.get(Stage.BATCH_TIME, now), "update": metadata.get(Stage.BATCH_UPDATE, str(update))}
         try:
             return template.render(values)
         except ValueError as exc:
