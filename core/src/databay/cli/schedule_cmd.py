@@ -1,6 +1,8 @@
 """``databay schedule PIPELINE``: when each link of a pipeline is due, without running anything.
 
 The pipeline is checked (as ``databay validate`` does), not built: no constructor runs.
+What it prints is redacted, and escaped line by line (:mod:`databay.printable`); JSON
+escapes control characters itself.
 Each link's next due times come from its schedule (:mod:`databay.schedules`) as if the
 planner started at ``--from``: an interval link is due at the start (when it transfers
 immediately) and every interval after it; a calendar link at its calendar's times; a cron
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from databay.cli.errors import EXIT_USAGE, CliError
+from databay.cli.validate_cmd import PIPELINE_HELP
 from databay.redaction import redact
 
 if TYPE_CHECKING:
@@ -28,7 +31,7 @@ MAX_COUNT = 1000
 
 
 def schedule(
-    pipeline: Path = typer.Argument(..., help="The pipeline file: TOML, or YAML (.yaml/.yml, databay[yaml])."),
+    pipeline: Path = typer.Argument(..., help=PIPELINE_HELP, dir_okay=False),
     count: int = typer.Option(5, "--next", "-n", min=1, max=MAX_COUNT, help="How many due times to list per link."),
     start: str = typer.Option(
         "", "--from", metavar="ISO-DATETIME",
