@@ -15,6 +15,8 @@ from databay.inlets import NullInlet
 from databay.outlets import NullOutlet
 from databay.schedules import IntervalGrid, Schedule, due_times, local_due_time, local_instants, schedule_of
 from databay.timezones import TimezoneError, local_zone, zone
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 UTC = datetime.UTC
 AMS = zoneinfo.ZoneInfo("Europe/Amsterdam")  # forward 2024-03-31 02:00 -> 03:00, back 2024-10-27 03:00 -> 02:00
@@ -347,3 +349,32 @@ def test_an_interval_link_is_unchanged():
         schedule_of(Link(NullInlet(), NullOutlet(), 0))
     with pytest.raises(TypeError, match="or a schedule such as databay.Calendar"):
         Link(NullInlet(), NullOutlet(), "every day")
+
+
+# -- any text --------------------------------------------------------------------
+
+_WORDS = st.sampled_from(["every", "at", "and", ",", "day", "weekday", "monday", "hours", "minutes", "second", "15",
+                          "7", "06:30", ":15", "24:00", "²", "١٢:٣٠", "9am", "mondy", "", " "])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=80), st.lists(_WORDS, max_size=8).map(" ".join)))
+def test_any_text_is_a_calendar_or_a_calendar_error(text):
+    from databay.pipeline.schedule_keys import calendar_for_cron
+
+    try:
+        rule = parse(text)
+    except CalendarError:
+        pass
+    else:
+        assert parse(describe(rule)) == rule
+    calendar_for_cron(text)  # never raises
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=40))
+def test_any_time_zone_name_is_a_zone_or_a_timezone_error(name):
+    try:
+        zone(name)
+    except TimezoneError:
+        pass

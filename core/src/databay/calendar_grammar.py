@@ -49,8 +49,8 @@ _DIVISORS = {1: (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30), 60: (1, 2, 3, 4, 5, 6, 1
              3600: (1, 2, 3, 4, 6, 8, 12)}
 _UNIT_NAMES = {1: ("second", "a minute"), 60: ("minute", "an hour"), 3600: ("hour", "a day")}
 _INTERVAL_UNITS = {1: "s", 60: "m", 3600: "h"}
-_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
-_AMPM = re.compile(r"\d{1,2}(?::\d{2})?(am|pm)")
+_TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?")
+_AMPM = re.compile(r"[0-9]{1,2}(?::[0-9]{2})?(am|pm)")
 _SEPARATORS = (",", "and")
 _WORDS = ["every", "at", "and", *_UNITS, *_DAY_SETS, *DAY_NAMES]
 
@@ -187,7 +187,7 @@ class _Parser:
 
     def count(self) -> int | None:
         word = self.peek()
-        if word is None or not word.isdigit():
+        if word is None or not _is_number(word):
             return None
         self.take()
         if len(word) > 4:
@@ -217,18 +217,18 @@ class _Parser:
         if word is None:
             raise self.unexpected(None, "a time")
         if unit == 60:  # ':SS'
-            match = re.fullmatch(r":(\d{2})", word)
+            match = re.fullmatch(r":([0-9]{2})", word)
             if match and int(match[1]) < 60:
                 return int(match[1])
-            hint = f" (write ':{int(word):02d}' for {int(word)} seconds past the minute)" if word.isdigit() else ""
+            hint = f" (write ':{int(word):02d}' for {int(word)} seconds past the minute)" if _is_number(word) else ""
             raise self.fail(f"'{word}' is not a second of the minute such as ':30'{hint}")
-        match = re.fullmatch(r":(\d{2})(?::(\d{2}))?|(\d{2}):(\d{2})", word)  # ':MM', ':MM:SS', schedule's 'MM:SS'
+        match = re.fullmatch(r":([0-9]{2})(?::([0-9]{2}))?|([0-9]{2}):([0-9]{2})", word)  # ':MM', ':MM:SS', schedule's 'MM:SS'
         if match:
             minutes = int(match[1] or match[3])
             seconds = int(match[2] or match[4] or 0)
             if minutes < 60 and seconds < 60:
                 return minutes * 60 + seconds
-        hint = f" (write ':{int(word):02d}' for {int(word)} minutes past the hour)" if word.isdigit() else ""
+        hint = f" (write ':{int(word):02d}' for {int(word)} minutes past the hour)" if _is_number(word) else ""
         raise self.fail(f"'{word}' is not a time within the hour such as ':15' or ':15:30'{hint}")
 
     def times_of_day(self, first: str) -> TimesOfDay:
@@ -267,13 +267,17 @@ class _Parser:
                 return datetime.time(hour, minute, second)
         if _AMPM.fullmatch(word):
             raise self.fail(f"'{word}': write times of day on the 24-hour clock, such as 09:00 or 21:00")
-        if word.isdigit() and int(word) < 24:
+        if _is_number(word) and int(word) < 24:
             raise self.fail(f"'{word}' is not a time of day: write it as {int(word):02d}:00")
         raise self.fail(f"'{word}' is not a time of day such as 06:30 or 18:45:30 (24-hour clock)")
 
 
 _EXAMPLES = "e.g. \"every day at 06:30\", \"every weekday at 00:00\", \"every monday at 09:00\", " \
             "\"every hour at :15\", \"every 15 minutes\""
+
+
+def _is_number(word: str) -> bool:
+    return word.isascii() and word.isdigit()  # not "²", which int() refuses
 
 
 def _did_you_mean(word: str, choices: list[str]) -> str:

@@ -17,6 +17,8 @@ from databay.testing.planner_tester import Probe, ProbeInlet, ProbeOutlet
 from databay_aps import ApsPlanner, Cron, CronError
 from databay_aps import planner as planner_module
 from databay_aps.cron import ScheduleTrigger
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 UTC = datetime.UTC
 AMS = zoneinfo.ZoneInfo("Europe/Amsterdam")
@@ -77,11 +79,28 @@ def test_fields_names_nicknames_and_leap_days():
     ("0 0 * * fri-mon", "the range 'fri-mon' runs backwards"),
     ("0 0 * * 1/0", "is not crontab syntax"),
     ("0 0 L * *", "is not from 1 to 31"),
+    ("0 0 31 2 *", "'0 0 31 2 *' is never due: no month has such a day"),
+    ("0 0 31 4,6,9,11 *", "is never due"),
 ])
 def test_a_bad_line_names_its_field(expression, message):
     with pytest.raises(CronError) as caught:
         Cron(expression)
     assert message in str(caught.value)
+
+
+_FIELDS = st.sampled_from(["*", "0", "7", "59", "60", "1-5", "5-1", "*/2", "*/0", "mon-fri", "jan", "²", "L", "1,15",
+                           "@daily", "", "-", "1-", "/5"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=40), st.lists(_FIELDS, min_size=1, max_size=6).map(" ".join)))
+def test_any_text_is_a_cron_line_or_a_cron_error(text):
+    try:
+        cron = Cron(text, UTC)
+    except CronError:
+        return
+    found = cron.next_after(SATURDAY)
+    assert found is None or found > SATURDAY
 
 
 def test_bad_options():

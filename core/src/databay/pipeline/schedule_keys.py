@@ -119,12 +119,12 @@ def calendar_for_cron(expression: str) -> str | None:
     if weekdays == "*" and hour == "*":
         if minute == "*":
             return "every minute"
-        if minute.startswith("*/") and minute[2:].isdigit():
+        if minute.startswith("*/") and _number(minute[2:]):
             return f"every {int(minute[2:])} minutes"
-        return f"every hour at :{int(minute):02d}" if minute.isdigit() and int(minute) < 60 else None
-    if weekdays == "*" and minute == "0" and hour.startswith("*/") and hour[2:].isdigit():
+        return f"every hour at :{int(minute):02d}" if _number(minute) and int(minute) < 60 else None
+    if weekdays == "*" and minute == "0" and hour.startswith("*/") and _number(hour[2:]):
         return f"every {int(hour[2:])} hours"
-    if not (minute.isdigit() and int(minute) < 60 and all(h.isdigit() and int(h) < 24 for h in hour.split(","))):
+    if not (_number(minute) and int(minute) < 60 and all(_number(h) and int(h) < 24 for h in hour.split(","))):
         return None
     times = " and ".join(f"{int(h):02d}:{int(minute):02d}" for h in hour.split(","))
     days = _cron_days(weekdays)
@@ -138,7 +138,7 @@ def _cron_days(field: str) -> str | None:
     numbers: set[int] = set()
     for part in field.split(","):
         first, _, last = part.partition("-")
-        if not first.isdigit() or not (last or first).isdigit():
+        if not _number(first) or not _number(last or first):
             return None
         low, high = int(first), int(last or first)
         if low > high or high > 7:
@@ -149,3 +149,7 @@ def _cron_days(field: str) -> str | None:
         return "weekday"
     ordered = [day for day in _CRON_DAYS[1:] if day in days]
     return ordered[0] if len(ordered) == 1 else f"{', '.join(ordered[:-1])} and {ordered[-1]}"
+
+
+def _number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 4

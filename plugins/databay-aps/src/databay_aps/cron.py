@@ -103,6 +103,8 @@ class Cron:
         # through the day; any other is a time of day.
         self._time_of_day = not (minute.startswith("*") or hour.startswith("*"))
         self._fields = _matcher(fields)
+        if self._next_wall(datetime.datetime(2000, 1, 1)) is None:
+            raise CronError(f"{expression!r} is never due: no month has such a day")
 
     # -- datetimes ---------------------------------------------------------------
 
