@@ -53,12 +53,12 @@ def settle(checker: Checker, table: dict[str, Any], place: str, arguments: dict[
                                    f"planner of databay-aps)", option)
     zone_ok = "timezone" not in table or "timezone" in settings
     if kind == "schedule" and "schedule" in settings and zone_ok:
-        _calendar(checker, place, arguments, settings)
+        _calendar(arguments, settings)
     elif kind == "cron" and "cron" in settings and zone_ok:
         _cron(checker, place, arguments, settings)
 
 
-def _calendar(checker: Checker, place: str, arguments: dict[str, Any], settings: dict[str, Any]) -> None:
+def _calendar(arguments: dict[str, Any], settings: dict[str, Any]) -> None:
     from databay.calendar import Calendar
 
     calendar = Calendar(settings["schedule"], timezone=settings.get("timezone"))
@@ -84,6 +84,10 @@ def _cron(checker: Checker, place: str, arguments: dict[str, Any], settings: dic
         arguments["interval"] = factory(expression, **options)
     except (TypeError, ValueError) as exc:
         checker.problem(place, f"argument 'cron': {exc}", "cron")
+        return
+    except Exception as exc:  # noqa: BLE001 - a planner's factory failing is reported at its place
+        checker.problem(place, f"argument 'cron': {planner.use}'s cron_schedule failed: {type(exc).__name__}: {exc}",
+                        "cron")
         return
     if "timezone" in settings:
         settings["timezone"] = zone_name(settings["timezone"])
