@@ -119,3 +119,15 @@ def test_a_schedule_in_the_file_and_a_calendar_in_python_are_the_same_link():
     assert pipeline.links[0].interval.next_after(datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC)) == \
         datetime.datetime(2024, 1, 1, 0, 15, tzinfo=datetime.UTC)
     assert load_pipeline(LINK + "interval = '15m'\n").links[0].interval == timedelta(minutes=15)
+
+
+def test_the_effective_configuration_runs_the_same(tmp_path):
+    from databay.pipeline.effective import effective_toml
+
+    text = LINK + "interval = '90s'\n[[links]]\ntags = ['c']\nschedule = 'every 2 hours'\ntimezone = 'UTC'\n" \
+        "inlets = ['null']\noutlets = ['null']\n"
+    shown = effective_toml(check_pipeline(text))
+    assert 'interval = "1m30s"' in shown and 'schedule = "every 2 hours"' in shown
+    again = check_pipeline(shown)
+    assert [link.arguments["interval"] for link in again.links] == [
+        datetime.timedelta(seconds=90), Calendar("every 2 hours", "UTC")]
