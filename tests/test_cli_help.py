@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 
-@pytest.mark.parametrize("command", ["validate", "run", "stage"])
+@pytest.mark.parametrize("command", ["validate", "run", "stage", "schedule"])
 def test_pipeline_argument_help_names_both_formats(installed, command):
     result = installed.databay(command, "--help")
     assert result.returncode == 0, result.stderr

@@ -234,7 +234,7 @@ def test_the_live_view_in_a_terminal(installed, tmp_path):
     os.close(fd)
     text = screen.decode(errors="replace")
     assert os.waitstatus_to_exitcode(status) == 0, text[-2000:]
-    for column in ("Link", "Tags", "Interval", "Transfers", "Records", "Last", "Next", "Last error"):
+    for column in ("Link", "Tags", "Schedule", "Transfers", "Records", "Last", "Next", "Last error"):
         assert column in text
     assert "live_seq" in text and "100ms" in text and "RuntimeError: inlet broke" in text
     assert "(1 failed)" in text and "stopped" in text

@@ -33,7 +33,8 @@ MISTAKES = [
     ("link = 1\n" + LINK, "pipeline: unknown top-level key 'link' (did you mean 'links'?)"),
     ("[planner]\nthreads = 2\n", "pipeline: no links: add a [[links]] table"),
     ("[links]\ninterval = 1\n", "pipeline: 'links' must be [[links]] tables, not dict ({'interval': 1})"),
-    (LINK.replace("interval = 1\n", ""), "links[0]: missing required argument 'interval'"),
+    (LINK.replace("interval = 1\n", ""), "links[0]: missing required argument 'interval' (or a calendar: "
+                                          "schedule = \"every day at 06:00\")"),
     (LINK.replace("= 1", "= '5x'"), "links[0]: argument 'interval': '5x' is not an interval (expected seconds "
                                     "as a number, or a duration like '250ms', '5s', '10m', '1h', '1d' or '1h30m')"),
     (LINK.replace("= 1", "= '0s'"), "links[0]: argument 'interval': an interval must be positive and finite, "

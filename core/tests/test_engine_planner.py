@@ -9,6 +9,7 @@ import inspect
 from pathlib import Path
 
 from databay.engine_planner import EnginePlanner
+from databay.schedules import schedule_of
 from databay.testing import PlannerTester
 
 
@@ -44,20 +45,20 @@ class EveryIntervalPlanner(EnginePlanner):
             self._timers[link] = asyncio.ensure_future(self._run(link, immediate))
 
     async def _run(self, link, immediate):
-        loop = asyncio.get_running_loop()
-        interval = link.interval.total_seconds()
-        due = loop.time() + (0 if immediate else interval)
+        # An interval grid, or a calendar whose due times are on the wall clock (its clock).
+        schedule = schedule_of(link)
+        clock = getattr(schedule, "clock", None) or asyncio.get_running_loop().time
+        due = schedule.first_due(clock(), immediate)
         while True:
-            await asyncio.sleep(due - loop.time())
+            await asyncio.sleep(due - clock())
             if not any(link is known for known in self.links):   # removed
                 del self._timers[link]
                 return
             # A task of its own per transfer (the planner counts the task it runs in as
             # in flight); waiting for it, the link's transfers never overlap.
             await asyncio.ensure_future(self.transfer_due(link))
-            due += interval
-            while due <= loop.time():   # late, or the transfer outlasted due times: skip them
-                due += interval
+            # The next due time after now: those the transfer outlasted are skipped.
+            due = schedule.next_due(due, clock())
 
 
 class UnderscoreNamesPlanner(EveryIntervalPlanner):

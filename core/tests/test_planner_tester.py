@@ -14,9 +14,11 @@ import time
 import unittest
 
 import pytest
+from databay import Calendar
 from databay.base_planner import BasePlanner
 from databay.engine_planner import EnginePlanner
 from databay.planners import SchedulePlanner
+from databay.schedules import schedule_of
 from databay.testing import PlannerTester
 
 _LOGGER = logging.getLogger("databay.BasePlanner")
@@ -232,6 +234,59 @@ class LoopCatchUpPlanner(EnginePlanner):
             due += interval
 
 
+class OwnTimersPlanner(EnginePlanner):
+    """Times each link with a task of its own, from its schedule (as docs/engine.md's planner)."""
+
+    def __init__(self, links=None, **options):
+        super().__init__(links, timers=False, **options)
+
+    def _on_loop_started(self):
+        immediate = self.immediate_transfer
+        self._tasks = [asyncio.ensure_future(self._run(link, immediate and link.immediate_transfer))
+                       for link in self._links]
+
+    def _on_loop_stopped(self):
+        for task in self._tasks:
+            task.cancel()
+
+    def clock(self, schedule):
+        return getattr(schedule, "clock", None) or asyncio.get_running_loop().time
+
+    def first(self, schedule, now, immediate):
+        return schedule.first_due(now, immediate)
+
+    def following(self, schedule, due, now):
+        return schedule.next_due(due, now)
+
+    async def _run(self, link, immediate):
+        schedule = schedule_of(link)
+        clock = self.clock(schedule)
+        due = self.first(schedule, clock(), immediate)
+        while True:
+            await asyncio.sleep(due - clock())
+            await asyncio.ensure_future(self._engine.transfer_due(link))
+            due = self.following(schedule, due, clock())
+
+
+class CalendarOnTheRealClock(OwnTimersPlanner):
+    """Reads the real clock, not the calendar's own."""
+
+    def clock(self, schedule):
+        return time.time if isinstance(schedule, Calendar) else super().clock(schedule)
+
+
+class CalendarNeverImmediate(OwnTimersPlanner):
+    def first(self, schedule, now, immediate):
+        return super().first(schedule, now, immediate and not isinstance(schedule, Calendar))
+
+
+class CalendarCatchUp(OwnTimersPlanner):
+    """Runs every calendar time it missed, one after the other."""
+
+    def following(self, schedule, due, now):
+        return schedule.next_due(due, due)
+
+
 BROKEN = {
     "test_start_blocks_until_shutdown": [ReturnsFromStart],
     "test_running_flag": [RunningBeforeStart],
@@ -250,6 +305,9 @@ BROKEN = {
     "test_due_times_missed_while_transferring_are_skipped": [CatchUpPlanner],
     "test_due_times_missed_while_late_are_coalesced": [LoopCatchUpPlanner],
     "test_sync_and_async_nodes": [InlinePlanner],
+    "test_calendar_links_fall_due_at_their_times": [CalendarOnTheRealClock],
+    "test_calendar_immediate_transfer": [CalendarNeverImmediate],
+    "test_calendar_times_missed_while_transferring_are_skipped": [CalendarCatchUp],
 }
 
 

@@ -5,11 +5,13 @@ The public API, for applications and plugins alike (``docs/writing-plugins.md``)
 
 - this package: :data:`hookimpl`, :class:`Inlet`, :class:`Outlet`, :class:`Record`,
   :class:`Update`, :data:`MetadataKey`, :data:`Processor`, :class:`Link`,
-  :class:`RetryPolicy`, :class:`BasePlanner`, and the pipeline API (:func:`load_pipeline`);
+  :class:`Calendar`, :class:`RetryPolicy`, :class:`BasePlanner`, and the pipeline API
+  (:func:`load_pipeline`);
 - :mod:`databay.errors`, :mod:`databay.stage` (and :mod:`databay.stage.export`),
   :mod:`databay.notifier`, :mod:`databay.service`, :mod:`databay.observers`,
-  :mod:`databay.pipeline`, :mod:`databay.redaction`, :mod:`databay.printable` and
-  :mod:`databay.testing` (the conformance kit);
+  :mod:`databay.pipeline`, :mod:`databay.redaction`, :mod:`databay.printable`,
+  :mod:`databay.schedules` (when links are due) and :mod:`databay.testing` (the
+  conformance kit);
 - :mod:`databay.hookspecs` documents the hooks a plugin implements;
 - databay 0.3's paths keep working for 0.3 code: ``databay.inlets``, ``databay.outlets``,
   ``databay.planners`` (components by class name), ``databay.record``, ``databay.inlet``,
@@ -35,8 +37,8 @@ from databay.hookspecs import hookimpl
 from databay.logs import install_default_handler
 
 __all__ = [
-    "BasePlanner", "Inlet", "Link", "MetadataKey", "Outlet", "Pipeline", "PipelineError", "Processor", "Record",
-    "RetryPolicy", "Update", "hookimpl", "load_pipeline", "load_plugins",
+    "BasePlanner", "Calendar", "Inlet", "Link", "MetadataKey", "Outlet", "Pipeline", "PipelineError", "Processor",
+    "Record", "RetryPolicy", "Update", "hookimpl", "load_pipeline", "load_plugins",
 ]
 
 _LAZY = {
@@ -48,6 +50,7 @@ _LAZY = {
     "Processor": "databay.outlet",
     "RetryPolicy": "databay.retry",
     "Link": "databay.link",
+    "Calendar": "databay.calendar",
     "BasePlanner": "databay.base_planner",
     "Pipeline": "databay.pipeline",
     "PipelineError": "databay.pipeline",
@@ -57,6 +60,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from databay.base_planner import BasePlanner
+    from databay.calendar import Calendar
     from databay.inlet import Inlet
     from databay.link import Link
     from databay.outlet import MetadataKey, Outlet, Processor

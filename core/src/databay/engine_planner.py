@@ -16,6 +16,7 @@ a test double): the planner calls those methods.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import warnings
 from typing import Union
@@ -161,6 +162,13 @@ class EnginePlanner(BasePlanner):
         planner runs and times it itself (``None`` otherwise, e.g. for a planner with
         ``timers=False``, whose scheduler knows)."""
         return self._engine.next_due(link)
+
+    def next_due_at(self, link: Link) -> datetime.datetime | None:
+        """When ``link``'s next transfer is due, as an aware UTC datetime, while the
+        planner runs (``None`` otherwise). A planner with ``timers=False`` overrides it
+        with what its scheduler knows (``ApsPlanner`` does)."""
+        due = self._engine.next_due_wall(link)
+        return None if due is None else datetime.datetime.fromtimestamp(due, datetime.UTC)
 
     # databay's earlier names of the loop's extension points; the planner calls these.
     def _on_loop_started(self) -> None:

@@ -31,8 +31,10 @@ class Link(LinkSettings):
     :param inlets: inlets to add to this link.
     :param outlets: outlets to add to this link.
     :param interval: how often to transfer: a :class:`datetime.timedelta`, or an ``int``
-        or ``float`` number of seconds. Planners refuse to schedule a link whose interval
-        is not positive; such a link can still be transferred by hand.
+        or ``float`` number of seconds; or when, a calendar schedule:
+        ``Calendar("every weekday at 00:00", timezone="Europe/Amsterdam")`` (see
+        :mod:`databay.calendar`). Planners refuse to schedule a link whose interval is not
+        positive; such a link can still be transferred by hand.
     :param tags: tags of this link; ``str(update)`` starts with them. Default ``[]``.
     :param copy_records: give each outlet records no other outlet can modify. Default ``True``.
     :param ignore_exceptions: log and ignore exceptions of inlets, outlets, processors and

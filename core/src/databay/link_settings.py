@@ -19,13 +19,15 @@ from databay.inlet import Inlet
 from databay.outlet import Outlet, as_list
 from databay.processors import Processor
 from databay.retry import RetryPolicy
+from databay.schedules import Schedule
 
-__all__ = ["Grouper", "LinkSettings", "Processor", "to_timedelta"]
+__all__ = ["Grouper", "LinkSettings", "Processor", "to_interval", "to_timedelta"]
 
 Grouper = Processor
 """A grouper: takes ``[records]`` (one batch), returns the batches to push, e.g. ``[[r1, r2], [r3]]``."""
 
 Interval = Union[datetime.timedelta, int, float]
+IntervalOrSchedule = Union[datetime.timedelta, int, float, Schedule]
 Retention = Union[datetime.timedelta, int, float, None]
 
 
@@ -40,6 +42,21 @@ def to_timedelta(value: Interval, what: str = "Link interval") -> datetime.timed
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return datetime.timedelta(seconds=value)
     raise TypeError(f"{what} must be a datetime.timedelta or a number of seconds, found: {value!r}")
+
+
+def to_interval(value: IntervalOrSchedule) -> datetime.timedelta | Schedule:
+    """A link's ``interval``: a duration (see :func:`to_timedelta`), or a schedule as it is
+    (a :class:`~databay.calendar.Calendar`, or another planner's, such as databay-aps's
+    ``Cron``: anything with ``first_due`` and ``next_due``).
+
+    :raises TypeError: neither.
+    """
+    if isinstance(value, Schedule) and not isinstance(value, type):
+        return value
+    if isinstance(value, (datetime.timedelta, int, float)) and not isinstance(value, bool):
+        return to_timedelta(value)
+    raise TypeError(f"Link interval must be a datetime.timedelta or a number of seconds (or a schedule such as "
+                    f"databay.Calendar('every day at 06:00')), found: {value!r}")
 
 
 class LinkSettings:
@@ -65,7 +82,7 @@ class LinkSettings:
         self,
         inlets: Union[Inlet, list[Inlet]],
         outlets: Union[Outlet, list[Outlet]],
-        interval: Interval,
+        interval: IntervalOrSchedule,
         tags: Union[str, list[str], None] = None,
         copy_records: bool = True,
         ignore_exceptions: bool = False,
@@ -85,7 +102,7 @@ class LinkSettings:
         self._outlets: list[Outlet] = []
         self.add_inlets(inlets)
         self.add_outlets(outlets)
-        self._interval = to_timedelta(interval)
+        self._interval = to_interval(interval)
         if name is not None:
             warnings.warn(
                 "'name' parameter was deprecated in 0.2.0, use 'tags' instead.",
@@ -159,8 +176,12 @@ class LinkSettings:
     # -- settings ----------------------------------------------------------------
 
     @property
-    def interval(self) -> datetime.timedelta:
-        """Frequency at which this link should transfer."""
+    def interval(self) -> datetime.timedelta | Schedule:
+        """Frequency at which this link should transfer: a :class:`datetime.timedelta`, or
+        the schedule it was given instead (a :class:`~databay.calendar.Calendar`), which has
+        no ``total_seconds()``: code written for intervals fails on it rather than
+        scheduling it on a wrong interval (``databay.schedules.schedule_of(link)`` gives
+        the due times of both)."""
         return self._interval
 
     tags: list[str] = property(attrgetter("_tags"), doc="The tags of this link.")  # type: ignore[assignment]

@@ -11,6 +11,7 @@ redacted and escaped (:mod:`databay.printable`), and added as plain text, never 
 
 from __future__ import annotations
 
+import datetime
 import time
 
 from rich.cells import cell_len
@@ -19,7 +20,6 @@ from rich.live import Live
 from rich.text import Text
 
 from databay.cli.pipeline_text import duration_text
-from databay.pipeline.intervals import format_interval
 from databay.pipeline.model import Pipeline
 from databay.pipeline.progress import LinkProgress, ProgressTracker
 from databay.printable import printable_line
@@ -27,8 +27,9 @@ from databay.printable import printable_line
 REFRESH_PER_SECOND = 2
 """How often the view is redrawn, whatever the number of links or transfers."""
 
-COLUMNS = ("Link", "Tags", "Interval", "Transfers", "Records", "Last", "Next", "Last error")
-_RIGHT_ALIGNED = frozenset({"Interval", "Transfers", "Records", "Last", "Next"})
+COLUMNS = ("Link", "Tags", "Schedule", "Transfers", "Records", "Last", "Next", "Last error")
+_RIGHT_ALIGNED = frozenset({"Schedule", "Transfers", "Records", "Last", "Next"})
+_SOON = 100.0  # seconds: a due time sooner than this shows as "in 12.3 s", a later one as a time
 _ERROR_WIDTH = 60
 _MAX_ROWS = 25
 _LINES_AROUND_ROWS = 6  # title, summary, header, caption, and room for the shell's prompt
@@ -102,7 +103,7 @@ class LiveView:
         if progress.failures:
             transfers += ((f" ({progress.failures:,} failed)", "red"),)
         return (_cell(self._places[id(progress)]), _cell(printable_line(".".join(progress.tags))),
-                _cell(format_interval(progress.interval)), transfers, _cell(f"{progress.records_pushed:,}"),
+                _cell(progress.schedule_text), transfers, _cell(f"{progress.records_pushed:,}"),
                 _cell(duration_text(progress.last_duration)), self._next(progress, now), _error(progress))
 
     def _next(self, progress: LinkProgress, now: float) -> Cell:
@@ -110,13 +111,22 @@ class LiveView:
             return _cell("stopped")
         if progress.running:
             return _cell("running", "cyan")
-        due = progress.next_transfer(now)
-        return _cell("-" if due is None else f"in {max(0.0, due - now):.1f} s")
+        due = self.tracker.next_due(progress, now)
+        return _cell("-" if due is None else _when(due, now, progress.timezone))
 
     def live(self, console: Console | None = None) -> Live:
         """A ``rich.live.Live`` showing this view (use it as a context manager)."""
         return Live(self, console=console, refresh_per_second=REFRESH_PER_SECOND, redirect_stdout=True,
                     redirect_stderr=True)
+
+
+def _when(due: float, now: float, zone: datetime.tzinfo) -> str:
+    """``in 4.2 s`` soon; else the time in ``zone``: ``at 14:30:00 CEST``, or with the day
+    beyond the next 24 hours (``Mon 03 Jun 00:00 CEST``)."""
+    if due - now < _SOON:
+        return f"in {max(0.0, due - now):.1f} s"
+    moment = datetime.datetime.fromtimestamp(due, zone)
+    return moment.strftime("at %H:%M:%S %Z" if due - now < 86400 else "%a %d %b %H:%M %Z")
 
 
 def _error(progress: LinkProgress) -> Cell:

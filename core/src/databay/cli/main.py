@@ -10,7 +10,8 @@ from databay.cli.errors import CliError, exit_on_error
 
 app = typer.Typer(
     name="databay",
-    help="Scheduled data transfer: list plugins, inspect components, check and run pipelines, operate their stages.",
+    help="Scheduled data transfer: list plugins, inspect components, check, schedule and run pipelines, "
+         "operate their stages.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -47,6 +48,7 @@ def _register_builtin_commands(service_options: list | None = None) -> None:
         plugin_cmd,
         plugins_cmd,
         run_cmd,
+        schedule_cmd,
         stage_cmd,
         validate_cmd,
     )
@@ -55,6 +57,7 @@ def _register_builtin_commands(service_options: list | None = None) -> None:
     app.command("inspect")(inspect_cmd.inspect_component)
     app.command("validate")(validate_cmd.validate)
     app.command("run")(run_cmd.command(service_options or []))
+    app.command("schedule")(schedule_cmd.schedule)
     app.command("stage")(stage_cmd.stage)
     app.command("install")(install_cmd.install)
     app.command("uninstall")(install_cmd.uninstall)

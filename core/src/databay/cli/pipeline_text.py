@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from databay.pipeline.intervals import format_interval
+from databay.pipeline.intervals import schedule_text
 from databay.pipeline.keys import USE
 from databay.pipeline.specs import ComponentSpec, LinkSpec, PipelineSpec
 
@@ -47,7 +47,7 @@ _STAGES = ("inlets", "processors", "groupers", "outlets")
 
 def _heading(link: LinkSpec) -> str:
     interval = link.arguments.get("interval")
-    heading = f"{link.label}: every {format_interval(interval.total_seconds())}" if interval else link.label
+    heading = f"{link.label}: {schedule_text(interval)}" if interval else link.label
     stage = link.written.get("stage")
     if isinstance(stage, dict):
         stage = _component(stage)
@@ -70,6 +70,16 @@ def link_lines(link: LinkSpec) -> list[str]:
     return lines
 
 
+def _schedule_json(link: LinkSpec) -> dict[str, Any]:
+    """``interval`` (seconds) of a link on an interval; else ``schedule`` or ``cron``, and ``timezone``."""
+    interval = link.arguments.get("interval")
+    if interval is None or hasattr(interval, "total_seconds"):
+        return {"interval": interval.total_seconds() if interval is not None else None}
+    written: dict[str, Any] = {key: link.settings[key] for key in ("schedule", "cron", "timezone")
+                               if key in link.settings}
+    return {"interval": None, **written}
+
+
 def pipeline_json(spec: PipelineSpec) -> dict[str, Any]:
     """A JSON-ready description of a checked pipeline (values as written)."""
 
@@ -84,7 +94,7 @@ def pipeline_json(spec: PipelineSpec) -> dict[str, Any]:
             {
                 "place": link.place,
                 "tags": link.tags,
-                "interval": link.arguments["interval"].total_seconds() if "interval" in link.arguments else None,
+                **_schedule_json(link),
                 "stage": link.written.get("stage"),
                 **{key: [component(c) for c in link.components(key)]
                    for key in ("inlets", "outlets", "processors", "groupers")},

@@ -114,6 +114,8 @@ def _link(spec: LinkSpec) -> dict[str, Any]:
     from databay.link import Link
 
     arguments = _with_defaults(Link, spec.arguments, refused=_DEPRECATED_LINK_ARGUMENTS)
+    if not isinstance(spec.arguments.get("interval"), datetime.timedelta):
+        arguments.pop("interval", None)  # a schedule: its keys are among the settings
     components = {key: arguments.pop(key, None) or [] for key in ("inlets", "outlets")}
     settings = {key: plain(value) for key, value in spec.settings.items()}
     return {"place": spec.place, "label": spec.label, "arguments": {**arguments, **settings}, **components}

@@ -85,3 +85,11 @@ def format_interval(seconds: float) -> str:
     if rest > 1e-9 or not parts:
         parts.append(f"{round(rest, 3):g}s")
     return "".join(parts)
+
+
+def schedule_text(interval: Any) -> str:
+    """A link's ``interval`` for people: ``every 5s``, or its schedule's own words
+    (``every weekday at 00:00 (Europe/Amsterdam)``)."""
+    if isinstance(interval, timedelta):
+        return f"every {format_interval(interval.total_seconds())}"
+    return str(interval)

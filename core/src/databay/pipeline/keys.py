@@ -9,7 +9,9 @@ arguments, checked against the constructor's signature and type hints.
 - Every component table: ``use``, the registered name (or ``"module:Class"`` import
   string) of the component, and ``profile``, the credential profile whose arguments it
   takes (:mod:`~databay.pipeline.profiles`).
-- A link table: ``inlets``, ``outlets``, ``interval``, ``processors``, ``groupers``,
+- A link table: ``inlets``, ``outlets``, ``interval`` (or ``schedule`` or ``cron``, with
+  ``timezone``, and for cron ``start_date``, ``end_date`` and ``jitter``: see
+  :mod:`~databay.pipeline.schedule_keys`), ``processors``, ``groupers``,
   ``stage`` (a path, or a stage backend's table), ``stage_retention`` (how long the
   stage keeps delivered batches) and ``retry``; ``inlet_concurrency`` is a ``Link``
   argument read here because its bound (at least 1) is not in its type hint.
@@ -39,6 +41,7 @@ nothing here: it is checked against the constructor's signature and type hints.
 
 from __future__ import annotations
 
+import datetime
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -179,6 +182,69 @@ def _no_links(checker: Checker, value: Any, place: str, label: str) -> Any:
     return INVALID
 
 
+def _schedule(checker: Checker, value: Any, place: str, label: str) -> Any:
+    from databay.calendar_grammar import CalendarError, parse
+
+    try:
+        parse(value)
+    except CalendarError as exc:
+        checker.problem(label, f"argument 'schedule': {exc}", "schedule")
+        return INVALID
+    return value
+
+
+def _timezone(checker: Checker, value: Any, place: str, label: str) -> Any:
+    from databay.timezones import TimezoneError, zone
+
+    if not isinstance(value, str):
+        checker.problem(label, f"argument 'timezone': an IANA time zone name such as \"Europe/Amsterdam\", "
+                               f"not {shown(value)}", "timezone")
+        return INVALID
+    try:
+        return zone(value)
+    except TimezoneError as exc:
+        checker.problem(label, f"argument 'timezone': {exc}", "timezone")
+        return INVALID
+
+
+def _cron(checker: Checker, value: Any, place: str, label: str) -> Any:
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    checker.problem(label, f"argument 'cron': five crontab fields such as \"0 0 * * 1-5\", not {shown(value)}", "cron")
+    return INVALID
+
+
+def _date(name: str) -> Any:
+    """A ``read`` for ``start_date``/``end_date``: a TOML date or datetime, or ISO 8601 text."""
+
+    def read(checker: Checker, value: Any, place: str, label: str) -> Any:
+        if isinstance(value, datetime.datetime):
+            return value
+        if isinstance(value, datetime.date):
+            return datetime.datetime.combine(value, datetime.time())
+        if isinstance(value, str):
+            try:
+                return datetime.datetime.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        checker.problem(label, f"argument '{name}': a date and time such as 2025-01-01T06:00:00 (in the link's "
+                               f"time zone) or 2025-01-01T06:00:00+01:00, not {shown(value)}", name)
+        return INVALID
+
+    return read
+
+
+def _jitter(checker: Checker, value: Any, place: str, label: str) -> Any:
+    from databay.pipeline.intervals import IntervalError, parse_interval
+
+    try:
+        return parse_interval(value).total_seconds()
+    except IntervalError as exc:
+        checker.problem(label, f"argument 'jitter': the most seconds to delay each transfer by at random: {exc}",
+                        "jitter")
+        return INVALID
+
+
 _NODE_RETRY = Key(_retry, argument=False, apply=_set_retry_policy)
 _PROCESSORS = _components("processor", "processors")
 
@@ -187,6 +253,13 @@ RESERVED: dict[str, dict[str, Key]] = {
         "inlets": _components("inlet", "inlets"),
         "outlets": _components("outlet", "outlets"),
         "interval": Key(_interval),
+        # Settings: schedule_keys.settle() makes the link's interval of them.
+        "schedule": Key(_schedule, argument=False),
+        "timezone": Key(_timezone, argument=False),
+        "cron": Key(_cron, argument=False),
+        "start_date": Key(_date("start_date"), argument=False),
+        "end_date": Key(_date("end_date"), argument=False),
+        "jitter": Key(_jitter, argument=False),
         "processors": _PROCESSORS,
         "groupers": _components("processor", "groupers"),
         "stage": Key(_stage, expand=False),

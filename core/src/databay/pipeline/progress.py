@@ -9,7 +9,7 @@ worth showing without going through every link (a pipeline may have thousands).
 
 from __future__ import annotations
 
-import math
+import datetime
 import threading
 import time
 from collections import OrderedDict
@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from databay.hookspecs import hookimpl
+from databay.pipeline.intervals import format_interval
+from databay.schedules import IntervalGrid, Schedule, schedule_of
+from databay.timezones import local_zone
 
 if TYPE_CHECKING:
     from databay.link import Link
@@ -28,11 +31,18 @@ if TYPE_CHECKING:
 
 @dataclass
 class LinkProgress:
-    """What one link has done so far. Times are ``time.time()`` seconds."""
+    """What one link has done so far. Times are ``time.time()`` seconds.
+
+    :param schedule: the link's :class:`~databay.schedules.Schedule`.
+    :param schedule_text: how it reads: ``5s``, ``every weekday at 00:00 (Europe/Amsterdam)``.
+    :param timezone: the zone its times are shown in (a calendar's, else the machine's).
+    """
 
     label: str
     tags: list[str]
-    interval: float
+    schedule: Schedule
+    schedule_text: str
+    timezone: datetime.tzinfo
     transfers: int = 0
     failures: int = 0
     records_pulled: int = 0
@@ -43,16 +53,23 @@ class LinkProgress:
     first_started: float | None = None
     first_due: float | None = None
 
-    def next_transfer(self, now: float) -> float | None:
-        """When the next transfer is due: on the grid ``first start + k x interval``.
+    @property
+    def interval(self) -> float | None:
+        """The link's interval in seconds (``None`` for a link on a calendar)."""
+        return self.schedule.seconds if isinstance(self.schedule, IntervalGrid) else None
 
-        This is when planners that keep to the grid (``schedule``) start it. Before the
-        first transfer: :attr:`first_due`, when known.
+    def next_transfer(self, now: float) -> float | None:
+        """When the next transfer is due, by the link's schedule: for an interval, on the
+        grid ``first start + k x interval``, where planners that keep to the grid start it;
+        for a calendar, its next time. Before the first transfer: :attr:`first_due`.
+
+        :meth:`ProgressTracker.next_due` asks the planner first, which knows.
         """
         if self.first_started is None:
             return self.first_due
-        elapsed = max(0.0, now - self.first_started)
-        return self.first_started + (math.floor(elapsed / self.interval) + 1) * self.interval
+        if isinstance(self.schedule, IntervalGrid):
+            return self.schedule.next_due(self.first_started, max(now, self.first_started))
+        return self.schedule.next_due(now, now)
 
 
 @dataclass
@@ -82,10 +99,8 @@ class ProgressTracker:
 
     def __init__(self, pipeline: Pipeline, listener: Listener | None = None):
         self._pipeline = pipeline
-        self._by_link: dict[int, LinkProgress] = {
-            id(link): LinkProgress(pipeline.label(link), list(link.tags), link.interval.total_seconds())
-            for link in pipeline.links
-        }
+        self._by_link: dict[int, LinkProgress] = {id(link): _progress(pipeline, link) for link in pipeline.links}
+        self._link_of = {id(self._by_link[id(link)]): link for link in pipeline.links}
         self.links = list(self._by_link.values())
         self.totals = Totals()
         self._listener = listener
@@ -102,7 +117,7 @@ class ProgressTracker:
         immediately = getattr(self._pipeline.planner, "immediate_transfer", True)
         for link in self._pipeline.links:
             progress = self._by_link[id(link)]
-            progress.first_due = now if immediately and link.immediate_transfer else now + progress.interval
+            progress.first_due = progress.schedule.first_due(now, immediately and link.immediate_transfer)
         add_observer(self)
         return self
 
@@ -110,6 +125,20 @@ class ProgressTracker:
         from databay.observers import remove_observer
 
         remove_observer(self)
+
+    def next_due(self, progress: LinkProgress, now: float) -> float | None:
+        """When ``progress``'s link is next due (``time.time()`` seconds): as its planner
+        says, when the planner tells (``next_due_at``), else by its schedule."""
+        next_due_at = getattr(self._pipeline.planner, "next_due_at", None)
+        if next_due_at is not None:
+            link = self._link_of.get(id(progress))
+            try:
+                due = next_due_at(link) if link is not None else None
+            except Exception:  # noqa: BLE001 - the view shows the estimate instead
+                due = None
+            if due is not None:
+                return due.timestamp()
+        return progress.next_transfer(now)
 
     @property
     def failures(self) -> int:
@@ -187,3 +216,13 @@ class ProgressTracker:
         self.totals.transfers += 1
         self._recent[key] = progress
         self._recent.move_to_end(key)
+
+
+def _progress(pipeline: Pipeline, link: Link) -> LinkProgress:
+    schedule = schedule_of(link)
+    if isinstance(schedule, IntervalGrid):
+        return LinkProgress(pipeline.label(link), list(link.tags), schedule, format_interval(schedule.seconds),
+                            local_zone())
+    zone = getattr(schedule, "timezone", None)
+    return LinkProgress(pipeline.label(link), list(link.tags), schedule, str(schedule),
+                        zone if isinstance(zone, datetime.tzinfo) else local_zone())

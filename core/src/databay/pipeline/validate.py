@@ -22,7 +22,7 @@ from typing import Any
 
 from databay.errors import ComponentNotFoundError, PluginError
 from databay.introspect import ParameterInfo, constructor_parameters
-from databay.pipeline import keys
+from databay.pipeline import keys, schedule_keys
 from databay.pipeline.environment import expand_all
 from databay.pipeline.keys import INVALID, PROFILE, USE, Key
 from databay.pipeline.problems import Problem, line_of
@@ -77,6 +77,8 @@ class Checker:
         self._profile_file_reported = False
         self._definitions: dict[str, dict[str, _Definition]] = {kind: {} for kind in NAMED_KINDS}
         self._constructors: dict[int, tuple[Any, dict[str, ParameterInfo], bool]] = {}
+        self.planner_spec: ComponentSpec | None = None
+        """The checked planner (``None`` until checked, or when it has problems)."""
 
     def problem(self, place: str, message: str, key: str | None = None) -> None:
         """Report ``message`` about ``place`` (about its ``key``, when given: for the line)."""
@@ -141,7 +143,8 @@ class Checker:
     def planner(self, value: Any) -> ComponentSpec | None:
         if isinstance(value, dict) and USE not in value:
             value = {USE: DEFAULT_PLANNER, **value}
-        return self.component("planner", value, "planner")
+        self.planner_spec = self.component("planner", value, "planner")
+        return self.planner_spec
 
     def links(self, value: Any) -> list[LinkSpec]:
         if value is None or value == []:
@@ -175,7 +178,8 @@ class Checker:
         from databay.link import Link
 
         arguments, settings = self.arguments(Link, table, place, place, keys.RESERVED["link"],
-                                             required_elsewhere=frozenset({"inlets", "outlets"}))
+                                             required_elsewhere=frozenset({"inlets", "outlets", "interval"}))
+        schedule_keys.settle(self, table, place, arguments, settings)
         role = table.get("stage_role")
         for key in ("inlets", "outlets"):
             if (key, role) in (("inlets", "drain"), ("outlets", "fill")):

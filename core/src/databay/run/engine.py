@@ -1,10 +1,13 @@
 """The engine: one asyncio loop running many links' transfers on time.
 
 Each scheduled link has a :class:`_Slot`. Its transfers are due at the times its
-:class:`~databay.run.schedules.Schedule` gives (an interval grid ``first + k * interval``
-today), armed with ``loop.call_at`` so nothing polls and nothing drifts. When a transfer
-is still running at its link's next due time, that time is skipped (coalesced) rather
-than run in parallel: one link's transfers never overlap. Synchronous pulls and pushes
+:class:`~databay.schedules.Schedule` gives, armed with ``loop.call_at`` so nothing polls
+and nothing drifts: an interval grid ``first + k * interval`` on the loop's own clock, or
+a calendar on the wall clock, each due time mapped onto the loop's clock from a fresh
+reading of the wall clock, read again at least every
+:data:`~databay.run.schedules.WALL_CLOCK_RECHECK` seconds (see :mod:`databay.run.schedules`).
+When a transfer is still running at its link's next due time, that time is skipped
+(coalesced) rather than run in parallel: one link's transfers never overlap. Synchronous pulls and pushes
 run in the engine's bounded thread pool; asynchronous ones on its loop.
 
 A link is run **directly** (its transfers from its settings, its nodes started by
@@ -32,17 +35,20 @@ import concurrent.futures
 import gc
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 from databay import observers
+from databay.calendar import Calendar
 from databay.run import nodes
 from databay.run.runtime import Runtime, WorkerPool
-from databay.run.schedules import IntervalGrid, Schedule, interval_seconds
+from databay.run.schedules import loop_wake_up, wall_clock_of
 from databay.run.state import LinkState, state_of
 from databay.run.stats import TransferStats
 from databay.run.transfer import quiet as transfer_quiet
 from databay.run.transfer import run_transfer
+from databay.schedules import IntervalGrid, Schedule, schedule_of
 
 __all__ = ["FREEZE_LINKS", "NOT_RUN", "Engine"]
 
@@ -70,14 +76,17 @@ def _warm_up_observers() -> None:
 class _Slot:
     """Scheduling state of one link."""
 
-    __slots__ = ("link", "state", "direct", "schedule", "due", "task", "removed", "skipped", "queued", "paused")
+    __slots__ = ("link", "state", "direct", "schedule", "clock", "wall_due", "due", "task", "removed", "skipped",
+                 "queued", "paused")
 
     def __init__(self, link: Any, schedule: Schedule, direct: bool):
         self.link = link
         self.state: LinkState = state_of(link)
         self.direct = direct  # run from its settings, not through its public methods
         self.schedule = schedule
-        self.due: float | None = None  # the time of the Engine._timers group it waits in
+        self.clock = wall_clock_of(schedule)  # None: due times on the loop's clock
+        self.wall_due = 0.0  # on the wall clock: the due time (POSIX seconds) it waits for
+        self.due: float | None = None  # the time of the timer group it waits in (Engine._timers or _wall_timers)
         self.task: asyncio.Task | None = None
         self.removed = False
         self.skipped = 0
@@ -122,8 +131,13 @@ class Engine:
         # fall due together, and a thousand timers would cost a thousand heap operations.
         self._timers: dict[float, dict[_Slot, None]] = {}
         self._timer_handles: dict[float, asyncio.TimerHandle] = {}
+        # Links on the wall clock wake up on timers of their own (see _fire_wall_group).
+        self._wall_timers: dict[float, dict[_Slot, None]] = {}
+        self._wall_handles: dict[float, asyncio.TimerHandle] = {}
+        self._wall_reading: tuple[float, Any, float] | None = None  # (loop time, clock, its reading)
         self._starting = False
         self._grids: dict[float, IntervalGrid] = {}
+        self._calendars: dict[Calendar, Calendar] = {}
 
     # -- state -------------------------------------------------------------------
 
@@ -151,7 +165,19 @@ class Engine:
         for asyncio's loops); ``None`` when the engine's timers do not time it (not running,
         not scheduled, or ``timers=False``)."""
         slot = self._slots.get(link)
-        return slot.due if slot is not None else None
+        if slot is None or slot.due is None or slot.clock is None:
+            return slot.due if slot is not None else None
+        return time.monotonic() + (slot.wall_due - slot.clock())
+
+    def next_due_wall(self, link: Any) -> float | None:
+        """When ``link``'s next transfer is due, on the wall clock (POSIX seconds; the
+        calendar's own clock for a link on a calendar); ``None`` as for :meth:`next_due`."""
+        slot = self._slots.get(link)
+        if slot is None or slot.due is None:
+            return None
+        if slot.clock is not None:
+            return slot.wall_due
+        return time.time() + (slot.due - time.monotonic())
 
     def skipped_transfers(self, link: Any) -> int:
         """How many due transfers of ``link`` were skipped because one was still running."""
@@ -177,13 +203,12 @@ class Engine:
         """Start scheduling ``link`` (now if running, else when :meth:`run` starts).
 
         :param direct: run it from its settings (``False``: through its public methods).
-        :param schedule: its due times; by default every ``link.interval``.
-        :raises ValueError: the link's interval is not positive (and no schedule was given).
+        :param schedule: its due times; by default those of ``link.interval``.
+        :raises ValueError: the link's interval is not positive, or (with the engine's own
+            timers) neither an interval nor a :class:`~databay.calendar.Calendar`.
         """
         if schedule is None:
-            seconds = interval_seconds(link)
-            # One grid per interval: links on the same grid fall due together.
-            schedule = self._grids.get(seconds) or self._grids.setdefault(seconds, IntervalGrid(seconds))
+            schedule = self._schedule_of(link)
         slot = _Slot(link, schedule, direct)
         with self._lock:
             self._slots[link] = slot
@@ -191,6 +216,20 @@ class Engine:
         loop = self._loop
         if loop is not None and self.running:
             loop.call_soon_threadsafe(self._arm, slot, False)
+
+    def _schedule_of(self, link: Any) -> Schedule:
+        """``link``'s schedule, one object per interval or calendar: links on the same
+        one fall due together, in one timer group."""
+        schedule = schedule_of(link)
+        if isinstance(schedule, IntervalGrid):
+            return self._grids.get(schedule.seconds) or self._grids.setdefault(schedule.seconds, schedule)
+        if isinstance(schedule, Calendar):
+            return self._calendars.setdefault(schedule, schedule)
+        if self._own_timers:
+            raise ValueError(f"cannot schedule {link!r}: this planner runs links on an interval or a "
+                             f"databay.Calendar, and {schedule!r} is neither (a cron schedule runs on the aps "
+                             f"planner, ApsPlanner of databay-aps)")
+        return schedule  # the planner's own scheduler times it
 
     def unschedule(self, link: Any) -> None:
         """Stop scheduling ``link``; a transfer in flight finishes."""
@@ -263,6 +302,7 @@ class Engine:
             self._starting = False
             self._tearing_down = False
             self._timers, self._timer_handles = {}, {}
+            self._wall_timers, self._wall_handles, self._wall_reading = {}, {}, None
             self._loop, self._loop_thread = loop, threading.get_ident()
             self._runtime = Runtime(executor)
             self._loop_changed.notify_all()
@@ -394,7 +434,26 @@ class Engine:
         if slot.removed or loop is None or not self._own_timers:
             return
         # An immediate transfer is due now: its timer fires at the loop's next turn.
-        self._wait_until(slot, slot.schedule.first_due(loop.time() if now is None else now, immediate))
+        if now is None:
+            now = loop.time()
+        clock = slot.clock
+        if clock is None:
+            self._wait_until(slot, slot.schedule.first_due(now, immediate))
+            return
+        wall_now = self._wall_now(clock, now)
+        slot.wall_due = slot.schedule.first_due(wall_now, immediate)
+        wake = slot.due = loop_wake_up(slot.wall_due, wall_now, now)
+        self._join({slot: None}, wake, wall=True)
+
+    def _wall_now(self, clock: Callable[[], float], now: float) -> float:
+        """``clock()``, read once per loop time: links armed together or woken together
+        get the same reading, so links on one calendar stay in one timer group."""
+        reading = self._wall_reading
+        if reading is not None and reading[0] == now and reading[1] is clock:
+            return reading[2]
+        wall = clock()
+        self._wall_reading = (now, clock, wall)
+        return wall
 
     def _wait_until(self, slot: _Slot, due: float) -> None:
         slot.due = due
@@ -406,14 +465,16 @@ class Engine:
             self._timer_handles[due] = loop.call_at(due, self._fire_group, due)
         group[slot] = None
 
-    def _join(self, slots: dict[_Slot, None], due: float) -> None:
-        """Add ``slots`` (their ``due`` already set) to the group waiting for ``due``."""
-        waiting = self._timers.get(due)
+    def _join(self, slots: dict[_Slot, None], due: float, wall: bool = False) -> None:
+        """Add ``slots`` (their ``due`` already set) to the group waiting for ``due`` (among
+        the groups of links on the wall clock, with ``wall``)."""
+        timers, handles = (self._wall_timers, self._wall_handles) if wall else (self._timers, self._timer_handles)
+        waiting = timers.get(due)
         if waiting is None:
             loop = self._loop
             assert loop is not None  # on the loop, which run() sets for as long as it runs
-            self._timers[due] = slots
-            self._timer_handles[due] = loop.call_at(due, self._fire_group, due)
+            timers[due] = slots
+            handles[due] = loop.call_at(due, self._fire_wall_group if wall else self._fire_group, due)
         else:
             waiting.update(slots)
 
@@ -421,12 +482,14 @@ class Engine:
         due, slot.due = slot.due, None
         if due is None:
             return
-        group = self._timers.get(due)
+        timers, handles = (self._timers, self._timer_handles) if slot.clock is None else \
+            (self._wall_timers, self._wall_handles)
+        group = timers.get(due)
         if group is not None:
             group.pop(slot, None)
             if not group:
-                del self._timers[due]
-                self._timer_handles.pop(due).cancel()
+                del timers[due]
+                handles.pop(due).cancel()
 
     def _fire_group(self, due: float) -> None:
         """The links waiting for ``due`` fell due: queue their transfers (or skip those
@@ -472,6 +535,51 @@ class Engine:
                 slot.due = None if slot.removed else following[slot.schedule]
             for next_due in following.values():
                 self._join({slot: None for slot in group if slot.due == next_due}, next_due)
+        if queue and not self._starting:
+            self._starting = True
+            loop.call_soon(self._start_due)
+
+    def _fire_wall_group(self, wake: float) -> None:
+        """Links on the wall clock woke up: those whose due time the wall clock has reached
+        fall due (as in :meth:`_fire_group`); each then waits for its due time again, mapped
+        from a fresh reading of the wall clock (a jump of the clock moves no due time)."""
+        self._wall_handles.pop(wake, None)
+        group = self._wall_timers.pop(wake, None)
+        if not group:
+            return
+        if self.stopping:
+            for slot in group:
+                slot.due = None
+            return
+        loop = self._loop
+        assert loop is not None  # on the loop, which run() sets for as long as it runs
+        now = loop.time()
+        queue = self._due
+        following: dict[tuple[int, float], float] = {}  # links on one calendar move on together
+        woken: dict[float, dict[_Slot, None]] = {}
+        for slot in group:
+            if slot.removed:
+                slot.due = None
+                continue
+            wall_now = self._wall_now(slot.clock, now)  # type: ignore[arg-type]  # a wall-clock slot has one
+            wall_due = slot.wall_due
+            if wall_due <= wall_now:
+                task = slot.task
+                if slot.paused:
+                    pass
+                elif (task is None or task.done()) and not slot.queued:
+                    slot.queued = True
+                    queue.append(slot)
+                else:
+                    self._skipped(slot)
+                key = (id(slot.schedule), wall_due)
+                if key not in following:
+                    following[key] = slot.schedule.next_due(wall_due, wall_now)
+                wall_due = slot.wall_due = following[key]
+            next_wake = slot.due = loop_wake_up(wall_due, wall_now, now)
+            woken.setdefault(next_wake, {})[slot] = None
+        for next_wake, slots in woken.items():
+            self._join(slots, next_wake, wall=True)
         if queue and not self._starting:
             self._starting = True
             loop.call_soon(self._start_due)

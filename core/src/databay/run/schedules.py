@@ -1,63 +1,54 @@
-"""When a scheduled link is due: the :class:`Schedule` protocol and :class:`IntervalGrid`.
+"""How the engine times a link's :class:`~databay.schedules.Schedule`.
 
-The engine asks a link's schedule for its due times on the event loop's clock
-(``loop.time()``, seconds). Today every link runs on an interval grid; a calendar schedule
-(due at times of day) is another implementation of the same two methods.
+The schedules themselves are public, in :mod:`databay.schedules`. The engine arms due
+times on its event loop's clock (``loop.time()``, monotonic):
+
+- an :class:`~databay.schedules.IntervalGrid` is used on that clock as it is;
+- a schedule on the wall clock (one with a ``clock``, such as a
+  :class:`~databay.calendar.Calendar`) keeps its due times in POSIX seconds. Each is
+  mapped onto the loop's clock from a fresh reading of the wall clock
+  (:func:`loop_wake_up`), and the engine wakes at least every :data:`WALL_CLOCK_RECHECK`
+  seconds to read it again: if the wall clock jumped (set by hand, corrected in a step)
+  or stood still for the loop (a suspended machine: the monotonic clock stops, the wall
+  clock does not), the due time is re-anchored, and a time that passed meanwhile runs at
+  once, coalesced with any other it missed.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any
 
-__all__ = ["IntervalGrid", "Schedule", "interval_seconds"]
+from databay.schedules import IntervalGrid, Schedule, schedule_of
 
+__all__ = ["WALL_CLOCK_RECHECK", "IntervalGrid", "Schedule", "interval_seconds", "loop_wake_up", "wall_clock_of"]
 
-class Schedule(Protocol):
-    """A link's due times, on the loop's clock."""
-
-    def first_due(self, now: float, immediate: bool) -> float:
-        """The first due time of a link scheduled at ``now`` (``now`` itself when it is to
-        transfer ``immediate`` ly)."""
-        ...
-
-    def next_due(self, due: float, now: float) -> float:
-        """The due time following ``due`` that is later than ``now``: due times that
-        passed meanwhile are skipped (coalesced into the one running now)."""
-        ...
+WALL_CLOCK_RECHECK = 30.0
+"""The longest the engine waits (seconds, on its loop's clock) without reading the wall
+clock again, for a link on a wall-clock schedule: how late such a link can be after the
+machine wakes from sleep or its clock jumps forward."""
 
 
-class IntervalGrid:
-    """Due every ``seconds``, on the grid ``first + k * seconds``: lateness never accumulates."""
+def wall_clock_of(schedule: Any) -> Callable[[], float] | None:
+    """The wall clock ``schedule`` is on (a callable giving POSIX seconds), or ``None``
+    for a schedule on the caller's clock (an interval grid)."""
+    clock = getattr(schedule, "clock", None)
+    return clock if callable(clock) else None
 
-    __slots__ = ("seconds",)
 
-    def __init__(self, seconds: float):
-        if not seconds > 0:
-            raise ValueError(f"an interval grid needs a positive interval, found: {seconds!r}")
-        self.seconds = seconds
-
-    def first_due(self, now: float, immediate: bool) -> float:
-        return now if immediate else now + self.seconds
-
-    def next_due(self, due: float, now: float) -> float:
-        following = due + self.seconds
-        if following <= now:  # missed whole intervals
-            following = due + (math.floor((now - due) / self.seconds) + 1) * self.seconds
-        return following
-
-    def __repr__(self) -> str:
-        return f"IntervalGrid({self.seconds!r})"
+def loop_wake_up(wall_due: float, wall_now: float, loop_now: float) -> float:
+    """When to wake on the loop's clock (``loop_now`` there is ``wall_now`` on the wall
+    clock) for ``wall_due``: at it, or after :data:`WALL_CLOCK_RECHECK` seconds to read
+    the wall clock again, whichever comes first."""
+    return loop_now + min(max(wall_due - wall_now, 0.0), WALL_CLOCK_RECHECK)
 
 
 def interval_seconds(link: Any) -> float:
     """``link.interval`` in seconds, which must be positive for a planner to schedule it.
 
-    :raises ValueError: a zero or negative interval, naming the link.
+    :raises ValueError: a zero or negative interval, naming the link; a link on a calendar.
     """
-    interval = link.interval
-    seconds = float(interval.total_seconds())
-    if not seconds > 0:
-        raise ValueError(f"cannot schedule {link!r}: its interval is {interval}, and a planner schedules only "
-                         f"links with a positive interval (transfer it by hand with link.transfer())")
-    return seconds
+    schedule = schedule_of(link)
+    if not isinstance(schedule, IntervalGrid):
+        raise ValueError(f"{link!r} runs on a calendar ({schedule}), not an interval")
+    return schedule.seconds

@@ -11,7 +11,8 @@ one test per rule of the databay contract::
 
 :class:`PluginTester` checks the installed distribution as a whole (what it registers,
 lazily, and ``databay plugins --check``); :func:`plugin_listing` tells what listing an
-installed plugin registers and imports, from a fresh interpreter.
+installed plugin registers and imports, from a fresh interpreter; :class:`FakeClock` is a
+wall clock for calendar schedules under test.
 
 The testers load on first access, so that the pytest plugin of this package
 (:mod:`databay.testing.pytest_plugin`, loaded by pytest in every session of an
@@ -25,11 +26,12 @@ from typing import TYPE_CHECKING
 from databay._lazy import lazy_attributes
 
 __all__ = [
-    "InletTester", "OutletTester", "PlannerTester", "PluginListing", "PluginTester", "StageTester",
+    "FakeClock", "InletTester", "OutletTester", "PlannerTester", "PluginListing", "PluginTester", "StageTester",
     "plugin_listing",
 ]
 
 _LAZY = {
+    "FakeClock": "databay.testing.clock",
     "InletTester": "databay.testing.inlet_tester",
     "OutletTester": "databay.testing.outlet_tester",
     "PlannerTester": "databay.testing.planner_tester",
@@ -40,6 +42,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from databay.testing.clock import FakeClock
     from databay.testing.inlet_tester import InletTester
     from databay.testing.listing import PluginListing, plugin_listing
     from databay.testing.outlet_tester import OutletTester

@@ -9,6 +9,7 @@ application would, and shuts it down afterwards whatever happened.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import threading
 import time
@@ -17,10 +18,12 @@ from collections.abc import Callable
 from typing import Any
 
 from databay.base_planner import BasePlanner
+from databay.calendar import Calendar
 from databay.inlet import Inlet
 from databay.link import Link
 from databay.outlet import Outlet
 from databay.testing._contract import PlannerThread, wait_until
+from databay.testing.clock import FakeClock
 
 
 class Probe:
@@ -223,7 +226,12 @@ class PlannerTester(unittest.TestCase):
     - a planner that fell behind coalesces the due times it missed into one transfer per
       link, then returns to the ideal times;
     - sync and async nodes work together; a slow sync pull never holds up the other
-      links, and every async pull of a planner runs on the same event loop.
+      links, and every async pull of a planner runs on the same event loop;
+    - links on a :class:`~databay.calendar.Calendar` fall due at its times, read from the
+      calendar's clock in its time zone (a :class:`~databay.testing.FakeClock` set just
+      before clocks go forward: a daily time in the skipped hour runs once, right after
+      it), honour ``immediate_transfer``, and skip the times that pass while a transfer
+      runs. Set :attr:`calendar_schedules` to ``False`` for a planner that runs intervals only.
 
     Timing checks use :attr:`interval` (seconds) as the links' interval; raise it for a
     planner that cannot time transfers that finely.
@@ -233,6 +241,12 @@ class PlannerTester(unittest.TestCase):
     """Interval of the links in the timing tests (seconds)."""
     timeout: float = 5.0
     """How long to wait for something that must happen (seconds)."""
+    calendar_schedules: bool = True
+    """Whether the planner runs links on a calendar (``False``: those rules are skipped)."""
+    calendar_zone: str = "Europe/Amsterdam"
+    """The time zone of the calendar rules (clocks go forward there on 2024-03-31 at 02:00)."""
+    calendar_tolerance: float = 0.5
+    """How late (seconds) a calendar link may start after its due time, on a busy machine."""
 
     __test__ = False  # the base class has nothing to test; its subclasses are collected
 
@@ -365,6 +379,16 @@ class PlannerTester(unittest.TestCase):
         self.assertEqual((link.journal.count("on_start"), link.journal.count("on_shutdown")), (1, 1))
         self.assertEqual(outlet.payloads, list(range(len(outlet.payloads))), "records lost or repeated")
         self.assertEqual(len(set(probe.loops)), 1, "super().transfer() pulled on more than one event loop")
+
+    def calendar_link(self, probe: Probe, text: str, clock: FakeClock, *, name: str = "calendar",
+                      **options: Any) -> Link:
+        """A link like :meth:`link`'s, on ``Calendar(text)`` in :attr:`calendar_zone` on ``clock``."""
+        if not self.calendar_schedules:
+            self.skipTest(f"{type(self).__name__}: the planner does not run calendar schedules")
+        immediate = options.pop("immediate_transfer", True)
+        inlet = ProbeInlet(probe, f"{name}.inlet", **options)
+        return Link(inlet, ProbeOutlet(probe, f"{name}.outlet"), Calendar(text, self.calendar_zone, clock=clock),
+                    tags=name, immediate_transfer=immediate)
 
     # -- immediate transfer ------------------------------------------------------
 
@@ -544,6 +568,71 @@ class PlannerTester(unittest.TestCase):
         following = next(o for t, o in zip(probe.starts, offsets) if t >= caught_up + interval / 2)
         self.assertAlmostEqual(following, round(following), delta=0.25,
                                msg=f"not back on the ideal times after falling behind (starts at {shown} intervals)")
+
+    # -- calendar schedules ----------------------------------------------------------
+
+    def test_calendar_links_fall_due_at_their_times(self) -> None:
+        """Calendar links transfer at their times on the calendar's clock and zone: a daily
+        02:30, on the day clocks skip 02:00-03:00, once at 03:00; every second on the second."""
+        gap_end = datetime.datetime(2024, 3, 31, 1, 0, tzinfo=datetime.UTC).timestamp()  # 03:00 there
+        clock = FakeClock(gap_end - 1.5)
+        daily, seconds = Probe(), Probe()
+        planner = self.get_planner([
+            self.calendar_link(daily, "every day at 02:30", clock, name="daily", immediate_transfer=False),
+            self.calendar_link(seconds, "every second", clock, name="seconds", immediate_transfer=False),
+        ])
+        self.start_planner(planner)
+        self.assertTrue(self.wait_for(lambda: seconds.count >= 4 and daily.count >= 1, self.timeout + 4),
+                        "the calendar links did not transfer")
+        late = [clock.at(start) - gap_end for start in daily.starts]
+        self.assertEqual(len(late), 1, f"the daily link transferred {len(late)} times in 4 s")
+        self.assertTrue(-0.01 <= late[0] <= self.calendar_tolerance,
+                        f"the daily 02:30 transferred {late[0]:+.3f} s from the end of the skipped hour, 03:00")
+        fractions = [clock.at(start) % 1.0 for start in seconds.starts]
+        shown = ", ".join(f"{clock.at(start) - gap_end:+.3f}" for start in seconds.starts)
+        self.assertTrue(all(f <= self.calendar_tolerance or f >= 0.99 for f in fractions),
+                        f"'every second' did not transfer on whole seconds (at {shown} s from 03:00)")
+        self.assertEqual(len({round(clock.at(start)) for start in seconds.starts}), seconds.count,
+                         f"'every second' transferred twice in one second (at {shown} s from 03:00)")
+
+    def test_calendar_immediate_transfer(self) -> None:
+        """A calendar link transfers at once on start when the planner and the link say so,
+        else first at its next time."""
+        clock = FakeClock(datetime.datetime(2024, 6, 1, 4, 0, tzinfo=datetime.UTC))
+        immediate, disabled, planner_disabled = Probe(), Probe(), Probe()
+        planners = [
+            self.get_planner([self.calendar_link(immediate, "every day at 12:00", clock, name="immediate"),
+                              self.calendar_link(disabled, "every day at 12:00", clock, name="disabled",
+                                                 immediate_transfer=False)]),
+            self.get_planner([self.calendar_link(planner_disabled, "every day at 12:00", clock)],
+                             immediate_transfer=False),
+        ]
+        for planner in planners:
+            self.start_planner(planner)
+        self.assertTrue(self.wait_for(lambda: immediate.count == 1), "no immediate transfer of a calendar link")
+        time.sleep(max(0.5, 5 * self.interval))
+        self.assertEqual(immediate.count, 1, "a calendar link transferred again before its time")
+        self.assertEqual(disabled.count, 0, "a calendar link with immediate_transfer=False transferred at once")
+        self.assertEqual(planner_disabled.count, 0, "a calendar link transferred at once although the planner's "
+                                                    "immediate_transfer=False")
+
+    def test_calendar_times_missed_while_transferring_are_skipped(self) -> None:
+        """A calendar link whose transfer outlasts two of its times skips them: never two at
+        once, no burst, and it transfers again at its next time."""
+        clock = FakeClock(round(time.time()) + 0.5)
+        probe = Probe()
+        planner = self.get_planner([self.calendar_link(probe, "every second", clock, sleep={1: 2.5},
+                                                       immediate_transfer=False)])
+        self.start_planner(planner)
+        self.assertTrue(self.wait_for(lambda: probe.count >= 4, self.timeout + 5), "the link did not transfer")
+        starts = [clock.at(start) for start in probe.starts[:4]]
+        shown = ", ".join(f"{start - starts[0]:.2f}" for start in starts)
+        self.assertEqual(probe.max_active, 1, "transfers of a calendar link overlapped")
+        self.assertGreaterEqual(min(b - a for a, b in zip(starts, starts[1:])), 0.5,
+                                f"missed times were run in a burst (starts at {shown} s)")
+        # Due at 0, 1, 2, 3, 4 s; the one at 1 s runs until 3.5 s: 2 and 3 are skipped.
+        self.assertAlmostEqual(starts[2] - starts[0], 4, delta=self.calendar_tolerance,
+                               msg=f"missed times were not skipped, or run in a burst (starts at {shown} s)")
 
     # -- sync and async nodes ------------------------------------------------------
 

@@ -4,6 +4,7 @@ Importing this package is cheap: the planner (and APScheduler) load on first acc
 
     from databay_aps import ApsPlanner
     from databay.planners import ApsPlanner   # the same class, found through the plugin
+    from databay_aps import Cron               # cron schedules: Link(..., Cron("0 0 * * 1-5"))
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ _LAZY = {
     "ApsPlanner": "databay_aps.planner",
     "APSPlanner": "databay_aps.planner",
     "JOB_DEFAULTS": "databay_aps.planner",
+    "Cron": "databay_aps.cron",
+    "CronError": "databay_aps.cron",
 }
 
-__all__ = ["APSPlanner", "JOB_DEFAULTS", "ApsPlanner"]
+__all__ = ["APSPlanner", "JOB_DEFAULTS", "ApsPlanner", "Cron", "CronError"]
 
 
 def __getattr__(name: str) -> Any:

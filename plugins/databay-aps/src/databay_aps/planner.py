@@ -1,7 +1,9 @@
 """The :class:`ApsPlanner`: links scheduled by APScheduler 3, transferred on databay's engine.
 
-Each link is one APScheduler job with an interval trigger, kept in an ``AsyncIOScheduler``
-that runs on the planner's event loop. A job does not transfer by itself: it asks the
+Each link is one APScheduler job, kept in an ``AsyncIOScheduler`` that runs on the
+planner's event loop: with an interval trigger for a link on an interval, or a trigger
+following the link's schedule for a link on a :class:`~databay.calendar.Calendar` or a
+:class:`~databay_aps.cron.Cron` (:class:`~databay_aps.cron.ScheduleTrigger`). A job does not transfer by itself: it asks the
 planner's engine (``EnginePlanner.transfer_due``), so transfers share the planner's bounded
 thread pool, never overlap for one link, are tracked for graceful shutdown, and report
 failures to the planner like :class:`~databay.planners.SchedulePlanner`'s do.
@@ -25,10 +27,13 @@ from apscheduler.job import Job
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from apscheduler.util import maybe_ref
 from databay import Link
 from databay.engine_planner import EnginePlanner
+
+from databay_aps.cron import Cron, ScheduleTrigger
 
 _LOGGER = logging.getLogger("databay.ApsPlanner")
 _UTC = datetime.UTC
@@ -38,6 +43,10 @@ JOB_DEFAULTS: dict[str, Any] = {"coalesce": True, "max_instances": 1, "misfire_g
 previous transfer running is skipped (``max_instances=1``), missed due times are coalesced
 into one transfer (``coalesce=True``), and a late transfer runs however late it is
 (``misfire_grace_time=None``)."""
+
+WAKE_UP_EVERY = 30.0
+"""How often (seconds) the planner has APScheduler look at the wall clock even when no job
+is due: after the machine slept, or its clock jumped, due times are kept within this."""
 
 
 class _LoopScheduler(AsyncIOScheduler):
@@ -79,7 +88,15 @@ class ApsPlanner(EnginePlanner):
     :param catch_exceptions: deprecated alias of ``ignore_exceptions``.
     :param immediate_transfer: Whether to transfer every link once upon starting.
     :param shutdown_at_exit: Whether to shut down gracefully when the process exits.
+
+    A link's ``interval`` may also be a :class:`~databay.calendar.Calendar` or a
+    :class:`~databay_aps.cron.Cron` (``cron = "..."`` in a pipeline, made by
+    :attr:`cron_schedule`): its job then fires at the schedule's times.
     """
+
+    cron_schedule = Cron
+    """What a pipeline's ``cron`` (with ``timezone``, ``start_date``, ``end_date``,
+    ``jitter``) makes: this planner runs cron schedules."""
 
     def __init__(
         self,
@@ -108,20 +125,29 @@ class ApsPlanner(EnginePlanner):
         self._jobs_lock = threading.Lock()
         self._jobs: dict[Link, Job] = {}
         self._paused = False
+        self._wake_up: asyncio.TimerHandle | None = None
         super().__init__(links, threads, ignore_exceptions, catch_exceptions, immediate_transfer,
                          shutdown_at_exit, timers=False)
 
     # -- the APScheduler jobs ----------------------------------------------------
 
     def schedule(self, link: Link) -> None:
-        """Schedule ``link`` with the engine and give it an APScheduler job (its ``job``)."""
+        """Schedule ``link`` with the engine and give it an APScheduler job (its ``job``).
+
+        :raises ValueError: its interval is not positive, or neither an interval nor a
+            schedule with ``next_after`` (a Calendar, a Cron).
+        """
+        if not isinstance(link.interval, datetime.timedelta) and not callable(getattr(link.interval, "next_after",
+                                                                                      None)):
+            raise ValueError(f"cannot schedule {link!r}: ApsPlanner runs links on an interval, a databay.Calendar "
+                             f"or a databay_aps.Cron, not {link.interval!r}")
         super().schedule(link)  # the engine first: a job due at once finds the link scheduled
         with self._jobs_lock:
             if link in self._jobs:
                 return
             first = None
-            if self._scheduler.running:  # added while running: first due one interval from now
-                first = datetime.datetime.now(_UTC) + link.interval
+            if self._scheduler.running:  # added while running: first due one interval (or at its next time) from now
+                first = self._first_due(link, datetime.datetime.now(_UTC), immediate=False)
             self._jobs[link] = job = self._add_job(link, first)
         link.set_job(job)
 
@@ -138,12 +164,37 @@ class ApsPlanner(EnginePlanner):
         super().unschedule(link)
 
     def _add_job(self, link: Link, first: datetime.datetime | None) -> Job:
-        """Add ``link``'s job, due at ``first`` and every interval after it (``None``:
-        tentatively, while stopped; it is added again with its real times on start)."""
-        trigger = IntervalTrigger(seconds=link.interval.total_seconds(), start_date=first, timezone=_UTC)
+        """Add ``link``'s job, due at ``first`` and then at its interval or schedule's times
+        (``None``: tentatively, while stopped; it is added again with its real times on start)."""
         options: dict[str, Any] = {} if first is None else {"next_run_time": first}
-        return self._scheduler.add_job(self._transfer_job, trigger, args=(link,),
+        return self._scheduler.add_job(self._transfer_job, _trigger(link, first), args=(link,),
                                        name=f"Link(tags:{link.tags})", **options)
+
+    @staticmethod
+    def _first_due(link: Link, now: datetime.datetime, immediate: bool) -> datetime.datetime | None:
+        """When ``link`` is first due if scheduled at ``now`` (``None``: never, its schedule
+        ended). A cron schedule transfers immediately only between its start and end dates."""
+        interval = link.interval
+        in_effect = getattr(interval, "in_effect", None)
+        if immediate and (in_effect is None or in_effect(now)):
+            return now
+        if isinstance(interval, datetime.timedelta):
+            return now + interval
+        return _trigger(link, None).get_next_fire_time(None, now)
+
+    def next_due_at(self, link: Link) -> datetime.datetime | None:
+        """When ``link``'s job is next due (an aware UTC datetime, jitter included), while
+        the planner runs; ``None`` otherwise."""
+        with self._jobs_lock:
+            job = self._jobs.get(link)
+            if job is None or not self._scheduler.running:
+                return None
+            due = getattr(job, "next_run_time", None)
+        if due is None:
+            return None
+        trigger = job.trigger
+        shift = trigger.shift() if isinstance(trigger, ScheduleTrigger) else datetime.timedelta(0)
+        return due.astimezone(_UTC) + shift
 
     async def _transfer_job(self, link: Link) -> None:
         """The job of every link: a due transfer, run by the engine on this loop."""
@@ -168,12 +219,25 @@ class ApsPlanner(EnginePlanner):
             self._scheduler.remove_all_jobs()
             for link in list(self._jobs):
                 immediate = self.immediate_transfer and link.immediate_transfer
-                self._jobs[link] = job = self._add_job(link, now if immediate else now + link.interval)
+                self._jobs[link] = job = self._add_job(link, self._first_due(link, now, immediate))
                 link.set_job(job)
             self._scheduler.start(paused=self._paused)
+        self._wake_up = asyncio.get_running_loop().call_later(WAKE_UP_EVERY, self._look_at_the_clock)
+
+    def _look_at_the_clock(self) -> None:
+        """Have APScheduler read the wall clock (its own timer runs on the loop's monotonic
+        clock, which stands still while the machine sleeps), then again later."""
+        with self._jobs_lock:
+            if not self._scheduler.running:
+                return
+            self._scheduler.wakeup()
+        self._wake_up = asyncio.get_running_loop().call_later(WAKE_UP_EVERY, self._look_at_the_clock)
 
     def on_loop_stopped(self) -> None:
         """Shut APScheduler down; the jobs become tentative again until the next start."""
+        if self._wake_up is not None:
+            self._wake_up.cancel()
+            self._wake_up = None
         with self._jobs_lock:
             if not self._scheduler.running:
                 return
@@ -228,6 +292,15 @@ class APSPlanner(ApsPlanner):
         warnings.warn("APSPlanner is a deprecated alias of ApsPlanner: use ApsPlanner.",
                       DeprecationWarning, stacklevel=2)
         super().__init__(*args, **kwargs)
+
+
+def _trigger(link: Link, first: datetime.datetime | None) -> BaseTrigger:
+    """The APScheduler trigger of ``link``'s job: every interval from ``first``, or the
+    times of its schedule."""
+    interval = link.interval
+    if isinstance(interval, datetime.timedelta):
+        return IntervalTrigger(seconds=interval.total_seconds(), start_date=first, timezone=_UTC)
+    return ScheduleTrigger(interval)
 
 
 def _raise(exc: BaseException) -> None:
