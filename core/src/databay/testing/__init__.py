@@ -12,7 +12,8 @@ one test per rule of the databay contract::
 :class:`PluginTester` checks the installed distribution as a whole (what it registers,
 lazily, and ``databay plugins --check``); :func:`plugin_listing` tells what listing an
 installed plugin registers and imports, from a fresh interpreter; :class:`FakeClock` is a
-wall clock for calendar schedules under test.
+wall clock for calendar schedules under test; :class:`ServerProcess` runs a server your
+tests need on a loopback port (:func:`free_port`).
 
 The testers load on first access, so that the pytest plugin of this package
 (:mod:`databay.testing.pytest_plugin`, loaded by pytest in every session of an
@@ -26,8 +27,8 @@ from typing import TYPE_CHECKING
 from databay._lazy import lazy_attributes
 
 __all__ = [
-    "FakeClock", "InletTester", "OutletTester", "PlannerTester", "PluginListing", "PluginTester", "StageTester",
-    "plugin_listing",
+    "FakeClock", "InletTester", "OutletTester", "PlannerTester", "PluginListing", "PluginTester", "ServerProcess",
+    "StageTester", "accepts_connections", "free_port", "plugin_listing",
 ]
 
 _LAZY = {
@@ -39,6 +40,9 @@ _LAZY = {
     "PluginListing": "databay.testing.listing",
     "plugin_listing": "databay.testing.listing",
     "StageTester": "databay.testing.stage_tester",
+    "ServerProcess": "databay.testing.server_process",
+    "accepts_connections": "databay.testing.server_process",
+    "free_port": "databay.testing.server_process",
 }
 
 if TYPE_CHECKING:
@@ -48,6 +52,7 @@ if TYPE_CHECKING:
     from databay.testing.outlet_tester import OutletTester
     from databay.testing.planner_tester import PlannerTester
     from databay.testing.plugin_tester import PluginTester
+    from databay.testing.server_process import ServerProcess, accepts_connections, free_port
     from databay.testing.stage_tester import StageTester
 
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

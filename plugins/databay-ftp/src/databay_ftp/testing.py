@@ -1,6 +1,7 @@
 """Real FTP, FTPS and SFTP servers on loopback, for tests and benchmarks.
 
-Each :class:`LocalServer` runs in a process of its own (``python -m databay_ftp.testing``),
+Each :class:`LocalServer` runs in a process of its own (``python -m databay_ftp.testing``,
+a :class:`databay.testing.ServerProcess`: it ends with the test process at the latest),
 serving a local folder: FTP and FTPS with pyftpdlib (FTPS with a certificate from a test
 authority made by trustme), SFTP with asyncssh's server (with a fresh Ed25519 host key).
 They need the ``databay-ftp[test]`` extra. Nothing here imports pytest::
@@ -31,29 +32,20 @@ import errno
 import os
 import secrets
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from databay.testing import ServerProcess, free_port
 
 __all__ = ["SCHEMES", "LocalServer", "ServerInfo", "external_server", "free_port", "server_for_tests"]
 
 SCHEMES = ("ftp", "ftps", "sftp")
 WRITER = "databay"
 READER = "reader"
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 @dataclass(frozen=True)
@@ -92,7 +84,11 @@ class LocalServer:
         self.root.mkdir(parents=True, exist_ok=True)
         self.quota_file = self._workdir / "quota"
         self.options: dict[str, str] = self._make_credentials()
-        self._process: subprocess.Popen | None = None
+        command = [sys.executable, "-m", "databay_ftp.testing", scheme, "--host", host, "--port", str(self.port),
+                   "--root", str(self.root), "--quota-file", str(self.quota_file), "--keys", str(self._workdir)]
+        self._process = ServerProcess(command, port=self.port, host=host, name=f"the {scheme} test server",
+                                      env={**os.environ, "DATABAY_TEST_SERVER_PASSWORD": self.password},
+                                      log_file=self._workdir / "server.log", startup_timeout=startup_timeout)
 
     def url_for(self, user: str = WRITER, directory: str = "/") -> str:
         """The URL of ``directory`` (absolute, in the served folder) for ``user``."""
@@ -111,45 +107,19 @@ class LocalServer:
     @property
     def running(self) -> bool:
         """Whether the server process is alive."""
-        return self._process is not None and self._process.poll() is None
+        return self._process.running
 
     def start(self) -> LocalServer:
         """Start the server and wait until it accepts connections.
 
         :raises RuntimeError: it exited or did not listen in time, with its output.
         """
-        if self.running:
-            return self
-        command = [sys.executable, "-m", "databay_ftp.testing", self.scheme, "--host", self.host,
-                   "--port", str(self.port), "--root", str(self.root), "--quota-file", str(self.quota_file),
-                   "--keys", str(self._workdir)]
-        log = self._workdir / "server.log"
-        with open(log, "ab") as output:
-            self._process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT,
-                                             stdin=subprocess.DEVNULL,
-                                             env={**os.environ, "DATABAY_TEST_SERVER_PASSWORD": self.password})
-        deadline = time.monotonic() + self.startup_timeout
-        while not _accepts(self.host, self.port):
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the {self.scheme} test server did not start on {self.host}:{self.port}: "
-                                   f"{log.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.02)
+        self._process.start()
         return self
 
     def stop(self) -> None:
         """Stop the server (the served files stay); :meth:`start` starts it again."""
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-        deadline = time.monotonic() + 10
-        while _accepts(self.host, self.port) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        self._process.stop()
 
     def close(self) -> None:
         """Stop the server and remove its keys and (unless given) the served folder."""
@@ -182,12 +152,6 @@ class LocalServer:
             known_hosts.write_text(f"[{self.host}]:{self.port} {' '.join(public)}\n")
             return {"known_hosts": str(known_hosts)}
         return {}
-
-
-def _accepts(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex((host, port)) == 0
 
 
 # -- servers given by the environment ----------------------------------------------------
@@ -350,19 +314,6 @@ def _serve_sftp(args: argparse.Namespace, password: str) -> None:
     asyncio.run(serve())
 
 
-def _exit_with_parent() -> None:
-    """End this server when the process that started it is gone (killed before it could
-    stop the server), so that no test server outlives its test run."""
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(0)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
 def main(argv: list[str] | None = None) -> None:
     """Run one test server until terminated (the password comes from
     ``$DATABAY_TEST_SERVER_PASSWORD``)."""
@@ -375,7 +326,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keys", required=True, help="the folder with server.pem or host_key")
     args = parser.parse_args(argv)
     password = os.environ["DATABAY_TEST_SERVER_PASSWORD"]
-    _exit_with_parent()
     if args.scheme == "sftp":
         _serve_sftp(args, password)
     else:

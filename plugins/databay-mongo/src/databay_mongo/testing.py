@@ -18,24 +18,14 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
+
+from databay.testing import ServerProcess, free_port
 
 __all__ = ["TEST_URI_VARIABLE", "NxServer", "external_test_uri", "free_port", "running_server", "server_for_tests",
            "wait_until_ready"]
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def wait_until_ready(uri: str, timeout: float = 30.0) -> None:
@@ -76,8 +66,11 @@ class NxServer:
         self.python = python or sys.executable
         self.startup_timeout = startup_timeout
         self.db_path = None if db_path is None else os.fspath(db_path)
-        self._process: subprocess.Popen | None = None
-        self._workdir: str | None = None
+        # It runs in a temporary folder (ServerProcess.folder), with its pid and log files.
+        command = [self.python, "-m", "nx_27017.nx_27017", "--db", self.db_path or "memory", "--host", self.host,
+                   "--port", str(self.port), "--pid-file", "server.pid", "--log-file", "server.log"]
+        self._process = ServerProcess(command, port=self.port, host=host, name="nx-27017",
+                                      startup_timeout=startup_timeout)
 
     @property
     def uri(self) -> str:
@@ -87,61 +80,21 @@ class NxServer:
     @property
     def running(self) -> bool:
         """Whether the server process is alive."""
-        return self._process is not None and self._process.poll() is None
+        return self._process.running
 
     def start(self) -> str:
         """Start the server and wait until it answers; returns :attr:`uri`.
 
         :raises RuntimeError: nx-27017 exited (e.g. not installed, port taken), with its output.
         """
-        if self.running:
-            return self.uri
-        self._workdir = tempfile.mkdtemp(prefix="databay-nx27017-")
-        log = Path(self._workdir, "server.log")
-        command = [
-            self.python, "-m", "nx_27017.nx_27017", "--db", self.db_path or "memory",
-            "--host", self.host, "--port", str(self.port),
-            "--pid-file", str(Path(self._workdir, "server.pid")), "--log-file", str(log),
-        ]
-        # Its console output goes to the log file too, so that nothing blocks on a full pipe.
-        with open(Path(self._workdir, "console.log"), "wb") as console:
-            self._process = subprocess.Popen(command, stdout=console, stderr=subprocess.STDOUT,
-                                             stdin=subprocess.DEVNULL, cwd=self._workdir)
-        deadline = time.monotonic() + self.startup_timeout
-        while not _accepts(self.host, self.port):
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                output = self._console()
-                self.stop()
-                raise RuntimeError(f"nx-27017 did not start on {self.host}:{self.port}: {output[-2000:]}")
-            time.sleep(0.02)
-        wait_until_ready(self.uri, max(1.0, deadline - time.monotonic()))
+        if not self.running:
+            self._process.start()
+            wait_until_ready(self.uri, self.startup_timeout)
         return self.uri
 
     def stop(self) -> None:
         """Stop the server (in-memory data is lost; ``db_path`` is kept) and remove its other files."""
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-        # The port is free once nothing accepts connections on it any more.
-        deadline = time.monotonic() + 10
-        while _accepts(self.host, self.port) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        if self._workdir is not None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-            self._workdir = None
-
-    def _console(self) -> str:
-        if self._workdir is None:
-            return ""
-        try:
-            return Path(self._workdir, "console.log").read_text(errors="replace")
-        except OSError:
-            return ""
+        self._process.stop()
 
     def __enter__(self) -> NxServer:
         self.start()
@@ -158,18 +111,8 @@ def running_server(port: int | None = None, host: str = "127.0.0.1") -> Iterator
     Yields the server's ``mongodb://`` URI. The server keeps its data in memory and is
     stopped when the block ends.
     """
-    server = NxServer(port=port, host=host)
-    server.start()
-    try:
+    with NxServer(port=port, host=host) as server:
         yield server.uri
-    finally:
-        server.stop()
-
-
-def _accepts(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex((host, port)) == 0
 
 
 # Set by test runners that provide their own server instead of nx-27017.

@@ -21,14 +21,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
-from pathlib import Path
+
+from databay.testing import ServerProcess, free_port
 
 __all__ = ["TEST_CREDENTIALS", "TEST_ENDPOINT_VARIABLE", "MotoServer", "external_test_endpoint", "free_port",
            "running_server", "server_for_tests"]
@@ -39,13 +35,6 @@ TEST_ENDPOINT_VARIABLE = "DATABAY_TEST_S3_ENDPOINT"
 TEST_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "databay-test", "AWS_SECRET_ACCESS_KEY": "databay-test-secret",
                     "AWS_DEFAULT_REGION": "us-east-1"}
 """Environment variables giving boto3 credentials moto accepts (moto checks none by default)."""
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 class MotoServer:
@@ -66,8 +55,12 @@ class MotoServer:
         self.python = python or sys.executable
         self.startup_timeout = startup_timeout
         self.enforce_iam_after = enforce_iam_after
-        self._process: subprocess.Popen | None = None
-        self._workdir: str | None = None
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
+        if enforce_iam_after is not None:
+            env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(enforce_iam_after)
+        self._process = ServerProcess([self.python, "-m", "moto.server", "-H", host, "-p", str(self.port)],
+                                      port=self.port, host=host, name="moto", env=env,
+                                      ready=lambda: _answers(host, self.port), startup_timeout=startup_timeout)
 
     @property
     def endpoint_url(self) -> str:
@@ -77,56 +70,19 @@ class MotoServer:
     @property
     def running(self) -> bool:
         """Whether the server process is alive."""
-        return self._process is not None and self._process.poll() is None
+        return self._process.running
 
     def start(self) -> str:
         """Start the server and wait until it answers; returns :attr:`endpoint_url`.
 
         :raises RuntimeError: moto exited (not installed, port taken), with its output.
         """
-        if self.running:
-            return self.endpoint_url
-        self._workdir = tempfile.mkdtemp(prefix="databay-moto-")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
-        if self.enforce_iam_after is not None:
-            env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(self.enforce_iam_after)
-        command = [self.python, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
-        with open(Path(self._workdir, "console.log"), "wb") as console:  # nothing blocks on a full pipe
-            self._process = subprocess.Popen(command, stdout=console, stderr=subprocess.STDOUT,
-                                             stdin=subprocess.DEVNULL, cwd=self._workdir, env=env)
-        deadline = time.monotonic() + self.startup_timeout
-        while not _answers(self.host, self.port):
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                output = self._console()
-                self.stop()
-                raise RuntimeError(f"moto did not start on {self.host}:{self.port}: {output[-2000:]}")
-            time.sleep(0.05)
+        self._process.start()
         return self.endpoint_url
 
     def stop(self) -> None:
         """Stop the server (its data is lost) and remove its files."""
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
-        deadline = time.monotonic() + 10
-        while _accepts(self.host, self.port) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        if self._workdir is not None:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-            self._workdir = None
-
-    def _console(self) -> str:
-        if self._workdir is None:
-            return ""
-        try:
-            return Path(self._workdir, "console.log").read_text(errors="replace")
-        except OSError:
-            return ""
+        self._process.stop()
 
     def __enter__(self) -> MotoServer:
         self.start()
@@ -159,12 +115,6 @@ def server_for_tests() -> Iterator[str]:
         return
     with running_server() as endpoint_url:
         yield endpoint_url
-
-
-def _accepts(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.2)
-        return sock.connect_ex((host, port)) == 0
 
 
 def _answers(host: str, port: int) -> bool:

@@ -29,14 +29,13 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
+from databay.testing import ServerProcess, accepts_connections, free_port
 from sqlalchemy.engine import URL, make_url
 
 __all__ = ["POSTGRES_PACKAGE", "TEST_URL_VARIABLE", "PostgresAdmin", "PostgresServer", "external_test_url",
@@ -50,13 +49,6 @@ POSTGRES_PACKAGE = "postgresql"
 
 DRIVER = "postgresql+psycopg"
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def find_postgres() -> Path | None:
@@ -167,7 +159,7 @@ class PostgresServer(PostgresAdmin):
         self.password = secrets.token_urlsafe(18)
         self.startup_timeout = startup_timeout
         self._account = _unprivileged_account(run_as) if os.geteuid() == 0 else None
-        self._process: subprocess.Popen | None = None
+        self._process: ServerProcess | None = None
         self._workdir: Path | None = None
         super().__init__(URL.create(DRIVER, username=self.superuser, password=self.password, host=host,
                                     port=self.port, database="postgres"))
@@ -175,7 +167,7 @@ class PostgresServer(PostgresAdmin):
     @property
     def running(self) -> bool:
         """Whether the server process is alive."""
-        return self._process is not None and self._process.poll() is None
+        return self._process is not None and self._process.running
 
     def start(self) -> str:
         """Create the cluster, start the server and wait until it accepts connections; the admin URL.
@@ -187,22 +179,20 @@ class PostgresServer(PostgresAdmin):
         if self._workdir is None:
             self._workdir = Path(tempfile.mkdtemp(prefix="databay-postgres-"))
             self._initdb()
-        data, log = self._workdir / "data", self._workdir / "server.log"
-        with open(log, "ab") as output:
-            if self._account is not None:
-                os.chown(log, self._account.pw_uid, self._account.pw_gid)
-            self._process = subprocess.Popen([
-                str(self.bin_dir / "postgres"), "-D", str(data), "-h", self.host, "-p", str(self.port),
-                "-k", str(self._workdir), "-c", "fsync=off", "-c", "synchronous_commit=off",
-                "-c", "full_page_writes=off"], stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                **self._process_options())
-        deadline = time.monotonic() + self.startup_timeout
-        while not self._accepts_login():
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                logged = log.read_text(errors="replace") if log.exists() else ""
-                self.stop()
-                raise RuntimeError(f"postgres did not start on {self.host}:{self.port}: {logged[-2000:]}")
-            time.sleep(0.05)
+        options = self._process_options()
+        command = [str(self.bin_dir / "postgres"), "-D", str(self._workdir / "data"), "-h", self.host,
+                   "-p", str(self.port), "-k", str(self._workdir), "-c", "fsync=off", "-c", "synchronous_commit=off",
+                   "-c", "full_page_writes=off"]
+        self._process = ServerProcess(command, port=self.port, host=self.host, name="postgres",
+                                      ready=self._accepts_login, log_file=self._workdir / "server.log",
+                                      stop_signal=signal.SIGINT,  # fast shutdown: roll back, close sessions
+                                      stop_timeout=30, startup_timeout=self.startup_timeout, cwd=options["cwd"],
+                                      env=options["env"], user=options.get("user"), group=options.get("group"))
+        try:
+            self._process.start()
+        except RuntimeError:
+            self.stop()
+            raise
         return self.url
 
     def _initdb(self) -> None:
@@ -230,10 +220,8 @@ class PostgresServer(PostgresAdmin):
         return options
 
     def _accepts_login(self) -> bool:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.settimeout(0.2)
-            if sock.connect_ex((self.host, self.port)) != 0:
-                return False
+        if not accepts_connections(self.host, self.port):
+            return False
         try:
             self.execute("SELECT 1")
         except sa.exc.OperationalError:  # still starting up
@@ -244,13 +232,8 @@ class PostgresServer(PostgresAdmin):
         """Stop the server (fast shutdown) and remove its folder, data included, unless
         ``keep_data``: then :meth:`start` runs it again with the same data, port and password."""
         process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.send_signal(signal.SIGINT)  # fast shutdown: roll back open transactions, close sessions
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(10)
+        if process is not None:
+            process.stop()
         if self._workdir is not None and not keep_data:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
