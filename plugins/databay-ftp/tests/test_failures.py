@@ -10,8 +10,9 @@ import threading
 import time
 
 import pytest
-from databay import Inlet, Link, Record, RetryPolicy
+from databay import Link, Record, RetryPolicy
 from databay.stage import Stage
+from databay.testing import SequenceInlet
 from databay_ftp import (
     FtpAuthenticationError,
     FtpConnectionError,
@@ -212,16 +213,6 @@ def test_a_missing_trust_file_is_refused():
 
 # -- retries and staged links ------------------------------------------------------------
 
-class Numbers(Inlet):
-    def __init__(self):
-        super().__init__()
-        self.next = 0
-
-    def pull(self, update):
-        start, self.next = self.next, self.next + 3
-        return [{"n": n} for n in range(start, self.next)]
-
-
 def delivered(remote) -> list[int]:
     import json
 
@@ -232,7 +223,7 @@ def test_retry_policy_rides_out_a_restart(local_only, tmp_path, caplog):
     remote = local_only
     outlet = outlet_for(remote, filename="{batch}.jsonl", timeout=2,
                         retry=RetryPolicy(attempts=30, initial_delay=0.1, backoff=1.5, max_delay=0.5))
-    link = Link(Numbers(), outlet, interval=1, stage=tmp_path / "s.stage")
+    link = Link(SequenceInlet(), outlet, interval=1, stage=tmp_path / "s.stage")
     link.transfer()
     remote.server.stop()
     restart = threading.Timer(1.5, remote.server.start)
@@ -259,7 +250,7 @@ def test_a_staged_link_loses_nothing_while_the_server_refuses(local_only, tmp_pa
         remote.set_quota(0)
     try:
         failing = outlet_for(remote, filename="{batch}.jsonl", password=password)
-        link = Link(Numbers(), failing, interval=1, stage=stage, ignore_exceptions=True)
+        link = Link(SequenceInlet(), failing, interval=1, stage=stage, ignore_exceptions=True)
         link.transfer()
         link.transfer()
         link.on_shutdown()
@@ -267,7 +258,7 @@ def test_a_staged_link_loses_nothing_while_the_server_refuses(local_only, tmp_pa
         remote.set_quota(None)
     assert remote.files() == {}
     assert [b.batches for b in Stage(stage).open().backlog()] == [2]
-    inlet = Numbers()
+    inlet = SequenceInlet()
     inlet.next = 6
     link = Link(inlet, outlet_for(remote, filename="{batch}.jsonl"), interval=1, stage=stage)
     link.transfer()

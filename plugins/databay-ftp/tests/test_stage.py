@@ -9,43 +9,14 @@ import logging
 import re
 
 import pytest
-from databay import Inlet, Link, Outlet
+from databay import Inlet, Link
 from databay.stage import SqliteStage, Stage
+from databay.testing import CollectingOutlet, LosesTheAnswer, SequenceInlet
 from databay_ftp import FtpInlet, FtpOutlet
 
 
-class Numbers(Inlet):
-    def __init__(self, per_pull: int = 3):
-        super().__init__()
-        self.next = 0
-        self.per_pull = per_pull
-
-    def pull(self, update):
-        start, self.next = self.next, self.next + self.per_pull
-        return [{"n": n} for n in range(start, self.next)]
-
-
-class LosesTheAnswer(FtpOutlet):
+class LosingFtpOutlet(LosesTheAnswer, FtpOutlet):
     """Uploads, then fails as if the connection dropped before the server's answer arrived."""
-
-    def __init__(self, *args, losses: int = 1, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.losses = losses
-
-    def push(self, records, update):
-        super().push(records, update)
-        if self.losses:
-            self.losses -= 1
-            raise ConnectionError("connection reset before the reply")
-
-
-class Keep(Outlet):
-    def __init__(self):
-        super().__init__()
-        self.payloads = []
-
-    def push(self, records, update):
-        self.payloads.extend(r.payload for r in records)
 
 
 def numbers_in(files: dict[str, bytes]) -> list[int]:
@@ -58,8 +29,8 @@ def numbers_in(files: dict[str, bytes]) -> list[int]:
     "{tags}-{uuid}.{ext}", "{batch}.jsonl", "{tags}/{batch}/{uuid}.jsonl",
 ])
 def test_a_redelivered_batch_replaces_its_first_copy(remote, tmp_path, filename, caplog):
-    outlet = LosesTheAnswer(remote.url, filename=filename, **remote.components_kwargs())
-    link = Link(Numbers(), outlet, interval=1, tags="numbers", stage=tmp_path / "s.stage", ignore_exceptions=True)
+    outlet = LosingFtpOutlet(remote.url, filename=filename, **remote.components_kwargs())
+    link = Link(SequenceInlet(), outlet, interval=1, tags="numbers", stage=tmp_path / "s.stage", ignore_exceptions=True)
     link.transfer()  # uploaded, but the outlet failed: the batch stays pending
     assert [b.batches for b in link.stage.backlog()] == [1]
     [first_name] = remote.files()
@@ -75,8 +46,8 @@ def test_a_redelivered_batch_replaces_its_first_copy(remote, tmp_path, filename,
 
 
 def test_without_a_stage_a_retried_push_writes_again(remote):
-    outlet = LosesTheAnswer(remote.url, filename="{uuid}.jsonl", **remote.components_kwargs())
-    link = Link(Numbers(), outlet, interval=1, ignore_exceptions=True)
+    outlet = LosingFtpOutlet(remote.url, filename="{uuid}.jsonl", **remote.components_kwargs())
+    link = Link(SequenceInlet(), outlet, interval=1, ignore_exceptions=True)
     link.transfer()
     link.transfer()
     link.on_shutdown()
@@ -88,7 +59,7 @@ def test_bytes_records_get_stable_names_each(remote, tmp_path):
         def pull(self, update):
             return [b"one", b"two"]
 
-    outlet = LosesTheAnswer(remote.url, filename="{uuid}.bin", format="bytes", **remote.components_kwargs())
+    outlet = LosingFtpOutlet(remote.url, filename="{uuid}.bin", format="bytes", **remote.components_kwargs())
     link = Link(Blobs(), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True)
     link.transfer()
     link.transfer()
@@ -97,10 +68,10 @@ def test_bytes_records_get_stable_names_each(remote, tmp_path):
 
 
 def test_time_and_update_in_a_name_are_those_of_the_batch_commit(remote, tmp_path):
-    outlet = LosesTheAnswer(remote.url, filename="{time:%Y%m%dT%H%M%S.%f}-{update}.jsonl", losses=2,
+    outlet = LosingFtpOutlet(remote.url, filename="{time:%Y%m%dT%H%M%S.%f}-{update}.jsonl", losses=2,
                             **remote.components_kwargs())
     stage = tmp_path / "s.stage"
-    link = Link(Numbers(), outlet, interval=1, tags="numbers", stage=stage, ignore_exceptions=True)
+    link = Link(SequenceInlet(), outlet, interval=1, tags="numbers", stage=stage, ignore_exceptions=True)
     link.transfer()
     link.transfer()  # batch 1 again (failing again), batch 2 waits behind it
     link.on_shutdown()
@@ -110,7 +81,7 @@ def test_time_and_update_in_a_name_are_those_of_the_batch_commit(remote, tmp_pat
     assert [update for _, update in stamps] == ["numbers.0", "numbers.1"]
     assert list(remote.files()) == names[:1]
     # A new process: transfers are numbered from 0 again; the batches keep their names.
-    restarted = Link(Numbers(), LosesTheAnswer(remote.url, filename="{time:%Y%m%dT%H%M%S.%f}-{update}.jsonl",
+    restarted = Link(SequenceInlet(), LosingFtpOutlet(remote.url, filename="{time:%Y%m%dT%H%M%S.%f}-{update}.jsonl",
                                                losses=0, **remote.components_kwargs()),
                      interval=1, tags="numbers", stage=stage)
     restarted.transfer()
@@ -122,21 +93,21 @@ def test_time_and_update_in_a_name_are_those_of_the_batch_commit(remote, tmp_pat
 def test_batch_needs_a_stage(remote):
     outlet = FtpOutlet(remote.url, filename="{batch}.jsonl", **remote.components_kwargs())
     with pytest.raises(ValueError, match=r"uses \{batch\}, and records only have a batch on a link with a stage"):
-        Link(Numbers(), outlet, interval=1).transfer()
+        Link(SequenceInlet(), outlet, interval=1).transfer()
     assert remote.files() == {}
 
 
 def test_the_inlet_position_is_committed_with_its_records(remote, tmp_path):
     stage = tmp_path / "s.stage"
     remote.write("a.jsonl", b'{"n": 1}\n')
-    keep = Keep()
+    keep = CollectingOutlet()
     link = Link(FtpInlet(remote.url, "*.jsonl", "jsonl", **remote.components_kwargs()), keep, interval=1,
                 stage=stage)
     link.transfer()
     link.on_shutdown()
     assert list(Stage(stage).open().inlet_states()["FtpInlet"]["files"]) == ["a.jsonl"]
     remote.write("b.jsonl", b'{"n": 2}\n')
-    keep2 = Keep()
+    keep2 = CollectingOutlet()
     link2 = Link(FtpInlet(remote.url, "*.jsonl", "jsonl", **remote.components_kwargs()), keep2, interval=1,
                  stage=stage)
     link2.transfer()
@@ -147,7 +118,7 @@ def test_the_inlet_position_is_committed_with_its_records(remote, tmp_path):
 def test_files_pulled_but_never_committed_are_read_again(remote, tmp_path):
     stage = tmp_path / "s.stage"
     remote.write("a.bin", b"A")
-    link = Link(FtpInlet(remote.url, **remote.components_kwargs()), Keep(), interval=1, stage=stage)
+    link = Link(FtpInlet(remote.url, **remote.components_kwargs()), CollectingOutlet(), interval=1, stage=stage)
     link.transfer()
     link.on_shutdown()
     remote.write("b.bin", b"B")
@@ -155,7 +126,7 @@ def test_files_pulled_but_never_committed_are_read_again(remote, tmp_path):
     crashed.set_state(Stage(stage).open().inlet_states()["FtpInlet"])
     assert [r.payload for r in crashed.pull(None)] == [b"B"]
     crashed.on_shutdown()
-    keep = Keep()
+    keep = CollectingOutlet()
     restarted = Link(FtpInlet(remote.url, **remote.components_kwargs()), keep, interval=1, stage=stage)
     restarted.transfer()
     restarted.on_shutdown()

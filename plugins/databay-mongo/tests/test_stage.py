@@ -7,52 +7,19 @@ import datetime
 
 import pytest
 from bson import Decimal128, Int64, ObjectId
-from databay import Inlet, Link, Outlet
+from databay import Inlet, Link
 from databay.stage import Stage
+from databay.testing import CollectingOutlet, LosesTheAnswer, SequenceInlet
 from databay_mongo import MongoInlet, MongoOperationError, MongoOutlet
 
 
-class Numbers(Inlet):
-    def __init__(self, per_pull: int = 3):
-        super().__init__()
-        self.next = 0
-        self.per_pull = per_pull
-
-    def pull(self, update):
-        start, self.next = self.next, self.next + self.per_pull
-        return [{"n": n} for n in range(start, self.next)]
-
-
-class LosesTheAnswer(MongoOutlet):
+class LosingMongoOutlet(LosesTheAnswer, MongoOutlet):
     """Writes, then fails as if the connection dropped before the server's answer arrived."""
-
-    def __init__(self, *args, losses: int = 1, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.losses = losses
-
-    def push(self, records, update):
-        super().push(records, update)
-        if self.losses:
-            self.losses -= 1
-            raise ConnectionError("connection reset before the reply")
-
-
-class Keep(Outlet):
-    def __init__(self, failures: int = 0):
-        super().__init__()
-        self.records = []
-        self.failures = failures
-
-    def push(self, records, update):
-        if self.failures:
-            self.failures -= 1
-            raise ConnectionError("down")
-        self.records.extend(records)
 
 
 def test_idempotent_redelivery_writes_nothing_twice(mongo_uri, database, db, tmp_path):
-    outlet = LosesTheAnswer(database, "numbers", uri=mongo_uri, idempotent=True)
-    link = Link(Numbers(), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True)
+    outlet = LosingMongoOutlet(database, "numbers", uri=mongo_uri, idempotent=True)
+    link = Link(SequenceInlet(), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True)
     link.transfer()  # written, but the outlet failed: the batch stays pending
     assert [b.batches for b in link.stage.backlog()] == [1]
     link.transfer()  # batch 1 again (skipped by the server), then batch 2
@@ -65,8 +32,8 @@ def test_idempotent_redelivery_writes_nothing_twice(mongo_uri, database, db, tmp
 
 
 def test_without_idempotent_redelivery_writes_twice(mongo_uri, database, db, tmp_path):
-    outlet = LosesTheAnswer(database, "numbers", uri=mongo_uri)
-    link = Link(Numbers(), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True)
+    outlet = LosingMongoOutlet(database, "numbers", uri=mongo_uri)
+    link = Link(SequenceInlet(), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True)
     link.transfer()
     link.transfer()
     link.on_shutdown()
@@ -90,9 +57,9 @@ def test_list_payloads_and_own_ids(mongo_uri, database, db, tmp_path):
 
 def test_idempotent_needs_a_stage_or_own_ids(mongo_uri, database):
     outlet = MongoOutlet(database, "c", uri=mongo_uri, idempotent=True)
-    with pytest.raises(ValueError, match=r"cannot give record 0 of this push \(from Numbers\(\)\) a stable _id: "
+    with pytest.raises(ValueError, match=r"cannot give record 0 of this push \(from SequenceInlet\(\)\) a stable _id: "
                                          r"it has no metadata\['Stage.RECORD_ID'\]"):
-        Link(Numbers(), outlet, interval=1).transfer()
+        Link(SequenceInlet(), outlet, interval=1).transfer()
 
 
 def test_idempotent_writes_raise_a_duplicate_of_another_unique_index(mongo_uri, database, db, tmp_path):
@@ -132,14 +99,14 @@ def test_idempotent_writes_still_raise_other_errors():
 def test_the_inlet_position_is_committed_with_its_records(mongo_uri, database, db, tmp_path):
     db["source"].insert_many([{"seq": n} for n in range(5)])
     stage = tmp_path / "s.stage"
-    keep = Keep()
+    keep = CollectingOutlet()
     link = Link(MongoInlet("source", database, uri=mongo_uri, field="seq"), keep, interval=1, stage=stage)
     link.transfer()
     link.on_shutdown()
     assert Stage(stage).open().inlet_states() == {"MongoInlet": {"field": "seq", "after": {"$numberInt": "4"}}}
     db["source"].insert_many([{"seq": n} for n in range(5, 8)])
     # A new process: the position comes from the stage, not from start_after.
-    keep2 = Keep()
+    keep2 = CollectingOutlet()
     inlet2 = MongoInlet("source", database, uri=mongo_uri, field="seq")
     link2 = Link(inlet2, keep2, interval=1, stage=stage)
     link2.transfer()
@@ -151,7 +118,7 @@ def test_the_inlet_position_is_committed_with_its_records(mongo_uri, database, d
 def test_records_pulled_but_never_committed_are_read_again(mongo_uri, database, db, tmp_path):
     db["source"].insert_many([{"seq": n} for n in range(3)])
     stage = tmp_path / "s.stage"
-    link = Link(MongoInlet("source", database, uri=mongo_uri, field="seq"), Keep(), interval=1, stage=stage)
+    link = Link(MongoInlet("source", database, uri=mongo_uri, field="seq"), CollectingOutlet(), interval=1, stage=stage)
     link.transfer()
     link.on_shutdown()
     db["source"].insert_many([{"seq": n} for n in range(3, 6)])
@@ -159,7 +126,7 @@ def test_records_pulled_but_never_committed_are_read_again(mongo_uri, database, 
     lost = MongoInlet("source", database, uri=mongo_uri, field="seq", start_after=2)
     lost.pull(None)
     assert lost.position == 5
-    keep = Keep()
+    keep = CollectingOutlet()
     restarted = Link(MongoInlet("source", database, uri=mongo_uri, field="seq"), keep, interval=1, stage=stage)
     restarted.transfer()
     restarted.on_shutdown()
@@ -170,11 +137,11 @@ def test_bson_values_round_trip_through_the_stage(mongo_uri, database, db, tmp_p
     document = {"_id": ObjectId(), "count": Int64(2**40), "at": datetime.datetime(2024, 1, 2, 3, 4, 5, 6000)}
     db["source"].insert_one(document)
     stage = tmp_path / "s.stage"
-    link = Link(MongoInlet("source", database, uri=mongo_uri), Keep(failures=1), interval=1, stage=stage,
+    link = Link(MongoInlet("source", database, uri=mongo_uri), CollectingOutlet(failures=1), interval=1, stage=stage,
                 ignore_exceptions=True)
     link.transfer()
     link.on_shutdown()
-    keep = Keep()
+    keep = CollectingOutlet()
     link2 = Link(MongoInlet("source", database, uri=mongo_uri), keep, interval=1, stage=stage)
     link2.transfer()
     link2.on_shutdown()

@@ -11,9 +11,10 @@ import time
 
 import boto3
 import pytest
-from databay import Inlet, Link, Record, RetryPolicy, Update
+from databay import Link, Record, RetryPolicy, Update
 from databay.planners import SchedulePlanner
 from databay.stage import Stage
+from databay.testing import SequenceInlet
 from databay_s3 import (
     S3AccessError,
     S3BucketNotFound,
@@ -27,16 +28,6 @@ from databay_s3.testing import MotoServer, external_test_endpoint, free_port
 
 UPDATE = Update(["errors"], 1)
 moto_only = pytest.mark.skipif(external_test_endpoint() is not None, reason="needs moto (enforcing IAM)")
-
-
-class Numbers(Inlet):
-    def __init__(self):
-        super().__init__()
-        self.next = 0
-
-    def pull(self, update):
-        start, self.next = self.next, self.next + 3
-        return [{"n": n} for n in range(start, self.next)]
 
 
 def numbers_in(bucket) -> list[int]:
@@ -171,7 +162,7 @@ def test_a_staged_link_retries_and_loses_nothing(proxy, bucket, tmp_path):
     proxy.refuse(*QUOTA, times=2, path_contains="/n/")
     proxy.refuse(503, "SlowDown", "Please reduce your request rate.", times=1, path_contains="/n/")
     outlet = S3Outlet(bucket.name, endpoint_url=proxy.url, client_options={"retries": {"total_max_attempts": 1}})
-    link = Link(Numbers(), outlet, interval=1, tags=["n"], stage=tmp_path / "s.stage",
+    link = Link(SequenceInlet(), outlet, interval=1, tags=["n"], stage=tmp_path / "s.stage",
                 retry=RetryPolicy(attempts=5, initial_delay=0.01, jitter=0))
     link.transfer()
     link.transfer()
@@ -185,7 +176,7 @@ def test_a_batch_failing_every_attempt_is_dead_lettered_and_replayed_once(proxy,
     proxy.refuse(*QUOTA, path_contains="/n/")
     stage = tmp_path / "s.stage"
     outlet = S3Outlet(bucket.name, endpoint_url=proxy.url)
-    link = Link(Numbers(), outlet, interval=1, tags=["n"], stage=stage, ignore_exceptions=True,
+    link = Link(SequenceInlet(), outlet, interval=1, tags=["n"], stage=stage, ignore_exceptions=True,
                 retry=RetryPolicy(attempts=2, initial_delay=0.01, jitter=0))
     link.transfer()
     [letter] = link.stage.dead_letters()
@@ -204,7 +195,7 @@ def test_a_batch_failing_every_attempt_is_dead_lettered_and_replayed_once(proxy,
 def test_an_outage_under_a_planner_loses_nothing_and_duplicates_nothing(proxy, bucket, tmp_path):
     outlet = S3Outlet(bucket.name, endpoint_url=proxy.url, connect_timeout=0.5,
                       client_options={"retries": {"total_max_attempts": 1}})
-    link = Link(Numbers(), outlet, interval=0.05, tags=["n"], stage=tmp_path / "s.stage",
+    link = Link(SequenceInlet(), outlet, interval=0.05, tags=["n"], stage=tmp_path / "s.stage",
                 retry=RetryPolicy(attempts=50, initial_delay=0.05, max_delay=0.2))
     planner = SchedulePlanner(link, ignore_exceptions=True)
     runner = threading.Thread(target=planner.start)

@@ -8,44 +8,15 @@ import json
 from collections import Counter
 
 import pytest
-from databay import Inlet, Link, Outlet, RetryPolicy
+from databay import Link, RetryPolicy
 from databay.stage import SqliteStage, Stage
 from databay.support.buffers import Buffer
+from databay.testing import CollectingOutlet, LosesTheAnswer, SequenceInlet
 from databay_s3 import S3Inlet, S3Outlet
 
 
-class Numbers(Inlet):
-    def __init__(self, per_pull: int = 3):
-        super().__init__()
-        self.next = 0
-        self.per_pull = per_pull
-
-    def pull(self, update):
-        start, self.next = self.next, self.next + self.per_pull
-        return [{"n": n} for n in range(start, self.next)]
-
-
-class LosesTheAnswer(S3Outlet):
+class LosingS3Outlet(LosesTheAnswer, S3Outlet):
     """Writes, then fails as if the connection dropped before the server's answer arrived."""
-
-    def __init__(self, *args, losses: int = 1, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.losses = losses
-
-    def push(self, records, update):
-        super().push(records, update)
-        if self.losses:
-            self.losses -= 1
-            raise ConnectionError("connection reset before the reply")
-
-
-class Keep(Outlet):
-    def __init__(self):
-        super().__init__()
-        self.records = []
-
-    def push(self, records, update):
-        self.records.extend(records)
 
 
 def numbers_in(bucket, prefix: str = "") -> list[list[int]]:
@@ -67,9 +38,9 @@ def requests_of(outlet: S3Outlet) -> Counter:
     "{tags}/{uuid}.{ext}",
 ])
 def test_a_redelivered_batch_overwrites_its_object(endpoint, bucket, tmp_path, key):
-    outlet = LosesTheAnswer(bucket.name, key, endpoint_url=endpoint)
+    outlet = LosingS3Outlet(bucket.name, key, endpoint_url=endpoint)
     sent = requests_of(outlet)
-    link = Link(Numbers(), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True, tags=["n"])
+    link = Link(SequenceInlet(), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True, tags=["n"])
     link.transfer()  # written, but the outlet failed: the batch stays pending
     assert [b.batches for b in link.stage.backlog()] == [1]
     [first_key] = bucket.keys()
@@ -85,8 +56,8 @@ def test_a_redelivered_batch_overwrites_its_object(endpoint, bucket, tmp_path, k
 
 def test_the_key_is_made_of_the_batch_commit(endpoint, bucket, tmp_path):
     """``{time}`` and ``{update}`` are those the stage stamped on the batch's records."""
-    outlet = LosesTheAnswer(bucket.name, "{update}/{time:%Y%m%dT%H%M%S.%f}.{ext}", endpoint_url=endpoint)
-    link = Link(Numbers(), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True, tags=["n"])
+    outlet = LosingS3Outlet(bucket.name, "{update}/{time:%Y%m%dT%H%M%S.%f}.{ext}", endpoint_url=endpoint)
+    link = Link(SequenceInlet(), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True, tags=["n"])
     link.transfer()
     [record, *_] = link.stage.read(1)
     link.on_shutdown()
@@ -97,7 +68,7 @@ def test_the_key_is_made_of_the_batch_commit(endpoint, bucket, tmp_path):
 def test_a_batch_redelivered_by_another_process_keeps_its_key(endpoint, bucket, tmp_path):
     stage = tmp_path / "s.stage"
     template = "{tags}/{update}/{time:%H%M%S.%f}-{uuid}.{ext}"
-    link = Link(Numbers(), LosesTheAnswer(bucket.name, template, endpoint_url=endpoint, losses=5), interval=1,
+    link = Link(SequenceInlet(), LosingS3Outlet(bucket.name, template, endpoint_url=endpoint, losses=5), interval=1,
                 stage=stage, ignore_exceptions=True, tags=["n"])
     link.transfer()
     link.transfer()  # batch 1 again (failing again), then batch 2 waits behind it
@@ -105,7 +76,7 @@ def test_a_batch_redelivered_by_another_process_keeps_its_key(endpoint, bucket, 
     [first_key] = bucket.keys("n/")
     assert first_key.startswith("n/n.0/")
     # A new process: a new outlet (nothing in memory), transfers numbered from 0 again.
-    restarted = Link(Numbers(), LosesTheAnswer(bucket.name, template, endpoint_url=endpoint, losses=0), interval=1,
+    restarted = Link(SequenceInlet(), LosingS3Outlet(bucket.name, template, endpoint_url=endpoint, losses=0), interval=1,
                      stage=stage, tags=["n"])
     restarted.transfer()  # batches 1 and 2 of the first process, then its own batch 3
     restarted.on_shutdown()
@@ -118,8 +89,8 @@ def test_a_batch_redelivered_by_another_process_keeps_its_key(endpoint, bucket, 
 
 
 def test_a_replayed_dead_letter_overwrites_its_object(endpoint, bucket, tmp_path):
-    outlet = LosesTheAnswer(bucket.name, endpoint_url=endpoint)
-    link = Link(Numbers(), outlet, interval=1, stage=tmp_path / "s.stage", tags=["n"],
+    outlet = LosingS3Outlet(bucket.name, endpoint_url=endpoint)
+    link = Link(SequenceInlet(), outlet, interval=1, stage=tmp_path / "s.stage", tags=["n"],
                 retry=RetryPolicy(attempts=1))
     link.transfer()  # written, then the outlet failed: dead-lettered
     [first_key] = bucket.keys()
@@ -132,8 +103,8 @@ def test_a_replayed_dead_letter_overwrites_its_object(endpoint, bucket, tmp_path
 
 
 def test_records_of_several_batches_in_one_push_go_to_one_object_per_batch(endpoint, bucket, tmp_path):
-    outlet = LosesTheAnswer(bucket.name, endpoint_url=endpoint, processors=Buffer(count_threshold=5))  # released past 5 records
-    link = Link(Numbers(), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True, tags=["n"])
+    outlet = LosingS3Outlet(bucket.name, endpoint_url=endpoint, processors=Buffer(count_threshold=5))  # released past 5 records
+    link = Link(SequenceInlet(), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True, tags=["n"])
     link.transfer()  # held by the buffer
     assert numbers_in(bucket) == []
     link.transfer()  # released: batches 1 and 2, written, then the outlet fails
@@ -150,8 +121,8 @@ def test_grouped_records_keep_stable_keys(endpoint, bucket, tmp_path):
                 "/{time:%Y%m%d%H%M%S%f}-{uuid}.{ext}"
         return records
 
-    outlet = LosesTheAnswer(bucket.name, endpoint_url=endpoint)
-    link = Link(Numbers(4), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True,
+    outlet = LosingS3Outlet(bucket.name, endpoint_url=endpoint)
+    link = Link(SequenceInlet(4), outlet, interval=1, stage=tmp_path / "s.stage", ignore_exceptions=True,
                 processors=by_parity)
     link.transfer()
     link.transfer()
@@ -164,14 +135,14 @@ def test_the_inlet_position_is_committed_with_its_records(endpoint, bucket, tmp_
     for n in range(3):
         bucket.put(f"in/{n}", b'{"n": %d}\n' % n)
     stage = tmp_path / "s.stage"
-    keep = Keep()
+    keep = CollectingOutlet()
     link = Link(S3Inlet(bucket.name, "in/", endpoint_url=endpoint), keep, interval=1, stage=stage)
     link.transfer()
     link.on_shutdown()
     assert Stage(stage).open().inlet_states() == {"S3Inlet": {"after": "in/2"}}
     for n in range(3, 5):
         bucket.put(f"in/{n}", b'{"n": %d}\n' % n)
-    keep2 = Keep()
+    keep2 = CollectingOutlet()
     link2 = Link(S3Inlet(bucket.name, "in/", endpoint_url=endpoint), keep2, interval=1, stage=stage)
     link2.transfer()
     link2.on_shutdown()
@@ -182,13 +153,13 @@ def test_the_inlet_position_is_committed_with_its_records(endpoint, bucket, tmp_
 def test_objects_pulled_but_never_committed_are_read_again(endpoint, bucket, tmp_path):
     bucket.put("in/0", b"0\n")
     stage = tmp_path / "s.stage"
-    link = Link(S3Inlet(bucket.name, "in/", endpoint_url=endpoint), Keep(), interval=1, stage=stage)
+    link = Link(S3Inlet(bucket.name, "in/", endpoint_url=endpoint), CollectingOutlet(), interval=1, stage=stage)
     link.transfer()
     link.on_shutdown()
     bucket.put("in/1", b"1\n")
     lost = S3Inlet(bucket.name, "in/", endpoint_url=endpoint, start_after="in/0")
     assert [r.payload for r in lost.pull(None)] == [1]  # "crash": pulled, never committed
-    keep = Keep()
+    keep = CollectingOutlet()
     restarted = Link(S3Inlet(bucket.name, "in/", endpoint_url=endpoint), keep, interval=1, stage=stage)
     restarted.transfer()
     restarted.on_shutdown()

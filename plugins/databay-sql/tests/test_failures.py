@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from databay import Inlet, Link, Record, RetryPolicy
+from databay import Link, Record, RetryPolicy
 from databay.redaction import redact
 from databay.stage import Stage
+from databay.testing import SequenceInlet
 from databay_sql import SqlConnectionError, SqlInlet, SqlOperationError, SqlOutlet
 from databay_sql.testing import free_port
 
@@ -23,14 +24,8 @@ def people(db):
     db.create_table("people", sa.Column("id", sa.Integer, primary_key=True), sa.Column("name", sa.String(20)))
 
 
-class Numbers(Inlet):
-    def __init__(self):
-        super().__init__()
-        self.next = 0
-
-    def pull(self, update):
-        start, self.next = self.next, self.next + 3
-        return [{"id": n, "name": f"n{n}"} for n in range(start, self.next)]
+def person(n: int) -> dict:
+    return {"id": n, "name": f"n{n}"}
 
 
 def test_an_unreachable_server(update):
@@ -121,7 +116,7 @@ def test_a_failed_push_is_retried_by_the_policy(db, caplog):
             super().push(records, update)
 
     outlet = TableCreatedLate(db.url, "people")
-    link = Link(Numbers(), outlet, interval=1, retry=RetryPolicy(attempts=5, initial_delay=0.01, jitter=0))
+    link = Link(SequenceInlet(payload=person), outlet, interval=1, retry=RetryPolicy(attempts=5, initial_delay=0.01, jitter=0))
     with caplog.at_level(logging.WARNING, "databay.retry"):
         link.transfer()
     link.on_shutdown()
@@ -133,7 +128,7 @@ def test_a_failed_push_is_retried_by_the_policy(db, caplog):
 
 def test_nothing_is_lost_on_a_staged_link_while_the_table_is_missing(db, tmp_path):
     stage = tmp_path / "s.stage"
-    link = Link(Numbers(), SqlOutlet(db.url, "people", "upsert", "id"), interval=1, stage=stage,
+    link = Link(SequenceInlet(payload=person), SqlOutlet(db.url, "people", "upsert", "id"), interval=1, stage=stage,
                 ignore_exceptions=True)
     link.transfer()
     link.transfer()

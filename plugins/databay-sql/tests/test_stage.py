@@ -7,46 +7,14 @@ import datetime
 import decimal
 
 import sqlalchemy as sa
-from databay import Inlet, Link, Outlet
+from databay import Link
 from databay.stage import Stage
+from databay.testing import CollectingOutlet, LosesTheAnswer, SequenceInlet
 from databay_sql import SqlInlet, SqlOutlet
 
 
-class Numbers(Inlet):
-    def __init__(self):
-        super().__init__()
-        self.next = 0
-
-    def pull(self, update):
-        start, self.next = self.next, self.next + 3
-        return [{"n": n} for n in range(start, self.next)]
-
-
-class LosesTheAnswer(SqlOutlet):
+class LosingSqlOutlet(LosesTheAnswer, SqlOutlet):
     """Commits, then fails as if the connection dropped before the commit's answer arrived."""
-
-    def __init__(self, *args, losses: int = 1, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.losses = losses
-
-    def push(self, records, update):
-        super().push(records, update)
-        if self.losses:
-            self.losses -= 1
-            raise ConnectionError("connection reset before the reply")
-
-
-class Keep(Outlet):
-    def __init__(self, failures: int = 0):
-        super().__init__()
-        self.records = []
-        self.failures = failures
-
-    def push(self, records, update):
-        if self.failures:
-            self.failures -= 1
-            raise ConnectionError("down")
-        self.records.extend(records)
 
 
 def numbers_table(db, keyed: bool):
@@ -55,7 +23,7 @@ def numbers_table(db, keyed: bool):
 
 def test_an_upsert_redelivered_writes_nothing_twice(db, tmp_path):
     numbers_table(db, keyed=True)
-    link = Link(Numbers(), LosesTheAnswer(db.url, "numbers", "upsert", "n"), interval=1, stage=tmp_path / "s.stage",
+    link = Link(SequenceInlet(), LosingSqlOutlet(db.url, "numbers", "upsert", "n"), interval=1, stage=tmp_path / "s.stage",
                 ignore_exceptions=True)
     link.transfer()  # written, but the outlet failed: the batch stays pending
     assert [b.batches for b in link.stage.backlog()] == [1]
@@ -66,7 +34,7 @@ def test_an_upsert_redelivered_writes_nothing_twice(db, tmp_path):
 
 def test_an_insert_redelivered_writes_twice(db, tmp_path):
     numbers_table(db, keyed=False)
-    link = Link(Numbers(), LosesTheAnswer(db.url, "numbers"), interval=1, stage=tmp_path / "s.stage",
+    link = Link(SequenceInlet(), LosingSqlOutlet(db.url, "numbers"), interval=1, stage=tmp_path / "s.stage",
                 ignore_exceptions=True)
     link.transfer()
     link.transfer()
@@ -78,14 +46,14 @@ def test_the_inlet_position_is_committed_with_its_rows(db, tmp_path):
     db.create_table("source", sa.Column("seq", sa.Integer))
     db.insert("source", [{"seq": n} for n in range(5)])
     stage = tmp_path / "s.stage"
-    keep = Keep()
+    keep = CollectingOutlet()
     link = Link(SqlInlet(db.url, "source", cursor="seq"), keep, interval=1, stage=stage)
     link.transfer()
     link.on_shutdown()
     with Stage(stage) as opened:
         assert opened.inlet_states() == {"SqlInlet": {"cursor": ["seq"], "after": [4], "table": "source"}}
     db.insert("source", [{"seq": n} for n in range(5, 8)])
-    keep2 = Keep()  # a new process: the position comes from the stage
+    keep2 = CollectingOutlet()  # a new process: the position comes from the stage
     link2 = Link(SqlInlet(db.url, "source", cursor="seq"), keep2, interval=1, stage=stage)
     link2.transfer()
     link2.on_shutdown()
@@ -97,7 +65,7 @@ def test_rows_pulled_but_never_committed_are_read_again(db, tmp_path):
     db.create_table("source", sa.Column("seq", sa.Integer))
     db.insert("source", [{"seq": n} for n in range(3)])
     stage = tmp_path / "s.stage"
-    link = Link(SqlInlet(db.url, "source", cursor="seq"), Keep(), interval=1, stage=stage)
+    link = Link(SqlInlet(db.url, "source", cursor="seq"), CollectingOutlet(), interval=1, stage=stage)
     link.transfer()
     link.on_shutdown()
     db.insert("source", [{"seq": n} for n in range(3, 6)])
@@ -105,7 +73,7 @@ def test_rows_pulled_but_never_committed_are_read_again(db, tmp_path):
     lost.set_state(Stage(stage).open().inlet_states()["SqlInlet"])
     assert [row["seq"] for row in lost.pull(None)] == [3, 4, 5]
     lost.on_shutdown()
-    keep = Keep()
+    keep = CollectingOutlet()
     restarted = Link(SqlInlet(db.url, "source", cursor="seq"), keep, interval=1, stage=stage)
     restarted.transfer()
     restarted.on_shutdown()
@@ -119,11 +87,11 @@ def test_database_values_round_trip_through_the_stage(db, tmp_path):
            "blob": b"\x00\x01"}
     db.insert("source", [row])
     stage = tmp_path / "s.stage"
-    link = Link(SqlInlet(db.url, "source", cursor="id"), Keep(failures=1), interval=1, stage=stage,
+    link = Link(SqlInlet(db.url, "source", cursor="id"), CollectingOutlet(failures=1), interval=1, stage=stage,
                 ignore_exceptions=True)
     link.transfer()  # staged, not delivered
     link.on_shutdown()
-    keep = Keep()
+    keep = CollectingOutlet()
     link2 = Link(SqlInlet(db.url, "source", cursor="id"), keep, interval=1, stage=stage)
     link2.transfer()
     link2.on_shutdown()
@@ -136,11 +104,11 @@ def test_postgres_types_round_trip_through_the_stage(pg_db, tmp_path):
                   "INSERT INTO hosts (address, network, key, doc) VALUES ('10.0.0.1', '10.0.0.0/8', "
                   "'12345678-1234-5678-1234-567812345678', '{\"a\": [1, 2]}')")
     stage = tmp_path / "s.stage"
-    link = Link(SqlInlet(pg_db.url, "hosts", cursor="id"), Keep(failures=1), interval=1, stage=stage,
+    link = Link(SqlInlet(pg_db.url, "hosts", cursor="id"), CollectingOutlet(failures=1), interval=1, stage=stage,
                 ignore_exceptions=True)
     link.transfer()
     link.on_shutdown()
-    keep = Keep()
+    keep = CollectingOutlet()
     link2 = Link(SqlInlet(pg_db.url, "hosts", cursor="id"), keep, interval=1, stage=stage)
     link2.transfer()
     link2.on_shutdown()

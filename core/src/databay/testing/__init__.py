@@ -13,7 +13,10 @@ one test per rule of the databay contract::
 lazily, and ``databay plugins --check``); :func:`plugin_listing` tells what listing an
 installed plugin registers and imports, from a fresh interpreter; :class:`FakeClock` is a
 wall clock for calendar schedules under test; :class:`ServerProcess` runs a server your
-tests need on a loopback port (:func:`free_port`).
+tests need on a loopback port (:func:`free_port`). :mod:`databay.testing.nodes` has inlets,
+outlets and outlet mixins for tests on links (:class:`SequenceInlet`, :class:`GrowingInlet`,
+:class:`CollectingOutlet`, :class:`LosesTheAnswer`, :class:`TimesPushes`);
+:func:`run_through_an_outage` checks that a staged link rides out its server's outage.
 
 The testers load on first access, so that the pytest plugin of this package
 (:mod:`databay.testing.pytest_plugin`, loaded by pytest in every session of an
@@ -27,8 +30,9 @@ from typing import TYPE_CHECKING
 from databay._lazy import lazy_attributes
 
 __all__ = [
-    "FakeClock", "InletTester", "OutletTester", "PlannerTester", "PluginListing", "PluginTester", "ServerProcess",
-    "StageTester", "accepts_connections", "free_port", "plugin_listing",
+    "CollectingOutlet", "FakeClock", "GrowingInlet", "InletTester", "LosesTheAnswer", "OutletTester", "PlannerTester",
+    "PluginListing", "PluginTester", "PushAttempt", "SequenceInlet", "ServerProcess", "StageTester", "TimesPushes",
+    "accepts_connections", "free_port", "plugin_listing", "retried_batches", "retry_waits", "run_through_an_outage",
 ]
 
 _LAZY = {
@@ -43,12 +47,26 @@ _LAZY = {
     "ServerProcess": "databay.testing.server_process",
     "accepts_connections": "databay.testing.server_process",
     "free_port": "databay.testing.server_process",
+    **dict.fromkeys(["CollectingOutlet", "GrowingInlet", "LosesTheAnswer", "PushAttempt", "SequenceInlet",
+                     "TimesPushes", "retry_waits"], "databay.testing.nodes"),
+    "retried_batches": "databay.testing.outage",
+    "run_through_an_outage": "databay.testing.outage",
 }
 
 if TYPE_CHECKING:
     from databay.testing.clock import FakeClock
     from databay.testing.inlet_tester import InletTester
     from databay.testing.listing import PluginListing, plugin_listing
+    from databay.testing.nodes import (
+        CollectingOutlet,
+        GrowingInlet,
+        LosesTheAnswer,
+        PushAttempt,
+        SequenceInlet,
+        TimesPushes,
+        retry_waits,
+    )
+    from databay.testing.outage import retried_batches, run_through_an_outage
     from databay.testing.outlet_tester import OutletTester
     from databay.testing.planner_tester import PlannerTester
     from databay.testing.plugin_tester import PluginTester

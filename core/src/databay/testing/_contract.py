@@ -99,13 +99,14 @@ def transfer(link: Link, times: int = 1) -> TransferStats:
     return stats
 
 
-def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> bool:
-    """Poll ``condition`` until it is true (``True``) or ``timeout`` seconds passed (``False``)."""
+def wait_until(condition: Callable[[], object], timeout: float = 10.0, every: float = 0.005) -> bool:
+    """Poll ``condition`` every ``every`` seconds until it is true (``True``) or ``timeout``
+    seconds passed (``False``)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return True
-        time.sleep(0.005)
+        time.sleep(every)
     return bool(condition())
 
 

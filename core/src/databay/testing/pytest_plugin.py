@@ -13,7 +13,7 @@ are there in every test session without any import or ``conftest.py``:
 ``run_planner(planner, timeout=30, wait_running=True)``
     Start a planner in a thread, wait until it runs; it is shut down after the test and
     anything ``start()`` raised fails the test.
-``wait_until(condition, timeout=10)``
+``wait_until(condition, timeout=10, every=0.005)``
     Poll ``condition()`` until it is true; whether it became true in time.
 ``observe(observer)``
     Let an observer (a :class:`~databay.notifier.Notifier`, or any object with observer
@@ -136,8 +136,8 @@ def run_planner() -> Iterator[Callable[..., PlannerThread]]:
 
 @pytest.fixture
 def wait_until() -> Callable[..., bool]:
-    """``wait_until(condition, timeout=10)``: poll ``condition()`` until it is true; whether it
-    became true within ``timeout`` seconds."""
+    """``wait_until(condition, timeout=10, every=0.005)``: poll ``condition()`` every
+    ``every`` seconds until it is true; whether it became true within ``timeout`` seconds."""
     from databay.testing._contract import wait_until
 
     return wait_until
