@@ -19,29 +19,17 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import selectors
 import shutil
-import signal
-import sqlite3
-import subprocess
-import time
 from collections import Counter
 from pathlib import Path
 
 import boto3
 import pytest
+from databay.stage import Stage
+from databay.testing import kill_at_random_moments
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "stage_crash"
 KILLS = 30
-
-
-def wait_for_line(process: subprocess.Popen, timeout: float) -> str | None:
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        if selector.select(timeout):
-            return process.stdout.readline().strip()
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -74,21 +62,9 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_nothing(tmp_path
         shutil.copy(FIXTURES / name, tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABAY_", "AWS_"))}
     env.update(TEST_CREDENTIALS, S3_ENDPOINT=s3.meta.endpoint_url, S3_BUCKET="crash")
-    databay = str(installed.bin / "databay")
-    seed = random.randrange(1 << 30)
-    rng = random.Random(seed)
-    began = time.monotonic()
-    for _ in range(KILLS):
-        process = subprocess.Popen([databay, "run", "s3_crash.toml", "--no-live", "-qq"], cwd=tmp_path, env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        if rng.random() < 0.15:
-            time.sleep(rng.uniform(0, 0.8))  # while starting up: imports, checking, opening the stages
-        else:
-            assert wait_for_line(process, 60) == "ready", "the pipeline did not start"
-            time.sleep(rng.uniform(0, 0.4))  # while transferring
-        process.send_signal(signal.SIGKILL)
-        process.wait(10)
-        assert process.returncode == -signal.SIGKILL, "the pipeline ended before it was killed"
+    kills = kill_at_random_moments([str(installed.bin / "databay"), "run", "s3_crash.toml", "--no-live", "-qq"], KILLS,
+                                   ready="ready", cwd=tmp_path, env=env, starting_window=0.8, running_window=0.4,
+                                   ready_timeout=60)
     for _ in range(3):  # the first link drains, then the second reads what it wrote
         drain = installed.databay("run", "s3_crash.toml", "--once", "--no-live", cwd=tmp_path,
                                   env={**env, "CRASH_PRODUCE": "no"})
@@ -97,12 +73,12 @@ def test_sigkill_at_random_moments_loses_nothing_and_duplicates_nothing(tmp_path
     assert [(o["pending"], o["dead"]) for link in links for o in link["outlets"]] == [(None, None)] * 2, \
         "the stages are empty once drained"
 
-    with sqlite3.connect(tmp_path / "seq.stage") as stage:
-        produced = json.loads(stage.execute("SELECT state FROM inlet_states").fetchone()[0])["next"]
+    with Stage(tmp_path / "seq.stage") as stage:
+        [produced] = [state["next"] for state in stage.inlet_states().values()]
     objects, written = numbers(s3, "seq/")
     copies, copied = numbers(s3, "copy/")
     assert numbers(s3, "")[0] == objects + copies, "nothing but the data: one object per batch"
-    print(f"\nS3 crash test (seed {seed}): {KILLS} SIGKILLs of `databay run` in {time.monotonic() - began:.1f} s, "
+    print(f"\nS3 crash test (seed {kills.seed}): {KILLS} SIGKILLs of `databay run` in {kills.seconds:.1f} s, "
           f"{produced} sequence numbers produced in {objects} objects; duplicates: "
           f"written {sum(written.values()) - len(written)}, copied {sum(copied.values()) - len(copied)}")
     assert produced >= 400, "too few sequence numbers to say much"

@@ -15,27 +15,17 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import selectors
 import shutil
-import signal
-import subprocess
 import time
 from collections import Counter
 from pathlib import Path
 
 import pymongo
+from databay.stage import Stage
+from databay.testing import kill_at_random_moments
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "stage_crash"
 KILLS = 50
-
-
-def wait_for_line(process: subprocess.Popen, timeout: float) -> str | None:
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        if selector.select(timeout):
-            return process.stdout.readline().strip()
-    return None
 
 
 def test_sigkill_at_random_moments_loses_nothing(tmp_path, mongo_uri, installed):
@@ -44,21 +34,8 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path, mongo_uri, installed)
     database = f"crash_{os.getpid()}_{int(time.time())}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATABAY_")}
     env.update(MONGO_URI=mongo_uri, CRASH_DATABASE=database)
-    databay = str(installed.bin / "databay")
-    seed = random.randrange(1 << 30)
-    rng = random.Random(seed)
-    began = time.monotonic()
-    for _ in range(KILLS):
-        process = subprocess.Popen([databay, "run", "crash.toml", "--no-live", "-qq"], cwd=tmp_path, env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        if rng.random() < 0.15:
-            time.sleep(rng.uniform(0, 0.4))  # while starting up: imports, checking, opening the stage
-        else:
-            assert wait_for_line(process, 30) == "ready", "the pipeline did not start"
-            time.sleep(rng.uniform(0, 0.25))  # while transferring
-        process.send_signal(signal.SIGKILL)
-        process.wait(10)
-        assert process.returncode == -signal.SIGKILL, "the pipeline ended before it was killed"
+    kills = kill_at_random_moments([str(installed.bin / "databay"), "run", "crash.toml", "--no-live", "-qq"], KILLS,
+                                   ready="ready", cwd=tmp_path, env=env)
     drain = installed.databay("run", "crash.toml", "--once", "--no-live", cwd=tmp_path,
                               env={**env, "CRASH_PRODUCE": "no"})
     assert drain.returncode == 0, drain.stdout + drain.stderr
@@ -70,15 +47,13 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path, mongo_uri, installed)
     with pymongo.MongoClient(mongo_uri) as client:
         in_mongo = Counter(d["seq"] for d in client[database]["sequence"].find({}, {"seq": 1}))
         client.drop_database(database)
-    import sqlite3
-
-    with sqlite3.connect(tmp_path / "crash.stage") as stage:
-        produced = json.loads(stage.execute("SELECT state FROM inlet_states").fetchone()[0])["next"]
+    with Stage(tmp_path / "crash.stage") as stage:
+        [produced] = [state["next"] for state in stage.inlet_states().values()]
     lines = (tmp_path / "out.txt").read_text().splitlines()
     in_file = Counter(int(line.removeprefix("{'seq': ").removesuffix("}")) for line in lines)
     file_duplicates = sum(in_file.values()) - len(in_file)
     mongo_duplicates = sum(in_mongo.values()) - len(in_mongo)
-    print(f"\ncrash test (seed {seed}): {KILLS} SIGKILLs of `databay run` in {time.monotonic() - began:.1f} s, "
+    print(f"\ncrash test (seed {kills.seed}): {KILLS} SIGKILLs of `databay run` in {kills.seconds:.1f} s, "
           f"{produced} sequence numbers produced; duplicates: file {file_duplicates}, MongoDB {mongo_duplicates}")
     assert produced > 1000, "too few sequence numbers to say much"
     assert set(in_file) == set(range(produced)), sorted(set(range(produced)) ^ set(in_file))[:20]

@@ -17,16 +17,13 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import selectors
-import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from databay.testing import kill_at_random_moments
 
 KILLS = 20
 FILES = 300
@@ -65,14 +62,6 @@ timeout = 5{options} }}]
 '''
 
 
-def wait_for_line(process: subprocess.Popen, timeout: float) -> str | None:
-    with selectors.DefaultSelector() as selector:
-        selector.register(process.stdout, selectors.EVENT_READ)
-        if selector.select(timeout):
-            return process.stdout.readline().strip()
-    return None
-
-
 def write_pipeline(path: Path, remote, max_files: int) -> None:
     options = "".join(f', {key} = "{value}"' for key, value in remote.options.items())
     path.write_text(PIPELINE.format(source=f"{remote.url}/source", target=f"{remote.url}/target",
@@ -93,23 +82,15 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(remote, tmp_path
     write_pipeline(tmp_path / "crash.toml", remote, max_files=2)
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATABAY_")}
     env["TEST_FTP_PASSWORD"] = remote.password
-    seed = random.randrange(1 << 30)
-    rng = random.Random(seed)
-    began = time.monotonic()
-    interrupted_uploads = 0  # kills that left a temporary file behind
-    for _ in range(KILLS):
-        process = subprocess.Popen([str(DATABAY), "run", "crash.toml", "--no-live", "-qq"], cwd=tmp_path, env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        if rng.random() < 0.15:
-            time.sleep(rng.uniform(0, 0.5))  # while starting up
-        else:
-            assert wait_for_line(process, 30) == "ready", "the pipeline did not start"
-            time.sleep(rng.uniform(0, 0.5))  # while transferring
-        process.send_signal(signal.SIGKILL)
-        process.wait(10)
-        assert process.returncode == -signal.SIGKILL, "the pipeline ended before it was killed"
+    interrupted_uploads = []  # whether each kill left a temporary file behind
+
+    def look_for_temporary_files() -> None:
         with remote.client() as client:
-            interrupted_uploads += any(n.rsplit("/", 1)[-1].startswith(".") for n in client.names("target"))
+            interrupted_uploads.append(any(n.rsplit("/", 1)[-1].startswith(".") for n in client.names("target")))
+
+    kills = kill_at_random_moments([str(DATABAY), "run", "crash.toml", "--no-live", "-qq"], KILLS, ready="ready",
+                                   cwd=tmp_path, env=env, starting_window=0.5, running_window=0.5,
+                                   after_kill=look_for_temporary_files)
 
     with remote.client() as client:
         delivered_before_drain = len([n for n in client.names("target") if not n.rsplit("/", 1)[-1].startswith(".")])
@@ -127,8 +108,8 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(remote, tmp_path
                        for row in map(json.loads, client.read(name).splitlines()))
     leftovers = [name for name in names if name.rsplit("/", 1)[-1].startswith(".")]
     duplicates = sum(rows.values()) - len(rows)
-    print(f"\ncrash test over {remote.scheme} (seed {seed}): {KILLS} SIGKILLs in {time.monotonic() - began:.1f} s, "
-          f"{interrupted_uploads} of them mid-upload; "
+    print(f"\ncrash test over {remote.scheme} (seed {kills.seed}): {KILLS} SIGKILLs in {kills.seconds:.1f} s, "
+          f"{sum(interrupted_uploads)} of them mid-upload; "
           f"{delivered_before_drain} batch files before the drain, {len(names)} after, {len(rows)} rows of {FILES * ROWS}; duplicates {duplicates}, "
           f"temporary files left {len(leftovers)}")
     assert set(rows) == {(f, r) for f in range(FILES) for r in range(ROWS)}, "every row arrived"

@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from databay.stage import Stage
+from databay.testing import kill_at_random_moments
 
 KILLS = 25
 ROWS = 20000
@@ -61,15 +60,6 @@ def copied_rows(target) -> int:
         return connection.execute(sa.text("SELECT count(*) FROM copy")).scalar_one()
 
 
-def wait_for(condition, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
-
-
 def test_sigkill_at_random_moments_loses_nothing_and_upserts_no_duplicate(tmp_path, target):
     with sqlite3.connect(tmp_path / "source.db") as source:
         source.execute("CREATE TABLE source (seq INTEGER PRIMARY KEY, payload TEXT)")
@@ -78,23 +68,15 @@ def test_sigkill_at_random_moments_loses_nothing_and_upserts_no_duplicate(tmp_pa
     databay = str(Path(sys.executable).parent / "databay")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATABAY_")}
     env["TARGET_URL"] = target.url
-    seed = random.randrange(1 << 30)
-    rng = random.Random(seed)
-    began = time.monotonic()
-    for _ in range(KILLS):
-        before = copied_rows(target)
-        process = subprocess.Popen([databay, "run", "crash.toml", "--no-live", "-qq"], cwd=tmp_path, env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if rng.random() < 0.15:
-            time.sleep(rng.uniform(0, 0.4))  # while starting: imports, checking, opening the stage
-        else:
-            assert wait_for(lambda before=before: copied_rows(target) > before, 30), "the pipeline copied nothing"
-            time.sleep(rng.uniform(0, 0.25))  # while transferring
-        process.send_signal(signal.SIGKILL)
-        process.wait(10)
-        assert process.returncode == -signal.SIGKILL, "the pipeline ended before it was killed"
-    with sqlite3.connect(tmp_path / "crash.stage") as stage:
-        committed = json.loads(stage.execute("SELECT state FROM inlet_states").fetchone()[0])["after"][0] + 1
+    copied_before = [copied_rows(target)]  # before each run
+
+    def copied_more() -> bool:  # ready: the run copied rows
+        return copied_rows(target) > copied_before[-1]
+
+    kills = kill_at_random_moments([databay, "run", "crash.toml", "--no-live", "-qq"], KILLS, ready=copied_more,
+                                   cwd=tmp_path, env=env, after_kill=lambda: copied_before.append(copied_rows(target)))
+    with Stage(tmp_path / "crash.stage") as stage:
+        [committed] = [state["after"][0] + 1 for state in stage.inlet_states().values()]
 
     drain = subprocess.run([databay, "run", "crash.toml", "--once", "--no-live"], cwd=tmp_path,
                            env={**env, "BATCH": str(ROWS)}, capture_output=True, text=True, timeout=120)
@@ -107,8 +89,8 @@ def test_sigkill_at_random_moments_loses_nothing_and_upserts_no_duplicate(tmp_pa
 
     copied = Counter(row["seq"] for row in target.rows("copy"))
     logged = Counter(row["seq"] for row in target.rows("log"))
-    print(f"\ncrash test on {target.dialect} (seed {seed}): {KILLS} SIGKILLs of `databay run` in "
-          f"{time.monotonic() - began:.1f} s, {committed} of {ROWS} rows committed before the drain; "
+    print(f"\ncrash test on {target.dialect} (seed {kills.seed}): {KILLS} SIGKILLs of `databay run` in "
+          f"{kills.seconds:.1f} s, {committed} of {ROWS} rows committed before the drain; "
           f"duplicates: upsert {sum(copied.values()) - len(copied)}, insert {sum(logged.values()) - len(logged)}")
     assert committed > 300, "too few rows moved under the kills to say much"
     assert set(copied) == set(range(ROWS)), sorted(set(range(ROWS)) ^ set(copied))[:20]

@@ -16,7 +16,8 @@ wall clock for calendar schedules under test; :class:`ServerProcess` runs a serv
 tests need on a loopback port (:func:`free_port`). :mod:`databay.testing.nodes` has inlets,
 outlets and outlet mixins for tests on links (:class:`SequenceInlet`, :class:`GrowingInlet`,
 :class:`CollectingOutlet`, :class:`LosesTheAnswer`, :class:`TimesPushes`);
-:func:`run_through_an_outage` checks that a staged link rides out its server's outage.
+:func:`run_through_an_outage` checks that a staged link rides out its server's outage, and
+:func:`kill_at_random_moments` is the harness of a crash test.
 
 The testers load on first access, so that the pytest plugin of this package
 (:mod:`databay.testing.pytest_plugin`, loaded by pytest in every session of an
@@ -30,9 +31,9 @@ from typing import TYPE_CHECKING
 from databay._lazy import lazy_attributes
 
 __all__ = [
-    "CollectingOutlet", "FakeClock", "GrowingInlet", "InletTester", "LosesTheAnswer", "OutletTester", "PlannerTester",
+    "CollectingOutlet", "FakeClock", "Kills", "GrowingInlet", "InletTester", "LosesTheAnswer", "OutletTester", "PlannerTester",
     "PluginListing", "PluginTester", "PushAttempt", "SequenceInlet", "ServerProcess", "StageTester", "TimesPushes",
-    "accepts_connections", "free_port", "plugin_listing", "retried_batches", "retry_waits", "run_through_an_outage",
+    "accepts_connections", "free_port", "kill_at_random_moments", "plugin_listing", "retried_batches", "retry_waits", "run_through_an_outage",
 ]
 
 _LAZY = {
@@ -49,12 +50,15 @@ _LAZY = {
     "free_port": "databay.testing.server_process",
     **dict.fromkeys(["CollectingOutlet", "GrowingInlet", "LosesTheAnswer", "PushAttempt", "SequenceInlet",
                      "TimesPushes", "retry_waits"], "databay.testing.nodes"),
+    "Kills": "databay.testing.crash",
+    "kill_at_random_moments": "databay.testing.crash",
     "retried_batches": "databay.testing.outage",
     "run_through_an_outage": "databay.testing.outage",
 }
 
 if TYPE_CHECKING:
     from databay.testing.clock import FakeClock
+    from databay.testing.crash import Kills, kill_at_random_moments
     from databay.testing.inlet_tester import InletTester
     from databay.testing.listing import PluginListing, plugin_listing
     from databay.testing.nodes import (
