@@ -17,7 +17,8 @@ tests need on a loopback port (:func:`free_port`). :mod:`databay.testing.nodes` 
 outlets and outlet mixins for tests on links (:class:`SequenceInlet`, :class:`GrowingInlet`,
 :class:`CollectingOutlet`, :class:`LosesTheAnswer`, :class:`TimesPushes`);
 :func:`run_through_an_outage` checks that a staged link rides out its server's outage, and
-:func:`kill_at_random_moments` is the harness of a crash test.
+:func:`kill_at_random_moments` is the harness of a crash test; :func:`check_readme_example`
+checks that a README's example prints what the README says.
 
 The testers load on first access, so that the pytest plugin of this package
 (:mod:`databay.testing.pytest_plugin`, loaded by pytest in every session of an
@@ -33,7 +34,7 @@ from databay._lazy import lazy_attributes
 __all__ = [
     "CollectingOutlet", "FakeClock", "Kills", "GrowingInlet", "InletTester", "LosesTheAnswer", "OutletTester", "PlannerTester",
     "PluginListing", "PluginTester", "PushAttempt", "SequenceInlet", "ServerProcess", "StageTester", "TimesPushes",
-    "accepts_connections", "free_port", "kill_at_random_moments", "plugin_listing", "retried_batches", "retry_waits", "run_through_an_outage",
+    "accepts_connections", "check_readme_example", "free_port", "kill_at_random_moments", "plugin_listing", "retried_batches", "retry_waits", "run_through_an_outage",
 ]
 
 _LAZY = {
@@ -52,6 +53,7 @@ _LAZY = {
                      "TimesPushes", "retry_waits"], "databay.testing.nodes"),
     "Kills": "databay.testing.crash",
     "kill_at_random_moments": "databay.testing.crash",
+    "check_readme_example": "databay.testing.readme",
     "retried_batches": "databay.testing.outage",
     "run_through_an_outage": "databay.testing.outage",
 }
@@ -74,6 +76,7 @@ if TYPE_CHECKING:
     from databay.testing.outlet_tester import OutletTester
     from databay.testing.planner_tester import PlannerTester
     from databay.testing.plugin_tester import PluginTester
+    from databay.testing.readme import check_readme_example
     from databay.testing.server_process import ServerProcess, accepts_connections, free_port
     from databay.testing.stage_tester import StageTester
 
