@@ -3,37 +3,15 @@
 
 from __future__ import annotations
 
-from databay import Inlet, Link, Outlet
+from databay import Link
 from databay.stage import SqliteStage
 from databay.support.buffers import Buffer
+from databay.testing import CollectingOutlet, SequenceInlet
 
 
-class Counter(Inlet):
+def counter(step: int = 3) -> SequenceInlet:
     """Produces the next ``step`` numbers at each pull; its position is the next number."""
-
-    def __init__(self, step: int = 3):
-        super().__init__()
-        self.next, self.step = 0, step
-
-    def pull(self, update):
-        numbers = list(range(self.next, self.next + self.step))
-        self.next += self.step
-        return numbers
-
-    def get_state(self):
-        return {"next": self.next}
-
-    def set_state(self, state):
-        self.next = state["next"]
-
-
-class Collect(Outlet):
-    def __init__(self):
-        super().__init__()
-        self.payloads: list = []
-
-    def push(self, records, update):
-        self.payloads.extend(record.payload for record in records)
+    return SequenceInlet(step, payload=int, keeps_state=True)
 
 
 class TurnTakingStage(SqliteStage):
@@ -50,8 +28,8 @@ class TurnTakingStage(SqliteStage):
 
 def test_a_link_takes_the_positions_another_process_committed(tmp_path):
     path = tmp_path / "turns.stage"
-    ours, theirs = Counter(), Counter()
-    ours_out, theirs_out = Collect(), Collect()
+    ours, theirs = counter(), counter()
+    ours_out, theirs_out = CollectingOutlet(), CollectingOutlet()
     ours_stage, theirs_stage = TurnTakingStage(path), TurnTakingStage(path)
     link = Link(ours, ours_out, 1, tags="turns", stage=ours_stage)
     other = Link(theirs, theirs_out, 1, tags="turns", stage=theirs_stage)
@@ -70,7 +48,7 @@ def test_a_link_takes_the_positions_another_process_committed(tmp_path):
 
 def test_without_a_turn_taken_nothing_is_restored(tmp_path):
     stage = TurnTakingStage(tmp_path / "alone.stage")
-    inlet, outlet = Counter(), Collect()
+    inlet, outlet = counter(), CollectingOutlet()
     link = Link(inlet, outlet, 1, stage=stage)
     link.transfer()
     inlet.next = 30                          # the inlet moved on by itself: kept
@@ -82,8 +60,8 @@ def test_a_link_buffer_is_refilled_from_the_intake_after_a_turn(tmp_path):
     path = tmp_path / "buffered.stage"
     buffer = Buffer(count_threshold=4)
     stage = TurnTakingStage(path)
-    outlet = Collect()
-    link = Link(Counter(step=2), outlet, 1, stage=stage, processors=[buffer])
+    outlet = CollectingOutlet()
+    link = Link(counter(2), outlet, 1, stage=stage, processors=[buffer])
     link.transfer()                          # the buffer holds 0, 1 (also in the intake)
     assert buffer.held() and outlet.payloads == []
     stage.taken = True
@@ -94,6 +72,6 @@ def test_a_link_buffer_is_refilled_from_the_intake_after_a_turn(tmp_path):
 
 
 def test_the_sqlite_stage_is_never_asked(tmp_path):
-    link = Link(Counter(), Collect(), 1, stage=SqliteStage(tmp_path / "plain.stage"))
+    link = Link(counter(), CollectingOutlet(), 1, stage=SqliteStage(tmp_path / "plain.stage"))
     link.transfer()
     assert SqliteStage.claim(link.stage) is False

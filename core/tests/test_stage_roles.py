@@ -7,46 +7,22 @@ import threading
 import time
 
 import pytest
-from databay import Inlet, Link, Outlet, load_pipeline
+from databay import Link, load_pipeline
 from databay.pipeline import PipelineError
 from databay.planners import SchedulePlanner
 from databay.stage import SqliteStage
+from databay.testing import CollectingOutlet, SequenceInlet
 
 
-class Numbers(Inlet):
+def numbers(step: int = 5) -> SequenceInlet:
     """0, 1, 2... ``step`` at each pull; its position is the next number."""
-
-    def __init__(self, step: int = 5):
-        super().__init__()
-        self.next, self.step = 0, step
-
-    def pull(self, update):
-        numbers = list(range(self.next, self.next + self.step))
-        self.next += self.step
-        return numbers
-
-    def get_state(self):
-        return {"next": self.next}
-
-    def set_state(self, state):
-        self.next = state["next"]
-
-
-class Collect(Outlet):
-    def __init__(self):
-        super().__init__()
-        self.payloads: list = []
-        self.lock = threading.Lock()
-
-    def push(self, records, update):
-        with self.lock:
-            self.payloads.extend(record.payload for record in records)
+    return SequenceInlet(step, payload=int, keeps_state=True)
 
 
 def test_fill_then_drain_by_hand(tmp_path):
     path = tmp_path / "orders.stage"
-    inlet, outlet = Numbers(), Collect()
-    fill = Link(inlet, [], 1, tags="in", stage=path, stage_role="fill", stage_outlets=["Collect"])
+    inlet, outlet = numbers(), CollectingOutlet()
+    fill = Link(inlet, [], 1, tags="in", stage=path, stage_role="fill", stage_outlets=["CollectingOutlet"])
     drain = Link([], outlet, 1, tags="out", stage=path, stage_role="drain")
     fill.transfer()
     stats = fill.transfer()
@@ -65,8 +41,8 @@ def test_fill_then_drain_by_hand(tmp_path):
 
 def test_a_shared_stage_object_works_too(tmp_path):
     stage = SqliteStage(tmp_path / "shared.stage")
-    outlet = Collect()
-    fill = Link(Numbers(), [], 1, stage=stage, stage_role="fill", stage_outlets=["Collect"])
+    outlet = CollectingOutlet()
+    fill = Link(numbers(), [], 1, stage=stage, stage_role="fill", stage_outlets=["CollectingOutlet"])
     drain = Link([], outlet, 1, stage=stage, stage_role="drain")
     fill.transfer()
     drain.transfer()
@@ -77,9 +53,9 @@ def test_a_shared_stage_object_works_too(tmp_path):
 
 def test_positions_survive_a_restart_of_the_filling_link(tmp_path):
     path = tmp_path / "restart.stage"
-    outlet = Collect()
-    Link(Numbers(), [], 1, stage=path, stage_role="fill", stage_outlets=["Collect"]).transfer()
-    fill = Link(Numbers(), [], 1, stage=path, stage_role="fill", stage_outlets=["Collect"])  # a new process
+    outlet = CollectingOutlet()
+    Link(numbers(), [], 1, stage=path, stage_role="fill", stage_outlets=["CollectingOutlet"]).transfer()
+    fill = Link(numbers(), [], 1, stage=path, stage_role="fill", stage_outlets=["CollectingOutlet"])  # a new process
     fill.transfer()
     fill.on_shutdown()
     Link([], outlet, 1, stage=path, stage_role="drain").transfer()
@@ -88,8 +64,8 @@ def test_positions_survive_a_restart_of_the_filling_link(tmp_path):
 
 def test_each_on_its_own_schedule_in_one_planner(tmp_path):
     path = tmp_path / "planned.stage"
-    inlet, outlet = Numbers(step=3), Collect()
-    fill = Link(inlet, [], 0.02, tags="in", stage=path, stage_role="fill", stage_outlets=["Collect"])
+    inlet, outlet = numbers(3), CollectingOutlet()
+    fill = Link(inlet, [], 0.02, tags="in", stage=path, stage_role="fill", stage_outlets=["CollectingOutlet"])
     drain = Link([], outlet, 0.15, tags="out", stage=path, stage_role="drain")
     planner = SchedulePlanner([fill, drain])
     threading.Timer(0.8, planner.shutdown).start()
@@ -103,20 +79,14 @@ def test_each_on_its_own_schedule_in_one_planner(tmp_path):
 def test_several_outlets_acknowledge_each_their_own(tmp_path):
     path = tmp_path / "two.stage"
 
-    class Failing(Collect):
-        fail = True
+    class Failing(CollectingOutlet):
+        pass
 
-        def push(self, records, update):
-            if self.fail:
-                raise ConnectionError("down")
-            super().push(records, update)
-
-    good, bad = Collect(), Failing()
-    fill = Link(Numbers(), [], 1, stage=path, stage_role="fill", stage_outlets=["Collect", "Failing"])
+    good, bad = CollectingOutlet(), Failing(failures=1)
+    fill = Link(numbers(), [], 1, stage=path, stage_role="fill", stage_outlets=["CollectingOutlet", "Failing"])
     drain = Link([], [good, bad], 1, stage=path, stage_role="drain", ignore_exceptions=True)
     fill.transfer()
     drain.transfer()
-    bad.fail = False
     drain.transfer()
     assert good.payloads == bad.payloads == list(range(5))
 
@@ -125,8 +95,8 @@ def test_several_outlets_acknowledge_each_their_own(tmp_path):
     ({"stage_role": "fill", "stage_outlets": ["X"]}, "needs a stage"),
     ({"stage_role": "sideways", "stage": "x.stage"}, "stage_role must be one of"),
     ({"stage_role": "fill", "stage": "x.stage"}, "needs stage_outlets"),
-    ({"stage_role": "fill", "stage": "x.stage", "stage_outlets": ["X"], "outlets": [Collect()]}, "has no outlets"),
-    ({"stage_role": "drain", "stage": "x.stage", "inlets": [Numbers()]}, "has no inlets"),
+    ({"stage_role": "fill", "stage": "x.stage", "stage_outlets": ["X"], "outlets": [CollectingOutlet()]}, "has no outlets"),
+    ({"stage_role": "drain", "stage": "x.stage", "inlets": [numbers()]}, "has no inlets"),
     ({"stage": "x.stage", "stage_outlets": ["X"]}, "stage_outlets is for a link with stage_role='fill'"),
 ])
 def test_mistakes_are_refused(tmp_path, kwargs, message):
