@@ -32,9 +32,10 @@ from typing import TYPE_CHECKING
 from databay._lazy import lazy_attributes
 
 __all__ = [
-    "CollectingOutlet", "FakeClock", "Kills", "GrowingInlet", "InletTester", "LosesTheAnswer", "OutletTester", "PlannerTester",
-    "PluginListing", "PluginTester", "PushAttempt", "SequenceInlet", "ServerProcess", "StageTester", "TimesPushes",
-    "accepts_connections", "check_readme_example", "free_port", "kill_at_random_moments", "plugin_listing", "retried_batches", "retry_waits", "run_through_an_outage",
+    "CollectingOutlet", "FakeClock", "GrowingInlet", "InletTester", "Kills", "LosesTheAnswer", "OutletTester",
+    "PlannerTester", "PluginListing", "PluginTester", "PushAttempt", "SequenceInlet", "ServerProcess",
+    "StageTester", "TimesPushes", "accepts_connections", "check_readme_example", "free_port",
+    "kill_at_random_moments", "plugin_listing", "retried_batches", "retry_waits", "run_through_an_outage",
 ]
 
 _LAZY = {
