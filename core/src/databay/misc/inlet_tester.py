@@ -11,7 +11,7 @@ from typing import Any
 
 from databay.inlet import Inlet
 from databay.record import Record
-from databay.testing._contract import safe_repr
+from databay.printable import safe_repr
 from databay.update import Update
 
 
