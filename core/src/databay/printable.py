@@ -20,7 +20,6 @@ make a line read differently from what it holds).
 from __future__ import annotations
 
 import re
-
 from typing import Any
 
 from databay.redaction import redact
