@@ -120,14 +120,17 @@ def test_bad_stage_and_retry_settings_are_reported_with_their_place(tmp_path):
     ]
 
 
+ONE_LINK = """
+    [[links]]
+    interval = 1
+    inlets = ["random_int"]
+    outlets = ["print"]
+"""
+
+
 def test_notifiers_are_checked_like_components(tmp_path):
     nodes = helper_module(tmp_path, NODES)
-    path = write(tmp_path, f"""
-        [[links]]
-        interval = 1
-        inlets = ["random_int"]
-        outlets = ["print"]
-
+    path = write(tmp_path, ONE_LINK + f"""
         [[notifiers]]
         use = "{nodes}:Kept"
         nmae = "x"
@@ -147,12 +150,7 @@ def test_notifiers_are_checked_like_components(tmp_path):
     assert len(problems) == 3  # events are checked when the notifier is built:
     with pytest.raises(PipelineError, match=r"notifiers\[2\] \(.*:Kept\): could not be built: ValueError: Kept: "
                                             r"unknown event 'exploded'; events are failed, dead_lettered, finished"):
-        load_pipeline(write(tmp_path, f"""
-            [[links]]
-            interval = 1
-            inlets = ["random_int"]
-            outlets = ["print"]
-
+        load_pipeline(write(tmp_path, ONE_LINK + f"""
             [[notifiers]]
             use = "{nodes}:Kept"
             name = "a"
