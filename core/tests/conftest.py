@@ -7,7 +7,11 @@ modules cannot import one another (``--import-mode=importlib``).
 
 from __future__ import annotations
 
+import itertools
+import textwrap
 import threading
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from databay import Inlet, Outlet
@@ -30,6 +34,36 @@ def clean_plugins(monkeypatch):
     reset_plugin_manager()
     yield
     reset_plugin_manager()
+
+
+_helper_modules = itertools.count()
+
+
+@pytest.fixture
+def write_pipeline(tmp_path) -> Callable[..., Path]:
+    """``write_pipeline(text, name="pipeline.toml")``: a pipeline file in the test's folder
+    (``name`` may hold folders), its text dedented; returns its path."""
+
+    def write(text: str, name: str = "pipeline.toml") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def helper_module(tmp_path) -> Callable[[str], str]:
+    """``helper_module(source)``: a module beside the pipeline, under a name no other test
+    uses (imported modules stay in ``sys.modules``); returns its name."""
+
+    def write(source: str) -> str:
+        name = f"pipeline_helpers_{next(_helper_modules)}"
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+        return name
+
+    return write
 
 
 class Numbers(Inlet):
