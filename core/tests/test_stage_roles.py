@@ -8,21 +8,17 @@ import time
 
 import pytest
 from databay import Link, load_pipeline
+from databay.inlets.null_inlet import NullInlet
+from databay.outlets.null_outlet import NullOutlet
 from databay.pipeline import PipelineError
 from databay.planners import SchedulePlanner
 from databay.stage import SqliteStage
-from databay.testing import CollectingOutlet, SequenceInlet
 
 
-def numbers(step: int = 5) -> SequenceInlet:
-    """0, 1, 2... ``step`` at each pull; its position is the next number."""
-    return SequenceInlet(step, payload=int, keeps_state=True)
-
-
-def test_fill_then_drain_by_hand(tmp_path):
+def test_fill_then_drain_by_hand(tmp_path, Numbers, Collect):
     path = tmp_path / "orders.stage"
-    inlet, outlet = numbers(), CollectingOutlet()
-    fill = Link(inlet, [], 1, tags="in", stage=path, stage_role="fill", stage_outlets=["CollectingOutlet"])
+    inlet, outlet = Numbers(), Collect()
+    fill = Link(inlet, [], 1, tags="in", stage=path, stage_role="fill", stage_outlets=["Collect"])
     drain = Link([], outlet, 1, tags="out", stage=path, stage_role="drain")
     fill.transfer()
     stats = fill.transfer()
@@ -39,10 +35,10 @@ def test_fill_then_drain_by_hand(tmp_path):
     assert outlet.payloads == list(range(15))
 
 
-def test_a_shared_stage_object_works_too(tmp_path):
+def test_a_shared_stage_object_works_too(tmp_path, Numbers, Collect):
     stage = SqliteStage(tmp_path / "shared.stage")
-    outlet = CollectingOutlet()
-    fill = Link(numbers(), [], 1, stage=stage, stage_role="fill", stage_outlets=["CollectingOutlet"])
+    outlet = Collect()
+    fill = Link(Numbers(), [], 1, stage=stage, stage_role="fill", stage_outlets=["Collect"])
     drain = Link([], outlet, 1, stage=stage, stage_role="drain")
     fill.transfer()
     drain.transfer()
@@ -51,21 +47,21 @@ def test_a_shared_stage_object_works_too(tmp_path):
     assert outlet.payloads == list(range(10))
 
 
-def test_positions_survive_a_restart_of_the_filling_link(tmp_path):
+def test_positions_survive_a_restart_of_the_filling_link(tmp_path, Numbers, Collect):
     path = tmp_path / "restart.stage"
-    outlet = CollectingOutlet()
-    Link(numbers(), [], 1, stage=path, stage_role="fill", stage_outlets=["CollectingOutlet"]).transfer()
-    fill = Link(numbers(), [], 1, stage=path, stage_role="fill", stage_outlets=["CollectingOutlet"])  # a new process
+    outlet = Collect()
+    Link(Numbers(), [], 1, stage=path, stage_role="fill", stage_outlets=["Collect"]).transfer()
+    fill = Link(Numbers(), [], 1, stage=path, stage_role="fill", stage_outlets=["Collect"])  # a new process
     fill.transfer()
     fill.on_shutdown()
     Link([], outlet, 1, stage=path, stage_role="drain").transfer()
     assert outlet.payloads == list(range(10))
 
 
-def test_each_on_its_own_schedule_in_one_planner(tmp_path):
+def test_each_on_its_own_schedule_in_one_planner(tmp_path, Numbers, Collect):
     path = tmp_path / "planned.stage"
-    inlet, outlet = numbers(3), CollectingOutlet()
-    fill = Link(inlet, [], 0.02, tags="in", stage=path, stage_role="fill", stage_outlets=["CollectingOutlet"])
+    inlet, outlet = Numbers(step=3), Collect()
+    fill = Link(inlet, [], 0.02, tags="in", stage=path, stage_role="fill", stage_outlets=["Collect"])
     drain = Link([], outlet, 0.15, tags="out", stage=path, stage_role="drain")
     planner = SchedulePlanner([fill, drain])
     threading.Timer(0.8, planner.shutdown).start()
@@ -76,17 +72,23 @@ def test_each_on_its_own_schedule_in_one_planner(tmp_path):
     assert outlet.payloads == list(range(committed))
 
 
-def test_several_outlets_acknowledge_each_their_own(tmp_path):
+def test_several_outlets_acknowledge_each_their_own(tmp_path, Numbers, Collect):
     path = tmp_path / "two.stage"
 
-    class Failing(CollectingOutlet):
-        pass
+    class Failing(Collect):
+        fail = True
 
-    good, bad = CollectingOutlet(), Failing(failures=1)
-    fill = Link(numbers(), [], 1, stage=path, stage_role="fill", stage_outlets=["CollectingOutlet", "Failing"])
+        def push(self, records, update):
+            if self.fail:
+                raise ConnectionError("down")
+            super().push(records, update)
+
+    good, bad = Collect(), Failing()
+    fill = Link(Numbers(), [], 1, stage=path, stage_role="fill", stage_outlets=["Collect", "Failing"])
     drain = Link([], [good, bad], 1, stage=path, stage_role="drain", ignore_exceptions=True)
     fill.transfer()
     drain.transfer()
+    bad.fail = False
     drain.transfer()
     assert good.payloads == bad.payloads == list(range(5))
 
@@ -95,8 +97,8 @@ def test_several_outlets_acknowledge_each_their_own(tmp_path):
     ({"stage_role": "fill", "stage_outlets": ["X"]}, "needs a stage"),
     ({"stage_role": "sideways", "stage": "x.stage"}, "stage_role must be one of"),
     ({"stage_role": "fill", "stage": "x.stage"}, "needs stage_outlets"),
-    ({"stage_role": "fill", "stage": "x.stage", "stage_outlets": ["X"], "outlets": [CollectingOutlet()]}, "has no outlets"),
-    ({"stage_role": "drain", "stage": "x.stage", "inlets": [numbers()]}, "has no inlets"),
+    ({"stage_role": "fill", "stage": "x.stage", "stage_outlets": ["X"], "outlets": [NullOutlet()]}, "has no outlets"),
+    ({"stage_role": "drain", "stage": "x.stage", "inlets": [NullInlet()]}, "has no inlets"),
     ({"stage": "x.stage", "stage_outlets": ["X"]}, "stage_outlets is for a link with stage_role='fill'"),
 ])
 def test_mistakes_are_refused(tmp_path, kwargs, message):
