@@ -29,13 +29,6 @@ def test_sequence_inlet_counts_on_and_a_new_one_starts_again():
     assert inlet.get_state() is None, "no state in a stage: a restart counts from 0"
 
 
-def test_a_sequence_inlet_that_keeps_state_goes_on_where_the_last_stopped(tmp_path):
-    outlet = CollectingOutlet()
-    Link(SequenceInlet(2, payload=int, keeps_state=True), outlet, interval=1, stage=tmp_path / "s.stage").transfer()
-    Link(SequenceInlet(2, payload=int, keeps_state=True), outlet, interval=1, stage=tmp_path / "s.stage").transfer()
-    assert outlet.payloads == [0, 1, 2, 3]
-
-
 def test_growing_inlet_takes_what_is_new_and_keeps_its_position_as_state():
     inlet = GrowingInlet("k")
     producer = threading.Thread(target=inlet.produce)
