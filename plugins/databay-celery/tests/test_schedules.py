@@ -234,5 +234,5 @@ def test_cron_with_jitter_or_without_databay_aps_is_refused_at_its_place(monkeyp
         load_pipeline(text, environ={"REDIS_URL": "redis://127.0.0.1:1/0"})
     monkeypatch.setitem(sys.modules, "databay_aps", None)  # as if it were not installed
     with pytest.raises(PipelineError, match=r"links\[0\]: argument 'cron': cron schedules need databay-aps "
-                                            r"installed where the scheduler runs \(pip install databay-aps\)"):
+                                            r"\(pip install databay-aps\) wherever this pipeline is loaded"):
         load_pipeline(text.replace("jitter = 30", ""), environ={"REDIS_URL": "redis://127.0.0.1:1/0"})

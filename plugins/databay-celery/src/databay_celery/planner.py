@@ -85,9 +85,9 @@ class CeleryPlanner(BasePlanner):
         try:
             from databay_aps import Cron
         except ImportError:
-            raise ValueError("cron schedules need databay-aps installed where the scheduler runs (pip install "
-                             "databay-aps): its Cron computes the due times; or use a calendar: schedule = "
-                             "\"every weekday at 00:00\"") from None
+            raise ValueError("cron schedules need databay-aps (pip install databay-aps) wherever this pipeline is "
+                             "loaded, schedulers and workers: its Cron computes the due times; or use a calendar: "
+                             "schedule = \"every weekday at 00:00\"") from None
         return Cron(expression, timezone=timezone, start_date=start_date, end_date=end_date)
 
     def __init__(
