@@ -227,6 +227,20 @@ def test_an_immediate_transfer_then_the_calendar(redis_url, namespace):
         assert stepped(run, daily, 2)[1:] == ["2024-03-30T02:30:00+01:00"]
 
 
+def test_a_slot_due_while_the_previous_task_is_queued_is_skipped_and_counted(redis_url, namespace):
+    with scheduling(pipeline_text(namespace, {"halves": HALVES}), redis_url, SPRING) as run:
+        (halves,) = run.pipeline.links
+        first = run.next_slots()[halves.identity]
+        run.clock.set(first - 0.05)
+        assert wait_for(lambda: len(run.sent_tasks()) == 1)
+        second = run.next_slots()[halves.identity]
+        assert second == first + 1800
+        run.clock.set(second - 0.05)  # no worker ended the first task: it is still queued
+        assert wait_for(lambda: run.planner.skipped_transfers(halves) == 1)
+        assert run.sent_tasks() == [(halves.identity, first)]  # never queued behind it
+        assert run.next_slots()[halves.identity] == second + 1800
+
+
 def test_cron_with_jitter_or_without_databay_aps_is_refused_at_its_place(monkeypatch):
     text = pipeline_text("jitter", {"nightly": f'cron = "30 2 * * *"\ntimezone = "{AMS}"\njitter = 30'})
     with pytest.raises(PipelineError, match=r"links\[0\]: argument 'cron': 'jitter' is not supported with the "
