@@ -50,8 +50,7 @@ def core(session: nox.Session) -> None:
 @nox.session(python="3.11")
 @nox.parametrize("name", PLUGINS)
 def plugin(session: nox.Session, name: str) -> None:
-    """One plugin distribution's tests, with only core and that plugin installed (and the
-    plugins its tests use, TEST_PLUGINS)."""
+    """One plugin distribution's tests, with only core, that plugin and its TEST_PLUGINS installed."""
     install_system_packages(session, SYSTEM_PACKAGES.get(name, {}))
     others = [f"./plugins/{other}" for other in TEST_PLUGINS.get(name, [])]
     session.install("./core", *others, f"./plugins/{name}[test]", *TEST_TOOLS)
