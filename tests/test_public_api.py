@@ -24,11 +24,6 @@ PUBLIC_MODULES = {"databay", "databay.errors", "databay.stage", "databay.stage.e
 PUBLIC_NAMES = {"hookimpl", "Inlet", "Outlet", "Record", "Update", "MetadataKey", "Processor", "Link", "Calendar",
                 "RetryPolicy", "BasePlanner", "load_pipeline"}
 
-# Imports of private modules that are allowed for now, as (file, module). Each entry must
-# still be needed (test_every_exception_is_still_needed): remove it with the change that
-# makes its module public or the plugin stop importing it.
-NOT_YET_PUBLIC: set[tuple[str, str]] = set()
-
 
 def databay_imports(source: str) -> list[tuple[int, str]]:
     """``(line, module)`` of every import of a ``databay`` module, wherever it is (functions, TYPE_CHECKING)."""
@@ -79,7 +74,7 @@ def test_there_is_something_to_scan():
 @pytest.mark.parametrize(("path", "text"), sources(), ids=[path for path, _ in sources()])
 def test_plugin_code_imports_only_public_modules(path, text):
     private = [f"{path}:{line}: {module}" for line, module in databay_imports(text)
-               if module not in PUBLIC_MODULES and (path, module) not in NOT_YET_PUBLIC]
+               if module not in PUBLIC_MODULES]
     assert not private, ("first-party plugin code imports private databay modules; use the public API "
                          "(docs/writing-plugins.md):\n" + "\n".join(private))
 
@@ -92,11 +87,6 @@ def test_the_scan_finds_private_imports():
             "def f():\n    from databay.plugins import get_plugin_manager\n")
     flagged = [module for _, module in databay_imports(code) if module not in PUBLIC_MODULES]
     assert flagged == ["databay.link", "databay.run", "databay.inlet", "databay.engine", "databay.plugins"]
-
-
-def test_every_exception_is_still_needed():
-    imports = {(path, module) for path, text in sources() for _, module in databay_imports(text)}
-    assert not NOT_YET_PUBLIC - imports, "stale entries in NOT_YET_PUBLIC: remove them"
 
 
 def test_the_public_names_are_importable_from_databay():
