@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import nox
@@ -74,6 +75,14 @@ def lint(session: nox.Session) -> None:
     session.run("ruff", "check", "core", "plugins", "tests", "benchmarks", "examples", "noxfile.py")
     # import-linter reads the source (no install needed); no cache: always the files as they are.
     session.run("lint-imports", "--no-cache", "core/.importlinter", env={"PYTHONPATH": str(ROOT / "core" / "src")})
+    # The contracts bite: a copy of core where the model imports the CLI inside a function fails both.
+    with tempfile.TemporaryDirectory() as planted:
+        shutil.copytree(ROOT / "core" / "src" / "databay", Path(planted) / "databay")
+        with open(Path(planted) / "databay" / "record.py", "a") as record_module:
+            record_module.write("\n\ndef _planted_cycle():\n    import databay.cli  # noqa: F401\n")
+        session.run(
+            "lint-imports", "--no-cache", "core/.importlinter", env={"PYTHONPATH": planted}, success_codes=[1]
+        )
 
 
 @nox.session(python="3.11")

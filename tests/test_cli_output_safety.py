@@ -152,6 +152,16 @@ def test_validate_summary_escapes_tags_keys_and_values(installed, tmp_path):
     assert json.loads(as_json.stdout)["links"][0]["tags"] == [HOSTILE]
 
 
+def test_schedule_escapes_tags(installed, tmp_path):
+    write_pipeline(tmp_path)
+    result = installed.databay("schedule", "evil.toml", "--next", "2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert_safe(result.stdout)
+    assert "x\\nFORGED line\\x1b[2J" in result.stdout
+    as_json = installed.databay("schedule", "evil.toml", "--json", cwd=tmp_path)
+    assert json.loads(as_json.stdout)["links"][0]["tags"] == [HOSTILE]
+
+
 def test_validate_problems_stay_one_line_each(installed, tmp_path):
     write_pipeline(tmp_path, extra=f'[[links]]\ninterval = 1\ninlets = [{{ use = "null", {HOSTILE_TOML} = 1 }}]\n'
                                    'outlets = ["null"]')

@@ -114,3 +114,24 @@ def test_a_broken_plugin_is_installed_and_reported(core_env, fixture_plugins):
         assert "databay_missing_dependency" in result.stderr
     finally:
         assert core_env.databay("uninstall", "--yes", "databay-broken").returncode == 0
+
+
+def test_what_install_reports_about_a_plugin_is_escaped(core_env, tmp_path):
+    """A plugin's import error is input: a newline or escape sequence in it is shown escaped."""
+    hostile = "x\nFORGED line\x1b[2J\x1b]0;pwned\x07"
+    project = tmp_path / "databay-hostile"
+    (project / "src" / "databay_hostile").mkdir(parents=True)
+    (project / "src" / "databay_hostile" / "__init__.py").write_text(f"raise ImportError({hostile!r})\n")
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling>=1.21"]\nbuild-backend = "hatchling.build"\n\n'
+        '[project]\nname = "databay-hostile"\nversion = "1.0"\n\n'
+        '[project.entry-points.databay]\nhostile = "databay_hostile"\n\n'
+        '[tool.hatch.build.targets.wheel]\npackages = ["src/databay_hostile"]\n', encoding="utf-8")
+    result = core_env.databay("install", str(project))
+    try:
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "Error: installed, but broken: databay-hostile" in result.stderr
+        assert "x\\nFORGED line\\x1b[2J\\x1b]0;pwned\\x07" in result.stderr
+        assert "\x1b" not in result.stdout + result.stderr and "\nFORGED" not in result.stdout + result.stderr
+    finally:
+        assert core_env.databay("uninstall", "--yes", "databay-hostile").returncode == 0

@@ -50,7 +50,7 @@ INVALID = [
 
 
 @pytest.mark.parametrize("text, expected", INVALID, ids=[f"{i}" for i in range(len(INVALID))])
-@pytest.mark.parametrize("command", [["validate"], ["validate", "--json"], ["run", "--once"]])
+@pytest.mark.parametrize("command", [["validate"], ["validate", "--json"], ["run", "--once"], ["run"]])
 def test_invalid_values_are_exit_2_with_their_place(installed, tmp_path, text, expected, command):
     path = tmp_path / "pipeline.toml"
     path.write_text(text)

@@ -195,3 +195,27 @@ def test_a_planner_refuses_what_it_cannot_run():
     link = Link(ProbeInlet(Probe()), ProbeOutlet(Probe()), Elsewhere())
     with pytest.raises(ValueError, match="runs links on an interval or a databay.Calendar.*ApsPlanner of databay-aps"):
         SchedulePlanner(link)
+
+
+@pytest.mark.parametrize("jump", [3600.0, -3600.0], ids=["clocks forward", "clocks back"])
+def test_an_interval_link_keeps_its_grid_while_the_wall_clock_jumps(jump):
+    """Intervals run on the monotonic clock: a calendar link beside one sees its wall clock
+    jump an hour (as at a DST change, or a clock set by hand), the interval link neither
+    bursts nor pauses."""
+    clock = FakeClock(instant(AMS, 2024, 3, 31, 1, 59, 59))
+    calendar, _ = calendar_link(clock, "every second", name="calendar")
+    probe = Probe()
+    interval = Link(ProbeInlet(probe, "interval.inlet"), ProbeOutlet(probe), 0.1, tags="interval")
+    planner = SchedulePlanner([calendar, interval])
+    thread = running(planner)
+    try:
+        assert wait_until(lambda: probe.count >= 5)
+        clock.advance(jump)
+        jumped = probe.count
+        assert wait_until(lambda: probe.count >= jumped + 10)
+    finally:
+        stop(planner, thread)
+    starts = probe.starts[:jumped + 10]
+    # On the grid: the n-th transfer after the first at first + n * 0.1 (an extra transfer in a
+    # burst, or a pause, would put every later one off its place).
+    assert all(abs(start - (starts[0] + n * 0.1)) < LATE for n, start in enumerate(starts)), starts

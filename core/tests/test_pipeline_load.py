@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-import textwrap
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,21 +12,6 @@ from databay.pipeline import PipelineError, check_pipeline
 from databay.plugins import PluginManager
 from databay.support.buffers import Buffer
 
-_modules = itertools.count()
-
-
-def write(folder: Path, text: str, name: str = "pipeline.toml") -> Path:
-    path = folder / name
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
-def helper_module(folder: Path, source: str) -> str:
-    """A module beside the pipeline (a fresh name each time); returns its name."""
-    name = f"pipeline_helpers_{next(_modules)}"
-    (folder / f"{name}.py").write_text(textwrap.dedent(source))
-    return name
-
 
 def problems_of(source, **kwargs) -> list[str]:
     with pytest.raises(PipelineError) as caught:
@@ -36,15 +19,15 @@ def problems_of(source, **kwargs) -> list[str]:
     return [f"{p.place}: {p.message}" for p in caught.value.problems]  # lines: test_pipeline_lines.py
 
 
-def test_a_full_pipeline_is_built(tmp_path):
-    steps = helper_module(tmp_path, """
+def test_a_full_pipeline_is_built(write_pipeline, helper_module):
+    steps = helper_module("""
         def double(records):
             return records + records
 
         def by_two(batches):
             return [batch[i:i + 2] for batch in batches for i in range(0, len(batch), 2)]
     """)
-    path = write(tmp_path, f"""
+    path = write_pipeline(f"""
         [planner]
         use = "schedule"
         threads = 4
@@ -93,8 +76,8 @@ def test_the_default_planner_and_text_pipelines():
     assert load_pipeline('planner = "schedule"\nlinks = [{interval=1, inlets="null", outlets="null"}]').links
 
 
-def test_components_and_processors_from_import_strings(tmp_path):
-    nodes = helper_module(tmp_path, """
+def test_components_and_processors_from_import_strings(write_pipeline, helper_module):
+    nodes = helper_module("""
         from databay import Inlet
 
         class Countdown(Inlet):
@@ -112,7 +95,7 @@ def test_components_and_processors_from_import_strings(tmp_path):
             def __call__(self, records):
                 return [r for r in records if r.payload > self.limit]
     """)
-    path = write(tmp_path, f"""
+    path = write_pipeline(f"""
         [[links]]
         interval = 1
         inlets = [{{ use = "{nodes}:Countdown", start = 5, metadata = {{ a = 1 }} }}]
@@ -125,11 +108,9 @@ def test_components_and_processors_from_import_strings(tmp_path):
     assert link.transfer().records_pushed == 3
 
 
-def test_relative_paths_are_left_to_the_working_directory(tmp_path, monkeypatch):
+def test_relative_paths_are_left_to_the_working_directory(tmp_path, monkeypatch, write_pipeline):
     monkeypatch.chdir(tmp_path)
-    folder = tmp_path / "pipelines"
-    folder.mkdir()
-    path = write(folder, """
+    path = write_pipeline(name="pipelines/pipeline.toml", text="""
         [[links]]
         interval = 1
         inlets = ["random_int"]
@@ -214,8 +195,8 @@ def test_an_uninstalled_first_party_component_names_its_distribution(monkeypatch
                      "which is not installed (pip install databay-http)"]
 
 
-def test_constructor_failures_are_reported_with_their_place(tmp_path):
-    nodes = helper_module(tmp_path, """
+def test_constructor_failures_are_reported_with_their_place(write_pipeline, helper_module):
+    nodes = helper_module("""
         from databay import Outlet
         from databay.planners import SchedulePlanner
 
@@ -231,7 +212,7 @@ def test_constructor_failures_are_reported_with_their_place(tmp_path):
             def push(self, records, update):
                 pass
     """)
-    path = write(tmp_path, f"""
+    path = write_pipeline(f"""
         [planner]
         use = "{nodes}:Refusing"
 
@@ -248,9 +229,9 @@ def test_constructor_failures_are_reported_with_their_place(tmp_path):
     ]
 
 
-def test_checking_builds_nothing(tmp_path):
+def test_checking_builds_nothing(tmp_path, write_pipeline, helper_module):
     marker = tmp_path / "built"
-    nodes = helper_module(tmp_path, f"""
+    nodes = helper_module(f"""
         from databay import Inlet
 
         class Noisy(Inlet):
@@ -261,7 +242,7 @@ def test_checking_builds_nothing(tmp_path):
             def pull(self, update):
                 return []
     """)
-    path = write(tmp_path, f"[[links]]\ninterval=1\ninlets=['{nodes}:Noisy']\noutlets=['null']\n")
+    path = write_pipeline(f"[[links]]\ninterval=1\ninlets=['{nodes}:Noisy']\noutlets=['null']\n")
     spec = check_pipeline(path)
     assert spec.links[0].components("inlets")[0].use == f"{nodes}:Noisy"
     assert not marker.exists()

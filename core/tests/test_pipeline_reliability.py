@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 import os
-import textwrap
 from pathlib import Path
 
 import pytest
 from databay import load_pipeline
 from databay.pipeline import PipelineError, check_pipeline
 from databay.retry import RetryPolicy
-
-_modules = itertools.count()
-
-
-def write(folder: Path, text: str) -> Path:
-    path = folder / "pipeline.toml"
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
-def helper_module(folder: Path, source: str) -> str:
-    name = f"reliability_helpers_{next(_modules)}"
-    (folder / f"{name}.py").write_text(textwrap.dedent(source))
-    return name
 
 
 def problems_of(path: Path) -> list[str]:
@@ -67,10 +51,10 @@ NODES = """
 """
 
 
-def test_stage_and_retry_settings_are_built(tmp_path, monkeypatch):
+def test_stage_and_retry_settings_are_built(tmp_path, monkeypatch, write_pipeline, helper_module):
     monkeypatch.chdir(tmp_path)
-    nodes = helper_module(tmp_path, NODES)
-    path = write(tmp_path, f"""
+    nodes = helper_module(NODES)
+    path = write_pipeline(f"""
         [[links]]
         interval = 1
         stage = "state/a.stage"
@@ -87,8 +71,8 @@ def test_stage_and_retry_settings_are_built(tmp_path, monkeypatch):
     assert link.outlets[0].retry_policy.jitter == 0
 
 
-def test_bad_stage_and_retry_settings_are_reported_with_their_place(tmp_path):
-    path = write(tmp_path, """
+def test_bad_stage_and_retry_settings_are_reported_with_their_place(write_pipeline):
+    path = write_pipeline("""
         [[links]]
         interval = 1
         stage = 5
@@ -120,14 +104,17 @@ def test_bad_stage_and_retry_settings_are_reported_with_their_place(tmp_path):
     ]
 
 
-def test_notifiers_are_checked_like_components(tmp_path):
-    nodes = helper_module(tmp_path, NODES)
-    path = write(tmp_path, f"""
-        [[links]]
-        interval = 1
-        inlets = ["random_int"]
-        outlets = ["print"]
+ONE_LINK = """
+    [[links]]
+    interval = 1
+    inlets = ["random_int"]
+    outlets = ["print"]
+"""
 
+
+def test_notifiers_are_checked_like_components(write_pipeline, helper_module):
+    nodes = helper_module(NODES)
+    path = write_pipeline(ONE_LINK + f"""
         [[notifiers]]
         use = "{nodes}:Kept"
         nmae = "x"
@@ -147,12 +134,7 @@ def test_notifiers_are_checked_like_components(tmp_path):
     assert len(problems) == 3  # events are checked when the notifier is built:
     with pytest.raises(PipelineError, match=r"notifiers\[2\] \(.*:Kept\): could not be built: ValueError: Kept: "
                                             r"unknown event 'exploded'; events are failed, dead_lettered, finished"):
-        load_pipeline(write(tmp_path, f"""
-            [[links]]
-            interval = 1
-            inlets = ["random_int"]
-            outlets = ["print"]
-
+        load_pipeline(write_pipeline(ONE_LINK + f"""
             [[notifiers]]
             use = "{nodes}:Kept"
             name = "a"
@@ -168,10 +150,10 @@ def test_notifiers_are_checked_like_components(tmp_path):
         """))
 
 
-def test_a_run_is_observed_by_its_notifiers_which_are_closed_at_the_end(tmp_path, monkeypatch):
+def test_a_run_is_observed_by_its_notifiers_which_are_closed_at_the_end(tmp_path, monkeypatch, write_pipeline, helper_module):
     monkeypatch.chdir(tmp_path)
-    nodes = helper_module(tmp_path, NODES)
-    path = write(tmp_path, f"""
+    nodes = helper_module(NODES)
+    path = write_pipeline(f"""
         [[links]]
         tags = ["src"]
         interval = 1
@@ -192,16 +174,16 @@ def test_a_run_is_observed_by_its_notifiers_which_are_closed_at_the_end(tmp_path
     assert not get_plugin_manager().pm.is_registered(pipeline.notifiers[0])  # observing only during the run
 
 
-def test_a_staged_pipeline_keeps_what_an_outlet_could_not_take(tmp_path, monkeypatch):
+def test_a_staged_pipeline_keeps_what_an_outlet_could_not_take(tmp_path, monkeypatch, write_pipeline, helper_module):
     monkeypatch.chdir(tmp_path)
-    nodes = helper_module(tmp_path, """
+    nodes = helper_module("""
         from databay import Outlet
 
         class Down(Outlet):
             def push(self, records, update):
                 raise ConnectionError("down")
     """)
-    path = write(tmp_path, f"""
+    path = write_pipeline(f"""
         [[links]]
         interval = 1
         stage = "state/link.stage"

@@ -58,6 +58,31 @@ class LosesShutdownWhileStarting(SchedulePlanner):
         super().start()
 
 
+class RunningOnlyOnceNodesStarted(SchedulePlanner):
+    """Says it runs only once every node of its links was started."""
+
+    def __init__(self, links=None, **options):
+        self._nodes_started = False
+        super().__init__(links, **options)
+
+    @property
+    def running(self):
+        return self._nodes_started and super().running
+
+    async def _before_transfers(self):
+        await super()._before_transfers()
+        self._nodes_started = True
+
+
+class ReadsProcessorsAtShutdown(SchedulePlanner):
+    """Assumes every link and outlet has processors, as Link and Outlet set them."""
+
+    def shutdown(self, wait=True):
+        super().shutdown(wait)
+        for link in self._links:
+            [*link.processors, *(processor for outlet in link.outlets for processor in outlet.processors)]
+
+
 class BypassesLinkMethods(SchedulePlanner):
     """Runs every link from its settings, whatever it overrides."""
 
@@ -291,6 +316,8 @@ BROKEN = {
     "test_start_blocks_until_shutdown": [ReturnsFromStart],
     "test_running_flag": [RunningBeforeStart],
     "test_shutdown_while_starting": [LosesShutdownWhileStarting],
+    "test_running_from_the_moment_start_is_entered": [RunningOnlyOnceNodesStarted],
+    "test_shutdown_of_links_and_outlets_without_processors": [ReadsProcessorsAtShutdown],
     "test_links_driven_through_their_methods": [BypassesLinkMethods],
     "test_shutdown_waits_for_transfers_in_flight": [ShutdownDoesNotWait],
     "test_immediate_transfer": [NoImmediateTransfer],

@@ -3,37 +3,9 @@
 
 from __future__ import annotations
 
-from databay import Inlet, Link, Outlet
+from databay import Link
 from databay.stage import SqliteStage
 from databay.support.buffers import Buffer
-
-
-class Counter(Inlet):
-    """Produces the next ``step`` numbers at each pull; its position is the next number."""
-
-    def __init__(self, step: int = 3):
-        super().__init__()
-        self.next, self.step = 0, step
-
-    def pull(self, update):
-        numbers = list(range(self.next, self.next + self.step))
-        self.next += self.step
-        return numbers
-
-    def get_state(self):
-        return {"next": self.next}
-
-    def set_state(self, state):
-        self.next = state["next"]
-
-
-class Collect(Outlet):
-    def __init__(self):
-        super().__init__()
-        self.payloads: list = []
-
-    def push(self, records, update):
-        self.payloads.extend(record.payload for record in records)
 
 
 class TurnTakingStage(SqliteStage):
@@ -48,9 +20,9 @@ class TurnTakingStage(SqliteStage):
         return taken
 
 
-def test_a_link_takes_the_positions_another_process_committed(tmp_path):
+def test_a_link_takes_the_positions_another_process_committed(tmp_path, Numbers, Collect):
     path = tmp_path / "turns.stage"
-    ours, theirs = Counter(), Counter()
+    ours, theirs = Numbers(step=3), Numbers(step=3)
     ours_out, theirs_out = Collect(), Collect()
     ours_stage, theirs_stage = TurnTakingStage(path), TurnTakingStage(path)
     link = Link(ours, ours_out, 1, tags="turns", stage=ours_stage)
@@ -68,9 +40,9 @@ def test_a_link_takes_the_positions_another_process_committed(tmp_path):
     assert ours_stage.claims >= 2            # asked at every transfer
 
 
-def test_without_a_turn_taken_nothing_is_restored(tmp_path):
+def test_without_a_turn_taken_nothing_is_restored(tmp_path, Numbers, Collect):
     stage = TurnTakingStage(tmp_path / "alone.stage")
-    inlet, outlet = Counter(), Collect()
+    inlet, outlet = Numbers(step=3), Collect()
     link = Link(inlet, outlet, 1, stage=stage)
     link.transfer()
     inlet.next = 30                          # the inlet moved on by itself: kept
@@ -78,12 +50,12 @@ def test_without_a_turn_taken_nothing_is_restored(tmp_path):
     assert outlet.payloads == [0, 1, 2, 30, 31, 32]
 
 
-def test_a_link_buffer_is_refilled_from_the_intake_after_a_turn(tmp_path):
+def test_a_link_buffer_is_refilled_from_the_intake_after_a_turn(tmp_path, Numbers, Collect):
     path = tmp_path / "buffered.stage"
     buffer = Buffer(count_threshold=4)
     stage = TurnTakingStage(path)
     outlet = Collect()
-    link = Link(Counter(step=2), outlet, 1, stage=stage, processors=[buffer])
+    link = Link(Numbers(step=2), outlet, 1, stage=stage, processors=[buffer])
     link.transfer()                          # the buffer holds 0, 1 (also in the intake)
     assert buffer.held() and outlet.payloads == []
     stage.taken = True
@@ -93,7 +65,7 @@ def test_a_link_buffer_is_refilled_from_the_intake_after_a_turn(tmp_path):
     assert outlet.payloads == [0, 1, 2, 3, 4, 5]
 
 
-def test_the_sqlite_stage_is_never_asked(tmp_path):
-    link = Link(Counter(), Collect(), 1, stage=SqliteStage(tmp_path / "plain.stage"))
+def test_the_sqlite_stage_is_never_asked(tmp_path, Numbers, Collect):
+    link = Link(Numbers(step=3), Collect(), 1, stage=SqliteStage(tmp_path / "plain.stage"))
     link.transfer()
     assert SqliteStage.claim(link.stage) is False

@@ -22,22 +22,23 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from databay import Inlet, Link, Outlet
+from databay import Link
 from databay.errors import StageError
 
 NODES = textwrap.dedent('''
     from databay import Inlet, Outlet
 
     class SequenceInlet(Inlet):
-        def __init__(self):
+        def __init__(self, per_pull=50):
             super().__init__()
             self.next = 0
             self.pulls = 0
+            self.per_pull = per_pull
 
         def pull(self, update):
             self.pulls += 1
-            start, self.next = self.next, self.next + 50
-            # about 5 KB per transfer: more than the file-size limit below
+            start, self.next = self.next, self.next + self.per_pull
+            # 50 make about 5 KB per transfer: more than the file-size limit below
             return [{"seq": n, "pad": "x" * 100} for n in range(start, self.next)]
 
         def get_state(self):
@@ -88,6 +89,12 @@ DISK_FULL = NODES + textwrap.dedent('''
 ''')
 
 
+# The same nodes in this process (the crash test's restart and the read-only tests).
+_nodes: dict = {}
+exec(NODES, _nodes)
+SequenceInlet, ListOutlet = _nodes["SequenceInlet"], _nodes["ListOutlet"]
+
+
 def run_disk_full(stage: Path, mode: str) -> dict:
     result = subprocess.run([sys.executable, "-c", DISK_FULL, str(stage), mode], capture_output=True, text=True,
                             timeout=60)
@@ -120,10 +127,7 @@ def test_a_crash_while_the_disk_is_full_loses_nothing_either(tmp_path):
     assert result["seqs"] == list(range(100)) and result["pulls"] == 3
     assert integrity(stage) == "ok"
     # Restart: the position committed with the last staged records is where it goes on.
-    sys.path.insert(0, "")
-    namespace: dict = {}
-    exec(NODES, namespace)
-    inlet, outlet = namespace["SequenceInlet"](), namespace["ListOutlet"]()
+    inlet, outlet = SequenceInlet(), ListOutlet()
     link = Link(inlet, outlet, interval=1, stage=stage)
     link.transfer()
     link.on_shutdown()
@@ -163,33 +167,6 @@ def read_only(*paths: Path):
             subprocess.run([chattr, "-i", str(p)], check=True)
 
 
-class Counter(Inlet):
-    def __init__(self):
-        super().__init__()
-        self.next = 0
-        self.pulls = 0
-
-    def pull(self, update):
-        self.pulls += 1
-        self.next += 1
-        return {"seq": self.next - 1}
-
-    def get_state(self):
-        return {"next": self.next}
-
-    def set_state(self, state):
-        self.next = state["next"]
-
-
-class Keep(Outlet):
-    def __init__(self):
-        super().__init__()
-        self.seqs = []
-
-    def push(self, records, update):
-        self.seqs.extend(r.payload["seq"] for r in records)
-
-
 def stage_files(stage: Path, but: str = "") -> list[Path]:
     """The stage's files and its folder (except the one whose name ends with ``but``)."""
     files = [p for p in stage.parent.iterdir() if p.name.startswith(stage.name)]
@@ -198,7 +175,7 @@ def stage_files(stage: Path, but: str = "") -> list[Path]:
 
 def test_a_stage_that_becomes_read_only_stops_the_link_and_loses_nothing(tmp_path):
     stage = tmp_path / "state" / "link.stage"
-    inlet, outlet = Counter(), Keep()
+    inlet, outlet = SequenceInlet(per_pull=1), ListOutlet()
     link = Link(inlet, outlet, interval=1, stage=stage)
     link.transfer()
     # Not the -shm file: SQLite writes that index through shared memory, and the kernel
@@ -218,12 +195,12 @@ def test_a_stage_that_becomes_read_only_stops_the_link_and_loses_nothing(tmp_pat
 
 def test_opening_a_read_only_stage_is_a_clear_error(tmp_path):
     stage = tmp_path / "state" / "link.stage"
-    first = Link(Counter(), Keep(), interval=1, stage=stage)
+    first = Link(SequenceInlet(per_pull=1), ListOutlet(), interval=1, stage=stage)
     first.transfer()
     first.on_shutdown()
     with read_only(*stage_files(stage)):
-        inlet = Counter()
-        link = Link(inlet, Keep(), interval=1, stage=stage)
+        inlet = SequenceInlet(per_pull=1)
+        link = Link(inlet, ListOutlet(), interval=1, stage=stage)
         with pytest.raises(StageError, match=rf"^stage {stage}: "):
             link.transfer()
         assert inlet.pulls == 0
@@ -234,8 +211,8 @@ def test_a_stage_in_a_read_only_folder_cannot_be_created(tmp_path):
     folder = tmp_path / "locked"
     folder.mkdir()
     with read_only(folder):
-        inlet = Counter()
-        link = Link(inlet, Keep(), interval=1, stage=folder / "new.stage")
+        inlet = SequenceInlet(per_pull=1)
+        link = Link(inlet, ListOutlet(), interval=1, stage=folder / "new.stage")
         with pytest.raises(StageError, match=rf"^stage {folder / 'new.stage'}: cannot open: "):
             link.transfer()
         assert inlet.pulls == 0

@@ -7,19 +7,21 @@ of unknown components and the short names of ``databay install`` (``http`` means
 
 from __future__ import annotations
 
+# Each of these plugins provides an inlet and an outlet: "http" and HttpInlet/HttpOutlet.
+_NODE_PLUGINS = {"http": "Http", "mongo": "Mongo", "csv": "Csv", "s3": "S3", "sql": "Sql", "ftp": "Ftp"}
+
+
+def _nodes(kind: str) -> dict[str, str]:
+    """The short names and class names of the node plugins' components of ``kind``."""
+    names: dict[str, str] = {}
+    for short, stem in _NODE_PLUGINS.items():
+        names[short] = names[stem + kind.capitalize()] = f"databay-{short}"
+    return names
+
+
 KNOWN_COMPONENTS: dict[str, dict[str, str]] = {
-    "inlet": {"http": "databay-http", "HttpInlet": "databay-http",
-              "mongo": "databay-mongo", "MongoInlet": "databay-mongo",
-              "csv": "databay-csv", "CsvInlet": "databay-csv",
-              "s3": "databay-s3", "S3Inlet": "databay-s3",
-              "sql": "databay-sql", "SqlInlet": "databay-sql",
-              "ftp": "databay-ftp", "FtpInlet": "databay-ftp"},
-    "outlet": {"http": "databay-http", "HttpOutlet": "databay-http",
-               "mongo": "databay-mongo", "MongoOutlet": "databay-mongo",
-               "csv": "databay-csv", "CsvOutlet": "databay-csv",
-               "s3": "databay-s3", "S3Outlet": "databay-s3",
-               "sql": "databay-sql", "SqlOutlet": "databay-sql",
-               "ftp": "databay-ftp", "FtpOutlet": "databay-ftp"},
+    "inlet": _nodes("inlet"),
+    "outlet": _nodes("outlet"),
     "planner": {"aps": "databay-aps", "apsplanner": "databay-aps",
                 "ApsPlanner": "databay-aps", "APSPlanner": "databay-aps",
                 "celery": "databay-celery", "CeleryPlanner": "databay-celery"},

@@ -23,11 +23,15 @@ class LifecycleNode:
     @property
     def active(self) -> bool:
         """Whether this node is started. Set to ``True`` on start, ``False`` on shutdown."""
-        return self._active
+        return getattr(self, "_active", False)
 
     def _claim(self, activate: bool) -> bool:
-        with self._lifecycle_lock:
-            if self._active == activate:
+        try:
+            lock = self._lifecycle_lock
+        except AttributeError:  # a subclass whose __init__ skipped ours, as databay 0.3 allowed
+            lock = self.__dict__.setdefault("_lifecycle_lock", threading.Lock())
+        with lock:
+            if self.active == activate:
                 return False
             self._active = activate
             return True

@@ -20,10 +20,11 @@ make a line read differently from what it holds).
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from databay.redaction import redact
 
-__all__ = ["escape_controls", "printable_line", "printable_lines", "string_literal"]
+__all__ = ["escape_controls", "printable_line", "printable_lines", "safe_repr", "string_literal"]
 
 _CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
 _IN_A_LINE = re.compile(f"[\n{_CONTROLS}]")
@@ -68,3 +69,12 @@ def string_literal(text: str) -> str:
 
     quoted = json.dumps(text, ensure_ascii=False)  # escapes quotes, backslashes and C0 controls
     return _IN_LINES.sub(lambda match: f"\\u{ord(match.group()):04x}", quoted)
+
+
+def safe_repr(value: Any) -> str:
+    """``repr(value)``, or ``<ClassName>`` when its ``__repr__`` fails (a node whose
+    ``__init__`` skipped ``super().__init__()``, say): for naming a user's object in a message."""
+    try:
+        return repr(value)
+    except Exception:
+        return f"<{type(value).__name__}>"

@@ -16,7 +16,7 @@ import datetime
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -185,6 +185,17 @@ def _opened(link: _StagedLink) -> Any:
 
 def _print_json(data: Any) -> None:
     sys.stdout.write(redact(json.dumps(data, indent=2)) + "\n")
+
+
+def _print_results(key: str, results: list[dict], as_json: bool, line: Callable[[dict], str]) -> bool:
+    """What a command did to each link: ``{key: results}`` in JSON (then ``True``: nothing
+    more to print), else ``line(result)`` for each."""
+    if as_json:
+        _print_json({key: results})
+        return True
+    for result in results:
+        print(printable_line(line(result)))
+    return False
 
 
 # -- the summary -------------------------------------------------------------------------
@@ -378,12 +389,11 @@ def _replay(links: list[_StagedLink], as_json: bool) -> None:
         with _opened(link):
             count = _stage_call(link.stage.replay)
         results.append({"link": link.label, "stage": link.location, "replayed": count})
-    if as_json:
-        _print_json({"replayed": results})
+    if _print_results("replayed", results, as_json,
+                      lambda result: f"{result['link']}: {result['replayed']} dead-lettered batch(es) are "
+                                     f"pending again"):
         return
     total = sum(r["replayed"] for r in results)
-    for result in results:
-        print(printable_line(f"{result['link']}: {result['replayed']} dead-lettered batch(es) are pending again"))
     print(f"{total} batch(es) replayed: a running pipeline delivers them at its next transfer, "
           f"else the next run does" if total else "no dead-lettered batch to replay")
 
@@ -424,13 +434,10 @@ def _purge(links: list[_StagedLink], yes: bool, as_json: bool) -> None:
                             for outlet in sorted({e.outlet for e in orphans}))
         results.append({"link": link.label, "stage": link.location, "dead_lettered": purged,
                         "not_in_link": forgotten})
-    if as_json:
-        _print_json({"purged": results})
-        return
-    for result in results:
-        print(printable_line(f"{result['link']}: deleted {result['dead_lettered']} dead-lettered batch(es)"
-                             + (f" and {result['not_in_link']} owed to outlets no longer in the link"
-                                if result["not_in_link"] else "")))
+    _print_results("purged", results, as_json,
+                   lambda result: f"{result['link']}: deleted {result['dead_lettered']} dead-lettered batch(es)"
+                                  + (f" and {result['not_in_link']} owed to outlets no longer in the link"
+                                     if result["not_in_link"] else ""))
 
 
 def _migrate(links: list[_StagedLink], as_json: bool) -> None:
@@ -444,13 +451,12 @@ def _migrate(links: list[_StagedLink], as_json: bool) -> None:
         link.stage.close()
         results.append({"link": link.label, "stage": link.location, "converted": converted,
                         "unreadable": unreadable})
-    if as_json:
-        _print_json({"migrated": results})
-        return
-    for result in results:
+    def line(result: dict) -> str:
         note = (f"; {result['unreadable']} could not be read and will be dead-lettered when delivered"
                 if result["unreadable"] else "")
-        print(printable_line(f"{result['link']}: {result['converted']} batch(es) converted to the current "
-                             f"format{note}"))
+        return f"{result['link']}: {result['converted']} batch(es) converted to the current format{note}"
+
+    if _print_results("migrated", results, as_json, line):
+        return
     if not results:
         print("no stage to convert")

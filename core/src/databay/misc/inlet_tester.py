@@ -10,8 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from databay.inlet import Inlet
+from databay.printable import safe_repr
 from databay.record import Record
-from databay.testing._contract import safe_repr
 from databay.update import Update
 
 

@@ -91,14 +91,21 @@ def _components(kind: str, key: str) -> Key:
     return Key(read, expand=False)
 
 
-def _interval(checker: Checker, value: Any, place: str, label: str) -> Any:
-    from databay.pipeline.intervals import IntervalError, parse_interval
+def _duration(name: str, meaning: str = "", seconds: bool = False) -> Callable[[Checker, Any, str, str], Any]:
+    """A ``read`` for a duration (seconds, or text such as ``"5m"``): a timedelta, or its
+    seconds with ``seconds=True``. ``meaning`` opens the problem's reason."""
 
-    try:
-        return parse_interval(value)
-    except IntervalError as exc:
-        checker.problem(label, f"argument 'interval': {exc}", "interval")
-        return INVALID
+    def read(checker: Checker, value: Any, place: str, label: str) -> Any:
+        from databay.pipeline.intervals import IntervalError, parse_interval
+
+        try:
+            duration = parse_interval(value)
+        except IntervalError as exc:
+            checker.problem(label, f"argument '{name}': {meaning}{exc}", name)
+            return INVALID
+        return duration.total_seconds() if seconds else duration
+
+    return read
 
 
 def _stage(checker: Checker, value: Any, place: str, label: str) -> Any:
@@ -120,16 +127,6 @@ def _stage(checker: Checker, value: Any, place: str, label: str) -> Any:
     checker.problem(label, f"argument 'stage': the path of the link's stage file, e.g. "
                            f"stage = \"state/todos.stage\", not {shown(value)}", "stage")
     return INVALID
-
-
-def _stage_retention(checker: Checker, value: Any, place: str, label: str) -> Any:
-    from databay.pipeline.intervals import IntervalError, parse_interval
-
-    try:
-        return parse_interval(value)
-    except IntervalError as exc:
-        checker.problem(label, f"argument 'stage_retention': {exc}", "stage_retention")
-        return INVALID
 
 
 def _stage_folder(path: str) -> str | None:
@@ -234,17 +231,6 @@ def _date(name: str) -> Any:
     return read
 
 
-def _jitter(checker: Checker, value: Any, place: str, label: str) -> Any:
-    from databay.pipeline.intervals import IntervalError, parse_interval
-
-    try:
-        return parse_interval(value).total_seconds()
-    except IntervalError as exc:
-        checker.problem(label, f"argument 'jitter': the most seconds to delay each transfer by at random: {exc}",
-                        "jitter")
-        return INVALID
-
-
 _NODE_RETRY = Key(_retry, argument=False, apply=_set_retry_policy)
 _PROCESSORS = _components("processor", "processors")
 
@@ -252,18 +238,19 @@ RESERVED: dict[str, dict[str, Key]] = {
     "link": {
         "inlets": _components("inlet", "inlets"),
         "outlets": _components("outlet", "outlets"),
-        "interval": Key(_interval),
+        "interval": Key(_duration("interval")),
         # Settings: schedule_keys.settle() makes the link's interval of them.
         "schedule": Key(_schedule, argument=False),
         "timezone": Key(_timezone, argument=False),
         "cron": Key(_cron, argument=False),
         "start_date": Key(_date("start_date"), argument=False),
         "end_date": Key(_date("end_date"), argument=False),
-        "jitter": Key(_jitter, argument=False),
+        "jitter": Key(_duration("jitter", "the most seconds to delay each transfer by at random: ", seconds=True),
+                      argument=False),
         "processors": _PROCESSORS,
         "groupers": _components("processor", "groupers"),
         "stage": Key(_stage, expand=False),
-        "stage_retention": Key(_stage_retention),
+        "stage_retention": Key(_duration("stage_retention")),
         "retry": Key(_retry),
         "inlet_concurrency": Key(_positive_int("inlet_concurrency")),
     },

@@ -197,24 +197,16 @@ def _coerce_class(value: Any, hint: type) -> Any:
         if from_environment and value.strip().lower() in _TRUE | _FALSE:
             return value.strip().lower() in _TRUE
         raise Mismatch("bool (true or false)", value)
-    if hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
+    if hint is int or hint is float:
+        # An int is a float too (TOML's 1 for 1.0); a bool is neither.
+        if isinstance(value, (int, float) if hint is float else int) and not isinstance(value, bool):
+            return hint(value)
         if from_environment:
             try:
-                return int(value.strip())
+                return hint(value.strip())
             except ValueError:
                 pass
-        raise Mismatch("int", value)
-    if hint is float:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if from_environment:
-            try:
-                return float(value.strip())
-            except ValueError:
-                pass
-        raise Mismatch("float", value)
+        raise Mismatch(hint.__name__, value)
     if hint is str:
         if isinstance(value, str):
             return str(value)

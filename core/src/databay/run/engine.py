@@ -494,18 +494,13 @@ class Engine:
     def _fire_group(self, due: float) -> None:
         """The links waiting for ``due`` fell due: queue their transfers (or skip those
         still transferring) and wait for their next due times."""
-        self._timer_handles.pop(due, None)
-        group = self._timers.pop(due, None)
-        if not group:
-            return
-        if self.stopping:
-            for slot in group:
-                slot.due = None
+        group = self._take_group(self._timers, self._timer_handles, due)
+        if group is None:
             return
         loop = self._loop
         assert loop is not None  # on the loop, which run() sets for as long as it runs
         now = loop.time()
-        queue = self._due
+        queue, fall_due = self._due, self._fall_due
         schedule = next(iter(group)).schedule
         alike = True  # every slot alive and on one schedule
         for slot in group:
@@ -514,14 +509,7 @@ class Engine:
                 continue
             if slot.schedule is not schedule:
                 alike = False
-            task = slot.task
-            if slot.paused:
-                pass
-            elif (task is None or task.done()) and not slot.queued:
-                slot.queued = True
-                queue.append(slot)
-            else:
-                self._skipped(slot)
+            fall_due(slot, queue)
         if alike:
             # The common case, links on one grid: the group moves on whole.
             next_due = schedule.next_due(due, now)
@@ -535,26 +523,20 @@ class Engine:
                 slot.due = None if slot.removed else following[slot.schedule]
             for next_due in following.values():
                 self._join({slot: None for slot in group if slot.due == next_due}, next_due)
-        if queue and not self._starting:
-            self._starting = True
-            loop.call_soon(self._start_due)
+        if queue:
+            self._start_soon()
 
     def _fire_wall_group(self, wake: float) -> None:
         """Links on the wall clock woke up: those whose due time the wall clock has reached
         fall due (as in :meth:`_fire_group`); each then waits for its due time again, mapped
         from a fresh reading of the wall clock (a jump of the clock moves no due time)."""
-        self._wall_handles.pop(wake, None)
-        group = self._wall_timers.pop(wake, None)
-        if not group:
-            return
-        if self.stopping:
-            for slot in group:
-                slot.due = None
+        group = self._take_group(self._wall_timers, self._wall_handles, wake)
+        if group is None:
             return
         loop = self._loop
         assert loop is not None  # on the loop, which run() sets for as long as it runs
         now = loop.time()
-        queue = self._due
+        queue, fall_due = self._due, self._fall_due
         following: dict[tuple[int, float], float] = {}  # links on one calendar move on together
         woken: dict[float, dict[_Slot, None]] = {}
         for slot in group:
@@ -564,14 +546,7 @@ class Engine:
             wall_now = self._wall_now(slot.clock, now)  # type: ignore[arg-type]  # a wall-clock slot has one
             wall_due = slot.wall_due
             if wall_due <= wall_now:
-                task = slot.task
-                if slot.paused:
-                    pass
-                elif (task is None or task.done()) and not slot.queued:
-                    slot.queued = True
-                    queue.append(slot)
-                else:
-                    self._skipped(slot)
+                fall_due(slot, queue)
                 key = (id(slot.schedule), wall_due)
                 if key not in following:
                     following[key] = slot.schedule.next_due(wall_due, wall_now)
@@ -580,9 +555,41 @@ class Engine:
             woken.setdefault(next_wake, {})[slot] = None
         for next_wake, slots in woken.items():
             self._join(slots, next_wake, wall=True)
-        if queue and not self._starting:
+        if queue:
+            self._start_soon()
+
+    def _take_group(self, timers: dict[float, dict[_Slot, None]], handles: dict[float, asyncio.TimerHandle],
+                    key: float) -> dict[_Slot, None] | None:
+        """The links whose timer ``key`` fired, taken off ``timers``; ``None`` when there are
+        none left, or when the engine is stopping (they then wait for nothing)."""
+        handles.pop(key, None)
+        group = timers.pop(key, None)
+        if not group:
+            return None
+        if self.stopping:
+            for slot in group:
+                slot.due = None
+            return None
+        return group
+
+    def _fall_due(self, slot: _Slot, queue: collections.deque[_Slot]) -> None:
+        """``slot``'s link fell due: queue its transfer, unless it is paused (nothing), or
+        already queued or transferring (a skipped transfer)."""
+        task = slot.task
+        if slot.paused:
+            return
+        if (task is None or task.done()) and not slot.queued:
+            slot.queued = True
+            queue.append(slot)
+        else:
+            self._skipped(slot)
+
+    def _start_soon(self) -> None:
+        """Have the loop start the queued due transfers, unless it is already about to."""
+        if not self._starting:
+            assert self._loop is not None  # on the loop, which run() sets for as long as it runs
             self._starting = True
-            loop.call_soon(self._start_due)
+            self._loop.call_soon(self._start_due)
 
     def _skipped(self, slot: _Slot) -> None:
         slot.skipped += 1

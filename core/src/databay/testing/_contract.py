@@ -11,20 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from databay.inlet import Inlet
 from databay.outlet import Outlet
+from databay.printable import safe_repr
 from databay.record import Record
 
 if TYPE_CHECKING:
     from databay.base_planner import BasePlanner
     from databay.link import Link
     from databay.transfer import TransferStats
-
-
-def safe_repr(node: Any) -> str:
-    """``repr(node)``, or its class name when its ``__repr__`` fails (e.g. no ``super().__init__()``)."""
-    try:
-        return repr(node)
-    except Exception:
-        return f"<{type(node).__name__}>"
 
 
 def for_each(getter: str, attribute: str) -> Callable[[Callable], Callable]:

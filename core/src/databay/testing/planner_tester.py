@@ -16,6 +16,7 @@ import time
 import unittest
 from collections.abc import Callable
 from typing import Any
+from unittest.mock import MagicMock
 
 from databay.base_planner import BasePlanner
 from databay.calendar import Calendar
@@ -200,6 +201,28 @@ def _probe_outlet(link: Link) -> ProbeOutlet:
     return outlet
 
 
+class _BareOutlet(Outlet):
+    """An outlet whose ``__init__`` skips ``Outlet.__init__`` (databay 0.3 allowed it): it has
+    no ``processors`` and no metadata."""
+
+    def __init__(self) -> None:
+        self.received: list[Any] = []
+
+    def push(self, records: list[Any], update: Any) -> None:
+        self.received.extend(records)
+
+
+class _WatchesRunning(ProbeInlet):
+    """Notes ``planner.running`` when the planner starts it (``watched`` is set by the test)."""
+
+    watched: BasePlanner | None = None
+
+    def on_start(self) -> None:
+        if self.watched is not None:
+            self.probe.note(f"running={self.watched.running}", self.name)
+        super().on_start()
+
+
 class PlannerTester(unittest.TestCase):
     """Base class whose tests check that a planner honours databay's planner contract.
 
@@ -362,6 +385,38 @@ class PlannerTester(unittest.TestCase):
             thread.join(self.timeout)
             self.assertFalse(thread.is_alive(), "shutdown() while the planner was starting was lost")
             self.assertFalse(planner.running)
+
+    def test_running_from_the_moment_start_is_entered(self) -> None:
+        """running is True as soon as start() is entered: when it starts the links' nodes."""
+        probe = Probe()
+        inlet = _WatchesRunning(probe, "watch.inlet")
+        planner = self.get_planner([Link(inlet, ProbeOutlet(probe, "watch.outlet"), interval=60, tags="watch")])
+        inlet.watched = planner
+        thread = self.start_planner(planner, wait_running=False)
+        self.assertTrue(self.wait_for(lambda: ("start", "watch.inlet") in probe.journal), "on_start was not called")
+        self.shut_down(planner, thread)
+        running = [event for event, name in probe.journal if event.startswith("running=")]
+        self.assertEqual(running, ["running=True"], "running was False while start() started the nodes")
+
+    def test_shutdown_of_links_and_outlets_without_processors(self) -> None:
+        """shutdown() copes with what databay 0.3 allowed: a test double built from Link's spec
+        (``MagicMock(spec=Link)``) without ``processors``, and an outlet that skipped
+        ``Outlet.__init__`` (started and shut down, never pushed to); the double still gets
+        its ``on_shutdown``."""
+        double = MagicMock(spec=Link)
+        double.interval = datetime.timedelta(seconds=60)
+        del double.processors
+        bare = _BareOutlet()
+        planner = self.get_planner([self.link(Probe(), 60), Link(ProbeInlet(Probe(), "bare.inlet"), bare, 60, immediate_transfer=False), double])
+        thread = self.start_planner(planner)
+        try:
+            planner.shutdown(wait=True)
+        except Exception as exc:
+            self.fail(f"shutdown() raised {exc!r} on a link or outlet without processors")
+        thread.join(self.timeout)
+        self.assertFalse(thread.is_alive(), "start() did not return after shutdown()")
+        double.on_shutdown.assert_called_once_with()
+        self.assertFalse(planner.running)
 
     def test_links_driven_through_their_methods(self) -> None:
         """A Link subclass overriding transfer/on_start/on_shutdown is driven through them."""
