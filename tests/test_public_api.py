@@ -20,7 +20,8 @@ PLUGIN_SOURCES = sorted((REPO / "plugins").glob("databay-*/src"))
 
 PUBLIC_MODULES = {"databay", "databay.errors", "databay.stage", "databay.stage.export", "databay.notifier",
                   "databay.redaction", "databay.printable", "databay.observers", "databay.service",
-                  "databay.pipeline", "databay.schedules", "databay.engine_planner", "databay.testing"}
+                  "databay.pipeline", "databay.schedules", "databay.engine_planner", "databay.processors",
+                  "databay.testing"}
 PUBLIC_NAMES = {"hookimpl", "Inlet", "Outlet", "Record", "Update", "MetadataKey", "Processor", "Link", "Calendar",
                 "RetryPolicy", "BasePlanner", "load_pipeline"}
 
