@@ -30,6 +30,12 @@ SYSTEM_PACKAGES: dict[str, dict[str, str]] = {
     "databay-celery": {"redis-server": "redis-server"},
 }
 
+# Other first-party plugins a plugin's tests use, installed from this repository: {distribution: [plugins]}.
+TEST_PLUGINS: dict[str, list[str]] = {
+    "databay-celery": ["databay-aps"],  # cron links with the Celery planner
+    "databay-web": ["databay-aps"],  # the dashboard of a pipeline on the aps planner (cron links)
+}
+
 nox.options.sessions = ["core", "plugin", "integration", "lint", "types"]
 nox.options.reuse_existing_virtualenvs = False
 nox.options.error_on_missing_interpreters = True
@@ -45,9 +51,10 @@ def core(session: nox.Session) -> None:
 @nox.session(python="3.11")
 @nox.parametrize("name", PLUGINS)
 def plugin(session: nox.Session, name: str) -> None:
-    """One plugin distribution's tests, with only core and that plugin installed."""
+    """One plugin distribution's tests, with only core, that plugin and its TEST_PLUGINS installed."""
     install_system_packages(session, SYSTEM_PACKAGES.get(name, {}))
-    session.install("./core", f"./plugins/{name}[test]", *TEST_TOOLS)
+    others = [f"./plugins/{other}" for other in TEST_PLUGINS.get(name, [])]
+    session.install("./core", *others, f"./plugins/{name}[test]", *TEST_TOOLS)
     session.run("pytest", f"plugins/{name}/tests", *session.posargs)
 
 

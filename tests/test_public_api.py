@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 from importlib import resources
 from pathlib import Path
 
@@ -19,25 +20,10 @@ PLUGIN_SOURCES = sorted((REPO / "plugins").glob("databay-*/src"))
 
 PUBLIC_MODULES = {"databay", "databay.errors", "databay.stage", "databay.stage.export", "databay.notifier",
                   "databay.redaction", "databay.printable", "databay.observers", "databay.service",
-                  "databay.pipeline", "databay.schedules", "databay.testing"}
-PUBLIC_NAMES = {"hookimpl", "Inlet", "Outlet", "Record", "Update", "MetadataKey", "Processor", "Link", "RetryPolicy",
-                "BasePlanner"}
-
-# The planner base and its extension points become public in another change (issue 11,
-# item 5, planner part); until then the planner code keeps its imports. Remove each
-# exception with that change: this test then holds the planners to the rule as well.
-NOT_YET_PUBLIC = {
-    ("plugins/databay-aps/src/databay_aps/planner.py", "databay.engine_planner"),
-    ("plugins/databay-aps/src/databay_aps/planner.py", "databay.link"),
-    ("databay plugin new: src/databay_probe/planner.py", "databay.engine_planner"),
-    # databay-celery (issue 16): its workers run links on an EnginePlanner, fire the observer
-    # hooks (databay.observers, documented in docs/engine.md) and compute slots through the
-    # engine's schedule objects (databay.run.schedules), which are not yet named public.
-    ("plugins/databay-celery/src/databay_celery/worker.py", "databay.engine_planner"),
-    ("plugins/databay-celery/src/databay_celery/worker.py", "databay.observers"),
-    ("plugins/databay-celery/src/databay_celery/planner.py", "databay.observers"),
-    ("plugins/databay-celery/src/databay_celery/schedules.py", "databay.run.schedules"),
-}
+                  "databay.pipeline", "databay.schedules", "databay.engine_planner", "databay.processors",
+                  "databay.testing"}
+PUBLIC_NAMES = {"hookimpl", "Inlet", "Outlet", "Record", "Update", "MetadataKey", "Processor", "Link", "Calendar",
+                "RetryPolicy", "BasePlanner", "load_pipeline"}
 
 
 def databay_imports(source: str) -> list[tuple[int, str]]:
@@ -47,14 +33,24 @@ def databay_imports(source: str) -> list[tuple[int, str]]:
         if isinstance(node, ast.Import):
             modules = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            # `from databay import stage` imports the module databay.stage
+            # `from databay import stage` imports the module databay.stage; `from databay
+            # import load_pipeline` a name of the package
             modules = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names
-                                       if node.module == "databay" and alias.name.islower()
-                                       and alias.name != "hookimpl"]
+                                       if is_module(f"{node.module}.{alias.name}")]
         else:
             continue
         found += [(node.lineno, module) for module in modules if module == "databay" or module.startswith("databay.")]
     return found
+
+
+def is_module(name: str) -> bool:
+    """Whether ``name`` (``databay.stage``, ``databay.load_pipeline``) is a module of databay."""
+    if not name.startswith("databay."):
+        return False
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # a name inside a module: its parent is no package
+        return False
 
 
 def sources() -> list[tuple[str, str]]:
@@ -79,18 +75,19 @@ def test_there_is_something_to_scan():
 @pytest.mark.parametrize(("path", "text"), sources(), ids=[path for path, _ in sources()])
 def test_plugin_code_imports_only_public_modules(path, text):
     private = [f"{path}:{line}: {module}" for line, module in databay_imports(text)
-               if module not in PUBLIC_MODULES and (path, module) not in NOT_YET_PUBLIC]
+               if module not in PUBLIC_MODULES]
     assert not private, ("first-party plugin code imports private databay modules; use the public API "
                          "(docs/writing-plugins.md):\n" + "\n".join(private))
 
 
 def test_the_scan_finds_private_imports():
-    code = ("from databay import Inlet, hookimpl, stage\n"
+    code = ("from databay import Inlet, hookimpl, stage, load_pipeline, load_plugins\n"
+            "from databay import link, run\n"
             "from databay.inlet import Inlet\n"
             "import databay.engine\n"
             "def f():\n    from databay.plugins import get_plugin_manager\n")
     flagged = [module for _, module in databay_imports(code) if module not in PUBLIC_MODULES]
-    assert flagged == ["databay.inlet", "databay.engine", "databay.plugins"]
+    assert flagged == ["databay.link", "databay.run", "databay.inlet", "databay.engine", "databay.plugins"]
 
 
 def test_the_public_names_are_importable_from_databay():

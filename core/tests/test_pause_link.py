@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
+import threading
 import time
+import zoneinfo
 
 import pytest
-from databay import Inlet, Link, Outlet
+from databay import Calendar, Inlet, Link, Outlet
 from databay.errors import MissingLinkError
 from databay.planners import SchedulePlanner
+from databay.run import schedules
+from databay.testing import FakeClock
 
 
 class Counting(Inlet):
@@ -51,3 +56,34 @@ def test_pausing_a_link_the_planner_does_not_have_is_an_error():
     with pytest.raises(MissingLinkError):
         planner.pause_link(Link(Counting(), Sink(), 1, tags="stranger"))
     assert not planner.link_paused(Link(Counting(), Sink(), 1, tags="stranger"))
+
+
+def test_a_paused_calendar_link_lets_its_times_pass_and_resumes_on_its_calendar(monkeypatch, wait_until):
+    monkeypatch.setattr(schedules, "WALL_CLOCK_RECHECK", 0.1)  # a jump of the fake clock is seen at once
+    zone = zoneinfo.ZoneInfo("Europe/Amsterdam")
+    noon = datetime.datetime(2024, 6, 3, 12, 0, tzinfo=zone).timestamp()
+    clock = FakeClock(noon - 0.5)
+    paused_inlet, other_inlet = Counting(), Counting()
+    # one calendar, so both wait in one timer group on the wall clock
+    paused = Link(paused_inlet, Sink(), Calendar("every day at 12:00", zone, clock=clock), tags="paused",
+                  immediate_transfer=False)
+    other = Link(other_inlet, Sink(), Calendar("every day at 12:00", zone, clock=clock), tags="other",
+                 immediate_transfer=False)
+    planner = SchedulePlanner([paused, other])
+    thread = threading.Thread(target=planner.start)
+    thread.start()
+    try:
+        assert wait_until(lambda: planner.running)
+        planner.pause_link(paused)
+        assert wait_until(lambda: other_inlet.pulls == 1), "the other link transfers at noon"
+        time.sleep(0.2)
+        assert paused_inlet.pulls == 0, "a paused calendar link transferred"
+        tomorrow = datetime.datetime.fromtimestamp(noon + 86400, datetime.UTC)
+        assert planner.next_due_at(paused) == tomorrow  # it keeps its place on its calendar
+        planner.resume_link(paused)
+        clock.set(noon + 86400 - 0.3)
+        assert wait_until(lambda: paused_inlet.pulls == 1 and other_inlet.pulls == 2)
+    finally:
+        planner.shutdown()
+        thread.join(10)
+    assert not thread.is_alive()

@@ -8,6 +8,8 @@ records: it delivers them when a planner shuts down instead of dropping them, it
 not acknowledge a staged batch while a processor still holds part of it, and after a
 failed delivery the records held are delivered again from the stage rather than twice.
 A processor tells the engine all this by implementing :class:`StatefulProcessor`.
+
+A public module: a plugin's processor implements :class:`StatefulProcessor` from here.
 """
 
 from __future__ import annotations

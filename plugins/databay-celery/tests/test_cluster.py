@@ -179,3 +179,52 @@ outlets = [{{ use = "parts:Broken" }}]
     assert failed and "the warehouse is down" in failed[0]["exception"]
     assert any("'records_pulled': 1" in event["result"] for event in succeeded)
     assert worker.returncode == 0, cluster.logs()
+
+
+def test_calendar_links_run_on_their_calendar_times(cluster_factory, tmp_path, redis_url):
+    out = tmp_path / "marks.jsonl"
+    cluster = cluster_factory(f"""
+[[links]]
+tags = ["ticks"]
+schedule = "every 2 seconds"
+timezone = "Asia/Kolkata"
+inlets = [{{ use = "random_int" }}]
+outlets = [{{ use = "parts:Marker", path = "{out}" }}]
+""")
+    with Events(redis_url) as events:
+        cluster.start_worker()
+        cluster.start_scheduler()
+        deadline = time.monotonic() + 60
+        while len(marks(out)) < 8 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        slots = sorted(due for _, due in events.received_slots().values())
+    assert len(slots) >= 4, cluster.logs()
+    calendar = slots[1:]  # the first: the immediate transfer as the scheduler started
+    assert all(due == int(due) and int(due) % 2 == 0 for due in calendar), calendar  # :00, :02, ... of each minute
+    assert all(b - a == 2 for a, b in zip(calendar, calendar[1:])), calendar
+    assert sum(m["event"] == "end" for m in marks(out)) >= 3
+
+
+def test_cron_links_run_on_the_workers(cluster_factory, tmp_path, redis_url):
+    pytest.importorskip("databay_aps", reason="cron schedules with the celery planner need databay-aps")
+    out = tmp_path / "marks.jsonl"
+    cluster = cluster_factory(f"""
+[[links]]
+tags = ["yearly"]
+cron = "0 0 1 1 *"
+timezone = "Europe/Amsterdam"
+inlets = [{{ use = "random_int" }}]
+outlets = [{{ use = "parts:Marker", path = "{out}" }}]
+""")
+    with Events(redis_url) as events:
+        worker = cluster.start_worker()
+        cluster.start_scheduler()
+        deadline = time.monotonic() + 60
+        while not any(m["event"] == "end" for m in marks(out)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1)
+        slots = list(events.received_slots().values())
+    cluster.stop()
+    assert [m["event"] for m in marks(out)] == ["start", "end"], cluster.logs()  # the immediate transfer, once
+    assert len(slots) == 1 and abs(slots[0][1] - time.time()) < 60
+    assert worker.returncode == 0, cluster.logs()

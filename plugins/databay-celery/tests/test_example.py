@@ -30,10 +30,11 @@ def test_the_example_runs(redis_url, tmp_path, namespace):
         cluster.start_scheduler()
         out = tmp_path / "out"
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not ((out / "rolls.txt").exists() and (out / "batched.txt").exists()):
+        files = [out / name for name in ("rolls.txt", "batched.txt", "ticks.txt")]
+        while time.monotonic() < deadline and not all(path.exists() for path in files):
             time.sleep(0.5)
     finally:
         cluster.stop()
-    assert (out / "rolls.txt").read_text().strip(), cluster.logs()
-    assert (out / "batched.txt").read_text().strip(), cluster.logs()
+    for path in files:
+        assert path.read_text().strip(), cluster.logs()
     shutil.rmtree(out)

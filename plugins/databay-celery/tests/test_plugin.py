@@ -80,3 +80,21 @@ def test_a_worker_refuses_a_pipeline_of_another_planner(tmp_path):
     result = subprocess.run([DATABAY, "worker", str(path)], capture_output=True, text=True)
     assert result.returncode == 2
     assert "not the Celery planner" in result.stderr
+
+
+def test_a_links_identity_changes_with_its_schedule_and_time_zone():
+    pytest.importorskip("databay_aps", reason="cron schedules with the celery planner need databay-aps")
+
+    def identity(when: str) -> str:
+        text = PIPELINE.format(planner="", link="").replace('interval = "1s"', when)
+        return load_pipeline(text, environ={"REDIS_URL": "redis://127.0.0.1:1/0"}).links[0].identity
+
+    written = ['interval = "1s"', 'interval = "2s"',
+               'schedule = "every day at 06:30"', 'schedule = "every day at 06:45"',
+               'schedule = "every day at 06:30"\ntimezone = "Europe/Amsterdam"',
+               'schedule = "every day at 06:30"\ntimezone = "Asia/Tokyo"',
+               'cron = "30 6 * * *"', 'cron = "30 6 * * *"\ntimezone = "Asia/Tokyo"',
+               'cron = "30 6 * * *"\ntimezone = "Asia/Tokyo"\nend_date = "2030-01-01T00:00"']
+    identities = [identity(when) for when in written]
+    assert len(set(identities)) == len(written), dict(zip(written, identities))
+    assert identity('schedule  =  "every day at 06:30"') == identities[2]  # reformatting keeps it

@@ -19,9 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from databay.schedules import IntervalGrid, Schedule, schedule_of
-
-__all__ = ["WALL_CLOCK_RECHECK", "IntervalGrid", "Schedule", "interval_seconds", "loop_wake_up", "wall_clock_of"]
+__all__ = ["WALL_CLOCK_RECHECK", "loop_wake_up", "wall_clock_of"]
 
 WALL_CLOCK_RECHECK = 30.0
 """The longest the engine waits (seconds, on its loop's clock) without reading the wall
@@ -42,13 +40,3 @@ def loop_wake_up(wall_due: float, wall_now: float, loop_now: float) -> float:
     the wall clock again, whichever comes first."""
     return loop_now + min(max(wall_due - wall_now, 0.0), WALL_CLOCK_RECHECK)
 
-
-def interval_seconds(link: Any) -> float:
-    """``link.interval`` in seconds, which must be positive for a planner to schedule it.
-
-    :raises ValueError: a zero or negative interval, naming the link; a link on a calendar.
-    """
-    schedule = schedule_of(link)
-    if not isinstance(schedule, IntervalGrid):
-        raise ValueError(f"{link!r} runs on a calendar ({schedule}), not an interval")
-    return schedule.seconds

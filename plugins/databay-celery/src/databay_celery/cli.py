@@ -32,15 +32,14 @@ def worker(
     the pipeline may run it. Stop with Ctrl-C or SIGTERM (transfers in flight finish).
     Exit 2 for an invalid pipeline or one whose planner is not celery.
     """
-    import databay  # (load_pipeline through the package: its public name)
-    from databay import PipelineError
+    from databay import PipelineError, load_pipeline
     from databay.redaction import redact
 
     from databay_celery.planner import CeleryPlanner
 
     logging.getLogger("databay").setLevel(getattr(logging, loglevel.upper(), logging.WARNING))
     try:
-        loaded = databay.load_pipeline(pipeline)
+        loaded = load_pipeline(pipeline)
     except PipelineError as exc:
         typer.echo(redact(str(exc)), err=True)
         raise typer.Exit(EXIT_USAGE) from None

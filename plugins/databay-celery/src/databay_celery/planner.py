@@ -10,18 +10,27 @@ In a pipeline file::
 each due slot of each link as a Celery task, and transfers nothing itself.
 ``databay worker PIPELINE`` runs a **worker** (:mod:`databay_celery.worker`), which builds
 the same pipeline and carries out the tasks. See ``docs/scale-out.md``.
+
+Links are due on interval grids, calendars (``schedule = "every day at 06:30"``) and, with
+databay-aps installed, cron lines (``cron = "0 0 * * 1-5"``): the scheduler computes their
+slots with the local planners' schedule objects (:mod:`databay.schedules`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import datetime
 import logging
 import threading
-from typing import Any, Union
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar, Union
 
 from databay import BasePlanner, Link
+from databay.observers import current, notify_planner
+from databay.schedules import Schedule, schedule_of
 
 from databay_celery.cluster import ClusterSettings
-from databay_celery.schedules import schedule_of
 
 __all__ = ["CeleryPlanner"]
 
@@ -51,7 +60,35 @@ class CeleryPlanner(BasePlanner):
         for a failed transfer (it is a failed task, and the link's next slot runs).
     :param immediate_transfer: transfer each link once as soon as the scheduler starts,
         the first time it ever schedules the link.
+
+    While it runs, the planner hooks (``databay_planner_started`` and ``_stopped``) are
+    called on an event loop of its own, so that services (databay-web's dashboard) run
+    beside the scheduler; :meth:`next_due_at` and :meth:`skipped_transfers` say what it
+    knows of each link, :attr:`status` what it does.
     """
+
+    transfers_here: ClassVar[bool] = False
+    """This process transfers none of the links: the workers do (databay-web reads it)."""
+
+    @staticmethod
+    def cron_schedule(expression: str, timezone: Any = None, start_date: Any = None, end_date: Any = None,
+                      jitter: float | None = None) -> Schedule:
+        """What a pipeline's ``cron`` (with ``timezone``, ``start_date``, ``end_date``) makes:
+        databay-aps's ``Cron``, whose due times the scheduler sends as slots.
+
+        :raises ValueError: databay-aps is not installed, ``jitter`` is given (each slot is
+            sent at its due time), or the line is not right (databay-aps's message).
+        """
+        if jitter:
+            raise ValueError("'jitter' is not supported with the celery planner: it sends each slot at its due "
+                             "time, and every worker starts it at once (leave jitter out)")
+        try:
+            from databay_aps import Cron
+        except ImportError:
+            raise ValueError("cron schedules need databay-aps (pip install databay-aps) wherever this pipeline is "
+                             "loaded, schedulers and workers: its Cron computes the due times; or use a calendar: "
+                             "schedule = \"every weekday at 00:00\"") from None
+        return Cron(expression, timezone=timezone, start_date=start_date, end_date=end_date)
 
     def __init__(
         self,
@@ -84,6 +121,9 @@ class CeleryPlanner(BasePlanner):
         self.scheduler: Any = None
         """The :class:`~databay_celery.scheduler.Scheduler` while running (its ``lateness``,
         ``sent`` and ``leading`` describe it)."""
+        self.clock: Callable[[], float] = time.time
+        """Where the scheduler reads the time, in Unix seconds (tests give a
+        :class:`databay.testing.FakeClock`; slots are Unix times the cluster shares)."""
         super().__init__(links, ignore_exceptions, immediate_transfer, shutdown_at_exit)
 
     def __repr__(self) -> str:
@@ -97,6 +137,9 @@ class CeleryPlanner(BasePlanner):
 
         :raises ValueError: it has no identity (not from a pipeline file), another link has
             the same, its interval is not positive, or its stage is not a Redis stage.
+
+        A link's ``interval`` may be a :class:`~databay.calendar.Calendar` or any other
+        :class:`~databay.schedules.Schedule` (databay-aps's ``Cron``).
         """
         from databay_celery.stage import RedisStage
 
@@ -126,8 +169,9 @@ class CeleryPlanner(BasePlanner):
 
         self.scheduler = Scheduler(self.settings, lambda: dict(self._by_identity), lambda: self._version,
                                    lambda link: self.immediate_transfer and link.immediate_transfer,
-                                   self._report_skip)
-        self.scheduler.run(self._stop)
+                                   self._report_skip, clock=self.clock)
+        with _PlannerLoop(self):
+            self.scheduler.run(self._stop)
 
     def shutdown_planner(self, wait: bool = True) -> None:
         self._stop.set()
@@ -139,6 +183,36 @@ class CeleryPlanner(BasePlanner):
     def link(self, identity: str) -> Link | None:
         """The link with this identity, if scheduled."""
         return self._by_identity.get(identity)
+
+    # -- what the scheduler knows ------------------------------------------------------
+
+    def next_due_at(self, link: Link) -> datetime.datetime | None:
+        """When ``link``'s next slot is due, as an aware UTC datetime, while this scheduler
+        leads (``None`` otherwise: a standby does not know what the leader sent, and a
+        schedule that ended has no more slots)."""
+        scheduler = self.scheduler
+        identity = getattr(link, "identity", None)
+        due = scheduler.next_slot(identity) if scheduler is not None and identity else None
+        return None if due is None else datetime.datetime.fromtimestamp(due, datetime.UTC)
+
+    def skipped_transfers(self, link: Link) -> int:
+        """How many of ``link``'s slots this scheduler skipped because its previous task was
+        still queued or running (workers count theirs in Redis: see ``docs/scale-out.md``)."""
+        scheduler = self.scheduler
+        identity = getattr(link, "identity", None)
+        return scheduler.skipped(identity) if scheduler is not None and identity else 0
+
+    @property
+    def status(self) -> str:
+        """What this scheduler does, in a line: leading, standing by, or stopped."""
+        scheduler = self.scheduler
+        where = f"pipeline '{self.settings.name}' on {self.settings.shown_broker}"
+        if not self._running or scheduler is None:
+            return f"stopped ({where})"
+        if scheduler.leading:
+            return (f"leads the {where}: sends the slots of {len(self._by_identity)} link(s) to the workers of "
+                    f"queue {self.settings.queue} ({scheduler.sent} sent so far)")
+        return f"stands by for the {where}: another scheduler leads"
 
     # -- starting and stopping -------------------------------------------------------
 
@@ -167,8 +241,39 @@ class CeleryPlanner(BasePlanner):
             self._done.wait(30)
 
     def _report_skip(self, link: Link, skipped: int) -> None:
-        from databay.observers import current
-
         notify = current()
         if notify is not None:
             notify.transfer_skipped(link=link, skipped=skipped)
+
+
+class _PlannerLoop:
+    """While inside: an event loop in a thread of its own on which the planner hooks of
+    ``planner`` are called (``databay_planner_started`` on entering, ``_stopped`` on leaving),
+    so that services (a dashboard) run beside a scheduler, which has no loop of its own."""
+
+    def __init__(self, planner: CeleryPlanner, timeout: float = 60.0):
+        self.planner, self.timeout = planner, timeout
+        self._up = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._leave: asyncio.Event | None = None
+        self._thread = threading.Thread(target=asyncio.run, args=(self._main(),), name="databay-celery-services",
+                                        daemon=True)
+
+    async def _main(self) -> None:
+        self._loop, self._leave = asyncio.get_running_loop(), asyncio.Event()
+        try:
+            await notify_planner("databay_planner_started", self.planner)  # logs what fails, raises nothing
+        finally:
+            self._up.set()
+        await self._leave.wait()
+        await notify_planner("databay_planner_stopped", self.planner)
+
+    def __enter__(self) -> _PlannerLoop:
+        self._thread.start()
+        self._up.wait(self.timeout)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._loop is not None and self._leave is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._leave.set)
+        self._thread.join(self.timeout)

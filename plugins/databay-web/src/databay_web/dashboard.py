@@ -10,19 +10,26 @@ changed. Times are Unix seconds; texts are redacted and escaped onto one line.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import time
 from typing import Any
 
-from databay.pipeline import PipelineSpec, effective_config
+from databay.pipeline import LinkSpec, PipelineSpec, effective_config
 from databay.printable import printable_line
+from databay.schedules import local_zone, zone_name
 
 from databay_web.monitor import Monitor, link_name
 from databay_web.settings import WebSettings
 from databay_web.stages import STATES, StageReader
 
-SCHEDULE_KEYS = ("interval", "schedule", "calendar", "cron", "at", "every")
-"""Keys of a link table that say when it is due, shown as written (with ``${VAR}`` unexpanded)."""
+SCHEDULE_KEYS = ("interval", "schedule", "cron")
+"""The keys of a link table that say when it is due (one of them)."""
+SCHEDULE_OPTIONS = ("start_date", "end_date", "jitter")
+"""Options of a cron schedule, shown after it."""
+TRANSFER_COUNTS = ("transfers", "failures", "records_in", "records_out", "retries", "dead_lettered",
+                   "failing_since", "last")
+"""What a link's transfers did: not known in a process whose planner transfers elsewhere."""
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 CHUNK = 100
 """Links handled in one go on the planner's loop before due transfers get their turn."""
@@ -46,11 +53,19 @@ class Dashboard:
         self.stages = StageReader(spec, read_only=not self.running_here or settings.read_only)
         self.config = effective_config(spec)
         self.names = [link_name(link.tags, link.place) for link in spec.links]
+        self.zones = [schedule_zone(link) for link in spec.links]
+        self.schedules = [schedule_text(link, zone) for link, zone in zip(spec.links, self.zones)]
         self.started = time.time()
 
     @property
     def planner(self) -> Any:
         return self.monitor.planner if self.monitor is not None else None
+
+    @property
+    def transfers_elsewhere(self) -> bool:
+        """Whether the running planner transfers its links in other processes (the Celery
+        planner's scheduler: its workers do), so that their transfers are not known here."""
+        return self.monitor is not None and not self.monitor.transfers_here
 
     def close(self) -> None:
         self.stages.close()
@@ -74,53 +89,51 @@ class Dashboard:
             watched = self.monitor.snapshot(chunk) if self.monitor is not None else [None] * len(chunk)
             links += [self._link(index, watch, backlogs.get(index)) for index, watch in zip(chunk, watched)]
         planner = self.planner
+        status = getattr(planner, "status", None)
         return {
             "source": printable_line(self.spec.source),
             "running": self.running_here and bool(getattr(planner, "running", False)),
             "running_here": self.running_here,
+            "transfers_here": self.running_here and not self.transfers_elsewhere,
             "planner": printable_line(self.spec.planner.use),
+            "planner_status": printable_line(status) if isinstance(status, str) else None,
             "started": self.started,
             "now": time.time(),
-            "totals": _totals(links),
+            "totals": _totals(links, counted=not self.transfers_elsewhere),
             "links": links,
         }
 
     def _link(self, index: int, watch: dict[str, Any] | None, stage: dict[str, Any] | None) -> dict[str, Any]:
         spec = self.spec.links[index]
+        zone = self.zones[index]
         link = {
             "index": index, "name": self.names[index], "label": printable_line(spec.label),
             "tags": [printable_line(tag) for tag in spec.tags],
-            "schedule": ", ".join(f"{key} {printable_line(str(spec.written[key]))}" for key in SCHEDULE_KEYS
-                                  if key in spec.written) or "-",
+            "schedule": self.schedules[index],
+            "timezone": printable_line(zone_name(zone)) if zone is not None else None,
             "staged": index in self.stages.links,
             "stage": stage,
         }
         if watch is None:
-            return {**link, "state": "not running", "paused": None, "next_due": None}
+            return {**link, "state": "not running", "paused": None, "next_due": None, "next_due_at": None}
         watch.pop("index"), watch.pop("name"), watch.pop("label"), watch.pop("tags")
+        if self.transfers_elsewhere:
+            watch.update(dict.fromkeys(TRANSFER_COUNTS))
         paused = self._paused(index)
-        return {**link, **watch, "state": _state(watch, paused, self.planner), "paused": paused,
-                "next_due": self._next_due(index)}
+        due = self._next_due(index)
+        return {**link, **watch, "state": _state(watch, paused, self.planner, self.transfers_elsewhere, due),
+                "paused": paused, "next_due": due and due.timestamp(),
+                "next_due_at": due and due.astimezone(zone or local_zone()).isoformat()}
 
     def _paused(self, index: int) -> bool | None:
         """Whether link ``index`` is paused; ``None`` when its planner cannot pause links."""
         link_paused = getattr(self.planner, "link_paused", None)
         return bool(link_paused(self.monitor.link(index))) if callable(link_paused) and self.monitor else None
 
-    def _next_due(self, index: int) -> float | None:
-        """When link ``index`` is next due, as its planner tells (its engine's timers, or
-        the ``next_run_time`` of its scheduler's job)."""
+    def _next_due(self, index: int) -> datetime.datetime | None:
+        """When link ``index`` is next due, as its planner tells (``next_due_at``)."""
         assert self.monitor is not None
-        link = self.monitor.link(index)
-        next_due = getattr(self.planner, "next_due", None)
-        try:
-            due = next_due(link) if callable(next_due) else None
-            if due is not None:
-                return time.time() + (due - time.monotonic())
-            run_time = getattr(getattr(link, "job", None), "next_run_time", None)
-            return run_time.timestamp() if run_time is not None else None
-        except Exception:  # noqa: BLE001 - a planner's answer is only shown, never needed
-            return None
+        return self.monitor.next_due_at(self.monitor.link(index))
 
     async def link(self, index: int) -> dict[str, Any]:
         """Link ``index``: its overview row, recent transfers and failures, and its
@@ -133,6 +146,7 @@ class Dashboard:
         return {
             **self._link(index, watch, backlogs.get(index)),
             "running_here": self.running_here,
+            "transfers_elsewhere": self.transfers_elsewhere,
             "recent": recent,
             "errors": errors,
             "tracebacks": self.settings.debug,
@@ -203,6 +217,9 @@ class Dashboard:
         link = self._running_link(index)
         if not getattr(self.planner, "running", False):
             raise ActionRefused("the planner does not run")
+        if self.transfers_elsewhere:
+            raise ActionRefused(f"the {printable_line(self.spec.planner.use)} planner transfers the links elsewhere "
+                                f"(on its workers), not in this process")
         assert self.monitor is not None
         self.monitor.by_hand(index)
         # Link.transfer() from another thread runs on the planner's loop (and waits for it).
@@ -238,20 +255,45 @@ class Dashboard:
         return index
 
 
-def _state(watch: dict[str, Any], paused: bool | None, planner: Any) -> str:
+def schedule_zone(spec: LinkSpec) -> datetime.tzinfo | None:
+    """The time zone of a link's calendar or cron schedule (``None`` for an interval)."""
+    zone = getattr(spec.arguments.get("interval"), "timezone", None)
+    return zone if isinstance(zone, datetime.tzinfo) else None
+
+
+def schedule_text(spec: LinkSpec, zone: datetime.tzinfo | None) -> str:
+    """A link's schedule as written, ``${VAR}`` unexpanded, with its time zone (the
+    machine's when the file names none) and a cron schedule's options:
+    ``interval 5s``, ``schedule every day at 06:30 (Europe/Amsterdam)``,
+    ``cron 0 0 * * 1-5 (UTC), end_date 2025-12-31``."""
+    written = spec.written
+    for key in SCHEDULE_KEYS:
+        if key in written:
+            parts = [f"{key} {written[key]}" + (f" ({zone_name(zone)})" if zone is not None else "")]
+            parts += [f"{option} {written[option]}" for option in SCHEDULE_OPTIONS if option in written]
+            return printable_line(", ".join(parts))
+    return "-"
+
+
+def _state(watch: dict[str, Any], paused: bool | None, planner: Any, elsewhere: bool,
+           due: datetime.datetime | None) -> str:
     if not getattr(planner, "running", False):
         return "stopped"
     if paused:
         return "paused"
+    if elsewhere:  # what the planner's workers do is not known here
+        return "scheduled" if due is not None else "not scheduled here"
     if watch["failing_since"] is not None:
         return "failing"
     return "idle" if watch["transfers"] else "waiting"
 
 
-def _totals(links: list[dict[str, Any]]) -> dict[str, int]:
-    totals = {key: sum(link.get(key) or 0 for link in links)
-              for key in ("transfers", "failures", "records_in", "records_out", "retries", "skipped")}
-    totals["failing"] = sum(link["state"] == "failing" for link in links)
+def _totals(links: list[dict[str, Any]], counted: bool) -> dict[str, int | None]:
+    """The links' figures added up; those of transfers ``None`` unless ``counted`` here."""
+    totals: dict[str, int | None] = {
+        key: sum(link.get(key) or 0 for link in links) if counted or key == "skipped" else None
+        for key in ("transfers", "failures", "records_in", "records_out", "retries", "skipped")}
+    totals["failing"] = sum(link["state"] == "failing" for link in links) if counted else None
     totals["dead_batches"] = sum((link["stage"] or {}).get("dead_batches", 0) for link in links)
     totals["pending_batches"] = sum((link["stage"] or {}).get("pending_batches", 0) for link in links)
     return totals

@@ -22,6 +22,10 @@ metric                                                 type       labels
 ``databay_link_paused``                                gauge      ``link`` (planners that pause links)
 ``databay_planner_running``                            gauge
 =====================================================  =========  ===========================
+
+A planner that transfers its links in other processes (the Celery planner's scheduler)
+has no transfers here: then only the skipped due times, the stages, paused links and the
+planner's gauge are exported, not counts of zero that would look like a stalled pipeline.
 """
 
 from __future__ import annotations
@@ -48,12 +52,14 @@ class PipelineCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         counters = self.monitor.counters()
-        transfers = CounterMetricFamily("databay_transfers", "Transfers that ended, by link and outcome.",
-                                        labels=["link", "outcome"])
-        for name, count, failures, *_ in counters:
-            transfers.add_metric([name, "ok"], count - failures)
-            transfers.add_metric([name, "failed"], failures)
-        yield transfers
+        here = self.monitor.transfers_here
+        if here:
+            transfers = CounterMetricFamily("databay_transfers", "Transfers that ended, by link and outcome.",
+                                            labels=["link", "outcome"])
+            for name, count, failures, *_ in counters:
+                transfers.add_metric([name, "ok"], count - failures)
+                transfers.add_metric([name, "failed"], failures)
+            yield transfers
         for column, (name, text) in enumerate((
             ("databay_records_in", "Records pulled by the link's inlets."),
             ("databay_records_out", "Records pushed to the link's outlets."),
@@ -61,12 +67,15 @@ class PipelineCollector(Collector):
             ("databay_transfers_skipped", "Due transfers skipped: the previous one still ran."),
             ("databay_batches_dead_lettered", "Batches an outlet gave up on (dead letters)."),
         ), start=3):
+            if not here and name != "databay_transfers_skipped":
+                continue
             family = CounterMetricFamily(name, text, labels=["link"])
             for row in counters:
                 family.add_metric([row[0]], row[column])
             yield family
         yield from self._paused()
-        yield from self._histograms()
+        if here:
+            yield from self._histograms()
         yield from self._stages()
         planner_running = GaugeMetricFamily("databay_planner_running", "1 while the planner runs.")
         planner_running.add_metric([], 1 if getattr(self.monitor.planner, "running", False) else 0)

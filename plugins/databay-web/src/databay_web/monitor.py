@@ -23,12 +23,19 @@ from typing import Any
 
 from databay import hookimpl
 from databay.printable import printable_line, printable_lines
+from databay.schedules import IntervalGrid, Schedule, schedule_of
 
 RECENT_TRANSFERS = 50
 RECENT_ERRORS = 20
 LOG_RECORDS = 1000
 DURATION_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 LATENESS_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
+DUE_STEPS = 1000
+"""The most due times of a link's schedule stepped over to find the one a transfer ran for
+(due times that passed while the link was paused); beyond, its lateness is unknown."""
+CLOCK_SLACK = 0.001
+"""How far before its due time a transfer may seem to start (seconds), from the rounding of
+moving a due time between clocks: such a transfer is on time, not one started by hand."""
 
 
 class Buckets:
@@ -135,7 +142,7 @@ class LinkWatch:
     recent: Ring = field(default_factory=lambda: Ring(RECENT_TRANSFERS))
     errors: deque[tuple[int, float, str, str | None]] = field(default_factory=lambda: deque(maxlen=RECENT_ERRORS))
     """The last failures: ``(transfer number, ended, error, traceback)`` (failures are rare)."""
-    expected_due: float | None = None  # time.monotonic() of the next due transfer, when the planner tells
+    expected_due: float | None = None  # the next due time on the link's clock (see LinkClock), when known
     by_hand: int = 0  # transfers asked for from the dashboard, not yet ended
 
     def summary(self) -> dict[str, Any]:
@@ -170,14 +177,64 @@ def link_name(tags: list[str], place: str) -> str:
     return printable_line(".".join(tags)) if tags else place
 
 
+class LinkClock:
+    """How the lateness of a link's transfers is measured: on its schedule's clock.
+
+    A link on a calendar or a cron line is due on the wall clock its schedule reads (its
+    ``clock``: :func:`time.time`, or a fake one in tests), and its planner's
+    ``next_due_at`` is on that clock; a link on an interval, on a grid of elapsed seconds:
+    measured on :func:`time.monotonic`, so that a wall clock set by hand makes no transfer
+    late.
+    """
+
+    __slots__ = ("schedule", "clock", "on_wall")
+
+    def __init__(self, link: Any):
+        try:
+            self.schedule: Schedule | None = schedule_of(link)
+        except ValueError:  # an interval that is not positive: transferred by hand only
+            self.schedule = None
+        own = getattr(self.schedule, "clock", None)
+        self.on_wall = callable(own)
+        self.clock: Any = own if self.on_wall else time.monotonic
+
+    def reading(self, due_at: Any) -> float:
+        """``due_at`` (an aware datetime, as ``next_due_at`` gives) on this clock."""
+        stamp = due_at.timestamp()
+        return stamp if self.on_wall else time.monotonic() + (stamp - time.time())
+
+    def due_of(self, expected: float, start: float) -> float | None:
+        """The due time a transfer that started at ``start`` ran for: the last due time of
+        the schedule from ``expected`` on that is not after ``start`` (later than
+        ``expected`` when due times passed while the link was paused); ``None`` when it
+        started before ``expected`` (by hand, or the clock was set back) or when it is too
+        many due times on."""
+        if start < expected - CLOCK_SLACK:
+            return None
+        schedule = self.schedule
+        if schedule is None:
+            return expected
+        if isinstance(schedule, IntervalGrid):
+            return schedule.next_due(expected, start) - schedule.seconds
+        due = expected
+        for _ in range(DUE_STEPS):
+            following = schedule.next_due(due, due)
+            if following > start:
+                return due
+            due = following
+        return None
+
+
 class Monitor:
     """Watches the transfers of ``pipeline``'s links (an observer; see the module's docs).
 
     A hook keeps what a transfer did as a tuple and adds a few numbers; texts are made when
     read. The lateness of a transfer is its start (its end minus its duration) minus the due
-    time its planner gave when the link's previous transfer ended (``planner.next_due``:
-    core's schedule planner tells; others leave it unknown). The transfer's start is not
-    watched (``databay_transfer_started``), which would cost every transfer one more call.
+    time it ran for: the one its planner gave when the link's previous transfer ended
+    (``next_due_at``), or the planner's start for its first, moved on along the link's
+    schedule past the due times that went by without a transfer (a paused link). It is
+    measured on the link's clock (:class:`LinkClock`). The transfer's start is not watched
+    (``databay_transfer_started``), which would cost every transfer one more call.
 
     :param tracebacks: keep the tracebacks of failures (``--debug``), not only their messages.
     """
@@ -190,15 +247,20 @@ class Monitor:
         self._lock = threading.Lock()
         self.links: list[LinkWatch] = []
         self._by_link: dict[int, LinkWatch] = {}
+        self._clocks: dict[int, LinkClock] = {}
         for index, (link, spec) in enumerate(zip(pipeline.links, pipeline.spec.links)):
             watch = LinkWatch(index, link_name(spec.tags, spec.place), printable_line(spec.label),
                               [printable_line(tag) for tag in spec.tags])
             self.links.append(watch)
             self._by_link[id(link)] = watch
+            self._clocks[id(link)] = LinkClock(link)
         self.durations = Buckets(DURATION_BUCKETS)
         self.lateness = Buckets(LATENESS_BUCKETS)
-        next_due = getattr(self.planner, "next_due", None)
-        self._next_due = next_due if callable(next_due) else None
+        next_due_at = getattr(self.planner, "next_due_at", None)
+        self._next_due_at = next_due_at if callable(next_due_at) else None
+        self.transfers_here = bool(getattr(self.planner, "transfers_here", True))
+        """Whether the planner transfers the links in this process (the Celery planner's
+        scheduler does not: its workers do)."""
         self.log = LogBook(self)
 
     # -- reading -------------------------------------------------------------------
@@ -249,22 +311,49 @@ class Monitor:
         with self._lock:
             self.links[index].by_hand += 1
 
+    def next_due_at(self, link: Any) -> Any:
+        """When ``link`` is next due, as its planner tells (``next_due_at``: an aware
+        datetime), or ``None``."""
+        if self._next_due_at is None:
+            return None
+        try:
+            return self._next_due_at(link)
+        except Exception:  # noqa: BLE001 - a planner's answer is only shown, never needed
+            return None
+
+    def _expected(self, link: Any, clock: LinkClock) -> float | None:
+        due_at = self.next_due_at(link)
+        return None if due_at is None else clock.reading(due_at)
+
     # -- the hooks (the transfer waits for them: kept to a few additions) -------------
+
+    @hookimpl
+    def databay_planner_started(self, planner: Any) -> None:
+        """The planner starts: its start is every link's first due time (an immediate
+        transfer's; one due later is found along the link's schedule)."""
+        if planner is not self.planner:
+            return
+        with self._lock:
+            for link in self.pipeline.links:
+                self._by_link[id(link)].expected_due = self._clocks[id(link)].clock()
 
     @hookimpl
     def databay_transfer_finished(self, link: Any, update: Any, stats: Any) -> None:
         watch = self._by_link.get(id(link))
         if watch is None:
             return
-        now = time.monotonic()
-        due = self._next_due(link) if self._next_due is not None else None
+        clock = self._clocks[id(link)]
+        start = clock.clock() - stats.duration
+        expected = watch.expected_due
+        ran_for = None if expected is None or watch.by_hand else clock.due_of(expected, start)
+        due = self._expected(link, clock)
         duration = stats.duration
         with self._lock:
             lateness = None
             if watch.by_hand:
                 watch.by_hand -= 1
-            elif watch.expected_due is not None and now - duration >= watch.expected_due:
-                lateness = now - duration - watch.expected_due
+            elif ran_for is not None:
+                lateness = max(0.0, start - ran_for)
                 self.lateness.observe(lateness)
             watch.expected_due = due
             self.durations.observe(duration)
@@ -280,7 +369,7 @@ class Monitor:
         watch = self._by_link.get(id(link))
         if watch is None:
             return
-        due = self._next_due(link) if self._next_due is not None else None
+        due = self._expected(link, self._clocks[id(link)])
         text = printable_line(f"{type(exception).__name__}: {exception}")
         trace = printable_lines("".join(traceback.format_exception(exception))) if self.tracebacks else None
         with self._lock:

@@ -39,6 +39,8 @@
 
   const views = {
     overview(element, data) {
+      const status = document.querySelector("[data-status]");
+      if (status && status.textContent !== (data.planner_status || "")) status.textContent = data.planner_status || "";
       for (const [key, value] of Object.entries(data.totals)) {
         const cell = document.querySelector(`[data-total="${key}"]`);
         if (cell) cell.textContent = count(value);
