@@ -24,3 +24,15 @@ def test_the_package_is_typed() -> None:
     from importlib.resources import files
 
     assert files("databay_sql").joinpath("py.typed").is_file()
+
+
+def test_inspect_documents_both_components() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    databay = Path(sys.executable).parent / "databay"
+    result = subprocess.run([str(databay), "inspect", "sql"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    for expected in ("inlet sql", "outlet sql", "cursor", "batch_size", "upsert", "Ties.", "Position."):
+        assert expected in result.stdout, expected
