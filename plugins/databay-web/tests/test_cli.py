@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from databay_web.passwords import verify_password
-from web_helpers import TOKEN, Client
+from web_helpers import TOKEN, Client, wait_for
 
 HERE = Path(__file__).resolve().parent
 DATABAY = str(Path(sys.executable).parent / "databay")
@@ -106,6 +106,35 @@ def test_a_web_table_in_the_pipeline_serves_too(pipeline_file, tmp_path, users_f
     assert shown.returncode == 0 and "[web]" in shown.stdout and 'token = "${WEB_TOKEN}"' in shown.stdout
     assert TOKEN not in shown.stdout
 
+
+BROKEN = """
+[planner]
+ignore_exceptions = true
+
+[[links]]
+tags = ["broken"]
+interval = "100ms"
+inlets = [{ use = "web_components:Broken" }]
+outlets = [{ use = "null" }]
+"""
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_tracebacks_on_a_links_page_with_databay_debug_run(tmp_path, debug):
+    path = tmp_path / "broken.toml"
+    path.write_text(BROKEN)
+    served = Served([*(["--debug"] if debug else []), "run", str(path), "--no-live", "--web", "127.0.0.1:0"],
+                    tmp_path)
+    try:
+        assert wait_for(lambda: served.client.get("/api/links/0").json()["errors"])
+        error = served.client.get("/api/links/0").json()["errors"][0]
+        page = served.client.get("/links/0").text
+    finally:
+        assert served.stop() == 0
+    assert error["error"] == "RuntimeError: the source is down"
+    assert ("Traceback (most recent call last)" in page) is debug
+    assert (error["traceback"] is not None and 'raise RuntimeError("the source is down")' in error["traceback"]) \
+        is debug
 
 def test_a_reachable_address_without_authentication_is_refused(pipeline_file, tmp_path):
     result = databay("run", str(pipeline_file), "--web", "0.0.0.0:0", cwd=tmp_path)
