@@ -179,6 +179,36 @@ def test_databay_web_shows_a_pipeline_that_is_not_running(pipeline_file, tmp_pat
         assert served.stop() == 0
 
 
+def test_databay_web_shows_delivered_batches_kept_for_stage_retention(tmp_path):
+    path = tmp_path / "kept.toml"
+    path.write_text("""
+[[links]]
+tags = ["kept"]
+interval = "1s"
+stage = "kept.stage"
+stage_retention = "1h"
+inlets = [{ use = "web_components:Counter", count = 2 }]
+outlets = [{ use = "null" }]
+""")
+    for _ in range(2):
+        assert databay("run", str(path), "--once", cwd=tmp_path).returncode == 0
+    served = Served(["web", str(path), "--web", "127.0.0.1:0"], tmp_path)
+    try:
+        client = served.client
+        listed = client.get("/api/queue/0?state=delivered").json()
+        assert listed["total"] == 2 and [row["state"] for row in listed["batches"]] == ["delivered"] * 2
+        assert listed["read_only"] and listed["backlog"]["pending_batches"] == 0
+        page = client.get("/queue/0?state=delivered").text
+        assert page.count('<tr class="state-delivered">') == 2 and "Replay" not in page
+        number = listed["batches"][1]["batch"]
+        shown = client.get(f"/api/queue/0/batches/{number}").json()
+        assert shown["batch"]["state"] == "delivered" and [r["payload"] for r in shown["records"]] == [{"n": 0}, {"n": 1}]
+        assert "{&#34;n&#34;: 1}" in client.get(f"/queue/0/batches/{number}").text
+        rows = client.get("/queue/0/export?format=jsonl&state=delivered").text.splitlines()
+        assert len(rows) == 4 and all('"state": "delivered"' in row for row in rows)
+    finally:
+        assert served.stop() == 0
+
 def test_databay_web_refuses_an_invalid_pipeline(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text(PIPELINE + '[web]\nlistn = "127.0.0.1:0"\n')
