@@ -209,6 +209,26 @@ outlets = [{ use = "null" }]
     finally:
         assert served.stop() == 0
 
+def test_the_example_runs_with_its_dashboard(tmp_path):
+    example = HERE.parents[2] / "examples" / "web_dashboard.toml"
+    assert 'listen = "127.0.0.1:8080"' in example.read_text()  # --web wins over it: any free port here
+    served = Served(["run", str(example), "--no-live", "--web", "127.0.0.1:0"], tmp_path)
+    try:
+        assert not served.url.endswith(":8080/")
+        assert wait_for(lambda: served.client.get("/api/overview").json()["links"][0]["transfers"] >= 2)
+        overview = served.client.get("/api/overview").json()
+        dice = overview["links"][0]
+        assert overview["running"] and dice["name"] == "dice" and dice["schedule"] == "interval 1s"
+        assert dice["state"] == "idle" and dice["failures"] == 0 and dice["records_out"] == dice["transfers"]
+        page = served.client.get("/")
+        assert page.status == 200 and ">dice</a>" in page.text
+        kept = served.client.get("/api/queue/0?state=delivered").json()  # kept 10 minutes
+        assert kept["total"] >= 2 and kept["stage"].endswith("dice.stage")
+    finally:
+        assert served.stop() == 0
+    rolls = (tmp_path / "out" / "web" / "dice.txt").read_text().split()
+    assert len(rolls) >= 2 and all(roll in {"1", "2", "3", "4", "5", "6"} for roll in rolls)
+
 def test_databay_web_refuses_an_invalid_pipeline(tmp_path):
     path = tmp_path / "bad.toml"
     path.write_text(PIPELINE + '[web]\nlistn = "127.0.0.1:0"\n')
