@@ -1,6 +1,6 @@
 """A real browser: headless Chromium (Debian's package) driven by Playwright opens the
 dashboard while a pipeline runs, sees a link's counts go up without reloading, logs in, and
-replays a dead letter.
+replays a dead letter, and sees a new record appear on the log page.
 
 Skips, saying why, where Chromium is not installed (``apt-get install chromium``; the nox
 session installs it) or Playwright's package is missing. With ``DATABAY_WEB_SCREENSHOT=FILE``
@@ -105,4 +105,16 @@ def test_the_dashboard_in_a_browser(run_pipeline, users_file, browser):
     assert "1 dead-lettered batch(es) pending again" in page.locator(".flash").inner_text()
     assert wait_for(lambda: running.overview()["links"][1]["stage"]["dead_batches"] == 0)
     assert wait_for(lambda: running.overview()["links"][1]["stage"]["pending_batches"] == 0)  # delivered now
+
+    # The log page adds the records logged since it loaded without reloading: the script
+    # polls /api/log?after=... (invoices fails every second). A reload would drop the mark.
+    page.goto(running.client.url + "log?link=2&level=ERROR")
+    rows = page.locator("table.log tbody tr")
+    before = rows.count()
+    page.evaluate("window.databayTestMark = 'same document'")
+    page.wait_for_function(f"() => document.querySelectorAll('table.log tbody tr').length > {before}", timeout=20_000)
+    assert page.evaluate("window.databayTestMark") == "same document"
+    added = rows.nth(rows.count() - 1).inner_text()
+    assert "ERROR" in added and "invoices" in added and "the source is down" in added
+    assert int(page.locator("table.log").get_attribute("data-after")) > 0
     assert not errors, errors

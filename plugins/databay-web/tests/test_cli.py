@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from databay_web.passwords import verify_password
-from web_helpers import TOKEN, Client
+from web_helpers import TOKEN, Client, wait_for
 
 HERE = Path(__file__).resolve().parent
 DATABAY = str(Path(sys.executable).parent / "databay")
@@ -107,6 +107,35 @@ def test_a_web_table_in_the_pipeline_serves_too(pipeline_file, tmp_path, users_f
     assert TOKEN not in shown.stdout
 
 
+BROKEN = """
+[planner]
+ignore_exceptions = true
+
+[[links]]
+tags = ["broken"]
+interval = "100ms"
+inlets = [{ use = "web_components:Broken" }]
+outlets = [{ use = "null" }]
+"""
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_tracebacks_on_a_links_page_with_databay_debug_run(tmp_path, debug):
+    path = tmp_path / "broken.toml"
+    path.write_text(BROKEN)
+    served = Served([*(["--debug"] if debug else []), "run", str(path), "--no-live", "--web", "127.0.0.1:0"],
+                    tmp_path)
+    try:
+        assert wait_for(lambda: served.client.get("/api/links/0").json()["errors"])
+        error = served.client.get("/api/links/0").json()["errors"][0]
+        page = served.client.get("/links/0").text
+    finally:
+        assert served.stop() == 0
+    assert error["error"] == "RuntimeError: the source is down"
+    assert ("Traceback (most recent call last)" in page) is debug
+    assert (error["traceback"] is not None and 'raise RuntimeError("the source is down")' in error["traceback"]) \
+        is debug
+
 def test_a_reachable_address_without_authentication_is_refused(pipeline_file, tmp_path):
     result = databay("run", str(pipeline_file), "--web", "0.0.0.0:0", cwd=tmp_path)
     assert result.returncode == 2
@@ -149,6 +178,56 @@ def test_databay_web_shows_a_pipeline_that_is_not_running(pipeline_file, tmp_pat
     finally:
         assert served.stop() == 0
 
+
+def test_databay_web_shows_delivered_batches_kept_for_stage_retention(tmp_path):
+    path = tmp_path / "kept.toml"
+    path.write_text("""
+[[links]]
+tags = ["kept"]
+interval = "1s"
+stage = "kept.stage"
+stage_retention = "1h"
+inlets = [{ use = "web_components:Counter", count = 2 }]
+outlets = [{ use = "null" }]
+""")
+    for _ in range(2):
+        assert databay("run", str(path), "--once", cwd=tmp_path).returncode == 0
+    served = Served(["web", str(path), "--web", "127.0.0.1:0"], tmp_path)
+    try:
+        client = served.client
+        listed = client.get("/api/queue/0?state=delivered").json()
+        assert listed["total"] == 2 and [row["state"] for row in listed["batches"]] == ["delivered"] * 2
+        assert listed["read_only"] and listed["backlog"]["pending_batches"] == 0
+        page = client.get("/queue/0?state=delivered").text
+        assert page.count('<tr class="state-delivered">') == 2 and "Replay" not in page
+        number = listed["batches"][1]["batch"]
+        shown = client.get(f"/api/queue/0/batches/{number}").json()
+        assert shown["batch"]["state"] == "delivered" and [r["payload"] for r in shown["records"]] == [{"n": 0}, {"n": 1}]
+        assert "{&#34;n&#34;: 1}" in client.get(f"/queue/0/batches/{number}").text
+        rows = client.get("/queue/0/export?format=jsonl&state=delivered").text.splitlines()
+        assert len(rows) == 4 and all('"state": "delivered"' in row for row in rows)
+    finally:
+        assert served.stop() == 0
+
+def test_the_example_runs_with_its_dashboard(tmp_path):
+    example = HERE.parents[2] / "examples" / "web_dashboard.toml"
+    assert 'listen = "127.0.0.1:8080"' in example.read_text()  # --web wins over it: any free port here
+    served = Served(["run", str(example), "--no-live", "--web", "127.0.0.1:0"], tmp_path)
+    try:
+        assert not served.url.endswith(":8080/")
+        assert wait_for(lambda: served.client.get("/api/overview").json()["links"][0]["transfers"] >= 2)
+        overview = served.client.get("/api/overview").json()
+        dice = overview["links"][0]
+        assert overview["running"] and dice["name"] == "dice" and dice["schedule"] == "interval 1s"
+        assert dice["state"] == "idle" and dice["failures"] == 0 and dice["records_out"] == dice["transfers"]
+        page = served.client.get("/")
+        assert page.status == 200 and ">dice</a>" in page.text
+        kept = served.client.get("/api/queue/0?state=delivered").json()  # kept 10 minutes
+        assert kept["total"] >= 2 and kept["stage"].endswith("dice.stage")
+    finally:
+        assert served.stop() == 0
+    rolls = (tmp_path / "out" / "web" / "dice.txt").read_text().split()
+    assert len(rolls) >= 2 and all(roll in {"1", "2", "3", "4", "5", "6"} for roll in rolls)
 
 def test_databay_web_refuses_an_invalid_pipeline(tmp_path):
     path = tmp_path / "bad.toml"

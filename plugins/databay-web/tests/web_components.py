@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 from databay import Inlet, Outlet
 
 
 class Counter(Inlet):
-    """Pulls the next numbers, ``count`` at a time."""
+    """Pulls the next numbers, ``count`` at a time; its first ``fail_first`` pulls fail;
+    each pull takes ``seconds``."""
 
-    def __init__(self, count: int = 1, secret: str = ""):
+    def __init__(self, count: int = 1, secret: str = "", fail_first: int = 0, seconds: float = 0.0):
         super().__init__()
-        self.count, self.secret = count, secret
+        self.count, self.secret, self.fail_first, self.seconds = count, secret, fail_first, seconds
+        self.pulls = 0
         self._numbers = itertools.count()
 
     def pull(self, update):
+        self.pulls += 1
+        if self.pulls <= self.fail_first:
+            raise ConnectionError(f"pull {self.pulls} refused")
+        if self.seconds:
+            time.sleep(self.seconds)
         return [{"n": next(self._numbers)} for _ in range(self.count)]
 
 

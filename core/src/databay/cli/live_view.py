@@ -5,6 +5,10 @@ running totals and at most a screenful of links (all of them when they fit; othe
 whose last transfer failed, then those that transferred last), never every link. The rows
 are laid out here, one ``Text`` line each: a Rich ``Table`` costs ten times as much to draw.
 
+A planner that transfers its links in other processes says so with ``transfers_here =
+False`` (databay-celery's scheduler: its workers transfer): the view then says the
+transfers run elsewhere instead of counting none here.
+
 Everything shown that comes from the pipeline or from an error (tags, messages) is
 redacted and escaped (:mod:`databay.printable`), and added as plain text, never as markup.
 """
@@ -62,6 +66,8 @@ class LiveView:
             f"databay run {pipeline.source}: {links:,} link{'s' if links != 1 else ''}, "
             f"planner {pipeline.spec.planner.use} (Ctrl-C to stop)")
         self._places = {id(progress): spec.place for progress, spec in zip(tracker.links, pipeline.spec.links)}
+        self._elsewhere = not getattr(pipeline.planner, "transfers_here", True)
+        """The planner transfers the links in other processes: nothing to count here."""
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         rows = self.max_rows
@@ -70,6 +76,10 @@ class LiveView:
         yield Group(Text(self._title, style="italic"), self._summary(), *self._table(rows))
 
     def _summary(self) -> Text:
+        if self._elsewhere:
+            return Text(f"transfers run elsewhere (the planner's workers), not counted here; "
+                        f"{'stopped' if self.stopped else 'scheduling'}; "
+                        f"up {_uptime(time.monotonic() - self._started)}")
         totals = self.tracker.totals
         summary = Text(f"{totals.transfers:,} transfers")
         if totals.failures:
@@ -99,11 +109,16 @@ class LiveView:
         return lines
 
     def _row(self, progress: LinkProgress, now: float) -> tuple[Cell, ...]:
+        place = _cell(self._places[id(progress)])
+        tags = _cell(printable_line(".".join(progress.tags)))
+        if self._elsewhere:
+            elsewhere = _cell("elsewhere", "dim")
+            return (place, tags, _cell(progress.schedule_text), elsewhere, elsewhere, _cell("-", "dim"),
+                    self._next(progress, now), _cell(""))
         transfers = _cell(f"{progress.transfers:,}")
         if progress.failures:
             transfers += ((f" ({progress.failures:,} failed)", "red"),)
-        return (_cell(self._places[id(progress)]), _cell(printable_line(".".join(progress.tags))),
-                _cell(progress.schedule_text), transfers, _cell(f"{progress.records_pushed:,}"),
+        return (place, tags, _cell(progress.schedule_text), transfers, _cell(f"{progress.records_pushed:,}"),
                 _cell(duration_text(progress.last_duration)), self._next(progress, now), _error(progress))
 
     def _next(self, progress: LinkProgress, now: float) -> Cell:

@@ -23,6 +23,11 @@ metric                                                 type       labels
 ``databay_planner_running``                            gauge
 =====================================================  =========  ===========================
 
+The stage gauges have a series for each state of each outlet a staged link's stage knows
+(the link's outlets, and any other its stage holds batches for): one that holds nothing
+reads 0 rather than vanishing (after a purge, or while every batch is delivered at once).
+A stage that cannot be read has none (not known, rather than 0).
+
 A planner that transfers its links in other processes (the Celery planner's scheduler)
 has no transfers here: then only the skipped due times, the stages, paused links and the
 planner's gauge are exported, not counts of zero that would look like a stalled pipeline.
@@ -39,6 +44,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector
 
 from databay_web.monitor import Monitor
+from databay_web.stages import stage_outlet_keys
+
+STAGE_GAUGE_STATES = ("pending", "dead")
 
 
 class PipelineCollector(Collector):
@@ -49,6 +57,8 @@ class PipelineCollector(Collector):
         self.monitor = monitor
         self.names = names
         self.backlogs: dict[int, dict[str, Any]] = {}
+        self._outlets: dict[int, dict[str, None]] = {}
+        """Per staged link, the outlets its stage knows (an ordered set, only ever added to)."""
 
     def collect(self) -> Iterator[Metric]:
         counters = self.monitor.counters()
@@ -106,13 +116,25 @@ class PipelineCollector(Collector):
         records = GaugeMetricFamily("databay_stage_records", "Records of those batches.",
                                     labels=["link", "outlet", "state"])
         for index, backlog in self.backlogs.items():
-            for row in backlog["outlets"]:
-                for state in ("pending", "dead"):
-                    held = row[state] or {"batches": 0, "records": 0}
-                    batches.add_metric([self.names[index], row["outlet"], state], held["batches"])
-                    records.add_metric([self.names[index], row["outlet"], state], held["records"])
+            if backlog["error"] is not None:  # unreadable: what it holds is not known
+                continue
+            held = {row["outlet"]: row for row in backlog["outlets"]}
+            known = self._known_outlets(index)
+            known.update(dict.fromkeys(held))
+            for outlet in known:
+                row = held.get(outlet) or {}
+                for state in STAGE_GAUGE_STATES:
+                    counts = row.get(state) or {"batches": 0, "records": 0}
+                    batches.add_metric([self.names[index], outlet, state], counts["batches"])
+                    records.add_metric([self.names[index], outlet, state], counts["records"])
         yield batches
         yield records
+
+    def _known_outlets(self, index: int) -> dict[str, None]:
+        known = self._outlets.get(index)
+        if known is None:
+            known = self._outlets[index] = dict.fromkeys(stage_outlet_keys(self.monitor.link(index)))
+        return known
 
 
 class _One:

@@ -62,6 +62,21 @@ def staged_links(spec: PipelineSpec) -> list[StagedLink]:
     return found
 
 
+def stage_outlet_keys(link: Any) -> list[str]:
+    """The names a running link's stage gives the outlets it holds batches for: a fill
+    link's ``stage_outlets``, else its outlets' class names, ``#2``, ``#3``... for the
+    repeats of a class (as docs/reliability.md describes them)."""
+    if getattr(link, "stage_role", "both") == "fill":
+        return [printable_line(key) for key in link.stage_outlets]
+    seen: dict[str, int] = {}
+    keys = []
+    for outlet in link.outlets:
+        name = type(outlet).__name__
+        count = seen[name] = seen.get(name, 0) + 1
+        keys.append(printable_line(name if count == 1 else f"{name}#{count}"))
+    return keys
+
+
 def _maker(value: Any) -> Callable[[], Stage]:
     if isinstance(value, ComponentSpec):
         return lambda: value.target(**value.arguments)
