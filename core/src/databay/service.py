@@ -56,6 +56,9 @@ class Service(ABC):
 
     pipeline: Pipeline | None = None
     """The pipeline it serves, from :meth:`prepare` on."""
+    debug: bool = False
+    """Whether the run was asked for tracebacks (``databay --debug run``): ``databay run``
+    sets it before :meth:`prepare`, so that a service may show more detail of errors."""
 
     def prepare(self, pipeline: Pipeline) -> None:
         """Get ready to serve ``pipeline``: called before its planner starts, in the thread

@@ -12,7 +12,6 @@ import time
 from urllib.parse import unquote
 
 import pytest
-from databay_web.service import command_line_debug
 from prometheus_client.parser import text_string_to_metric_families
 from web_helpers import PASSWORD, TOKEN, Client, wait_for
 
@@ -181,10 +180,6 @@ def test_a_debug_flag_of_the_program_running_the_pipeline_shows_no_tracebacks(ru
     running = run_pipeline(BROKEN + WEB.format(users=users_file, token=TOKEN, unready_after=300))
     assert wait_for(lambda: running.overview()["links"][0]["failures"] >= 1)
     assert "Traceback (most recent call last)" not in running.client.get("/links/0").text
-    assert command_line_debug(["--debug", "run", "p.toml"]) and command_line_debug(["--debug", "--strict-plugins",
-                                                                                    "run", "p.toml", "--web", "0"])
-    assert not command_line_debug(["run", "p.toml"]) and not command_line_debug(["--debug", "web", "p.toml"])
-    assert not command_line_debug(["run", "--debug"]) and not command_line_debug(["--debug"])
 
 def test_ready_while_the_planner_runs(running):
     assert running.client.get("/readyz").status == 200

@@ -117,6 +117,8 @@ def execute(ctx: typer.Context, pipeline: Path, once: bool, no_live: bool, verbo
         loaded = load_pipeline(pipeline, services=services)
     except PipelineError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
+    for service in loaded.services:
+        service.debug = debug
     if once:
         code = _run_once(loaded, timeout)
     else:

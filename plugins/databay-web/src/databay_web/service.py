@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import socket
-import sys
 from typing import TYPE_CHECKING, Any
 
 from databay.errors import ServiceError
@@ -79,7 +78,7 @@ class WebService(Service):
 
         super().prepare(pipeline)
         self._socket = listening_socket(self.settings)
-        if not self.settings.debug and command_line_debug():
+        if self.debug and not self.settings.debug:
             from dataclasses import replace
 
             self.settings = replace(self.settings, debug=True)
@@ -112,17 +111,6 @@ class WebService(Service):
         if self._socket is not None:
             self._socket.close()
             self._socket = None
-
-
-def command_line_debug(argv: list[str] | None = None) -> bool:
-    """Whether this process is ``databay --debug run ...``: ``--debug`` among the flags
-    before the command, the command being ``run`` (``argv``: the process's arguments by
-    default). databay gives services no flag of their own, so its command line is read
-    as its root command reads it; a program that runs a pipeline from Python with a
-    ``--debug`` of its own (``pytest --debug``) does not turn tracebacks on."""
-    args = sys.argv[1:] if argv is None else argv
-    command = next((at for at, arg in enumerate(args) if not arg.startswith("-")), len(args))
-    return command < len(args) and args[command] == "run" and "--debug" in args[:command]
 
 
 def listening_socket(settings: WebSettings) -> socket.socket:
