@@ -85,8 +85,9 @@ class Starts:
 pipeline = load_pipeline(sys.argv[1])
 add_observer(Starts())
 threading.Timer(float(sys.argv[2]), pipeline.planner.shutdown).start()
+began = time.time()
 pipeline.planner.start()
-print(json.dumps(starts))
+print(json.dumps({"began": began, "starts": starts}))
 """
 
 
@@ -147,13 +148,13 @@ def run_engine(folder: Path, port: int) -> tuple[float, list[float]]:
     path = folder / "engine.toml"
     path.write_text(pipeline_text('use = "schedule"\nthreads = 30', port))
     duration = WARMUP + WINDOW
-    began = time.time()
     result = subprocess.run([sys.executable, "-c", ENGINE, str(path), str(duration), str(INTERVAL)],
                             capture_output=True, text=True, timeout=duration + 300)
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-3000:])
-    starts = [(at, late) for at, late in json.loads(result.stdout.splitlines()[-1])]
-    begin, end = began + WARMUP, max(at for at, _ in starts)
+    run = json.loads(result.stdout.splitlines()[-1])
+    starts = [(at, late) for at, late in run["starts"]]
+    begin, end = run["began"] + WARMUP, max(at for at, _ in starts)  # the window, from the planner's start
     lateness = in_window(starts, begin, end)
     return len(lateness) / max(1e-9, end - begin), lateness
 
