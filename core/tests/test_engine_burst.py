@@ -14,7 +14,6 @@ import logging
 import weakref
 
 import pytest
-
 from databay import Inlet, Link, Outlet
 from databay.planners import SchedulePlanner
 from databay.run.engine import FREEZE_LINKS

@@ -21,10 +21,10 @@ keeps everything else: it starts its scheduler on the engine's loop and runs eac
 transfer with :meth:`Engine.transfer_due`, which applies the same rules.
 
 With many links (:data:`FREEZE_LINKS` or more) the engine freezes the objects that exist
-when it starts (``gc.freeze()``, after one ``gc.collect()``) and unfreezes them when it
-stops: a full garbage collection would otherwise walk every link, node and slot again and
-again, and each walk (tens of milliseconds with 10,000 links) holds up every transfer due
-meanwhile. Objects freed by reference counting are freed as usual.
+when it starts, the links' plans made first (``gc.freeze()``, after one ``gc.collect()``),
+and unfreezes them when it stops: a full garbage collection would otherwise walk every
+link, node, plan and slot again and again, and each walk (tens of milliseconds with
+10,000 links) holds up every transfer due meanwhile. Objects freed by reference counting are freed as usual.
 """
 
 from __future__ import annotations
@@ -633,8 +633,9 @@ class Engine:
             if slot.task is not None and not slot.task.done():  # Link.transfer() from outside got there first
                 self._skipped(slot)
                 continue
-            # Tracked by its slot alone (idle once its task is done): no set, no done
-            # callback and no wrapping coroutine per transfer when thousands fall due at once.
+            # Tracked by its slot alone (idle once its task is done, or released by the
+            # quiet short cut when it ends): no set, no done callback and no wrapping
+            # coroutine per transfer when thousands fall due at once.
             if slot.direct:
                 coroutine = scheduled_transfer(slot.link, runtime, slot.state, on_error, quiet, slot)
                 slot.task = task_of(coroutine, loop=loop) if task_of is not None else create_task(coroutine)

@@ -79,7 +79,7 @@ async def deliver_pair(link: LinkSettings, inlet: Any, outlet: Any, update: Upda
 
     With ``on_error``, a failure the link does not ignore goes to ``on_error(exception,
     link)`` (and 0 is returned) instead of being raised: the engine's quiet scheduled
-    transfers run this as their whole coroutine, one frame instead of three. Their
+    transfers run this as their whole coroutine (no envelope around it). Their
     ``slot`` (the engine's, whose ``task`` is this transfer's task) is told the transfer
     ended (``slot.task = None``) when it does, so that the finished task is freed at once
     rather than kept until the link's next transfer: 10,000 tasks kept for a second make
