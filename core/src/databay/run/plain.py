@@ -9,7 +9,8 @@ processors first. A failure is raised at once unless the link ignores exceptions
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from databay.inlet import as_records
 from databay.run import steps
@@ -30,29 +31,14 @@ async def deliver(link: LinkSettings, plan: NodePlan, update: Update, runtime: R
     With ``pull=False`` the inlets are not asked for anything: only what stateful
     processors release is pushed (see :mod:`~databay.run.flushing`).
     """
-    shape = plan.one_to_one
-    if (shape is not None and pull and not link.processors and not link.groupers and link.retry_policy is None
-            and plan.inlets[0].retry_policy is plan.outlets[0].retry_policy is None):
+    shape = short_cut(link, plan, pull)
+    if shape is not None:
         # The common links: with thousands due at once every step counts.
         if shape == "sync":
             # Pull and push in one trip to the thread pool, not two.
             return await runtime.run_sync(_pull_and_push, link, plan, update, alone=True)
         # Asynchronous: pull and push right here, in the transfer's own task.
-        inlet, outlet = plan.inlets[0], plan.outlets[0]
-        try:
-            # A new list: the only outlet may keep or change it (copy_records asks no more).
-            pulled = as_records(inlet, await inlet.pull(update))
-        except Exception as exc:
-            report_failure(link, exc, inlet_failure(exc, inlet, link, update))
-            pulled = []
-        count = len(pulled)
-        try:
-            if outlet.processors:
-                pulled = steps.process(outlet, pulled)
-            if pulled:
-                await outlet.push(pulled, update)
-        except Exception as exc:
-            report_failure(link, exc, outlet_failure(exc, outlet, link, update))
+        count = await deliver_pair(link, plan.inlets[0], plan.outlets[0], update)
         return count, count
     records: list[Record] = []
     if pull:
@@ -72,6 +58,57 @@ async def deliver(link: LinkSettings, plan: NodePlan, update: Update, runtime: R
             await _push_all(link, plan, batch, update, runtime)
             pushed += len(batch)
     return pulled_count, pushed
+
+
+def short_cut(link: LinkSettings, plan: NodePlan, pull: bool = True) -> str | None:
+    """``"sync"`` or ``"async"`` when a transfer of ``link`` may take the short cut of a
+    link with one inlet and one outlet of that kind (no link processors, groupers or
+    retries); ``None`` when it takes the general steps. Asked at every transfer: the
+    lists and policies are the user's to change at any time."""
+    shape = plan.one_to_one
+    if (shape is not None and pull and not link.processors and not link.groupers and link.retry_policy is None
+            and plan.inlets[0].retry_policy is plan.outlets[0].retry_policy is None):
+        return shape
+    return None
+
+
+async def deliver_pair(link: LinkSettings, inlet: Any, outlet: Any, update: Update,
+                       on_error: Callable[[Exception, Any], None] | None = None, slot: Any = None) -> int:
+    """The transfer of an asynchronous one-inlet, one-outlet link taking the short cut
+    (:func:`short_cut`): pull and push in the calling task; the records pulled (and pushed).
+
+    With ``on_error``, a failure the link does not ignore goes to ``on_error(exception,
+    link)`` (and 0 is returned) instead of being raised: the engine's quiet scheduled
+    transfers run this as their whole coroutine (no envelope around it). Their
+    ``slot`` (the engine's, whose ``task`` is this transfer's task) is told the transfer
+    ended (``slot.task = None``) when it does, so that the finished task is freed at once
+    rather than kept until the link's next transfer: 10,000 tasks kept for a second make
+    the garbage collector's full collections walk them again and again.
+    """
+    try:
+        try:
+            # A new list: the only outlet may keep or change it (copy_records asks no more).
+            pulled = as_records(inlet, await inlet.pull(update))
+        except Exception as exc:
+            report_failure(link, exc, inlet_failure(exc, inlet, link, update))
+            pulled = []
+        count = len(pulled)
+        try:
+            if outlet.processors:
+                pulled = steps.process(outlet, pulled)
+            if pulled:
+                await outlet.push(pulled, update)
+        except Exception as exc:
+            report_failure(link, exc, outlet_failure(exc, outlet, link, update))
+    except Exception as exc:
+        if on_error is None:
+            raise
+        on_error(exc, link)
+        return 0
+    finally:
+        if slot is not None:
+            slot.task = None
+    return count
 
 
 async def _pull(link: LinkSettings, plan: NodePlan, index: int, update: Update, runtime: Runtime,

@@ -10,7 +10,7 @@ loop the caller owns: a planner's loop, or a thread's own loop for ``Link.transf
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
@@ -23,9 +23,9 @@ from databay.update import Update
 if TYPE_CHECKING:
     from databay.link_settings import LinkSettings
     from databay.run.runtime import Runtime
-    from databay.run.state import LinkState
+    from databay.run.state import LinkState, NodePlan
 
-__all__ = ["TransferStats", "quiet", "run_transfer"]
+__all__ = ["TransferStats", "quiet", "run_transfer", "scheduled_transfer"]
 
 _LOGGER = logging.getLogger("databay.Link")
 _DEBUG = logging.DEBUG
@@ -34,6 +34,33 @@ _DEBUG = logging.DEBUG
 def quiet() -> bool:
     """Whether no observer listens and debug logging is off: transfers then tell nobody."""
     return observers.current() is None and not _LOGGER.isEnabledFor(_DEBUG)
+
+
+def _plan_of(link: LinkSettings, state: LinkState) -> NodePlan:
+    plan = state._plan
+    if plan is None or plan.inlets is not link.inlets or plan.outlets is not link.outlets:
+        plan = state.plan(link)
+    return plan
+
+
+def scheduled_transfer(link: LinkSettings, runtime: Runtime, state: LinkState,
+                       on_error: Callable[[Exception, Any], None], quiet: bool, slot: Any) -> Coroutine[Any, Any, Any]:
+    """The coroutine of one transfer the engine scheduled: :func:`run_transfer` with
+    ``on_error`` (its result is not read), ``quiet`` as for it; ``slot`` is the engine's
+    (see :func:`plain.deliver_pair <databay.run.plain.deliver_pair>`).
+
+    When quiet, the transfer of an asynchronous one-inlet, one-outlet link taking the
+    short cut is :func:`plain.deliver_pair <databay.run.plain.deliver_pair>` alone: with no
+    observer, no debug log and no stats to make, the envelope has nothing to do but number
+    the transfer, and one coroutine instead of two saves ~0.4 us of the ~5 us a transfer
+    costs when thousands fall due at once. Its :class:`Update` is then made with its task.
+    """
+    if quiet:
+        plan = _plan_of(link, state)
+        if plan.stage is None and plain.short_cut(link, plan) == "async":
+            update = Update(plan.tags, next(state.counter))
+            return plain.deliver_pair(link, plan.inlets[0], plan.outlets[0], update, on_error, slot)
+    return run_transfer(link, runtime, True, state, on_error, quiet)
 
 
 async def run_transfer(link: LinkSettings, runtime: Runtime, pull: bool = True,
@@ -54,9 +81,7 @@ async def run_transfer(link: LinkSettings, runtime: Runtime, pull: bool = True,
     # The hot path of a planner with thousands of links due at once: kept lean.
     if state is None:
         state = state_of(link)
-    plan = state._plan
-    if plan is None or plan.inlets is not link.inlets or plan.outlets is not link.outlets:
-        plan = state.plan(link)
+    plan = _plan_of(link, state)
     update = Update(plan.tags, next(state.counter))
     notify = None if quiet else observers.current()
     timed = notify is not None or on_error is None  # are stats wanted?
