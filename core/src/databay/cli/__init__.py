@@ -28,8 +28,7 @@ def main(argv: list[str] | None = None) -> None:
 def _run_plugins_directly(args: list[str]) -> bool:
     """Run ``databay [--debug] [--strict-plugins] plugins [--json] [--check]`` without Typer.
 
-    Returns ``False`` (nothing done) for any other command line, and when a plugin adds
-    commands: those plugins expect the Typer application to exist.
+    Returns ``False`` (nothing done) for any other command line.
     """
     if "plugins" not in args:
         return False
@@ -42,9 +41,9 @@ def _run_plugins_directly(args: list[str]) -> bool:
     with exit_on_error(debug="--debug" in before):
         from databay.plugins import get_plugin_manager
 
-        manager = get_plugin_manager(strict=("--strict-plugins" in before) or None)
-        if manager.pm.hook.databay_register_commands.get_hookimpls():
-            return False
+        # Loaded here so that a broken plugin is reported as on the Typer path. Commands
+        # plugins add never replace core's (databay.cli.main), so they need not be added.
+        get_plugin_manager(strict=("--strict-plugins" in before) or None)
         from databay.cli.plugins_view import show_plugins
 
         code = show_plugins(as_json="--json" in after, check="--check" in after)

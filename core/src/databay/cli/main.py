@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
@@ -85,20 +86,38 @@ def _service_options(strict: bool) -> list:
     return options
 
 
-def _register_plugin_commands(strict: bool) -> None:
-    from databay.plugins import get_plugin_manager
+def _command_name(info: Any) -> str | None:
+    """The name typer gives a registered command or group (its callback's, by default)."""
+    callback = getattr(info, "callback", None)
+    return info.name or (callback.__name__.lower().replace("_", "-") if callback is not None else None)
 
+
+def _register_plugin_commands(strict: bool) -> None:
+    """Let each plugin add its commands; those of a plugin naming one like core's are taken
+    out again, so that ``databay plugins`` and the others always mean core's."""
+    from databay.plugins import get_plugin_manager
+    from databay.printable import printable_line
+
+    builtin = {_command_name(info) for info in [*app.registered_commands, *app.registered_groups]}
     manager = get_plugin_manager(strict=strict or None)
     for impl in manager.pm.hook.databay_register_commands.get_hookimpls():
+        commands, groups = len(app.registered_commands), len(app.registered_groups)
         try:
             impl.function(app=app)
         except Exception as exc:
-            from databay.printable import printable_line
-
-            message = printable_line(f"plugin {impl.plugin_name} failed to add its commands: {exc}")
-            if strict:
-                raise CliError(message) from exc
-            print(f"Warning: {message}", file=sys.stderr)
+            message = f"plugin {impl.plugin_name} failed to add its commands: {exc}"
+        else:
+            added = [*app.registered_commands[commands:], *app.registered_groups[groups:]]
+            taken = sorted(name for name in {_command_name(info) for info in added} & builtin if name)
+            if not taken:
+                continue
+            del app.registered_commands[commands:], app.registered_groups[groups:]
+            message = (f"plugin {impl.plugin_name.split(':', 1)[0]} adds commands named like databay's own "
+                       f"({', '.join(taken)}): its commands are left out")
+        message = printable_line(message)
+        if strict:
+            raise CliError(message)
+        print(f"Warning: {message}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> None:
