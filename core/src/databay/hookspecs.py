@@ -149,7 +149,8 @@ def databay_register_commands(app):
     Called at every start of the ``databay`` command (except ``databay --version``), after
     core's commands are added and before the arguments are parsed, once per plugin. Import
     what your commands need inside them, not here: this runs at every start.
-    ``databay plugins --check`` also calls it on a scratch application. An exception is a
+    ``databay plugins --check`` also calls it on a scratch application. An exception, or a
+    command named like one of core's (none of the plugin's commands is then added), is a
     warning naming the plugin (an error with ``--strict-plugins``). Return value: ignored.
     """
 
