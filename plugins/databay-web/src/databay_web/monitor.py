@@ -2,7 +2,10 @@
 
 :class:`Monitor` is an observer (:func:`databay.observers.add_observer`): each hook updates
 a :class:`LinkWatch` under one lock, with a few additions and no I/O, so that watching costs
-a transfer next to nothing. Readers (the web handlers, the metrics collector) take copies.
+a transfer next to nothing. A finished transfer, the one hook every transfer calls, only
+notes its raw facts; they are folded into the links' histories and counters when anything
+reads the monitor, on a timer between bursts of transfers, and when many are waiting (see
+:meth:`Monitor.fold`). Readers (the web handlers, the metrics collector) take copies.
 It also keeps the recent log records (:class:`LogBook`). Every text that comes from outside
 (tags, error messages, tracebacks, log messages) is stored redacted and with its control
 characters escaped (:mod:`databay.printable`); HTML escaping is the templates' job.
@@ -33,6 +36,11 @@ LATENESS_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 
 DUE_STEPS = 1000
 """The most due times of a link's schedule stepped over to find the one a transfer ran for
 (due times that passed while the link was paused); beyond, its lateness is unknown."""
+PENDING_LIMIT = 10_000
+"""The most finished transfers noted and not yet folded: one more folds them all."""
+FOLD_EVERY = 0.25
+"""How often (seconds) the planner's loop folds the finished transfers noted meanwhile,
+once they stopped coming (so not in the middle of a burst of transfers due together)."""
 CLOCK_SLACK = 0.001
 """How far before its due time a transfer may seem to start (seconds), from the rounding of
 moving a due time between clocks: such a transfer is on time, not one started by hand."""
@@ -248,16 +256,27 @@ class Monitor:
         self.links: list[LinkWatch] = []
         self._by_link: dict[int, LinkWatch] = {}
         self._clocks: dict[int, LinkClock] = {}
+        self._link_clocks: list[LinkClock] = []  # by link index
         for index, (link, spec) in enumerate(zip(pipeline.links, pipeline.spec.links)):
             watch = LinkWatch(index, link_name(spec.tags, spec.place), printable_line(spec.label),
                               [printable_line(tag) for tag in spec.tags])
             self.links.append(watch)
             self._by_link[id(link)] = watch
             self._clocks[id(link)] = LinkClock(link)
+            self._link_clocks.append(self._clocks[id(link)])
+        self._pending: deque[tuple[int, int, int, int, int, float, float, float, float | None]] = deque()
+        """Finished transfers not yet folded: ``(link index, transfer number, pulled, pushed,
+        dead-lettered, duration, its end on the link's clock, its end (Unix seconds), the
+        link's next due time on its clock)``; numbers only, which the garbage collector
+        stops tracking."""
+        self._fold_timer: Any = None
+        self._pending_at_tick = 0
         self.durations = Buckets(DURATION_BUCKETS)
         self.lateness = Buckets(LATENESS_BUCKETS)
         next_due_at = getattr(self.planner, "next_due_at", None)
         self._next_due_at = next_due_at if callable(next_due_at) else None
+        next_due = getattr(self.planner, "next_due", None)
+        self._next_due = next_due if callable(next_due) else None  # on time.monotonic(), cheaper
         self.transfers_here = bool(getattr(self.planner, "transfers_here", True))
         """Whether the planner transfers the links in this process (the Celery planner's
         scheduler does not: its workers do)."""
@@ -272,18 +291,21 @@ class Monitor:
     def snapshot(self, indexes: range | None = None) -> list[dict[str, Any]]:
         """The summaries of the links ``indexes`` (all by default), copied under the lock."""
         with self._lock:
+            self._fold()
             return [self.links[index].summary() for index in (indexes or range(len(self.links)))]
 
     def counters(self) -> list[tuple[str, int, int, int, int, int, int, int]]:
         """``(name, transfers, failures, records in, records out, retries, skipped, dead-lettered)``
         per link, for metrics."""
         with self._lock:
+            self._fold()
             return [(w.name, w.transfers, w.failures, w.records_in, w.records_out, w.retries, w.skipped,
                      w.dead_lettered) for w in self.links]
 
     def history(self, index: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """``(recent transfers, recent failures)`` of link ``index``, the latest first."""
         with self._lock:
+            self._fold()
             watch = self.links[index]
             recent = watch.history()
             errors = [{"update": watch.update_name(number), "ended": ended, "error": error, "traceback": trace}
@@ -293,6 +315,7 @@ class Monitor:
     def histograms(self) -> tuple[list[tuple[str, int]], float, list[tuple[str, int]], float]:
         """``(durations, their sum, lateness, its sum)`` of all transfers, for metrics."""
         with self._lock:
+            self._fold()
             return (self.durations.cumulative(), self.durations.sum, self.lateness.cumulative(),
                     self.lateness.sum)
 
@@ -300,6 +323,7 @@ class Monitor:
         """The link failing for the longest time and for how many seconds, if one fails."""
         now = time.time()
         with self._lock:
+            self._fold()
             failing = [w for w in self.links if w.failing_since is not None]
             if not failing:
                 return None
@@ -309,6 +333,7 @@ class Monitor:
     def by_hand(self, index: int) -> None:
         """The dashboard is about to transfer link ``index`` by hand: no lateness for it."""
         with self._lock:
+            self._fold()
             self.links[index].by_hand += 1
 
     def next_due_at(self, link: Any) -> Any:
@@ -322,8 +347,71 @@ class Monitor:
             return None
 
     def _expected(self, link: Any, clock: LinkClock) -> float | None:
+        if self._next_due is not None and not clock.on_wall:
+            try:
+                due = self._next_due(link)
+            except Exception:  # noqa: BLE001 - as for next_due_at
+                due = None
+            if due is not None:
+                return float(due)
         due_at = self.next_due_at(link)
         return None if due_at is None else clock.reading(due_at)
+
+    # -- folding finished transfers ------------------------------------------------
+
+    def fold(self) -> None:
+        """Fold the finished transfers noted so far into the links' histories, counters
+        and histograms (reading the monitor does it first; so does a timer, see
+        :meth:`start_folding`)."""
+        with self._lock:
+            self._fold()
+
+    def _fold(self) -> None:
+        """:meth:`fold`, the lock held."""
+        pending = self._pending
+        while pending:
+            index, number, pulled, pushed, dead, duration, end, ended, due = pending.popleft()
+            watch = self.links[index]
+            start = end - duration
+            lateness = None
+            if watch.by_hand:
+                watch.by_hand -= 1
+            elif watch.expected_due is not None:
+                ran_for = self._link_clocks[index].due_of(watch.expected_due, start)
+                if ran_for is not None:
+                    lateness = max(0.0, start - ran_for)
+                    self.lateness.observe(lateness)
+            watch.expected_due = due
+            self.durations.observe(duration)
+            watch.recent.append(number, pulled, pushed, dead, 0, ended, duration,
+                                math.nan if lateness is None else lateness)
+            watch.transfers += 1
+            watch.records_in += pulled
+            watch.records_out += pushed
+            watch.failing_since = None
+
+    def start_folding(self, loop: Any) -> None:
+        """Fold on ``loop`` (the planner's) every :data:`FOLD_EVERY` seconds, once no
+        transfer finished since the last look, so that a burst of transfers is not slowed
+        by folding those that finished first."""
+
+        def tick() -> None:
+            waiting = len(self._pending)
+            if waiting and (waiting == self._pending_at_tick or waiting >= PENDING_LIMIT // 2):
+                self.fold()
+                waiting = 0
+            self._pending_at_tick = waiting
+            self._fold_timer = loop.call_later(FOLD_EVERY, tick)
+
+        self.stop_folding()
+        self._fold_timer = loop.call_later(FOLD_EVERY, tick)
+
+    def stop_folding(self) -> None:
+        """Stop folding on a timer, and fold what is left."""
+        if self._fold_timer is not None:
+            self._fold_timer.cancel()
+            self._fold_timer = None
+        self.fold()
 
     # -- the hooks (the transfer waits for them: kept to a few additions) -------------
 
@@ -334,35 +422,22 @@ class Monitor:
         if planner is not self.planner:
             return
         with self._lock:
+            self._fold()
             for link in self.pipeline.links:
                 self._by_link[id(link)].expected_due = self._clocks[id(link)].clock()
 
     @hookimpl
     def databay_transfer_finished(self, link: Any, update: Any, stats: Any) -> None:
+        """Only note the facts: every transfer of a burst due together waits for this."""
         watch = self._by_link.get(id(link))
         if watch is None:
             return
-        clock = self._clocks[id(link)]
-        start = clock.clock() - stats.duration
-        expected = watch.expected_due
-        ran_for = None if expected is None or watch.by_hand else clock.due_of(expected, start)
-        due = self._expected(link, clock)
-        duration = stats.duration
-        with self._lock:
-            lateness = None
-            if watch.by_hand:
-                watch.by_hand -= 1
-            elif ran_for is not None:
-                lateness = max(0.0, start - ran_for)
-                self.lateness.observe(lateness)
-            watch.expected_due = due
-            self.durations.observe(duration)
-            watch.recent.append(update.transfer_number, stats.records_pulled, stats.records_pushed,
-                                stats.dead_lettered, 0, time.time(), duration, math.nan if lateness is None else lateness)
-            watch.transfers += 1
-            watch.records_in += stats.records_pulled
-            watch.records_out += stats.records_pushed
-            watch.failing_since = None
+        clock = self._link_clocks[watch.index]
+        self._pending.append((watch.index, update.transfer_number, stats.records_pulled, stats.records_pushed,
+                              stats.dead_lettered, stats.duration, clock.clock(), time.time(),
+                              self._expected(link, clock)))
+        if len(self._pending) >= PENDING_LIMIT:
+            self.fold()
 
     @hookimpl
     def databay_transfer_failed(self, link: Any, update: Any, exception: BaseException) -> None:
@@ -373,6 +448,7 @@ class Monitor:
         text = printable_line(f"{type(exception).__name__}: {exception}")
         trace = printable_lines("".join(traceback.format_exception(exception))) if self.tracebacks else None
         with self._lock:
+            self._fold()  # the link's earlier transfers first
             if watch.by_hand:
                 watch.by_hand -= 1
             watch.expected_due = due

@@ -6,6 +6,7 @@ its libraries are imported when the service prepares.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from typing import TYPE_CHECKING, Any
@@ -93,11 +94,14 @@ class WebService(Service):
         server = WebServer(self.settings, self.pipeline.spec, self._monitor)
         await server.start(self._socket)
         self._server, self._socket = server, None  # the server owns the socket now
+        self._monitor.start_folding(asyncio.get_running_loop())
         # databay run's progress logger: shown by default
         logging.getLogger("databay.run").info("Dashboard at %s (metrics at %smetrics)",
                                               self._server.url, self._server.url)
 
     async def stop(self) -> None:
+        if self._monitor is not None:
+            self._monitor.stop_folding()
         if self._server is not None:
             await self._server.stop()
             self._server = None
