@@ -255,15 +255,13 @@ class Monitor:
         self._lock = threading.Lock()
         self.links: list[LinkWatch] = []
         self._by_link: dict[int, LinkWatch] = {}
-        self._clocks: dict[int, LinkClock] = {}
-        self._link_clocks: list[LinkClock] = []  # by link index
+        self._clocks: list[LinkClock] = []  # by link index
         for index, (link, spec) in enumerate(zip(pipeline.links, pipeline.spec.links)):
             watch = LinkWatch(index, link_name(spec.tags, spec.place), printable_line(spec.label),
                               [printable_line(tag) for tag in spec.tags])
             self.links.append(watch)
             self._by_link[id(link)] = watch
-            self._clocks[id(link)] = LinkClock(link)
-            self._link_clocks.append(self._clocks[id(link)])
+            self._clocks.append(LinkClock(link))
         self._pending: deque[tuple[int, int, int, int, int, float, float, float, float | None]] = deque()
         """Finished transfers not yet folded: ``(link index, transfer number, pulled, pushed,
         dead-lettered, duration, its end on the link's clock, its end (Unix seconds), the
@@ -377,7 +375,7 @@ class Monitor:
             if watch.by_hand:
                 watch.by_hand -= 1
             elif watch.expected_due is not None:
-                ran_for = self._link_clocks[index].due_of(watch.expected_due, start)
+                ran_for = self._clocks[index].due_of(watch.expected_due, start)
                 if ran_for is not None:
                     lateness = max(0.0, start - ran_for)
                     self.lateness.observe(lateness)
@@ -423,8 +421,8 @@ class Monitor:
             return
         with self._lock:
             self._fold()
-            for link in self.pipeline.links:
-                self._by_link[id(link)].expected_due = self._clocks[id(link)].clock()
+            for watch, clock in zip(self.links, self._clocks):
+                watch.expected_due = clock.clock()
 
     @hookimpl
     def databay_transfer_finished(self, link: Any, update: Any, stats: Any) -> None:
@@ -432,7 +430,7 @@ class Monitor:
         watch = self._by_link.get(id(link))
         if watch is None:
             return
-        clock = self._link_clocks[watch.index]
+        clock = self._clocks[watch.index]
         self._pending.append((watch.index, update.transfer_number, stats.records_pulled, stats.records_pushed,
                               stats.dead_lettered, stats.duration, clock.clock(), time.time(),
                               self._expected(link, clock)))
@@ -444,7 +442,7 @@ class Monitor:
         watch = self._by_link.get(id(link))
         if watch is None:
             return
-        due = self._expected(link, self._clocks[id(link)])
+        due = self._expected(link, self._clocks[watch.index])
         text = printable_line(f"{type(exception).__name__}: {exception}")
         trace = printable_lines("".join(traceback.format_exception(exception))) if self.tracebacks else None
         with self._lock:
