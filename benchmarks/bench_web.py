@@ -12,7 +12,8 @@ least 0.95x, lateness p50 and p99 at most 1.05x of the run without the dashboard
   on one grid (as in bench_lateness.py); each pull's start minus its due time on that grid
   (``planner.next_due``).
 
-The dashboard costs each transfer two observer calls (a few dict updates under a lock);
+The dashboard costs each transfer two observer calls (a finished one only notes its numbers;
+they are folded in when read or between bursts);
 what the client asks for is built on the planner's loop.
 """
 
