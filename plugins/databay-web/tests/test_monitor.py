@@ -8,6 +8,7 @@ from databay import load_pipeline
 from databay.observers import add_observer, remove_observer
 from databay_web import monitor as monitor_module
 from databay_web.monitor import Monitor
+from web_helpers import wait_for
 
 PIPELINE = """
 [[links]]
@@ -65,3 +66,20 @@ def test_transfers_waiting_to_be_folded_are_bounded(watched, monkeypatch):
         link.transfer()
         assert len(monitor._pending) < 5
     assert monitor.snapshot()[0]["transfers"] == 12
+
+
+def test_the_planners_loop_folds_between_bursts_when_nothing_reads(run_pipeline):
+    running = run_pipeline("""
+[[links]]
+tags = ["ticking"]
+interval = "50ms"
+inlets = [{ use = "web_components:Counter" }]
+outlets = [{ use = "null" }]
+
+[web]
+listen = "127.0.0.1:0"
+""")
+    monitor = running.service._monitor
+    # The link's watch is read as is (no fold): only the timer on the loop can make it count.
+    assert wait_for(lambda: monitor.links[0].transfers >= 5, timeout=10)
+    assert len(monitor._pending) < 10

@@ -39,8 +39,8 @@ DUE_STEPS = 1000
 PENDING_LIMIT = 10_000
 """The most finished transfers noted and not yet folded: one more folds them all."""
 FOLD_EVERY = 0.25
-"""How often (seconds) the planner's loop folds the finished transfers noted meanwhile,
-once they stopped coming (so not in the middle of a burst of transfers due together)."""
+"""How often (seconds) the planner's loop folds the finished transfers noted meanwhile
+(put off once while they are still coming: see :meth:`Monitor.start_folding`)."""
 CLOCK_SLACK = 0.001
 """How far before its due time a transfer may seem to start (seconds), from the rounding of
 moving a due time between clocks: such a transfer is on time, not one started by hand."""
@@ -389,15 +389,19 @@ class Monitor:
             watch.failing_since = None
 
     def start_folding(self, loop: Any) -> None:
-        """Fold on ``loop`` (the planner's) every :data:`FOLD_EVERY` seconds, once no
-        transfer finished since the last look, so that a burst of transfers is not slowed
-        by folding those that finished first."""
+        """Fold on ``loop`` (the planner's) every :data:`FOLD_EVERY` seconds: put off once
+        while transfers are still finishing (so that the rest of a burst of transfers due
+        together is not slowed by folding the first ones), never twice in a row."""
+        put_off = False
 
         def tick() -> None:
+            nonlocal put_off
             waiting = len(self._pending)
-            if waiting and (waiting == self._pending_at_tick or waiting >= PENDING_LIMIT // 2):
+            if waiting and (put_off or waiting == self._pending_at_tick):
                 self.fold()
-                waiting = 0
+                waiting, put_off = 0, False
+            else:
+                put_off = bool(waiting)
             self._pending_at_tick = waiting
             self._fold_timer = loop.call_later(FOLD_EVERY, tick)
 
