@@ -10,12 +10,12 @@ stage stores as a delivery error) passes that text through :func:`redact`.
 :func:`redact` hides each secret as written and in the forms it takes on its way into
 messages: as ``repr`` writes it (quotes and backslashes escaped), as JSON writes it (with
 and without non-ASCII escapes), each of those quoted by ``repr`` or JSON again (a message
-quoting a value, in a JSON log line or in the ``repr`` of its exception), and any of these with any of its characters percent-encoded
-(a URL's query or path: libraries disagree on which characters they encode, and on the
-case of the hex digits) and a space as ``+``. Values shorter than
-:data:`MIN_SECRET_LENGTH` characters are not registered: they cannot be told apart from
-ordinary text (a port number, ``true``), and hiding them would make every message
-unreadable.
+quoting a value, in a JSON log line or in the ``repr`` of its exception), and any of these
+with any of its characters percent-encoded (a URL's query or path: libraries disagree on
+which characters they encode, and on the case of the hex digits) and a space as ``+``.
+Values shorter than :data:`MIN_SECRET_LENGTH` characters are not registered: they cannot
+be told apart from ordinary text (a port number, ``true``), and hiding them would make
+every message unreadable.
 
 The registry is per process and only grows while a process runs; :func:`forget_secrets`
 empties it (tests, a process that loads a new configuration).
