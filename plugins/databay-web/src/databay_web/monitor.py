@@ -268,7 +268,6 @@ class Monitor:
         link's next due time on its clock)``; numbers only, which the garbage collector
         stops tracking."""
         self._fold_timer: Any = None
-        self._pending_at_tick = 0
         self.durations = Buckets(DURATION_BUCKETS)
         self.lateness = Buckets(LATENESS_BUCKETS)
         next_due_at = getattr(self.planner, "next_due_at", None)
@@ -396,13 +395,11 @@ class Monitor:
 
         def tick() -> None:
             nonlocal put_off
-            waiting = len(self._pending)
-            if waiting and (put_off or waiting == self._pending_at_tick):
+            if self._pending and put_off:
                 self.fold()
-                waiting, put_off = 0, False
+                put_off = False
             else:
-                put_off = bool(waiting)
-            self._pending_at_tick = waiting
+                put_off = bool(self._pending)
             self._fold_timer = loop.call_later(FOLD_EVERY, tick)
 
         self.stop_folding()
