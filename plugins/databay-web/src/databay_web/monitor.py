@@ -455,7 +455,7 @@ class Monitor:
             watch.transfers += 1
             watch.failures += 1
             if watch.failing_since is None:
-                watch.failing_since = time.time()
+                watch.failing_since = ended
 
     @hookimpl
     def databay_transfer_skipped(self, link: Any) -> None:
