@@ -181,6 +181,7 @@ def test_a_debug_flag_of_the_program_running_the_pipeline_shows_no_tracebacks(ru
     assert wait_for(lambda: running.overview()["links"][0]["failures"] >= 1)
     assert "Traceback (most recent call last)" not in running.client.get("/links/0").text
 
+
 def test_ready_while_the_planner_runs(running):
     assert running.client.get("/readyz").status == 200
     running.pipeline.planner.shutdown()

@@ -101,8 +101,6 @@ def wait_for(condition, timeout: float = 15.0) -> bool:
     return False
 
 
-
-
 def metric_samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     """The samples of a ``/metrics`` text: ``{(name, sorted (label, value) pairs): value}``."""
     return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
