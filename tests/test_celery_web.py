@@ -12,7 +12,6 @@ import re
 import signal
 import subprocess
 import threading
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -113,16 +112,7 @@ class Scheduler:
         return self.process.wait(30)
 
 
-def wait_for(condition, timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def test_the_dashboard_of_a_celery_scheduler(installed, tmp_path, redis_url):
+def test_the_dashboard_of_a_celery_scheduler(installed, tmp_path, redis_url, wait_until):
     path = tmp_path / "pipeline.toml"
     name = f"t{uuid.uuid4().hex[:10]}"
     path.write_text(PIPELINE.format(name=name))
@@ -130,9 +120,10 @@ def test_the_dashboard_of_a_celery_scheduler(installed, tmp_path, redis_url):
     leader = Scheduler(installed, path, env)  # no worker: each link's first task stays queued
     standby = None
     try:
-        assert wait_for(lambda: "leads" in (leader.overview()["planner_status"] or ""))
+        assert wait_until(lambda: "leads" in (leader.overview()["planner_status"] or ""), timeout=30, every=0.1)
         # "ticks" falls due every second while its first task is still queued: skipped slots
-        assert wait_for(lambda: leader.overview()["links"][0]["skipped"] >= 2), leader.overview()
+        assert wait_until(lambda: leader.overview()["links"][0]["skipped"] >= 2, timeout=30, every=0.1), \
+            leader.overview()
         overview = leader.overview()
         assert overview["running"] and overview["running_here"] and not overview["transfers_here"]
         assert overview["planner"] == "celery" and f"workers of queue databay.{name}" in overview["planner_status"]
@@ -162,7 +153,7 @@ def test_the_dashboard_of_a_celery_scheduler(installed, tmp_path, redis_url):
         assert status == 409 and "cannot pause a link" in answer
 
         standby = Scheduler(installed, path, env)
-        assert wait_for(lambda: "stands by" in (standby.overview()["planner_status"] or ""))
+        assert wait_until(lambda: "stands by" in (standby.overview()["planner_status"] or ""), timeout=30, every=0.1)
         waiting = standby.overview()["links"]
         assert [link["state"] for link in waiting] == ["not scheduled here"] * 2
         assert [link["next_due_at"] for link in waiting] == [None, None]  # the leader knows them

@@ -136,6 +136,7 @@ def test_tracebacks_on_a_links_page_with_databay_debug_run(tmp_path, debug):
     assert (error["traceback"] is not None and 'raise RuntimeError("the source is down")' in error["traceback"]) \
         is debug
 
+
 def test_a_reachable_address_without_authentication_is_refused(pipeline_file, tmp_path):
     result = databay("run", str(pipeline_file), "--web", "0.0.0.0:0", cwd=tmp_path)
     assert result.returncode == 2
@@ -209,6 +210,7 @@ outlets = [{ use = "null" }]
     finally:
         assert served.stop() == 0
 
+
 def test_the_example_runs_with_its_dashboard(tmp_path):
     example = HERE.parents[2] / "examples" / "web_dashboard.toml"
     assert 'listen = "127.0.0.1:8080"' in example.read_text()  # --web wins over it: any free port here
@@ -228,6 +230,7 @@ def test_the_example_runs_with_its_dashboard(tmp_path):
         assert served.stop() == 0
     rolls = (tmp_path / "out" / "web" / "dice.txt").read_text().split()
     assert len(rolls) >= 2 and all(roll in {"1", "2", "3", "4", "5", "6"} for roll in rolls)
+
 
 def test_databay_web_refuses_an_invalid_pipeline(tmp_path):
     path = tmp_path / "bad.toml"

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import re
 
-from prometheus_client.parser import text_string_to_metric_families
-from web_helpers import wait_for
+from web_helpers import metric_samples, wait_for
 
 PIPELINE = """
 [planner]
@@ -37,12 +36,6 @@ inlets = [{ use = "web_components:Counter", count = 3 }]
 [web]
 listen = "127.0.0.1:0"
 """
-
-
-def _metrics(client) -> dict[tuple[str, tuple], float]:
-    text = client.get("/metrics").text
-    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(text) for sample in family.samples}
 
 
 def _cell(page: str, link: int, field: str) -> int:
@@ -76,7 +69,7 @@ def test_retries_skipped_due_times_records_out_and_pending_batches(run_pipeline)
     details = running.client.get("/api/links/1").json()
     assert details["skipped"] >= slow["skipped"]
 
-    samples = _metrics(running.client)
+    samples = metric_samples(running.client.get("/metrics").text)
     assert samples[("databay_transfer_retries_total", (("link", "retried"),))] == 3
     assert samples[("databay_transfer_retries_total", (("link", "slow"),))] == 0
     assert samples[("databay_transfers_skipped_total", (("link", "slow"),))] >= slow["skipped"]

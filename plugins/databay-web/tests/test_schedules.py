@@ -12,8 +12,7 @@ import zoneinfo
 
 import pytest
 from databay import Calendar
-from prometheus_client.parser import text_string_to_metric_families
-from web_helpers import TOKEN, wait_for
+from web_helpers import TOKEN, metric_samples, wait_for
 
 WEB = """
 [web]
@@ -50,9 +49,7 @@ def pipeline(planner: str, links: str = LINKS) -> str:
 
 
 def lateness_count(running) -> float:
-    text = running.client.get("/metrics").text
-    return next(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
-                if sample.name == "databay_transfer_lateness_seconds_count")
+    return metric_samples(running.client.get("/metrics").text)[("databay_transfer_lateness_seconds_count", ())]
 
 
 def test_schedules_as_written_and_next_due_times_in_the_links_zone(run_pipeline):

@@ -13,7 +13,7 @@ from urllib.parse import unquote
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from web_helpers import PASSWORD, TOKEN, Client, wait_for
+from web_helpers import PASSWORD, TOKEN, Client, metric_samples, wait_for
 
 WEB = """
 [web]
@@ -145,7 +145,7 @@ def test_metrics_parse_and_count_transfers(running):
     response = running.client.get("/metrics")
     assert response.status == 200 and response.headers["Content-Type"].startswith("text/plain")
     families = {family.name: family for family in text_string_to_metric_families(response.text)}
-    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value for f in families.values() for s in f.samples}
+    samples = metric_samples(response.text)
     assert samples[("databay_transfers_total", (("link", "numbers"), ("outcome", "ok")))] >= 5
     assert samples[("databay_records_in_total", (("link", "numbers"),))] >= 10
     assert samples[("databay_batches_dead_lettered_total", (("link", "orders"),))] == 1
@@ -180,6 +180,7 @@ def test_a_debug_flag_of_the_program_running_the_pipeline_shows_no_tracebacks(ru
     running = run_pipeline(BROKEN + WEB.format(users=users_file, token=TOKEN, unready_after=300))
     assert wait_for(lambda: running.overview()["links"][0]["failures"] >= 1)
     assert "Traceback (most recent call last)" not in running.client.get("/links/0").text
+
 
 def test_ready_while_the_planner_runs(running):
     assert running.client.get("/readyz").status == 200

@@ -1,5 +1,6 @@
 """Helpers of the tests: an HTTP client for the dashboard (the standard library's, cookies
-kept, redirects not followed), a running pipeline, waiting for a condition."""
+kept, redirects not followed), a running pipeline, waiting for a condition, the samples of
+``/metrics``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 
 from databay_web.passwords import hash_password
+from prometheus_client.parser import text_string_to_metric_families
 
 PASSWORD = "correct horse battery"
 TOKEN = "a-token-for-scripts-0123456789"
@@ -99,3 +101,7 @@ def wait_for(condition, timeout: float = 15.0) -> bool:
     return False
 
 
+def metric_samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """The samples of a ``/metrics`` text: ``{(name, sorted (label, value) pairs): value}``."""
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(text) for sample in family.samples}

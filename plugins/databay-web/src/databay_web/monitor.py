@@ -253,22 +253,18 @@ class Monitor:
         self.tracebacks = tracebacks
         self.started = time.time()
         self._lock = threading.Lock()
-        self.links: list[LinkWatch] = []
-        self._by_link: dict[int, LinkWatch] = {}
-        self._clocks: list[LinkClock] = []  # by link index
-        for index, (link, spec) in enumerate(zip(pipeline.links, pipeline.spec.links)):
-            watch = LinkWatch(index, link_name(spec.tags, spec.place), printable_line(spec.label),
-                              [printable_line(tag) for tag in spec.tags])
-            self.links.append(watch)
-            self._by_link[id(link)] = watch
-            self._clocks.append(LinkClock(link))
+        # What is kept per link is in lists by link index; a hook finds its link's index by id.
+        self.links = [LinkWatch(index, link_name(spec.tags, spec.place), printable_line(spec.label),
+                                [printable_line(tag) for tag in spec.tags])
+                      for index, spec in enumerate(pipeline.spec.links)]
+        self._clocks = [LinkClock(link) for link in pipeline.links]
+        self._index_of = {id(link): index for index, link in enumerate(pipeline.links)}
         self._pending: deque[tuple[int, int, int, int, int, float, float, float, float | None]] = deque()
         """Finished transfers not yet folded: ``(link index, transfer number, pulled, pushed,
         dead-lettered, duration, its end on the link's clock, its end (Unix seconds), the
         link's next due time on its clock)``; numbers only, which the garbage collector
         stops tracking."""
         self._fold_timer: Any = None
-        self._pending_at_tick = 0
         self.durations = Buckets(DURATION_BUCKETS)
         self.lateness = Buckets(LATENESS_BUCKETS)
         next_due_at = getattr(self.planner, "next_due_at", None)
@@ -396,13 +392,11 @@ class Monitor:
 
         def tick() -> None:
             nonlocal put_off
-            waiting = len(self._pending)
-            if waiting and (put_off or waiting == self._pending_at_tick):
+            if self._pending and put_off:
                 self.fold()
-                waiting, put_off = 0, False
+                put_off = False
             else:
-                put_off = bool(waiting)
-            self._pending_at_tick = waiting
+                put_off = bool(self._pending)
             self._fold_timer = loop.call_later(FOLD_EVERY, tick)
 
         self.stop_folding()
@@ -431,11 +425,11 @@ class Monitor:
     @hookimpl
     def databay_transfer_finished(self, link: Any, update: Any, stats: Any) -> None:
         """Only note the facts: every transfer of a burst due together waits for this."""
-        watch = self._by_link.get(id(link))
-        if watch is None:
+        index = self._index_of.get(id(link))
+        if index is None:
             return
-        clock = self._clocks[watch.index]
-        self._pending.append((watch.index, update.transfer_number, stats.records_pulled, stats.records_pushed,
+        clock = self._clocks[index]
+        self._pending.append((index, update.transfer_number, stats.records_pulled, stats.records_pushed,
                               stats.dead_lettered, stats.duration, clock.clock(), time.time(),
                               self._expected(link, clock)))
         if len(self._pending) >= PENDING_LIMIT:
@@ -443,14 +437,15 @@ class Monitor:
 
     @hookimpl
     def databay_transfer_failed(self, link: Any, update: Any, exception: BaseException) -> None:
-        watch = self._by_link.get(id(link))
-        if watch is None:
+        index = self._index_of.get(id(link))
+        if index is None:
             return
-        due = self._expected(link, self._clocks[watch.index])
+        due = self._expected(link, self._clocks[index])
         text = printable_line(f"{type(exception).__name__}: {exception}")
         trace = printable_lines("".join(traceback.format_exception(exception))) if self.tracebacks else None
         with self._lock:
             self._fold()  # the link's earlier transfers first
+            watch = self.links[index]
             if watch.by_hand:
                 watch.by_hand -= 1
             watch.expected_due = due
@@ -460,7 +455,7 @@ class Monitor:
             watch.transfers += 1
             watch.failures += 1
             if watch.failing_since is None:
-                watch.failing_since = time.time()
+                watch.failing_since = ended
 
     @hookimpl
     def databay_transfer_skipped(self, link: Any) -> None:
@@ -475,9 +470,10 @@ class Monitor:
         self._count(link, "dead_lettered")
 
     def _count(self, link: Any, counter: str) -> None:
-        watch = self._by_link.get(id(link))
-        if watch is not None:
+        index = self._index_of.get(id(link))
+        if index is not None:
             with self._lock:
+                watch = self.links[index]
                 setattr(watch, counter, getattr(watch, counter) + 1)
 
     # -- the log -------------------------------------------------------------------
