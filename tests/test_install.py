@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -39,6 +40,20 @@ def test_install_a_local_plugin_shows_what_it_registers_and_uninstall_removes_it
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Successfully uninstalled databay-example-0.1.0" in result.stdout
     assert plugin_names(core_env) == {"databay"}
+
+
+def hatchling_project(folder: Path, name: str, init: str = "", entry_point: str | None = None) -> Path:
+    """A project ``name`` (version 1.0) in ``folder``, built by hatchling: one package whose
+    ``__init__.py`` holds ``init``, registered as the databay plugin ``entry_point`` if given."""
+    project, package = folder / name, name.replace("-", "_")
+    (project / "src" / package).mkdir(parents=True)
+    (project / "src" / package / "__init__.py").write_text(init, encoding="utf-8")
+    plugin = f'[project.entry-points.databay]\n{entry_point} = "{package}"\n\n' if entry_point else ""
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling>=1.21"]\nbuild-backend = "hatchling.build"\n\n'
+        f'[project]\nname = "{name}"\nversion = "1.0"\n\n{plugin}'
+        f'[tool.hatch.build.targets.wheel]\npackages = ["src/{package}"]\n', encoding="utf-8")
+    return project
 
 
 @pytest.mark.parametrize("name", ["databay", "Databay", "DATABAY", "databay==1.0", "databay[cli]", "pluggy"])
@@ -90,13 +105,7 @@ def test_uninstall_refuses_pip(core_env):
 
 
 def test_installing_something_that_is_not_a_plugin_says_so(core_env, tmp_path):
-    project = tmp_path / "not-a-plugin"
-    (project / "src" / "not_a_plugin").mkdir(parents=True)
-    (project / "src" / "not_a_plugin" / "__init__.py").write_text("", encoding="utf-8")
-    (project / "pyproject.toml").write_text(
-        '[build-system]\nrequires = ["hatchling>=1.21"]\nbuild-backend = "hatchling.build"\n\n'
-        '[project]\nname = "not-a-plugin"\nversion = "1.0"\n\n'
-        '[tool.hatch.build.targets.wheel]\npackages = ["src/not_a_plugin"]\n', encoding="utf-8")
+    project = hatchling_project(tmp_path, "not-a-plugin")
     result = core_env.databay("install", str(project))
     try:
         assert result.returncode == 0, result.stdout + result.stderr
@@ -119,14 +128,8 @@ def test_a_broken_plugin_is_installed_and_reported(core_env, fixture_plugins):
 def test_what_install_reports_about_a_plugin_is_escaped(core_env, tmp_path):
     """A plugin's import error is input: a newline or escape sequence in it is shown escaped."""
     hostile = "x\nFORGED line\x1b[2J\x1b]0;pwned\x07"
-    project = tmp_path / "databay-hostile"
-    (project / "src" / "databay_hostile").mkdir(parents=True)
-    (project / "src" / "databay_hostile" / "__init__.py").write_text(f"raise ImportError({hostile!r})\n")
-    (project / "pyproject.toml").write_text(
-        '[build-system]\nrequires = ["hatchling>=1.21"]\nbuild-backend = "hatchling.build"\n\n'
-        '[project]\nname = "databay-hostile"\nversion = "1.0"\n\n'
-        '[project.entry-points.databay]\nhostile = "databay_hostile"\n\n'
-        '[tool.hatch.build.targets.wheel]\npackages = ["src/databay_hostile"]\n', encoding="utf-8")
+    project = hatchling_project(tmp_path, "databay-hostile", init=f"raise ImportError({hostile!r})\n",
+                                entry_point="hostile")
     result = core_env.databay("install", str(project))
     try:
         assert result.returncode == 1, result.stdout + result.stderr

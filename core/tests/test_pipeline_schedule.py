@@ -102,6 +102,11 @@ def test_each_mistake_is_reported_at_its_key(keys, expected, monkeypatch):
     ("*/10 * * * *", "every 10 minutes"),
     ("0 */6 * * *", "every 6 hours"),
     ("* * * * *", "every minute"),
+    ("*/1 * * * *", "every minute"),
+    ("0 0 * * 6,0", "every weekend at 00:00"),
+    ("0 0 * * 0-6", "every day at 00:00"),
+    ("*/7 * * * *", None),  # the clock's hour is not divided in sevens: no calendar says it
+    ("0 */5 * * *", None),
     ("0 0 1 * *", None),
     ("0 0 * * 9", None),
     ("0 0 * *", None),

@@ -149,8 +149,7 @@ def local_instants(wall: datetime.datetime, tz: datetime.tzinfo) -> list[datetim
     """The instants at which the clock of ``tz`` shows ``wall`` (naive; whole seconds):
     none on the day it skips that time, two on the day it shows it twice, else one. Aware,
     in ``tz``; what a repetition aligned to the clock is due at."""
-    first = int(wall.replace(tzinfo=tz, fold=0).timestamp())
-    second = int(wall.replace(tzinfo=tz, fold=1).timestamp())
+    first, second = _folds(wall, tz)
     if first > second:  # skipped: see _instant
         return []
     return [datetime.datetime.fromtimestamp(t, tz) for t in sorted({first, second})]
@@ -185,11 +184,15 @@ def _first_change(tz: datetime.tzinfo, before: int, after: int) -> int:
     return after
 
 
+def _folds(wall: datetime.datetime, tz: datetime.tzinfo) -> tuple[int, int]:
+    """The instants ``wall`` (naive) reads as in ``tz`` with ``fold=0`` and ``fold=1``."""
+    return int(wall.replace(tzinfo=tz, fold=0).timestamp()), int(wall.replace(tzinfo=tz, fold=1).timestamp())
+
+
 def _instant(wall: datetime.datetime, tz: datetime.tzinfo) -> int:
     """The instant the local time ``wall`` (naive) is due at: itself; its first occurrence
     when it happens twice; the end of the gap when the clocks skip it."""
-    first = int(wall.replace(tzinfo=tz, fold=0).timestamp())
-    second = int(wall.replace(tzinfo=tz, fold=1).timestamp())
+    first, second = _folds(wall, tz)
     if first <= second:  # once (equal), or twice: fold=0 is the earlier
         return first
     # Skipped: fold=0 reads it with the offset before the change (the later instant),

