@@ -595,12 +595,12 @@ class RedisStage(Stage):
         return sorted(found, key=lambda b: (b.batch, b.outlet or ""))
 
     def dead_letters(self, outlet: str | None = None) -> list[DeadLetter]:
+        dead = [owed for owed in self._owed([_DEAD]) if outlet in (None, owed[0])]
+        abouts = self._abouts({batch for _, _, batch, _ in dead})
         letters = []
-        for owner, _, batch, failure in self._owed([_DEAD]):
-            if outlet not in (None, owner):
-                continue
+        for owner, _, batch, failure in dead:
             failure = failure or {}
-            size = self._abouts([batch]).get(batch, (0.0, "", 0, None))[2]
+            size = abouts.get(batch, (0.0, "", 0, None))[2]
             letters.append(DeadLetter(self.location, owner, self.batch_id(batch), size, failure.get("attempts", 0),
                                       failure.get("failed_at", 0.0), failure.get("error", ""),
                                       failure.get("traceback", "")))
