@@ -18,7 +18,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from contextlib import contextmanager
 
 import pytest
@@ -58,22 +57,17 @@ def iso(seconds: float, zone: str) -> str:
     return datetime.datetime.fromtimestamp(seconds, ZoneInfo(zone)).isoformat()
 
 
-def wait_for(condition, timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 class Scheduling:
     """A pipeline's Celery planner leading under a fake clock, stepped from slot to slot."""
 
-    def __init__(self, pipeline, clock: FakeClock):
-        self.pipeline, self.clock = pipeline, clock
+    def __init__(self, pipeline, clock: FakeClock, wait_until):
+        self.pipeline, self.clock, self.wait_until = pipeline, clock, wait_until
         self.planner = pipeline.planner
         self.coordinator = Coordinator(self.planner.settings)
+
+    def wait(self, condition) -> bool:
+        """Whether ``condition()`` comes true within 20 s."""
+        return self.wait_until(condition, timeout=20, every=0.02)
 
     def next_slots(self) -> dict[str, float]:
         """``{link identity: its next slot}`` as the planner tells (links whose schedule ended left out)."""
@@ -91,8 +85,8 @@ class Scheduling:
         before = self.next_slots()
         slot = min(before.values())
         self.clock.set(slot - 0.05)
-        assert wait_for(lambda: all(self.next_slots().get(identity, slot + 1) > slot
-                                    for identity, due in before.items() if due == slot)), \
+        assert self.wait(lambda: all(self.next_slots().get(identity, slot + 1) > slot
+                                     for identity, due in before.items() if due == slot)), \
             f"the slot {slot} was not handled"
         self.end_tasks()
         return slot
@@ -115,21 +109,29 @@ class Scheduling:
         return tasks
 
 
-@contextmanager
-def scheduling(text: str, redis_url: str, start: datetime.datetime):
-    pipeline = load_pipeline(text, environ={"REDIS_URL": redis_url})
-    planner = pipeline.planner
-    planner.clock = FakeClock(start)
-    thread = threading.Thread(target=planner.start, daemon=True)
-    thread.start()
-    try:
-        assert wait_for(lambda: planner.scheduler is not None and planner.scheduler.leading
-                        and len(Scheduling(pipeline, planner.clock).next_slots()) == len(pipeline.links))
-        yield Scheduling(pipeline, planner.clock)
-    finally:
-        planner.shutdown()
-        thread.join(15)
-        assert not thread.is_alive()
+@pytest.fixture
+def scheduling(redis_url, wait_until):
+    """``with scheduling(text, start) as run``: the pipeline ``text``'s planner leading on the
+    session's Redis under a fake clock set to ``start``, until the block ends."""
+
+    @contextmanager
+    def lead(text: str, start: datetime.datetime):
+        pipeline = load_pipeline(text, environ={"REDIS_URL": redis_url})
+        planner = pipeline.planner
+        planner.clock = FakeClock(start)
+        run = Scheduling(pipeline, planner.clock, wait_until)
+        thread = threading.Thread(target=planner.start, daemon=True)
+        thread.start()
+        try:
+            assert run.wait(lambda: planner.scheduler is not None and planner.scheduler.leading
+                            and len(run.next_slots()) == len(pipeline.links))
+            yield run
+        finally:
+            planner.shutdown()
+            thread.join(15)
+            assert not thread.is_alive()
+
+    return lead
 
 
 def slots_of(tasks: list[tuple[str, float]], link) -> list[float]:
@@ -150,8 +152,8 @@ def stepped(run: Scheduling, link, count: int) -> list[str]:
     return [iso(due, AMS) for due in slots_of(run.sent_tasks(), link)[:count]]
 
 
-def test_a_daily_time_the_clocks_skip_is_sent_right_after_the_gap(redis_url, namespace):
-    with scheduling(pipeline_text(namespace, {"daily": DAILY}), redis_url, SPRING) as run:
+def test_a_daily_time_the_clocks_skip_is_sent_right_after_the_gap(scheduling, namespace):
+    with scheduling(pipeline_text(namespace, {"daily": DAILY}), SPRING) as run:
         (daily,) = run.pipeline.links
         assert stepped(run, daily, 3) == [
             "2024-03-30T02:30:00+01:00",
@@ -162,16 +164,16 @@ def test_a_daily_time_the_clocks_skip_is_sent_right_after_the_gap(redis_url, nam
         assert slots_of(run.sent_tasks(), daily)[:3] == due_times(schedule_of(daily), SPRING.timestamp(), 3)
 
 
-def test_a_repetition_skips_the_hour_the_clocks_skip(redis_url, namespace):
+def test_a_repetition_skips_the_hour_the_clocks_skip(scheduling, namespace):
     start = datetime.datetime.fromisoformat("2024-03-31T00:50:00+01:00")
-    with scheduling(pipeline_text(namespace, {"halves": HALVES}), redis_url, start) as run:
+    with scheduling(pipeline_text(namespace, {"halves": HALVES}), start) as run:
         (halves,) = run.pipeline.links
         assert stepped(run, halves, 4) == ["2024-03-31T01:00:00+01:00", "2024-03-31T01:30:00+01:00",
                                            "2024-03-31T03:00:00+02:00", "2024-03-31T03:30:00+02:00"]
 
 
-def test_when_clocks_go_back_a_time_of_day_runs_once_and_a_repetition_twice(redis_url, namespace):
-    with scheduling(pipeline_text(namespace, {"daily": DAILY, "halves": HALVES}), redis_url, AUTUMN) as run:
+def test_when_clocks_go_back_a_time_of_day_runs_once_and_a_repetition_twice(scheduling, namespace):
+    with scheduling(pipeline_text(namespace, {"daily": DAILY, "halves": HALVES}), AUTUMN) as run:
         daily, halves = run.pipeline.links
         assert stepped(run, halves, 6) == [
             "2024-10-27T02:00:00+02:00", "2024-10-27T02:30:00+02:00",
@@ -182,11 +184,11 @@ def test_when_clocks_go_back_a_time_of_day_runs_once_and_a_repetition_twice(redi
         assert run.planner.next_due_at(daily) == datetime.datetime.fromisoformat("2024-10-28T02:30:00+01:00")
 
 
-def test_cron_links_are_sent_on_their_cron_times(redis_url, namespace):
+def test_cron_links_are_sent_on_their_cron_times(scheduling, namespace):
     pytest.importorskip("databay_aps", reason="cron schedules with the celery planner need databay-aps")
     links = {"nightly": f'cron = "30 2 * * *"\ntimezone = "{AMS}"',
              "weekdays": f'cron = "0 0 * * 1-5"\ntimezone = "{AMS}"\nend_date = "2024-04-03T12:00"'}
-    with scheduling(pipeline_text(namespace, links), redis_url, SPRING) as run:
+    with scheduling(pipeline_text(namespace, links), SPRING) as run:
         nightly, weekdays = run.pipeline.links
         while run.next_slots().get(weekdays.identity) is not None:
             run.step()
@@ -199,7 +201,7 @@ def test_cron_links_are_sent_on_their_cron_times(redis_url, namespace):
         "2024-04-01T00:00:00+02:00", "2024-04-02T00:00:00+02:00", "2024-04-03T00:00:00+02:00"]
 
 
-def test_databay_schedule_lists_the_slots_the_scheduler_sends(redis_url, namespace, tmp_path):
+def test_databay_schedule_lists_the_slots_the_scheduler_sends(scheduling, redis_url, namespace, tmp_path):
     text = pipeline_text(namespace, {"daily": DAILY, "often": 'interval = "20h"'})
     path = tmp_path / "pipeline.toml"
     path.write_text(text)
@@ -209,7 +211,7 @@ def test_databay_schedule_lists_the_slots_the_scheduler_sends(redis_url, namespa
     daily_listed, often_listed = (
         [datetime.datetime.fromisoformat(due).timestamp() for due in link["due"]]
         for link in json.loads(listed.stdout)["links"])
-    with scheduling(text, redis_url, SPRING) as run:
+    with scheduling(text, SPRING) as run:
         daily, often = run.pipeline.links
         while min(len(slots_of(run.sent_tasks(), link)) for link in run.pipeline.links) < 4:
             run.step()
@@ -219,24 +221,24 @@ def test_databay_schedule_lists_the_slots_the_scheduler_sends(redis_url, namespa
     assert all(0 <= sent - listed < 2 for sent, listed in zip(slots_of(tasks, often)[:4], often_listed))
 
 
-def test_an_immediate_transfer_then_the_calendar(redis_url, namespace):
-    with scheduling(pipeline_text(namespace, {"daily": DAILY}, immediate=True), redis_url, SPRING) as run:
+def test_an_immediate_transfer_then_the_calendar(scheduling, namespace):
+    with scheduling(pipeline_text(namespace, {"daily": DAILY}, immediate=True), SPRING) as run:
         (daily,) = run.pipeline.links
-        assert wait_for(lambda: run.sent_tasks())
+        assert run.wait(lambda: run.sent_tasks())
         assert abs(run.sent_tasks()[0][1] - SPRING.timestamp()) < 5  # sent as it started leading
         assert stepped(run, daily, 2)[1:] == ["2024-03-30T02:30:00+01:00"]
 
 
-def test_a_slot_due_while_the_previous_task_is_queued_is_skipped_and_counted(redis_url, namespace):
-    with scheduling(pipeline_text(namespace, {"halves": HALVES}), redis_url, SPRING) as run:
+def test_a_slot_due_while_the_previous_task_is_queued_is_skipped_and_counted(scheduling, namespace):
+    with scheduling(pipeline_text(namespace, {"halves": HALVES}), SPRING) as run:
         (halves,) = run.pipeline.links
         first = run.next_slots()[halves.identity]
         run.clock.set(first - 0.05)
-        assert wait_for(lambda: len(run.sent_tasks()) == 1)
+        assert run.wait(lambda: len(run.sent_tasks()) == 1)
         second = run.next_slots()[halves.identity]
         assert second == first + 1800
         run.clock.set(second - 0.05)  # no worker ended the first task: it is still queued
-        assert wait_for(lambda: run.planner.skipped_transfers(halves) == 1)
+        assert run.wait(lambda: run.planner.skipped_transfers(halves) == 1)
         assert run.sent_tasks() == [(halves.identity, first)]  # never queued behind it
         assert run.next_slots()[halves.identity] == second + 1800
 

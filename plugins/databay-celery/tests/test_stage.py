@@ -2,70 +2,40 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import pytest
-from databay import Inlet, Link, Outlet
+from databay import Link
 from databay.errors import StageError
-from databay.testing import StageTester
-from databay_celery.redis_server import RedisServer
+from databay.testing import CollectingOutlet, SequenceInlet, StageTester
 from databay_celery.stage import RedisStage, StageFencedError
-
-_SERVER: RedisServer | None = None
-
-
-def server_url() -> str:
-    """The session's Redis for the unittest-style StageTester (which takes no fixtures)."""
-    global _SERVER
-    external = os.environ.get("DATABAY_TEST_REDIS_URL")
-    if external:
-        return external
-    if not RedisServer.available():
-        pytest.skip("needs redis-server (Debian package 'redis-server'), or DATABAY_TEST_REDIS_URL")
-    if _SERVER is None:
-        _SERVER = RedisServer().start()
-    return _SERVER.url
-
-
-def teardown_module() -> None:
-    if _SERVER is not None:
-        _SERVER.stop()
 
 
 class TestRedisStage(StageTester):
+    @pytest.fixture(autouse=True)
+    def _redis(self, redis_url):
+        """The session's Redis (conftest's ``redis_url``), for this unittest-style class."""
+        self.url = redis_url
+
     def setUp(self) -> None:
         super().setUp()
         self.key = f"tester:{uuid.uuid4().hex[:12]}"
 
     def get_stage(self):
-        return RedisStage(server_url(), self.key)
+        return RedisStage(self.url, self.key)
 
 
-class Numbers(Inlet):
+class Numbers(SequenceInlet):
+    """0, 1, 2... three at each pull; its state (kept by the stage) is the next number."""
+
     def __init__(self):
-        super().__init__()
-        self.next = 0
-
-    def pull(self, update):
-        numbers = list(range(self.next, self.next + 3))
-        self.next += 3
-        return numbers
+        super().__init__(per_pull=3, payload=lambda n: n)
 
     def get_state(self):
         return {"next": self.next}
 
     def set_state(self, state):
         self.next = state["next"]
-
-
-class Collect(Outlet):
-    def __init__(self):
-        super().__init__()
-        self.payloads: list = []
-
-    def push(self, records, update):
-        self.payloads.extend(record.payload for record in records)
 
 
 def test_a_stale_fencing_token_writes_nothing(redis_url):
@@ -105,7 +75,7 @@ def test_fences_of_other_leases_do_not_interfere(redis_url):
 
 def test_workers_taking_turns_continue_from_the_committed_position(redis_url):
     key = f"turns:{uuid.uuid4().hex[:8]}"
-    outs = [Collect(), Collect()]
+    outs = [CollectingOutlet(), CollectingOutlet()]
     stages = [RedisStage(redis_url, key), RedisStage(redis_url, key)]
     links = [Link(Numbers(), out, 1, stage=stage) for out, stage in zip(outs, stages)]
     for token, turn in enumerate([0, 1, 1, 0, 1, 0, 0], start=1):

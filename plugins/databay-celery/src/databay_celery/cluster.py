@@ -44,6 +44,11 @@ SENT, SKIPPED, HANDLED, NOT_LEADING = 1, 0, -2, -1
 previous task is still queued or running); handled already (by another leader); and
 this scheduler does not lead."""
 
+HELD, COALESCED, RUNNING_HERE = 0, -1, -2
+"""What :meth:`Coordinator.take` says instead of a fencing token: another transfer holds the
+link's lease (the slot is skipped); a later slot was sent (this one is coalesced into it);
+this very task holds it (it was given again while still running)."""
+
 
 def holder_name() -> str:
     """This process, as locks and leases name their holder: ``host pid 1234``."""
@@ -232,7 +237,8 @@ class Coordinator:
     # -- the workers' side -------------------------------------------------------------
 
     def take(self, link: str, slot: str, task_id: str) -> tuple[int, str]:
-        """See the ``_TAKE`` script: ``(code or fencing token, holder)``."""
+        """Take the link's lease for a task (the ``_TAKE`` script): ``(fencing token, '')``, or
+        ``(code, holder)`` with code ``HELD``, ``COALESCED`` or ``RUNNING_HERE``."""
         token, holder = self._take(args=[self.prefix, link, slot, task_id, holder_name(),
                                          int(self.settings.lease_seconds * 1000)])
         return int(token), _text(holder)

@@ -4,18 +4,17 @@
         stage = RedisStage(server.url, "orders")
 
 ``RedisServer.available()`` says whether the binary is there, so tests can skip with a
-reason naming the package.
+reason naming the package. The process is core's :class:`databay.testing.ServerProcess`
+(its folder, its log, and no server outliving the test run).
 """
 
 from __future__ import annotations
 
 import shutil
 import socket
-import subprocess
-import tempfile
-import time
-from pathlib import Path
 from typing import Any
+
+from databay.testing import ServerProcess, free_port
 
 __all__ = ["RedisServer"]
 
@@ -31,9 +30,12 @@ class RedisServer:
 
     def __init__(self, appendonly: bool = False):
         self.appendonly = appendonly
-        self.port = 0
-        self.process: subprocess.Popen | None = None
-        self._folder: tempfile.TemporaryDirectory | None = None
+        self.port = free_port()
+        command = [BINARY, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", ".", "--save", "",
+                   "--protected-mode", "yes"]
+        if appendonly:
+            command += ["--appendonly", "yes", "--appendfsync", "always"]
+        self.server = ServerProcess(command, port=self.port, ready=self._answers_ping, startup_timeout=10)
 
     @staticmethod
     def available() -> bool:
@@ -44,47 +46,25 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    def _answers_ping(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as connection:
+                connection.sendall(b"PING\r\n")
+                return connection.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
     def start(self) -> RedisServer:
-        """Start the server and wait until it answers.
+        """Start the server and wait until it answers ``PING``.
 
         :raises RuntimeError: it did not start within 10 s (its log is in the message).
         """
-        self._folder = tempfile.TemporaryDirectory(prefix="databay-redis-")
-        folder = Path(self._folder.name)
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        arguments = [BINARY, "--bind", "127.0.0.1", "--port", str(self.port), "--dir", str(folder),
-                     "--save", "", "--logfile", str(folder / "redis.log"), "--protected-mode", "yes"]
-        if self.appendonly:
-            arguments += ["--appendonly", "yes", "--appendfsync", "always"]
-        self.process = subprocess.Popen(arguments, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as connection:
-                    connection.sendall(b"PING\r\n")
-                    if connection.recv(16).startswith(b"+PONG"):
-                        return self
-            except OSError:
-                time.sleep(0.05)
-        log = (folder / "redis.log").read_text(errors="replace") if (folder / "redis.log").exists() else ""
-        self.stop()
-        raise RuntimeError(f"redis-server did not start on port {self.port}: {log[-2000:]}")
+        self.server.start()
+        return self
 
     def stop(self) -> None:
         """Stop the server and delete its folder."""
-        if self.process is not None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            self.process = None
-        if self._folder is not None:
-            self._folder.cleanup()
-            self._folder = None
+        self.server.stop()
 
     def __enter__(self) -> RedisServer:
         return self.start()

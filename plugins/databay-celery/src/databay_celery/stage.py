@@ -403,13 +403,18 @@ class RedisStage(Stage):
         return script
 
     def _write(self, what: str, subject: str, source: str, *args: Any) -> Any:
-        """Run the change script ``source`` with the common arguments, then ``args``."""
-        retention = "" if self._retention is None else repr(self._retention)
-        common = [self._prefix, self._fence_name, "" if self._fence_token is None else str(self._fence_token),
-                  self._writer, retention, repr(time.time())]
+        """Run the change script ``source`` as this object, under its fence."""
         if not self._open:
             self.open()
-        return self._call(f"{what} {subject}".strip(), lambda r: self._script(source)(args=[*common, *args]))
+        fence = [self._fence_name, "" if self._fence_token is None else str(self._fence_token), self._writer]
+        return self._run_script(f"{what} {subject}".strip(), source, fence, args)
+
+    def _run_script(self, what: str, source: str, fence: list[str], args: Sequence[Any]) -> Any:
+        """Run the script ``source`` with the common arguments (``fence``: the lease's name,
+        its token and the writer), then ``args``."""
+        retention = "" if self._retention is None else repr(self._retention)
+        common = [self._prefix, *fence, retention, repr(time.time())]
+        return self._call(what, lambda r: self._script(source)(args=[*common, *args]))
 
     def _read(self, what: str, action: Any) -> Any:
         if not self._open:
@@ -595,12 +600,12 @@ class RedisStage(Stage):
         return sorted(found, key=lambda b: (b.batch, b.outlet or ""))
 
     def dead_letters(self, outlet: str | None = None) -> list[DeadLetter]:
+        dead = [owed for owed in self._owed([_DEAD]) if outlet in (None, owed[0])]
+        abouts = self._abouts({batch for _, _, batch, _ in dead})
         letters = []
-        for owner, _, batch, failure in self._owed([_DEAD]):
-            if outlet not in (None, owner):
-                continue
+        for owner, _, batch, failure in dead:
             failure = failure or {}
-            size = self._abouts([batch]).get(batch, (0.0, "", 0, None))[2]
+            size = abouts.get(batch, (0.0, "", 0, None))[2]
             letters.append(DeadLetter(self.location, owner, self.batch_id(batch), size, failure.get("attempts", 0),
                                       failure.get("failed_at", 0.0), failure.get("error", ""),
                                       failure.get("traceback", "")))
@@ -613,9 +618,7 @@ class RedisStage(Stage):
 
     def _operate_script(self, what: str, source: str, *args: Any) -> Any:
         # Not fenced: operators (`databay stage`) act on the stage, not a worker's transfer.
-        retention = "" if self._retention is None else repr(self._retention)
-        common = [self._prefix, "", "", "", retention, repr(time.time())]
-        return self._call(what, lambda r: self._script(source)(args=[*common, *args]))
+        return self._run_script(what, source, ["", "", ""], args)
 
     def replay(self, outlet: str | None = None) -> int:
         return self._operate("replay", outlet)

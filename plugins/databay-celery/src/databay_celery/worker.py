@@ -37,7 +37,7 @@ from databay.observers import add_observer, current, remove_observer
 from databay.redaction import redact
 
 from databay_celery.app import TASK_NAME, make_app
-from databay_celery.cluster import ClusterSettings, Coordinator, Lease
+from databay_celery.cluster import COALESCED, RUNNING_HERE, ClusterSettings, Coordinator, Lease
 
 __all__ = ["TransferFailed", "UnknownLink", "Worker"]
 
@@ -160,11 +160,11 @@ class Worker:
                               f"scheduler runs another version of it? Deploy the same file to workers and schedulers")
         late = time.time() - float(due)
         token, holder = self.coordinator.take(link_id, slot, task_id)
-        if token == -2:
-            return {"outcome": "running", "holder": holder}  # given again while this very task runs
-        if token <= 0:
+        if token == RUNNING_HERE:
+            return {"outcome": "running", "holder": holder}
+        if token <= 0:  # HELD or COALESCED
             self._skipped(link_id, link)
-            outcome = "coalesced" if token == -1 else "skipped"
+            outcome = "coalesced" if token == COALESCED else "skipped"
             _LOGGER.info("%s: %s the transfer due at %s (%s)", link_id, outcome, slot, holder or "a later slot was sent")
             return {"outcome": outcome, "holder": holder}
         lease = Lease(link_id, token, self.coordinator.lease_value(token, task_id), slot)
