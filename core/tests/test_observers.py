@@ -101,6 +101,23 @@ def test_add_observer_watches_transfers_until_removed(manager):
     assert watcher.events == [("started", ["t"], "t.0"), ("finished", "t.0", 1, 1)]
 
 
+def test_observers_added_or_removed_while_others_watch_count_from_the_next_transfer(manager):
+    from databay.observers import add_observer, remove_observer
+
+    first, second = Watcher(), Watcher()
+    add_observer(first)
+    Link(Values([1]), Sink(), interval=1, tags="a").transfer()
+    add_observer(second)
+    Link(Values([1]), Sink(), interval=1, tags="b").transfer()
+    remove_observer(first)
+    Link(Values([1]), Sink(), interval=1, tags="c").transfer()
+    remove_observer(second)
+    assert first.events == [("started", ["a"], "a.0"), ("finished", "a.0", 1, 1),
+                            ("started", ["b"], "b.0"), ("finished", "b.0", 1, 1)]
+    assert second.events == [("started", ["b"], "b.0"), ("finished", "b.0", 1, 1),
+                             ("started", ["c"], "c.0"), ("finished", "c.0", 1, 1)]
+
+
 def test_add_observer_refuses_an_object_without_observer_hooks(manager):
     from databay.observers import add_observer
 

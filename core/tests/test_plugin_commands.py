@@ -65,3 +65,45 @@ def test_other_commands_are_added(fresh_app, databay_plugin_manager, capsys):
     cli_main._register_plugin_commands(strict=False)
     assert names(fresh_app) == ["plugins", "inspect", "say-goodbye"]
     assert capsys.readouterr().err == ""
+
+
+class GroupNamedByItsTyper:
+    """Groups named as typer allows: by add_typer(name=...), by their Typer(name=...), or
+    none (their commands then join the parent's)."""
+
+    def __init__(self, name):
+        self.name = name
+
+    @hookimpl
+    def databay_register_commands(self, app):
+        named = typer.Typer(name=self.name)
+        named.command("a")(lambda: None)
+        named.command("b")(lambda: None)
+        app.add_typer(named)
+
+
+class NamelessGroup:
+    @hookimpl
+    def databay_register_commands(self, app):
+        nameless = typer.Typer()
+        nameless.command("inspect")(lambda: None)
+        nameless.command("other")(lambda: None)
+        app.add_typer(nameless)
+
+
+def test_a_group_named_by_its_typer_is_added(fresh_app, databay_plugin_manager, capsys):
+    databay_plugin_manager(GroupNamedByItsTyper("extra"), distribution="databay-extra")
+    cli_main._register_plugin_commands(strict=False)
+    assert [cli_main._command_name(info) for info in fresh_app.registered_groups] == ["extra"]
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(("plugin", "taken"), [(GroupNamedByItsTyper("plugins"), "plugins"),
+                                               (NamelessGroup(), "inspect")])
+def test_a_group_taking_a_name_of_core_s_is_left_out(plugin, taken, fresh_app, databay_plugin_manager, capsys):
+    databay_plugin_manager(plugin, distribution="databay-group")
+    cli_main._register_plugin_commands(strict=False)
+    assert names(fresh_app) == ["plugins", "inspect"]
+    assert fresh_app.registered_groups == []
+    assert (f"Warning: plugin databay-group adds commands named like databay's own ({taken}): its commands "
+            f"are left out") in capsys.readouterr().err

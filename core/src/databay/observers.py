@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from databay.plugins import get_plugin_manager, when_plugins_change
@@ -42,25 +43,29 @@ def _hook(name: str) -> Any:
     """A method of :class:`_Notifier` calling the hook ``name``."""
 
     def notify(self: _Notifier, **kwargs: Any) -> None:
-        self._call(name, **kwargs)
+        for function, argnames, plugin_name in self._impls[name]:
+            try:
+                function(**{arg: kwargs[arg] for arg in argnames})
+            except Exception:
+                _LOGGER.exception("Observer %s of plugin %s failed", name, plugin_name)
 
     notify.__name__ = name.removeprefix("databay_")
     return notify
 
 
 class _Notifier:
-    """Calls the observer hooks; one failing observer never breaks a transfer."""
+    """Calls the observer hooks; one failing observer never breaks a transfer.
+
+    It keeps each hook's implementations as they were when :func:`refresh` made it (it is
+    made again whenever observers or plugins come or go): a call looks nothing up, and a
+    hook nobody implements costs a call with an empty loop.
+    """
 
     def __init__(self, hook: Any):
-        self._hook = hook
-
-    def _call(self, name: str, **kwargs: Any) -> None:
-        caller = getattr(self._hook, name)
-        for impl in caller.get_hookimpls():
-            try:
-                impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
-            except Exception:
-                _LOGGER.exception("Observer %s of plugin %s failed", name, impl.plugin_name)
+        self._impls: dict[str, tuple[tuple[Callable[..., Any], tuple[str, ...], str], ...]] = {
+            name: tuple((impl.function, impl.argnames, impl.plugin_name) for impl in getattr(hook, name).get_hookimpls())
+            for name in OBSERVER_HOOKS
+        }
 
     transfer_started = _hook("databay_transfer_started")
     transfer_finished = _hook("databay_transfer_finished")
@@ -81,9 +86,8 @@ def current() -> _Notifier | None:
 def refresh() -> None:
     """Re-read which plugins observe transfers (after plugins were loaded or registered)."""
     global _current
-    hook = get_plugin_manager().pm.hook
-    listening = any(getattr(hook, name).get_hookimpls() for name in OBSERVER_HOOKS)
-    _current = _Notifier(hook) if listening else None
+    notifier = _Notifier(get_plugin_manager().pm.hook)
+    _current = notifier if any(notifier._impls.values()) else None
 
 
 def _forget() -> None:

@@ -87,9 +87,28 @@ def _service_options(strict: bool) -> list:
 
 
 def _command_name(info: Any) -> str | None:
-    """The name typer gives a registered command or group (its callback's, by default)."""
-    callback = getattr(info, "callback", None)
-    return info.name or (callback.__name__.lower().replace("_", "-") if callback is not None else None)
+    """The name typer gives a registered command or group, by typer's own rules (a
+    command's callback's; a group's from ``add_typer``, its callback or its ``Typer``);
+    ``None`` for a group without one, whose commands join its parent's."""
+    from typer.main import get_command_name, solve_typer_info_defaults
+    from typer.models import TyperInfo
+
+    if isinstance(info, TyperInfo):
+        return solve_typer_info_defaults(info).name or None
+    return info.name or get_command_name(info.callback.__name__)
+
+
+def _command_names(infos: list[Any]) -> set[str]:
+    """The names of the commands ``infos`` (registered commands and groups) add to their parent."""
+    names: set[str] = set()
+    for info in infos:
+        name = _command_name(info)
+        if name is None:
+            group = info.typer_instance
+            names |= _command_names([*group.registered_commands, *group.registered_groups])
+        else:
+            names.add(name)
+    return names
 
 
 def _register_plugin_commands(strict: bool) -> None:
@@ -98,7 +117,7 @@ def _register_plugin_commands(strict: bool) -> None:
     from databay.plugins import get_plugin_manager
     from databay.printable import printable_line
 
-    builtin = {_command_name(info) for info in [*app.registered_commands, *app.registered_groups]}
+    builtin = _command_names([*app.registered_commands, *app.registered_groups])
     manager = get_plugin_manager(strict=strict or None)
     for impl in manager.pm.hook.databay_register_commands.get_hookimpls():
         commands, groups = len(app.registered_commands), len(app.registered_groups)
@@ -107,8 +126,8 @@ def _register_plugin_commands(strict: bool) -> None:
         except Exception as exc:
             message = f"plugin {impl.plugin_name} failed to add its commands: {exc}"
         else:
-            added = [*app.registered_commands[commands:], *app.registered_groups[groups:]]
-            taken = sorted(name for name in {_command_name(info) for info in added} & builtin if name)
+            taken = sorted(_command_names([*app.registered_commands[commands:], *app.registered_groups[groups:]])
+                           & builtin)
             if not taken:
                 continue
             del app.registered_commands[commands:], app.registered_groups[groups:]

@@ -222,7 +222,7 @@ class Engine:
         one fall due together, in one timer group."""
         schedule = schedule_of(link)
         if isinstance(schedule, IntervalGrid):
-            return self._grids.get(schedule.seconds) or self._grids.setdefault(schedule.seconds, schedule)
+            return self._grids.setdefault(schedule.seconds, schedule)
         if isinstance(schedule, Calendar):
             return self._calendars.setdefault(schedule, schedule)
         if self._own_timers:

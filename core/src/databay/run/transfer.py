@@ -23,7 +23,7 @@ from databay.update import Update
 if TYPE_CHECKING:
     from databay.link_settings import LinkSettings
     from databay.run.runtime import Runtime
-    from databay.run.state import LinkState, NodePlan
+    from databay.run.state import LinkState
 
 __all__ = ["TransferStats", "quiet", "run_transfer", "scheduled_transfer"]
 
@@ -34,13 +34,6 @@ _DEBUG = logging.DEBUG
 def quiet() -> bool:
     """Whether no observer listens and debug logging is off: transfers then tell nobody."""
     return observers.current() is None and not _LOGGER.isEnabledFor(_DEBUG)
-
-
-def _plan_of(link: LinkSettings, state: LinkState) -> NodePlan:
-    plan = state._plan
-    if plan is None or plan.inlets is not link.inlets or plan.outlets is not link.outlets:
-        plan = state.plan(link)
-    return plan
 
 
 def scheduled_transfer(link: LinkSettings, runtime: Runtime, state: LinkState,
@@ -56,7 +49,7 @@ def scheduled_transfer(link: LinkSettings, runtime: Runtime, state: LinkState,
     costs when thousands fall due at once. Its :class:`Update` is then made with its task.
     """
     if quiet:
-        plan = _plan_of(link, state)
+        plan = state.plan(link)
         if plan.stage is None and plain.short_cut(link, plan) == "async":
             update = Update(plan.tags, next(state.counter))
             return plain.deliver_pair(link, plan.inlets[0], plan.outlets[0], update, on_error, slot)
@@ -81,7 +74,7 @@ async def run_transfer(link: LinkSettings, runtime: Runtime, pull: bool = True,
     # The hot path of a planner with thousands of links due at once: kept lean.
     if state is None:
         state = state_of(link)
-    plan = _plan_of(link, state)
+    plan = state.plan(link)
     update = Update(plan.tags, next(state.counter))
     notify = None if quiet else observers.current()
     timed = notify is not None or on_error is None  # are stats wanted?
