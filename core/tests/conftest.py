@@ -1,20 +1,14 @@
 """Fixtures for core's unit tests (``run_planner`` and ``wait_until`` come from databay's
-own pytest plugin, :mod:`databay.testing.pytest_plugin`).
-
-Node classes several test files use are fixtures too (``Numbers``, ``Collect``): test
-modules cannot import one another (``--import-mode=importlib``).
-"""
+own pytest plugin, :mod:`databay.testing.pytest_plugin`)."""
 
 from __future__ import annotations
 
 import itertools
 import textwrap
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from databay import Inlet, Outlet
 from databay.plugins import reset_plugin_manager
 
 
@@ -64,47 +58,3 @@ def helper_module(tmp_path) -> Callable[[str], str]:
         return name
 
     return write
-
-
-class Numbers(Inlet):
-    """0, 1, 2... ``step`` of them at each pull; its state (kept by a stage) is the next number."""
-
-    def __init__(self, step: int = 5):
-        super().__init__()
-        self.next, self.step = 0, step
-
-    def pull(self, update):
-        numbers = list(range(self.next, self.next + self.step))
-        self.next += self.step
-        return numbers
-
-    def get_state(self):
-        return {"next": self.next}
-
-    def set_state(self, state):
-        self.next = state["next"]
-
-
-class Collect(Outlet):
-    """Keeps the payloads it receives (from any thread), in ``payloads``."""
-
-    def __init__(self):
-        super().__init__()
-        self.payloads: list = []
-        self.lock = threading.Lock()
-
-    def push(self, records, update):
-        with self.lock:
-            self.payloads.extend(record.payload for record in records)
-
-
-@pytest.fixture(name="Numbers")
-def numbers_class() -> type[Numbers]:
-    """The class of a stateful inlet of consecutive numbers."""
-    return Numbers
-
-
-@pytest.fixture(name="Collect")
-def collect_class() -> type[Collect]:
-    """The class of an outlet that keeps the payloads it receives."""
-    return Collect

@@ -47,7 +47,7 @@ def test_free_port_is_free_and_bindable():
         sock.bind(("127.0.0.1", port))
 
 
-def test_start_waits_until_the_server_accepts_connections(tmp_path):
+def test_start_waits_until_the_server_accepts_connections():
     port = free_port()
     with tcp_server(port, 0.5) as server:
         assert server.running and accepts_connections("127.0.0.1", port)
@@ -58,7 +58,7 @@ def test_start_waits_until_the_server_accepts_connections(tmp_path):
     assert not accepts_connections("127.0.0.1", port)
 
 
-def test_a_ready_check_of_its_own_is_waited_for(tmp_path):
+def test_a_ready_check_of_its_own_is_waited_for():
     port = free_port()
     checks = []
 
@@ -91,7 +91,7 @@ def test_the_stop_signal_reaches_the_server(tmp_path):
     assert (tmp_path / "ended").read_text() == "SIGINT"
 
 
-def test_a_server_that_ignores_the_stop_signal_is_killed(tmp_path):
+def test_a_server_that_ignores_the_stop_signal_is_killed():
     port = free_port()
     server = tcp_server(port, 0.0, "stubborn", stop_timeout=0.5)
     server.start()
@@ -117,7 +117,7 @@ def test_a_server_never_ready_is_stopped_after_the_startup_timeout():
     assert not server.running and not accepts_connections("127.0.0.1", port)
 
 
-def test_the_server_ends_when_the_process_that_started_it_is_killed(tmp_path):
+def test_the_server_ends_when_the_process_that_started_it_is_killed(tmp_path, wait_until):
     """SIGKILL leaves no chance to stop servers: the supervisor stops them."""
     port = free_port()
     parent = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
@@ -134,10 +134,8 @@ def test_the_server_ends_when_the_process_that_started_it_is_killed(tmp_path):
     finally:
         parent.kill()
         parent.wait()
-    deadline = time.monotonic() + 10
-    while accepts_connections("127.0.0.1", port) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not accepts_connections("127.0.0.1", port), "the server outlived the process that started it"
+    assert wait_until(lambda: not accepts_connections("127.0.0.1", port), 10, every=0.05), (
+        "the server outlived the process that started it")
     assert (tmp_path / "ended").read_text() == "SIGTERM"
 
 

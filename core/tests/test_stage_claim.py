@@ -6,6 +6,12 @@ from __future__ import annotations
 from databay import Link
 from databay.stage import SqliteStage
 from databay.support.buffers import Buffer
+from databay.testing import CollectingOutlet, SequenceInlet
+
+
+def numbers(per_pull: int = 3) -> SequenceInlet:
+    """0, 1, 2... ``per_pull`` of them at each pull; its position (kept by a stage) is the next number."""
+    return SequenceInlet(per_pull, payload=int, keeps_state=True)
 
 
 class TurnTakingStage(SqliteStage):
@@ -20,10 +26,10 @@ class TurnTakingStage(SqliteStage):
         return taken
 
 
-def test_a_link_takes_the_positions_another_process_committed(tmp_path, Numbers, Collect):
+def test_a_link_takes_the_positions_another_process_committed(tmp_path):
     path = tmp_path / "turns.stage"
-    ours, theirs = Numbers(step=3), Numbers(step=3)
-    ours_out, theirs_out = Collect(), Collect()
+    ours, theirs = numbers(), numbers()
+    ours_out, theirs_out = CollectingOutlet(), CollectingOutlet()
     ours_stage, theirs_stage = TurnTakingStage(path), TurnTakingStage(path)
     link = Link(ours, ours_out, 1, tags="turns", stage=ours_stage)
     other = Link(theirs, theirs_out, 1, tags="turns", stage=theirs_stage)
@@ -40,9 +46,9 @@ def test_a_link_takes_the_positions_another_process_committed(tmp_path, Numbers,
     assert ours_stage.claims >= 2            # asked at every transfer
 
 
-def test_without_a_turn_taken_nothing_is_restored(tmp_path, Numbers, Collect):
+def test_without_a_turn_taken_nothing_is_restored(tmp_path):
     stage = TurnTakingStage(tmp_path / "alone.stage")
-    inlet, outlet = Numbers(step=3), Collect()
+    inlet, outlet = numbers(), CollectingOutlet()
     link = Link(inlet, outlet, 1, stage=stage)
     link.transfer()
     inlet.next = 30                          # the inlet moved on by itself: kept
@@ -50,12 +56,12 @@ def test_without_a_turn_taken_nothing_is_restored(tmp_path, Numbers, Collect):
     assert outlet.payloads == [0, 1, 2, 30, 31, 32]
 
 
-def test_a_link_buffer_is_refilled_from_the_intake_after_a_turn(tmp_path, Numbers, Collect):
+def test_a_link_buffer_is_refilled_from_the_intake_after_a_turn(tmp_path):
     path = tmp_path / "buffered.stage"
     buffer = Buffer(count_threshold=4)
     stage = TurnTakingStage(path)
-    outlet = Collect()
-    link = Link(Numbers(step=2), outlet, 1, stage=stage, processors=[buffer])
+    outlet = CollectingOutlet()
+    link = Link(numbers(2), outlet, 1, stage=stage, processors=[buffer])
     link.transfer()                          # the buffer holds 0, 1 (also in the intake)
     assert buffer.held() and outlet.payloads == []
     stage.taken = True
@@ -65,7 +71,7 @@ def test_a_link_buffer_is_refilled_from_the_intake_after_a_turn(tmp_path, Number
     assert outlet.payloads == [0, 1, 2, 3, 4, 5]
 
 
-def test_the_sqlite_stage_is_never_asked(tmp_path, Numbers, Collect):
-    link = Link(Numbers(step=3), Collect(), 1, stage=SqliteStage(tmp_path / "plain.stage"))
+def test_the_sqlite_stage_is_never_asked(tmp_path):
+    link = Link(numbers(), CollectingOutlet(), 1, stage=SqliteStage(tmp_path / "plain.stage"))
     link.transfer()
     assert SqliteStage.claim(link.stage) is False

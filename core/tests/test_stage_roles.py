@@ -13,12 +13,18 @@ from databay.outlets.null_outlet import NullOutlet
 from databay.pipeline import PipelineError
 from databay.planners import SchedulePlanner
 from databay.stage import SqliteStage
+from databay.testing import CollectingOutlet, SequenceInlet
 
 
-def test_fill_then_drain_by_hand(tmp_path, Numbers, Collect):
+def numbers(per_pull: int = 5) -> SequenceInlet:
+    """0, 1, 2... ``per_pull`` of them at each pull; its position (kept by a stage) is the next number."""
+    return SequenceInlet(per_pull, payload=int, keeps_state=True)
+
+
+def test_fill_then_drain_by_hand(tmp_path):
     path = tmp_path / "orders.stage"
-    inlet, outlet = Numbers(), Collect()
-    fill = Link(inlet, [], 1, tags="in", stage=path, stage_role="fill", stage_outlets=["Collect"])
+    inlet, outlet = numbers(), CollectingOutlet()
+    fill = Link(inlet, [], 1, tags="in", stage=path, stage_role="fill", stage_outlets=["CollectingOutlet"])
     drain = Link([], outlet, 1, tags="out", stage=path, stage_role="drain")
     fill.transfer()
     stats = fill.transfer()
@@ -35,10 +41,10 @@ def test_fill_then_drain_by_hand(tmp_path, Numbers, Collect):
     assert outlet.payloads == list(range(15))
 
 
-def test_a_shared_stage_object_works_too(tmp_path, Numbers, Collect):
+def test_a_shared_stage_object_works_too(tmp_path):
     stage = SqliteStage(tmp_path / "shared.stage")
-    outlet = Collect()
-    fill = Link(Numbers(), [], 1, stage=stage, stage_role="fill", stage_outlets=["Collect"])
+    outlet = CollectingOutlet()
+    fill = Link(numbers(), [], 1, stage=stage, stage_role="fill", stage_outlets=["CollectingOutlet"])
     drain = Link([], outlet, 1, stage=stage, stage_role="drain")
     fill.transfer()
     drain.transfer()
@@ -47,21 +53,21 @@ def test_a_shared_stage_object_works_too(tmp_path, Numbers, Collect):
     assert outlet.payloads == list(range(10))
 
 
-def test_positions_survive_a_restart_of_the_filling_link(tmp_path, Numbers, Collect):
+def test_positions_survive_a_restart_of_the_filling_link(tmp_path):
     path = tmp_path / "restart.stage"
-    outlet = Collect()
-    Link(Numbers(), [], 1, stage=path, stage_role="fill", stage_outlets=["Collect"]).transfer()
-    fill = Link(Numbers(), [], 1, stage=path, stage_role="fill", stage_outlets=["Collect"])  # a new process
+    outlet = CollectingOutlet()
+    Link(numbers(), [], 1, stage=path, stage_role="fill", stage_outlets=["CollectingOutlet"]).transfer()
+    fill = Link(numbers(), [], 1, stage=path, stage_role="fill", stage_outlets=["CollectingOutlet"])  # a new process
     fill.transfer()
     fill.on_shutdown()
     Link([], outlet, 1, stage=path, stage_role="drain").transfer()
     assert outlet.payloads == list(range(10))
 
 
-def test_each_on_its_own_schedule_in_one_planner(tmp_path, Numbers, Collect):
+def test_each_on_its_own_schedule_in_one_planner(tmp_path):
     path = tmp_path / "planned.stage"
-    inlet, outlet = Numbers(step=3), Collect()
-    fill = Link(inlet, [], 0.02, tags="in", stage=path, stage_role="fill", stage_outlets=["Collect"])
+    inlet, outlet = numbers(3), CollectingOutlet()
+    fill = Link(inlet, [], 0.02, tags="in", stage=path, stage_role="fill", stage_outlets=["CollectingOutlet"])
     drain = Link([], outlet, 0.15, tags="out", stage=path, stage_role="drain")
     planner = SchedulePlanner([fill, drain])
     threading.Timer(0.8, planner.shutdown).start()
@@ -72,23 +78,18 @@ def test_each_on_its_own_schedule_in_one_planner(tmp_path, Numbers, Collect):
     assert outlet.payloads == list(range(committed))
 
 
-def test_several_outlets_acknowledge_each_their_own(tmp_path, Numbers, Collect):
+def test_several_outlets_acknowledge_each_their_own(tmp_path):
     path = tmp_path / "two.stage"
 
-    class Failing(Collect):
-        fail = True
+    class Failing(CollectingOutlet):
+        pass
 
-        def push(self, records, update):
-            if self.fail:
-                raise ConnectionError("down")
-            super().push(records, update)
-
-    good, bad = Collect(), Failing()
-    fill = Link(Numbers(), [], 1, stage=path, stage_role="fill", stage_outlets=["Collect", "Failing"])
+    good, bad = CollectingOutlet(), Failing(failures=1)
+    fill = Link(numbers(), [], 1, stage=path, stage_role="fill", stage_outlets=["CollectingOutlet", "Failing"])
     drain = Link([], [good, bad], 1, stage=path, stage_role="drain", ignore_exceptions=True)
     fill.transfer()
     drain.transfer()
-    bad.fail = False
+    assert (good.payloads, bad.payloads, bad.failures) == (list(range(5)), [], 0)
     drain.transfer()
     assert good.payloads == bad.payloads == list(range(5))
 

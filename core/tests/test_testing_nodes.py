@@ -29,6 +29,15 @@ def test_sequence_inlet_counts_on_and_a_new_one_starts_again():
     assert inlet.get_state() is None, "no state in a stage: a restart counts from 0"
 
 
+def test_sequence_inlet_keeps_its_position_as_state_when_told():
+    inlet = SequenceInlet(2, keeps_state=True)
+    inlet.pull(None)
+    assert inlet.get_state() == {"next": 2}
+    restarted = SequenceInlet(2, keeps_state=True)
+    restarted.set_state(inlet.get_state())
+    assert restarted.pull(None) == [{"n": 2}, {"n": 3}]
+
+
 def test_growing_inlet_takes_what_is_new_and_keeps_its_position_as_state():
     inlet = GrowingInlet("k")
     producer = threading.Thread(target=inlet.produce)

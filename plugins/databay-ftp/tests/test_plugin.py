@@ -4,6 +4,7 @@ components nor paramiko, and FTP alone never imports paramiko."""
 from __future__ import annotations
 
 import json
+import pkgutil
 import subprocess
 import sys
 
@@ -14,8 +15,8 @@ from databay.testing import PluginTester
 class TestPlugin(PluginTester):
     distribution = "databay-ftp"
     components = {"inlet": {"ftp": "databay_ftp.inlet:FtpInlet"}, "outlet": {"ftp": "databay_ftp.outlet:FtpOutlet"}}
-    watch = ["paramiko", "ftplib", "databay_ftp.inlet", "databay_ftp.outlet", "databay_ftp.connection",
-             "databay_ftp.ftp_session", "databay_ftp.sftp_session"]
+    watch = ["paramiko", "ftplib", *(f"databay_ftp.{module.name}" for module in pkgutil.iter_modules(databay_ftp.__path__)
+                                    if module.name != "plugin")]  # every module of the package but its hooks
 
 
 def run(code: str) -> dict:

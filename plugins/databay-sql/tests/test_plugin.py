@@ -3,6 +3,8 @@ plugins imports no SQLAlchemy)."""
 
 from __future__ import annotations
 
+import pkgutil
+
 import databay_sql
 from databay.testing import PluginTester
 
@@ -10,7 +12,8 @@ from databay.testing import PluginTester
 class TestPlugin(PluginTester):
     distribution = "databay-sql"
     components = {"inlet": {"sql": "databay_sql.inlet:SqlInlet"}, "outlet": {"sql": "databay_sql.outlet:SqlOutlet"}}
-    watch = ["sqlalchemy", "databay_sql.inlet", "databay_sql.outlet", "databay_sql.database"]
+    watch = ["sqlalchemy", *(f"databay_sql.{module.name}" for module in pkgutil.iter_modules(databay_sql.__path__)
+                             if module.name != "plugin")]  # every module of the package but its hooks
 
 
 def test_the_package_exports_the_components() -> None:

@@ -24,6 +24,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from databay.testing._contract import wait_until
+
 __all__ = ["Kills", "kill_at_random_moments"]
 
 
@@ -96,9 +98,4 @@ def _is_ready(process: subprocess.Popen[str], ready: str | Callable[[], bool], t
         with selectors.DefaultSelector() as selector:
             selector.register(process.stdout, selectors.EVENT_READ)
             return bool(selector.select(timeout)) and process.stdout.readline().strip() == ready
-    deadline = time.monotonic() + timeout
-    while not ready():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
+    return wait_until(ready, timeout, every=0.01)

@@ -39,23 +39,33 @@ __all__ = ["CollectingOutlet", "GrowingInlet", "LosesTheAnswer", "PushAttempt", 
 
 class SequenceInlet(Inlet):
     """Pulls the next ``per_pull`` whole numbers at each pull, from 0: ``{"n": 0}``,
-    ``{"n": 1}``... (or ``payload(n)``). It keeps no state in a stage: a new one counts from 0
-    again, as a restarted process would.
+    ``{"n": 1}``... (or ``payload(n)``). By default it keeps no state in a stage: a new one
+    counts from 0 again, as a restarted process would.
 
     :param per_pull: How many numbers each pull gives.
     :param payload: The payload of number ``n`` (default: ``{"n": n}``).
+    :param keeps_state: Keep its position as its state (``{"next": n}``), committed with its
+        records on a staged link: a new one on the same stage goes on where the last stopped.
     """
 
-    def __init__(self, per_pull: int = 3, payload: Callable[[int], Any] | None = None, **kwargs: Any):
+    def __init__(self, per_pull: int = 3, payload: Callable[[int], Any] | None = None, *, keeps_state: bool = False,
+                 **kwargs: Any):
         super().__init__(**kwargs)
         self.per_pull = per_pull
         self.payload = payload or (lambda n: {"n": n})
+        self.keeps_state = keeps_state
         self.next = 0
         """The number the next pull starts at."""
 
     def pull(self, update: Update) -> list[Any]:
         start, self.next = self.next, self.next + self.per_pull
         return [self.payload(n) for n in range(start, self.next)]
+
+    def get_state(self) -> dict[str, int] | None:
+        return {"next": self.next} if self.keeps_state else None
+
+    def set_state(self, state: dict[str, int]) -> None:
+        self.next = state["next"]
 
 
 class GrowingInlet(Inlet):

@@ -33,6 +33,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from databay.testing._contract import wait_until
+
 __all__ = ["ServerProcess", "accepts_connections", "free_port"]
 
 _SUPERVISOR = Path(__file__).with_name("_supervise.py")
@@ -151,9 +153,7 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)  # the supervisor, the server and its children
                 process.wait(10)
-        deadline = time.monotonic() + 10
-        while accepts_connections(self.host, self.port) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: not accepts_connections(self.host, self.port), 10, every=0.02)
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None

@@ -22,7 +22,7 @@ import sys
 import time
 from collections.abc import Iterator
 
-from databay.testing import ServerProcess, free_port
+from databay.testing import ServerProcess, accepts_connections, free_port
 
 __all__ = ["TEST_URI_VARIABLE", "NxServer", "external_test_uri", "free_port", "running_server", "server_for_tests",
            "wait_until_ready"]
@@ -69,7 +69,7 @@ class NxServer:
         # It runs in a temporary folder (ServerProcess.folder), with its pid and log files.
         command = [self.python, "-m", "nx_27017.nx_27017", "--db", self.db_path or "memory", "--host", self.host,
                    "--port", str(self.port), "--pid-file", "server.pid", "--log-file", "server.log"]
-        self._process = ServerProcess(command, port=self.port, host=host, name="nx-27017",
+        self._process = ServerProcess(command, port=self.port, host=host, name="nx-27017", ready=self._answers_ping,
                                       startup_timeout=startup_timeout)
 
     @property
@@ -83,14 +83,23 @@ class NxServer:
         return self._process.running
 
     def start(self) -> str:
-        """Start the server and wait until it answers; returns :attr:`uri`.
+        """Start the server and wait until it answers ``ping``; returns :attr:`uri`.
 
-        :raises RuntimeError: nx-27017 exited (e.g. not installed, port taken), with its output.
+        :raises RuntimeError: nx-27017 exited (e.g. not installed, port taken) or did not
+            answer in time (it is stopped then), with its output.
         """
-        if not self.running:
-            self._process.start()
-            wait_until_ready(self.uri, self.startup_timeout)
+        self._process.start()
         return self.uri
+
+    def _answers_ping(self) -> bool:
+        """Whether the server answers ``ping`` now (it accepts connections before it does)."""
+        if not accepts_connections(self.host, self.port):
+            return False
+        try:
+            wait_until_ready(self.uri, timeout=0)  # one ping
+        except TimeoutError:
+            return False
+        return True
 
     def stop(self) -> None:
         """Stop the server (in-memory data is lost; ``db_path`` is kept) and remove its other files."""
