@@ -148,7 +148,7 @@ def _export_format(export: str | None, file_format: str | None) -> str:
 def _staged_link(link_spec: Any) -> _StagedLink:
     from databay.pipeline import ComponentSpec
     from databay.stage import SqliteStage
-    from databay.staged_transfer import numbered
+    from databay.stage.naming import numbered
 
     value = link_spec.arguments["stage"]
     if isinstance(value, ComponentSpec):

@@ -48,6 +48,7 @@ from databay.retry import Attempts
 from databay.run import steps
 from databay.run.steps import inlet_failure, outlet_failure, report_failure
 from databay.stage.base import Stage
+from databay.stage.naming import node_keys
 
 if TYPE_CHECKING:
     from databay.link_settings import LinkSettings
@@ -57,25 +58,6 @@ if TYPE_CHECKING:
     from databay.update import Update
 
 _LOGGER = logging.getLogger("databay.Link")
-
-
-def node_keys(nodes: list) -> list[str]:
-    """How a stage names a link's inlets or outlets: see :func:`numbered`."""
-    return numbered([type(node).__name__ for node in nodes])
-
-
-def numbered(class_names: list[str]) -> list[str]:
-    """Class names, with ``#2``, ``#3``... for the repeats of a class.
-
-    ``[CsvOutlet, MongoOutlet, CsvOutlet]`` -> ``['CsvOutlet', 'MongoOutlet', 'CsvOutlet#2']``:
-    stable when outlets of other classes are added or removed.
-    """
-    seen: dict[str, int] = {}
-    keys = []
-    for name in class_names:
-        count = seen[name] = seen.get(name, 0) + 1
-        keys.append(name if count == 1 else f"{name}#{count}")
-    return keys
 
 
 class _Intake:

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from databay.pipeline import ComponentSpec, PipelineSpec
 from databay.printable import printable_line
-from databay.stage import SqliteStage, Stage, StageError
+from databay.stage import SqliteStage, Stage, StageError, outlet_keys
 from databay.stage.export import COLUMNS, batches_once, csv_cells, jsonl_line, record_rows
 
 T = TypeVar("T")
@@ -63,18 +63,9 @@ def staged_links(spec: PipelineSpec) -> list[StagedLink]:
 
 
 def stage_outlet_keys(link: Any) -> list[str]:
-    """The names a running link's stage gives the outlets it holds batches for: a fill
-    link's ``stage_outlets``, else its outlets' class names, ``#2``, ``#3``... for the
-    repeats of a class (as docs/reliability.md describes them)."""
-    if getattr(link, "stage_role", "both") == "fill":
-        return [printable_line(key) for key in link.stage_outlets]
-    seen: dict[str, int] = {}
-    keys = []
-    for outlet in link.outlets:
-        name = type(outlet).__name__
-        count = seen[name] = seen.get(name, 0) + 1
-        keys.append(printable_line(name if count == 1 else f"{name}#{count}"))
-    return keys
+    """The names a running link's stage gives the outlets it holds batches for
+    (:func:`databay.stage.outlet_keys`), escaped for showing."""
+    return [printable_line(key) for key in outlet_keys(link)]
 
 
 def _maker(value: Any) -> Callable[[], Stage]:
