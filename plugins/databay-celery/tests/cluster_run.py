@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,34 @@ import redis
 
 HERE = Path(__file__).parent
 DATABAY = shutil.which("databay", path=str(Path(sys.executable).parent)) or "databay"
+
+PLANNER = """
+[planner]
+use = "celery"
+broker = "${{REDIS_URL}}"
+name = "{name}"
+lease_seconds = 2
+leader_seconds = 2
+poll_seconds = 0.3
+visibility_timeout = 4
+inflight_seconds = {inflight_seconds}
+"""
+
+
+def celery_pipeline(name: str, links: str, inflight_seconds: float = 10) -> str:
+    """The text of a pipeline of ``links`` (TOML) under the celery planner ``name``, with short
+    leases and timeouts so that a takeover or a redelivery shows within seconds."""
+    return PLANNER.format(name=name, inflight_seconds=inflight_seconds) + links
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 60.0) -> bool:
+    """Poll ``condition`` every 0.1 s until it is true (then ``True``) or ``timeout`` seconds pass."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 class Cluster:

@@ -10,29 +10,20 @@ import sys
 import time
 
 import pytest
-from cluster_run import Cluster, Events
+from cluster_run import Cluster, Events, celery_pipeline, wait_for
 from databay_celery.cluster import SENT
 
-PIPELINE = """
-[planner]
-use = "celery"
-broker = "${{REDIS_URL}}"
-name = "{name}"
-lease_seconds = 2
-leader_seconds = 2
-poll_seconds = 0.3
-visibility_timeout = 4
-inflight_seconds = {inflight}
-
-{links}
-"""
 INFLIGHT_SECONDS = 10
 
-MARKED = """
+
+def marked_link(path, tag: str = "marked", seconds: float = 0, **schedule: str) -> str:
+    """A link of random numbers into a ``parts:Marker`` writing to ``path`` (each push ``seconds``
+    long), due by ``schedule``: ``interval="500ms"``, or ``schedule=...``/``cron=...`` with a ``timezone``."""
+    due = "".join(f'{key} = "{value}"\n' for key, value in schedule.items())
+    return f"""
 [[links]]
-tags = ["marked{index}"]
-interval = "{interval}"
-inlets = [{{ use = "random_int" }}]
+tags = ["{tag}"]
+{due}inlets = [{{ use = "random_int" }}]
 outlets = [{{ use = "parts:Marker", path = "{path}", seconds = {seconds} }}]
 """
 
@@ -46,7 +37,7 @@ def cluster_factory(tmp_path, redis_url, namespace):
     made: list[Cluster] = []
 
     def make(links: str, inflight: float = INFLIGHT_SECONDS) -> Cluster:
-        cluster = Cluster(tmp_path, PIPELINE.format(name=namespace, links=links, inflight=inflight), redis_url, namespace)
+        cluster = Cluster(tmp_path, celery_pipeline(namespace, links, inflight), redis_url, namespace)
         made.append(cluster)
         return cluster
 
@@ -57,7 +48,7 @@ def cluster_factory(tmp_path, redis_url, namespace):
 
 def test_slots_go_out_once_and_a_standby_takes_over(cluster_factory, tmp_path, redis_url):
     out = tmp_path / "marks.jsonl"
-    cluster = cluster_factory(MARKED.format(index=0, interval="500ms", path=out, seconds=0))
+    cluster = cluster_factory(marked_link(out, interval="500ms"))
     with Events(redis_url) as events:
         for _ in range(2):
             cluster.start_worker()
@@ -101,7 +92,7 @@ def test_a_slot_recorded_but_never_sent_idles_its_link_until_inflight_seconds(cl
     from databay_celery.cluster import Coordinator
 
     inflight = 5
-    cluster = cluster_factory(MARKED.format(index=0, interval="500ms", path="/dev/null", seconds=0), inflight=inflight)
+    cluster = cluster_factory(marked_link("/dev/null", interval="500ms"), inflight=inflight)
     monkeypatch.setenv("REDIS_URL", redis_url)
     pipeline = load_pipeline(cluster.pipeline)
     [link] = pipeline.links
@@ -130,7 +121,7 @@ def test_a_slot_recorded_but_never_sent_idles_its_link_until_inflight_seconds(cl
 
 
 def test_celery_remote_control_sees_the_workers(cluster_factory, redis_url):
-    cluster = cluster_factory(MARKED.format(index=0, interval="1s", path="/dev/null", seconds=0))
+    cluster = cluster_factory(marked_link("/dev/null", interval="1s"))
     cluster.start_worker(concurrency=2)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -148,19 +139,15 @@ def test_celery_remote_control_sees_the_workers(cluster_factory, redis_url):
 
 def test_a_transfer_interrupted_by_sigkill_runs_again(cluster_factory, tmp_path):
     out = tmp_path / "marks.jsonl"
-    cluster = cluster_factory(MARKED.format(index=0, interval="1h", path=out, seconds=2))
+    cluster = cluster_factory(marked_link(out, seconds=2, interval="1h"))
     workers = [cluster.start_worker(), cluster.start_worker()]
     cluster.start_scheduler()
-    deadline = time.monotonic() + 60
-    while not marks(out) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: marks(out))
     (started,) = marks(out)
     (victim,) = [w for w in workers if w.pid == started["pid"]]
     cluster.kill(victim)
     killed = time.monotonic()
-    deadline = killed + 30
-    while time.monotonic() < deadline and not any(m["event"] == "end" for m in marks(out)):
-        time.sleep(0.1)
+    wait_for(lambda: any(m["event"] == "end" for m in marks(out)), timeout=30)
     ends = [m for m in marks(out) if m["event"] == "end"]
     assert ends, f"the interrupted transfer did not run again:\n{cluster.logs()}"
     assert ends[0]["pid"] != victim.pid
@@ -230,20 +217,11 @@ outlets = [{{ use = "parts:Broken" }}]
 
 def test_calendar_links_run_on_their_calendar_times(cluster_factory, tmp_path, redis_url):
     out = tmp_path / "marks.jsonl"
-    cluster = cluster_factory(f"""
-[[links]]
-tags = ["ticks"]
-schedule = "every 2 seconds"
-timezone = "Asia/Kolkata"
-inlets = [{{ use = "random_int" }}]
-outlets = [{{ use = "parts:Marker", path = "{out}" }}]
-""")
+    cluster = cluster_factory(marked_link(out, "ticks", schedule="every 2 seconds", timezone="Asia/Kolkata"))
     with Events(redis_url) as events:
         cluster.start_worker()
         cluster.start_scheduler()
-        deadline = time.monotonic() + 60
-        while len(marks(out)) < 8 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_for(lambda: len(marks(out)) >= 8)
         slots = sorted(due for _, due in events.received_slots().values())
     assert len(slots) >= 4, cluster.logs()
     calendar = slots[1:]  # the first: the immediate transfer as the scheduler started
@@ -255,20 +233,11 @@ outlets = [{{ use = "parts:Marker", path = "{out}" }}]
 def test_cron_links_run_on_the_workers(cluster_factory, tmp_path, redis_url):
     pytest.importorskip("databay_aps", reason="cron schedules with the celery planner need databay-aps")
     out = tmp_path / "marks.jsonl"
-    cluster = cluster_factory(f"""
-[[links]]
-tags = ["yearly"]
-cron = "0 0 1 1 *"
-timezone = "Europe/Amsterdam"
-inlets = [{{ use = "random_int" }}]
-outlets = [{{ use = "parts:Marker", path = "{out}" }}]
-""")
+    cluster = cluster_factory(marked_link(out, "yearly", cron="0 0 1 1 *", timezone="Europe/Amsterdam"))
     with Events(redis_url) as events:
         worker = cluster.start_worker()
         cluster.start_scheduler()
-        deadline = time.monotonic() + 60
-        while not any(m["event"] == "end" for m in marks(out)) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_for(lambda: any(m["event"] == "end" for m in marks(out)))
         time.sleep(1)
         slots = list(events.received_slots().values())
     cluster.stop()

@@ -15,23 +15,13 @@ import random
 import sqlite3
 import time
 
-from cluster_run import Cluster
+from cluster_run import Cluster, celery_pipeline
 
 SCALE = int(os.environ.get("DATABAY_CELERY_CRASH_SCALE", "1"))
 WORKER_KILLS, SCHEDULER_KILLS = 20 * SCALE, 5 * SCALE
 RATE = 100  # records a second
 
-PIPELINE = """
-[planner]
-use = "celery"
-broker = "${{REDIS_URL}}"
-name = "{name}"
-lease_seconds = 2
-leader_seconds = 2
-poll_seconds = 0.3
-visibility_timeout = 4
-inflight_seconds = 10
-
+LINKS = """
 [[links]]
 tags = ["seq"]
 interval = "200ms"
@@ -51,8 +41,8 @@ def test_nothing_lost_when_workers_and_schedulers_are_killed(tmp_path, redis_url
     seconds = len(kills) * 2.0 + 4
     total = int(seconds * RATE)
     lines, db = tmp_path / "lines.jsonl", tmp_path / "set.sqlite"
-    text = PIPELINE.format(name=namespace, start=time.time() + 3, rate=RATE, total=total, lines=lines, db=db)
-    cluster = Cluster(tmp_path, text, redis_url, namespace)
+    links = LINKS.format(name=namespace, start=time.time() + 3, rate=RATE, total=total, lines=lines, db=db)
+    cluster = Cluster(tmp_path, celery_pipeline(namespace, links), redis_url, namespace)
     try:
         workers = [cluster.start_worker() for _ in range(3)]
         schedulers = [cluster.start_scheduler() for _ in range(2)]

@@ -7,17 +7,9 @@ import json
 import subprocess
 import time
 
-from cluster_run import DATABAY, Cluster
+from cluster_run import DATABAY, Cluster, celery_pipeline
 
-PIPELINE = """
-[planner]
-use = "celery"
-broker = "${{REDIS_URL}}"
-name = "{name}"
-lease_seconds = 2
-visibility_timeout = 4
-inflight_seconds = 10
-
+LINKS = """
 [[links]]
 tags = ["fill"]
 interval = "150ms"
@@ -38,8 +30,8 @@ outlets = [{{ use = "parts:JsonLines", path = "{lines}" }}]
 def test_a_link_fills_and_another_drains_on_other_workers(tmp_path, redis_url, namespace):
     lines = tmp_path / "lines.jsonl"
     total = 600
-    text = PIPELINE.format(name=namespace, start=time.time() + 2, total=total, lines=lines)
-    cluster = Cluster(tmp_path, text, redis_url, namespace)
+    links = LINKS.format(name=namespace, start=time.time() + 2, total=total, lines=lines)
+    cluster = Cluster(tmp_path, celery_pipeline(namespace, links), redis_url, namespace)
     try:
         for _ in range(2):
             cluster.start_worker()
