@@ -9,7 +9,7 @@ import posixpath
 import pytest
 from databay.testing import InletTester, OutletTester
 from databay_ftp import FtpInlet, FtpOutlet
-from databay_ftp.testing import free_port
+from databay_ftp.testing import SCHEMES, free_port
 
 from .conftest import Remote
 
@@ -76,25 +76,10 @@ class InletContract(InletTester):
         return FtpInlet(posixpath.join(self.remote.url, "missing"), **self.remote.components_kwargs())
 
 
-class TestFtpOutlet(OutletContract):
-    scheme = "ftp"
+def on_scheme(contract: type, scheme: str) -> type:
+    """``contract`` run on the server of ``scheme``: a test class of its own."""
+    return type(f"Test{scheme.capitalize()}{contract.__name__.removesuffix('Contract')}", (contract,), {"scheme": scheme})
 
 
-class TestFtpsOutlet(OutletContract):
-    scheme = "ftps"
-
-
-class TestSftpOutlet(OutletContract):
-    scheme = "sftp"
-
-
-class TestFtpInlet(InletContract):
-    scheme = "ftp"
-
-
-class TestFtpsInlet(InletContract):
-    scheme = "ftps"
-
-
-class TestSftpInlet(InletContract):
-    scheme = "sftp"
+TestFtpOutlet, TestFtpsOutlet, TestSftpOutlet = (on_scheme(OutletContract, scheme) for scheme in SCHEMES)
+TestFtpInlet, TestFtpsInlet, TestSftpInlet = (on_scheme(InletContract, scheme) for scheme in SCHEMES)

@@ -16,9 +16,27 @@ def contract_tables(db) -> None:
                     sa.Column("name", sa.String(20)), sa.Column("value", sa.Float))
 
 
-class SqlOutletContract(OutletTester):
-    __test__ = False
+class OnDatabase:
+    """Puts the database of the fixture named ``database`` in ``self.db``, prepared by
+    :meth:`prepare`, before each test."""
+
+    database: str
     db = None
+
+    @pytest.fixture(autouse=True)
+    def _database(self, request) -> None:
+        self.db = request.getfixturevalue(self.database)
+        self.prepare(self.db)
+
+    def prepare(self, db) -> None:
+        raise NotImplementedError
+
+
+class SqlOutletContract(OnDatabase, OutletTester):
+    __test__ = False
+
+    def prepare(self, db) -> None:
+        contract_tables(db)
 
     def get_outlet(self):
         return [SqlOutlet(self.db.url, "contract"), SqlOutlet(self.db.url, "contract_keyed", "upsert", "id")]
@@ -30,28 +48,21 @@ class SqlOutletContract(OutletTester):
 
 
 class TestSqliteOutletContract(SqlOutletContract):
-    @pytest.fixture(autouse=True)
-    def _database(self, sqlite_db) -> None:
-        self.db = sqlite_db
-        contract_tables(sqlite_db)
+    database = "sqlite_db"
 
     def get_failing_outlet(self):
         return SqlOutlet(f"sqlite:///{self.db.engine.url.database}.missing/x.db", "contract")
 
 
 class TestPostgresOutletContract(SqlOutletContract):
-    @pytest.fixture(autouse=True)
-    def _database(self, pg_db) -> None:
-        self.db = pg_db
-        contract_tables(pg_db)
+    database = "pg_db"
 
     def get_failing_outlet(self):
         return SqlOutlet(f"postgresql+psycopg://databay:pw@127.0.0.1:{free_port()}/x", "contract", timeout=1)
 
 
-class SqlInletContract(InletTester):
+class SqlInletContract(OnDatabase, InletTester):
     __test__ = False
-    db = None
 
     def get_inlet(self):
         return [
@@ -61,26 +72,20 @@ class SqlInletContract(InletTester):
                      cursor="seq"),
         ]
 
-    def _fill(self, db) -> None:
+    def prepare(self, db) -> None:
         db.create_table("source", sa.Column("seq", sa.Integer), sa.Column("name", sa.String(20)))
         db.insert("source", [{"seq": i, "name": f"n{i}"} for i in range(5)])
 
 
 class TestSqliteInletContract(SqlInletContract):
-    @pytest.fixture(autouse=True)
-    def _database(self, sqlite_db) -> None:
-        self.db = sqlite_db
-        self._fill(sqlite_db)
+    database = "sqlite_db"
 
     def get_failing_inlet(self):
         return SqlInlet(self.db.url, "no_such_table", cursor="seq")
 
 
 class TestPostgresInletContract(SqlInletContract):
-    @pytest.fixture(autouse=True)
-    def _database(self, pg_db) -> None:
-        self.db = pg_db
-        self._fill(pg_db)
+    database = "pg_db"
 
     def get_failing_inlet(self):
         return SqlInlet(f"postgresql+psycopg://databay:pw@127.0.0.1:{free_port()}/x", "source", cursor="seq",
