@@ -8,7 +8,7 @@ import time
 
 import pytest
 from databay import Link, Record, Update
-from databay.inlet import Inlet
+from databay.testing import SequenceInlet
 from databay_mongo import MongoCollectionNotFound, MongoConnectionError, MongoOperationError
 from databay_mongo.outlet import MongoOutlet
 from databay_mongo.testing import free_port
@@ -218,26 +218,16 @@ def test_logs_insert_and_written_with_the_update(mongo_uri, database, caplog) ->
     assert messages[1].startswith("link.7 written [{'a': 1, '_id': ObjectId(")
 
 
-class CountingInlet(Inlet):
-    def __init__(self) -> None:
-        super().__init__()
-        self.count = 0
-
-    def pull(self, update):
-        self.count += 1
-        return {"n": self.count}
-
-
 def test_in_a_link_with_several_collections(mongo_uri, database, db) -> None:
     outlet = MongoOutlet(database, "link", uri=mongo_uri)
-    link = Link([CountingInlet(), CountingInlet()], outlet, interval=1, tags="t")
+    link = Link([SequenceInlet(1), SequenceInlet(1)], outlet, interval=1, tags="t")
     link.on_start()
     try:
         for _ in range(3):
             assert link.transfer().records_pushed == 2
     finally:
         link.on_shutdown()
-    assert sorted(d["n"] for d in contents(db, "link")) == [1, 1, 2, 2, 3, 3]
+    assert sorted(d["n"] for d in contents(db, "link")) == [0, 0, 1, 1, 2, 2]
 
 
 def test_push_returns_true_once_written_started_or_not(mongo_uri, database, db) -> None:
