@@ -27,56 +27,46 @@ def append(path, text: str, encoding: str = "utf-8") -> None:
         f.write(text)
 
 
-def test_a_missing_file_gives_no_records_until_it_exists(tmp_path, update) -> None:
-    path = tmp_path / "later.csv"
+@pytest.mark.parametrize("before, steps", [
+    pytest.param(None, [("", []), ("", []), ("a,b\r\n1,2\r\n", [{"a": "1", "b": "2"}])],
+                 id="a missing file gives no records until it exists"),
+    pytest.param("id,name\r\n1,one\r\n", [
+        ("", [{"id": "1", "name": "one"}]),
+        ("", []),
+        ("2,two\r\n3,three\r\n", [{"id": "2", "name": "two"}, {"id": "3", "name": "three"}]),
+        ("4,four\n", [{"id": "4", "name": "four"}]),  # a plain \n line end works too
+        ("", []),
+    ], id="a growing file delivers each row once"),
+    pytest.param("a,b\r\n1,2\r\n3,", [
+        ("", [{"a": "1", "b": "2"}]),
+        ("4\r", []),  # half of the line end
+        ("\n5,6\r\n", [{"a": "3", "b": "4"}, {"a": "5", "b": "6"}]),
+    ], id="a partial last line waits for its line end"),
+    pytest.param("a,", [("", []), ("b\r\n1,2\r\n", [{"a": "1", "b": "2"}])], id="a partial header waits too"),
+    pytest.param('a,b\r\n1,"line one\r\n', [
+        ("", []),
+        ('line two"\r\n2,x\r\n', [{"a": "1", "b": "line one\r\nline two"}, {"a": "2", "b": "x"}]),
+    ], id="an open quoted field waits for its closing quote"),
+])
+def test_each_row_is_delivered_once_complete(tmp_path, update, before, steps) -> None:
+    """The file holds ``before`` (``None``: no file yet) when the inlet is made; then each step
+    appends its text and the next pull gives its rows."""
+    path = tmp_path / "data.csv"
+    if before is not None:
+        append(path, before)
     inlet = CsvInlet(path)
-    assert inlet.pull(update) == []
-    assert inlet.pull(update) == []
-    append(path, "a,b\r\n1,2\r\n")
-    assert inlet.pull(update) == [{"a": "1", "b": "2"}]
+    for text, rows in steps:
+        if text:
+            append(path, text)
+        assert inlet.pull(update) == rows
 
 
-def test_a_growing_file_delivers_each_row_once(tmp_path, update) -> None:
-    path = tmp_path / "grow.csv"
-    append(path, "id,name\r\n1,one\r\n")
-    inlet = CsvInlet(path)
-    assert inlet.pull(update) == [{"id": "1", "name": "one"}]
-    assert inlet.pull(update) == []
-    append(path, "2,two\r\n3,three\r\n")
-    assert inlet.pull(update) == [{"id": "2", "name": "two"}, {"id": "3", "name": "three"}]
-    append(path, "4,four\n")  # a plain \n line end works too
-    assert inlet.pull(update) == [{"id": "4", "name": "four"}]
-    assert inlet.pull(update) == []
-
-
-def test_a_partial_last_line_waits_for_its_line_end(tmp_path, update) -> None:
-    path = tmp_path / "partial.csv"
-    append(path, "a,b\r\n1,2\r\n3,")
-    inlet = CsvInlet(path)
-    assert inlet.pull(update) == [{"a": "1", "b": "2"}]
-    append(path, "4\r")  # half of the line end
-    assert inlet.pull(update) == []
-    append(path, "\n5,6\r\n")
-    assert inlet.pull(update) == [{"a": "3", "b": "4"}, {"a": "5", "b": "6"}]
-
-
-def test_a_partial_header_waits_too(tmp_path, update) -> None:
+def test_a_partial_header_is_not_taken_for_the_header(tmp_path, update) -> None:
     path = tmp_path / "partial.csv"
     append(path, "a,")
     inlet = CsvInlet(path)
     assert inlet.pull(update) == []
     assert inlet.position["header"] is None
-    append(path, "b\r\n1,2\r\n")
-    assert inlet.pull(update) == [{"a": "1", "b": "2"}]
-
-
-def test_an_open_quoted_field_waits_for_its_closing_quote(tmp_path, update) -> None:
-    path = tmp_path / "quoted.csv"
-    append(path, 'a,b\r\n1,"line one\r\n')
-    inlet = CsvInlet(path)
-    assert inlet.pull(update) == []
-    append(path, 'line two"\r\n2,x\r\n')
-    assert inlet.pull(update) == [{"a": "1", "b": "line one\r\nline two"}, {"a": "2", "b": "x"}]
 
 
 def test_a_truncated_file_is_read_again_from_the_top(tmp_path, update, caplog) -> None:
