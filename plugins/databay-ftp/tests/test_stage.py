@@ -23,6 +23,13 @@ def numbers_in(files: dict[str, bytes]) -> list[int]:
     return sorted(json.loads(line)["n"] for content in files.values() for line in content.splitlines())
 
 
+def transfer_once(inlet, outlet, stage, **settings) -> None:
+    """One transfer of a new link on ``stage``, then its shutdown: a process that runs once."""
+    link = Link(inlet, outlet, interval=1, stage=stage, **settings)
+    link.transfer()
+    link.on_shutdown()
+
+
 @pytest.mark.parametrize("filename", [
     "{tags}-{time}-{uuid}.{ext}",  # the default
     "{time:%Y/%m/%d}/{time:%H%M%S.%f}-{update:04d}.jsonl",  # the commit's time and transfer alone
@@ -81,11 +88,8 @@ def test_time_and_update_in_a_name_are_those_of_the_batch_commit(remote, tmp_pat
     assert [update for _, update in stamps] == ["numbers.0", "numbers.1"]
     assert list(remote.files()) == names[:1]
     # A new process: transfers are numbered from 0 again; the batches keep their names.
-    restarted = Link(SequenceInlet(), LosingFtpOutlet(remote.url, filename="{time:%Y%m%dT%H%M%S.%f}-{update}.jsonl",
-                                               losses=0, **remote.components_kwargs()),
-                     interval=1, tags="numbers", stage=stage)
-    restarted.transfer()
-    restarted.on_shutdown()
+    transfer_once(SequenceInlet(), LosingFtpOutlet(remote.url, filename="{time:%Y%m%dT%H%M%S.%f}-{update}.jsonl",
+                                                   losses=0, **remote.components_kwargs()), stage, tags="numbers")
     files = remote.files()
     assert len(files) == 3 and set(names) < set(files)
 
@@ -101,35 +105,25 @@ def test_the_inlet_position_is_committed_with_its_records(remote, tmp_path):
     stage = tmp_path / "s.stage"
     remote.write("a.jsonl", b'{"n": 1}\n')
     keep = CollectingOutlet()
-    link = Link(FtpInlet(remote.url, "*.jsonl", "jsonl", **remote.components_kwargs()), keep, interval=1,
-                stage=stage)
-    link.transfer()
-    link.on_shutdown()
+    transfer_once(FtpInlet(remote.url, "*.jsonl", "jsonl", **remote.components_kwargs()), keep, stage)
     assert list(Stage(stage).open().inlet_states()["FtpInlet"]["files"]) == ["a.jsonl"]
     remote.write("b.jsonl", b'{"n": 2}\n')
     keep2 = CollectingOutlet()
-    link2 = Link(FtpInlet(remote.url, "*.jsonl", "jsonl", **remote.components_kwargs()), keep2, interval=1,
-                 stage=stage)
-    link2.transfer()
-    link2.on_shutdown()
+    transfer_once(FtpInlet(remote.url, "*.jsonl", "jsonl", **remote.components_kwargs()), keep2, stage)
     assert (keep.payloads, keep2.payloads) == ([{"n": 1}], [{"n": 2}])
 
 
 def test_files_pulled_but_never_committed_are_read_again(remote, tmp_path):
     stage = tmp_path / "s.stage"
     remote.write("a.bin", b"A")
-    link = Link(FtpInlet(remote.url, **remote.components_kwargs()), CollectingOutlet(), interval=1, stage=stage)
-    link.transfer()
-    link.on_shutdown()
+    transfer_once(FtpInlet(remote.url, **remote.components_kwargs()), CollectingOutlet(), stage)
     remote.write("b.bin", b"B")
     crashed = FtpInlet(remote.url, **remote.components_kwargs())  # pulled b.bin, then died before committing
     crashed.set_state(Stage(stage).open().inlet_states()["FtpInlet"])
     assert [r.payload for r in crashed.pull(None)] == [b"B"]
     crashed.on_shutdown()
     keep = CollectingOutlet()
-    restarted = Link(FtpInlet(remote.url, **remote.components_kwargs()), keep, interval=1, stage=stage)
-    restarted.transfer()
-    restarted.on_shutdown()
+    transfer_once(FtpInlet(remote.url, **remote.components_kwargs()), keep, stage)
     assert keep.payloads == [b"B"]
 
 

@@ -7,7 +7,7 @@ import datetime
 import decimal
 
 import sqlalchemy as sa
-from databay import Link
+from databay import Link, Record
 from databay.stage import Stage
 from databay.testing import CollectingOutlet, LosesTheAnswer, SequenceInlet
 from databay_sql import SqlInlet, SqlOutlet
@@ -19,6 +19,23 @@ class LosingSqlOutlet(LosesTheAnswer, SqlOutlet):
 
 def numbers_table(db, keyed: bool):
     db.create_table("numbers", sa.Column("n", sa.Integer, primary_key=keyed, autoincrement=False))
+
+
+def transfer_once(inlet, outlet, stage, **settings) -> None:
+    """One transfer of a new link on ``stage``, then its shutdown: a process that runs once."""
+    link = Link(inlet, outlet, interval=1, stage=stage, **settings)
+    link.transfer()
+    link.on_shutdown()
+
+
+def through_the_stage(make_inlet, stage) -> Record:
+    """The one record of ``make_inlet()``'s pull, staged while the outlet was down, as a new
+    process on the same stage delivers it."""
+    transfer_once(make_inlet(), CollectingOutlet(failures=1), stage, ignore_exceptions=True)  # staged, not delivered
+    keep = CollectingOutlet()
+    transfer_once(make_inlet(), keep, stage)
+    [record] = keep.records
+    return record
 
 
 def test_an_upsert_redelivered_writes_nothing_twice(db, tmp_path):
@@ -47,16 +64,12 @@ def test_the_inlet_position_is_committed_with_its_rows(db, tmp_path):
     db.insert("source", [{"seq": n} for n in range(5)])
     stage = tmp_path / "s.stage"
     keep = CollectingOutlet()
-    link = Link(SqlInlet(db.url, "source", cursor="seq"), keep, interval=1, stage=stage)
-    link.transfer()
-    link.on_shutdown()
+    transfer_once(SqlInlet(db.url, "source", cursor="seq"), keep, stage)
     with Stage(stage) as opened:
         assert opened.inlet_states() == {"SqlInlet": {"cursor": ["seq"], "after": [4], "table": "source"}}
     db.insert("source", [{"seq": n} for n in range(5, 8)])
     keep2 = CollectingOutlet()  # a new process: the position comes from the stage
-    link2 = Link(SqlInlet(db.url, "source", cursor="seq"), keep2, interval=1, stage=stage)
-    link2.transfer()
-    link2.on_shutdown()
+    transfer_once(SqlInlet(db.url, "source", cursor="seq"), keep2, stage)
     assert [r.payload["seq"] for r in keep.records] == [0, 1, 2, 3, 4]
     assert [r.payload["seq"] for r in keep2.records] == [5, 6, 7]
 
@@ -65,18 +78,14 @@ def test_rows_pulled_but_never_committed_are_read_again(db, tmp_path):
     db.create_table("source", sa.Column("seq", sa.Integer))
     db.insert("source", [{"seq": n} for n in range(3)])
     stage = tmp_path / "s.stage"
-    link = Link(SqlInlet(db.url, "source", cursor="seq"), CollectingOutlet(), interval=1, stage=stage)
-    link.transfer()
-    link.on_shutdown()
+    transfer_once(SqlInlet(db.url, "source", cursor="seq"), CollectingOutlet(), stage)
     db.insert("source", [{"seq": n} for n in range(3, 6)])
     lost = SqlInlet(db.url, "source", cursor="seq")  # a run that pulled 3-5, then died before committing them
     lost.set_state(Stage(stage).open().inlet_states()["SqlInlet"])
     assert [row["seq"] for row in lost.pull(None)] == [3, 4, 5]
     lost.on_shutdown()
     keep = CollectingOutlet()
-    restarted = Link(SqlInlet(db.url, "source", cursor="seq"), keep, interval=1, stage=stage)
-    restarted.transfer()
-    restarted.on_shutdown()
+    transfer_once(SqlInlet(db.url, "source", cursor="seq"), keep, stage)
     assert [r.payload["seq"] for r in keep.records] == [3, 4, 5]
 
 
@@ -86,16 +95,7 @@ def test_database_values_round_trip_through_the_stage(db, tmp_path):
     row = {"id": 1, "at": datetime.datetime(2024, 1, 2, 3, 4, 5, 6000), "price": decimal.Decimal("9.99"),
            "blob": b"\x00\x01"}
     db.insert("source", [row])
-    stage = tmp_path / "s.stage"
-    link = Link(SqlInlet(db.url, "source", cursor="id"), CollectingOutlet(failures=1), interval=1, stage=stage,
-                ignore_exceptions=True)
-    link.transfer()  # staged, not delivered
-    link.on_shutdown()
-    keep = CollectingOutlet()
-    link2 = Link(SqlInlet(db.url, "source", cursor="id"), keep, interval=1, stage=stage)
-    link2.transfer()
-    link2.on_shutdown()
-    [record] = keep.records
+    record = through_the_stage(lambda: SqlInlet(db.url, "source", cursor="id"), tmp_path / "s.stage")
     assert record.payload == row
 
 
@@ -103,16 +103,7 @@ def test_postgres_types_round_trip_through_the_stage(pg_db, tmp_path):
     pg_db.execute("CREATE TABLE hosts (id serial PRIMARY KEY, address inet, network cidr, key uuid, doc jsonb)",
                   "INSERT INTO hosts (address, network, key, doc) VALUES ('10.0.0.1', '10.0.0.0/8', "
                   "'12345678-1234-5678-1234-567812345678', '{\"a\": [1, 2]}')")
-    stage = tmp_path / "s.stage"
-    link = Link(SqlInlet(pg_db.url, "hosts", cursor="id"), CollectingOutlet(failures=1), interval=1, stage=stage,
-                ignore_exceptions=True)
-    link.transfer()
-    link.on_shutdown()
-    keep = CollectingOutlet()
-    link2 = Link(SqlInlet(pg_db.url, "hosts", cursor="id"), keep, interval=1, stage=stage)
-    link2.transfer()
-    link2.on_shutdown()
-    [record] = keep.records
+    record = through_the_stage(lambda: SqlInlet(pg_db.url, "hosts", cursor="id"), tmp_path / "s.stage")
     assert str(record.payload["address"]) == "10.0.0.1" and str(record.payload["network"]) == "10.0.0.0/8"
     assert str(record.payload["key"]) == "12345678-1234-5678-1234-567812345678"
     assert record.payload["doc"] == {"a": [1, 2]}
