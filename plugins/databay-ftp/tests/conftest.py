@@ -209,15 +209,19 @@ def scheme(request) -> str:
     return request.param
 
 
-@pytest.fixture
-def remote(servers, scheme: str) -> Remote:
-    """A new, empty directory on the ``scheme`` server, for this test."""
+def new_remote(servers, scheme: str, name: str) -> Remote:
+    """A new, empty directory ``name`` on the ``scheme`` server (of the ``servers`` fixture)."""
     info, local = servers[scheme]
-    directory = f"{_base_directory(info.url)}/test-{os.getpid()}-{next(_directories)}"
-    made = Remote(info, directory, local)
+    made = Remote(info, f"{_base_directory(info.url)}/{name}", local)
     with made.client() as client:
         client.makedirs()
     return made
+
+
+@pytest.fixture
+def remote(servers, scheme: str) -> Remote:
+    """A new, empty directory on the ``scheme`` server, for this test."""
+    return new_remote(servers, scheme, f"test-{os.getpid()}-{next(_directories)}")
 
 
 @pytest.fixture

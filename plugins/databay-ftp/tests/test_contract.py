@@ -11,28 +11,27 @@ from databay.testing import InletTester, OutletTester
 from databay_ftp import FtpInlet, FtpOutlet
 from databay_ftp.testing import SCHEMES, free_port
 
-from .conftest import Remote
+from .conftest import Remote, new_remote
 
 
-@pytest.fixture
-def contract_remote(request, servers) -> Remote:
-    """A fresh directory on the server of the test class's ``scheme``."""
-    info, local = servers[request.cls.scheme]
-    base = info.url.split("://", 1)[1].partition("/")[2].strip("/")
-    directory = f"{'/' + base if base else ''}/contract-{os.getpid()}-{request.node.name}"
-    remote = Remote(info, directory, local)
-    with remote.client() as client:
-        client.makedirs()
-    return remote
+class OnRemote:
+    """Puts a new directory on the server of the class's ``scheme`` in ``self.remote``,
+    prepared by :meth:`prepare`, before each test."""
 
-
-class OutletContract(OutletTester):
-    __test__ = False
-    scheme = "ftp"
+    scheme: str
+    remote: Remote
 
     @pytest.fixture(autouse=True)
-    def _remote(self, contract_remote: Remote) -> None:
-        self.remote = contract_remote
+    def _remote(self, request, servers) -> None:
+        self.remote = new_remote(servers, self.scheme, f"contract-{os.getpid()}-{request.node.name}")
+        self.prepare(self.remote)
+
+    def prepare(self, remote: Remote) -> None:
+        pass
+
+
+class OutletContract(OnRemote, OutletTester):
+    __test__ = False
 
     def get_outlet(self):
         kwargs = self.remote.components_kwargs()
@@ -56,16 +55,13 @@ class OutletContract(OutletTester):
                          timeout=1, **self.remote.components_kwargs())
 
 
-class InletContract(InletTester):
+class InletContract(OnRemote, InletTester):
     __test__ = False
-    scheme = "ftp"
 
-    @pytest.fixture(autouse=True)
-    def _remote(self, contract_remote: Remote) -> None:
-        self.remote = contract_remote
+    def prepare(self, remote: Remote) -> None:
         for n in range(3):
-            contract_remote.write(f"{n}.jsonl", f'{{"n": {n}}}\n{{"n": {n + 10}}}\n'.encode())
-        contract_remote.write("blob.bin", b"\x00\xff")
+            remote.write(f"{n}.jsonl", f'{{"n": {n}}}\n{{"n": {n + 10}}}\n'.encode())
+        remote.write("blob.bin", b"\x00\xff")
 
     def get_inlet(self):
         kwargs = self.remote.components_kwargs()
