@@ -20,7 +20,6 @@ from databay.cli.log_setup import JsonFormatter, OneLineFormatter
 from databay.logs import LOG_FORMAT, DatabayFormatter
 from databay.pipeline.progress import ProgressTracker
 from databay.printable import escape_controls, printable_line, printable_lines
-from databay.redaction import forget_secrets, register_secret
 from rich.console import Console
 
 SECRET = "hunter2-s3cr3t-token"
@@ -28,11 +27,8 @@ HOSTILE = "tag\nFAKE|E| forged line\x1b[2J\x1b]0;title\x07\x9b31m"
 
 
 @pytest.fixture(autouse=True)
-def secret():
-    forget_secrets()
-    register_secret(SECRET, "${API_KEY}")
-    yield SECRET
-    forget_secrets()
+def secret(databay_secret):
+    return databay_secret(SECRET, "${API_KEY}")
 
 
 def raw_controls(text: str) -> list[str]:

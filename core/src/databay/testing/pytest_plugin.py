@@ -33,6 +33,9 @@ are there in every test session without any import or ``conftest.py``:
 ``databay_load_plugins(*distributions, strict=True)``
     Load only these installed distributions (``DATABAY_LOAD_PLUGINS``), strictly by
     default so that a broken plugin fails the test; the environment is restored after.
+``databay_secret(value, shown_as)``
+    Register a secret (:func:`databay.redaction.register_secret`) for the test; no secret
+    is registered before it, and every one is forgotten after the test.
 
 Importing this module imports nothing but pytest: each fixture imports what it needs when
 it runs, so sessions that don't use them pay nothing.
@@ -248,3 +251,22 @@ def databay_load_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[.
 
     yield load
     set_plugin_manager(None)
+
+
+@pytest.fixture
+def databay_secret() -> Iterator[Callable[[str, str], str]]:
+    """``databay_secret(value, shown_as)``: ``value`` is a registered secret for the test
+    (shown as ``shown_as``, e.g. ``"${API_KEY}"``); returns ``value``.
+
+    No secret is registered as the test starts, and every secret registered during it
+    (by the test or by the code under test) is forgotten after it.
+    """
+    from databay.redaction import forget_secrets, register_secret
+
+    def register(value: str, shown_as: str) -> str:
+        register_secret(value, shown_as)
+        return value
+
+    forget_secrets()
+    yield register
+    forget_secrets()
