@@ -15,6 +15,7 @@ from databay.errors import MissingLinkError
 from databay.planners import SchedulePlanner
 from databay.planners.schedule_planner import ScheduleIntervalError
 from databay.planners.schedule_planner import SchedulePlanner as SchedulePlannerFromModule
+from databay.testing import interrupt_at_first_pull
 
 
 class Counter:
@@ -491,43 +492,10 @@ def test_shutdown_before_start_does_nothing():
     assert outlet.shutdowns == 0 and not planner.running
 
 
-def test_ctrl_c_shuts_down_gracefully(tmp_path):
-    import signal
-    import subprocess
-    import sys
-    import textwrap
-
-    script = textwrap.dedent("""
-        import time
-        from databay import Inlet, Link, Outlet
-        from databay.planners import SchedulePlanner
-
-        class In(Inlet):
-            def pull(self, update):
-                print("pulled", flush=True)
-                return 1
-
-        class Out(Outlet):
-            def push(self, records, update):
-                pass
-            def on_shutdown(self):
-                print("on_shutdown ran", flush=True)
-
-        try:
-            SchedulePlanner(Link(In(), Out(), 60)).start()
-        except KeyboardInterrupt:
-            print("KeyboardInterrupt raised", flush=True)
-    """)
-    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout.readline() == "pulled\n"
-        process.send_signal(signal.SIGINT)
-        out, _ = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert out == "on_shutdown ran\nKeyboardInterrupt raised\n"
-    assert process.returncode == 0
+def test_ctrl_c_shuts_down_gracefully():
+    result = interrupt_at_first_pull("databay.planners:SchedulePlanner")
+    assert result.stdout == "pulled\non_shutdown ran\nKeyboardInterrupt raised\n", result.stderr
+    assert result.returncode == 0
 
 
 def test_failing_on_start_without_ignoring_shuts_down_before_any_transfer(run_planner, caplog):
