@@ -3,6 +3,7 @@ own pytest plugin, :mod:`databay.testing.pytest_plugin`)."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import textwrap
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from databay.plugins import reset_plugin_manager
+from rich.console import Console
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -58,3 +60,16 @@ def helper_module(tmp_path) -> Callable[[str], str]:
         return name
 
     return write
+
+
+@pytest.fixture
+def screen() -> Callable[..., list[str]]:
+    """``screen(renderable, height=40)``: the lines a terminal 200 columns wide (without
+    colours) shows of a Rich renderable, such as the live view."""
+
+    def render(renderable: object, height: int = 40) -> list[str]:
+        console = Console(file=io.StringIO(), width=200, height=height, color_system=None, force_terminal=True)
+        console.print(renderable)
+        return console.file.getvalue().splitlines()  # type: ignore[attr-defined]
+
+    return render
