@@ -174,12 +174,24 @@ def test_refresh_interval_is_accepted_but_transfers_run_on_time(run_planner, wai
     assert time.monotonic() - started < 2.0  # nowhere near 5 refresh intervals
 
 
-def test_shutdown_wait_lets_the_transfer_in_flight_finish(run_planner, wait_until):
-    counter = Counter()
-    outlet = Collect()
-    planner = SchedulePlanner(Link(SyncInlet(counter, sleep=0.3), outlet, 60))
-    thread = run_planner(planner)
-    assert wait_until(lambda: counter.now == 1)
+@pytest.fixture
+def mid_transfer(run_planner, wait_until):
+    """``mid_transfer(inlet_class, sleep)``: a running planner of one link (every 60 s) whose
+    first pull, taking ``sleep`` seconds, is under way; the planner, its thread and the outlet."""
+
+    def start(inlet_class, sleep: float):
+        counter = Counter()
+        outlet = Collect()
+        planner = SchedulePlanner(Link(inlet_class(counter, sleep=sleep), outlet, 60))
+        thread = run_planner(planner)
+        assert wait_until(lambda: counter.now == 1)
+        return planner, thread, outlet
+
+    return start
+
+
+def test_shutdown_wait_lets_the_transfer_in_flight_finish(mid_transfer):
+    planner, thread, outlet = mid_transfer(SyncInlet, sleep=0.3)
     planner.shutdown(wait=True)
     assert outlet.payloads == [0]
     assert not planner.running
@@ -187,12 +199,8 @@ def test_shutdown_wait_lets_the_transfer_in_flight_finish(run_planner, wait_unti
     assert outlet.shutdowns == 1
 
 
-def test_shutdown_without_wait_does_not_wait(run_planner, wait_until):
-    counter = Counter()
-    outlet = Collect()
-    planner = SchedulePlanner(Link(AsyncInlet(counter, sleep=5), outlet, 60))
-    thread = run_planner(planner)
-    assert wait_until(lambda: counter.now == 1)
+def test_shutdown_without_wait_does_not_wait(mid_transfer):
+    planner, thread, outlet = mid_transfer(AsyncInlet, sleep=5)
     started = time.monotonic()
     planner.shutdown(wait=False)
     thread.join(5)
