@@ -1,13 +1,13 @@
-"""Helpers for cross-distribution tests: the installed `databay` command and fresh venvs."""
+"""Helpers for cross-distribution tests: the installed `databay` command and fresh venvs
+(``write_pipeline`` comes from databay's own pytest plugin, :mod:`databay.testing.pytest_plugin`)."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
-import textwrap
 import venv
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,17 +84,3 @@ def mongo_uri() -> Iterator[str]:
 def fixture_plugins() -> Path:
     """The folder of the small plugin distributions the tests install."""
     return FIXTURE_PLUGINS
-
-
-@pytest.fixture
-def write_pipeline(tmp_path) -> Callable[..., Path]:
-    """``write_pipeline(text, name="pipeline.toml")``: a pipeline file in the test's folder
-    (``name`` may hold folders), its text dedented; returns its path."""
-
-    def write(text: str, name: str = "pipeline.toml") -> Path:
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-        return path
-
-    return write

@@ -1,5 +1,5 @@
-"""Fixtures for core's unit tests (``run_planner`` and ``wait_until`` come from databay's
-own pytest plugin, :mod:`databay.testing.pytest_plugin`)."""
+"""Fixtures for core's unit tests (``run_planner``, ``wait_until`` and ``write_pipeline`` come
+from databay's own pytest plugin, :mod:`databay.testing.pytest_plugin`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import io
 import itertools
 import textwrap
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from databay.plugins import reset_plugin_manager
@@ -33,20 +32,6 @@ def clean_plugins(monkeypatch):
 
 
 _helper_modules = itertools.count()
-
-
-@pytest.fixture
-def write_pipeline(tmp_path) -> Callable[..., Path]:
-    """``write_pipeline(text, name="pipeline.toml")``: a pipeline file in the test's folder
-    (``name`` may hold folders), its text dedented; returns its path."""
-
-    def write(text: str, name: str = "pipeline.toml") -> Path:
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-        return path
-
-    return write
 
 
 @pytest.fixture

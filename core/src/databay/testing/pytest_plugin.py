@@ -23,6 +23,9 @@ are there in every test session without any import or ``conftest.py``:
     --once`` does; its :class:`~databay.pipeline.running.OnceResult`. A link that failed
     raises its exception (unless ``check=False``); an invalid pipeline raises
     :class:`~databay.PipelineError` with every problem.
+``write_pipeline(text, name="pipeline.toml")``
+    Write a pipeline file (its text dedented) in the test's ``tmp_path``, for a ``databay``
+    command the test runs; its path.
 ``databay_stage``
     A new SQLite stage in the test's ``tmp_path`` (``Link(..., stage=databay_stage)``),
     closed after the test; its ``batches()``, ``dead_letters()``... say what it holds.
@@ -195,6 +198,21 @@ def run_pipeline() -> Callable[..., OnceResult]:
         return result
 
     return run
+
+
+@pytest.fixture
+def write_pipeline(tmp_path: Path) -> Callable[..., Path]:
+    """``write_pipeline(text, name="pipeline.toml")``: a pipeline file in the test's
+    ``tmp_path`` (``name`` may hold folders), its text dedented; returns its path."""
+    import textwrap
+
+    def write(text: str, name: str = "pipeline.toml") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return write
 
 
 @pytest.fixture
