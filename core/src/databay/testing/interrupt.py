@@ -2,6 +2,8 @@
 
 A signal reaches only the main thread of a process, so a planner whose ``start()`` must
 shut down gracefully on Ctrl-C is started in the main thread of a new Python process.
+Its nodes, :class:`PullAnnouncer` and :class:`ShutdownAnnouncer`, tell that process's
+parent what happened by printing it.
 """
 
 from __future__ import annotations
@@ -11,43 +13,53 @@ import subprocess
 import sys
 import threading
 
-__all__ = ["interrupt_at_first_pull"]
+from databay.inlet import Inlet
+from databay.outlet import Outlet
+from databay.record import Record
+from databay.update import Update
 
-_SCRIPT = """
-import importlib, sys
-from databay import Inlet, Link, Outlet
-
-module, _, name = sys.argv[1].partition(":")
-planner_class = getattr(importlib.import_module(module), name)
+__all__ = ["PullAnnouncer", "ShutdownAnnouncer", "interrupt_at_first_pull"]
 
 
-class Announced(Inlet):
-    def pull(self, update):
+class PullAnnouncer(Inlet):
+    """Prints ``pulled`` (on stdout, at once) at each pull; its one record is ``1``."""
+
+    def pull(self, update: Update) -> int:
         print("pulled", flush=True)
         return 1
 
 
-class ShutdownAnnounced(Outlet):
-    def push(self, records, update):
+class ShutdownAnnouncer(Outlet):
+    """Drops what it is given; prints ``on_shutdown ran`` (on stdout, at once) as it shuts down."""
+
+    def push(self, records: list[Record], update: Update) -> None:
         pass
 
-    def on_shutdown(self):
+    def on_shutdown(self) -> None:
         print("on_shutdown ran", flush=True)
 
 
+_SCRIPT = """
+import importlib, sys
+from databay import Link
+from databay.testing.interrupt import PullAnnouncer, ShutdownAnnouncer
+
+module, _, name = sys.argv[1].partition(":")
+planner_class = getattr(importlib.import_module(module), name)
 try:
-    planner_class(Link(Announced(), ShutdownAnnounced(), 60)).start()
+    planner_class(Link(PullAnnouncer(), ShutdownAnnouncer(), 60)).start()
 except KeyboardInterrupt:
     print("KeyboardInterrupt raised", flush=True)
 """
 
+
 def interrupt_at_first_pull(planner: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
     """Press Ctrl-C (``SIGINT``) while a planner runs its first transfer, in a new process.
 
-    The process builds ``planner`` (``"module:Class"``, called with one link: a 60 s
-    interval, an inlet printing ``pulled`` at each pull, an outlet printing ``on_shutdown
-    ran`` when it shuts down) and calls its ``start()``, printing ``KeyboardInterrupt
-    raised`` if ``start()`` raises it. The signal comes once ``pulled`` was printed.
+    The process builds ``planner`` (``"module:Class"``, called with one link every 60 s
+    from a :class:`PullAnnouncer` to a :class:`ShutdownAnnouncer`) and calls its
+    ``start()``, printing ``KeyboardInterrupt raised`` if ``start()`` raises it. The signal
+    comes once ``pulled`` was printed.
 
     A planner that shuts down gracefully lets the process print all three, and exit with 0::
 
