@@ -1,4 +1,5 @@
-"""Helpers for cross-distribution tests: the installed `databay` command and fresh venvs."""
+"""Helpers for cross-distribution tests: the installed `databay` command and fresh venvs
+(``write_pipeline`` comes from databay's own pytest plugin, :mod:`databay.testing.pytest_plugin`)."""
 
 from __future__ import annotations
 

@@ -17,11 +17,6 @@ import pytest
 NODES = Path(__file__).resolve().parent / "fixtures" / "pipelines"
 
 
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "pipeline.toml"
-    path.write_text(textwrap.dedent(text))
-    return path
-
 
 def environment(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATABAY_")}
@@ -79,8 +74,8 @@ FAILING_LINK = """
 """
 
 
-def test_once_transfers_each_link_and_says_where_records_went(installed, tmp_path):
-    path = write(tmp_path, sequence_link(tmp_path, delay=0))
+def test_once_transfers_each_link_and_says_where_records_went(installed, tmp_path, write_pipeline):
+    path = write_pipeline(sequence_link(tmp_path, delay=0))
     result = installed.run("databay", "run", str(path), "--once", env=environment(), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert lines(tmp_path / "delivered.txt") == [str(n) for n in range(5)]  # held by the Buffer, flushed
@@ -88,8 +83,8 @@ def test_once_transfers_each_link_and_says_where_records_went(installed, tmp_pat
     assert f"-> file(default_filepath='{tmp_path}/delivered.txt'" in result.stdout
 
 
-def test_once_exits_1_when_a_transfer_fails_and_still_runs_the_others(installed, tmp_path):
-    path = write(tmp_path, sequence_link(tmp_path, delay=0) + FAILING_LINK)
+def test_once_exits_1_when_a_transfer_fails_and_still_runs_the_others(installed, tmp_path, write_pipeline):
+    path = write_pipeline(sequence_link(tmp_path, delay=0) + FAILING_LINK)
     result = installed.run("databay", "run", str(path), "--once", env=environment(), cwd=tmp_path)
     assert result.returncode == 1
     assert "FAILED links[1] broken: RuntimeError: inlet broke" in result.stdout
@@ -100,8 +95,8 @@ def test_once_exits_1_when_a_transfer_fails_and_still_runs_the_others(installed,
     assert debug.returncode == 1 and "Traceback" in debug.stderr
 
 
-def test_json_logs_parse(installed, tmp_path):
-    path = write(tmp_path, sequence_link(tmp_path, delay=0) + FAILING_LINK)
+def test_json_logs_parse(installed, tmp_path, write_pipeline):
+    path = write_pipeline(sequence_link(tmp_path, delay=0) + FAILING_LINK)
     result = installed.run("databay", "run", str(path), "--once", "--log-format", "json", "-v",
                            env=environment(), cwd=tmp_path)
     records = [json.loads(line) for line in result.stderr.splitlines()]
@@ -112,8 +107,8 @@ def test_json_logs_parse(installed, tmp_path):
     assert any(r["level"] == "INFO" for r in records)  # -v
 
 
-def test_sigterm_mid_transfer_delivers_every_produced_record(tmp_path, start):
-    path = write(tmp_path, sequence_link(tmp_path, delay=0.3))
+def test_sigterm_mid_transfer_delivers_every_produced_record(tmp_path, start, write_pipeline):
+    path = write_pipeline(sequence_link(tmp_path, delay=0.3))
     process = start("run", str(path), "--no-live", cwd=tmp_path)
     wait_for(lambda: len(lines(tmp_path / "pulls.txt")) >= 3)  # the third pull is in its 0.3 s wait
     process.send_signal(signal.SIGTERM)
@@ -126,10 +121,10 @@ def test_sigterm_mid_transfer_delivers_every_produced_record(tmp_path, start):
 
 
 @pytest.mark.parametrize("planner", ["schedule", "aps"])
-def test_a_buffer_is_flushed_at_shutdown(tmp_path, start, planner):
+def test_a_buffer_is_flushed_at_shutdown(tmp_path, start, planner, write_pipeline):
     outlet = (f'{{ use = "file", default_filepath = "{tmp_path}/delivered.txt", '
               f'processors = [{{ use = "buffer", count_threshold = 100000 }}] }}')
-    path = write(tmp_path, f'planner = "{planner}"\n' + textwrap.dedent(sequence_link(tmp_path, delay=0, outlet=outlet)))
+    path = write_pipeline(f'planner = "{planner}"\n' + textwrap.dedent(sequence_link(tmp_path, delay=0, outlet=outlet)))
     process = start("run", str(path), "--no-live", cwd=tmp_path)
     wait_for(lambda: len(lines(tmp_path / "produced.txt")) >= 10)
     assert lines(tmp_path / "delivered.txt") == []  # all held by the Buffer
@@ -139,13 +134,15 @@ def test_a_buffer_is_flushed_at_shutdown(tmp_path, start, planner):
     assert lines(tmp_path / "delivered.txt") == lines(tmp_path / "produced.txt")
 
 
-def _slow_outlet_pipeline(tmp_path: Path) -> Path:
+@pytest.fixture
+def slow_outlet_pipeline(write_pipeline, tmp_path: Path) -> Path:
+    """A pipeline whose pushes take a minute each."""
     outlet = f'{{ use = "pipeline_nodes:SlowOutlet", log = "{tmp_path}/pushes.txt", delay = 60 }}'
-    return write(tmp_path, sequence_link(tmp_path, delay=0, outlet=outlet))
+    return write_pipeline(sequence_link(tmp_path, delay=0, outlet=outlet))
 
 
-def test_a_second_signal_forces_the_exit(tmp_path, start):
-    process = start("run", str(_slow_outlet_pipeline(tmp_path)), "--no-live", cwd=tmp_path)
+def test_a_second_signal_forces_the_exit(tmp_path, start, slow_outlet_pipeline):
+    process = start("run", str(slow_outlet_pipeline), "--no-live", cwd=tmp_path)
     wait_for(lambda: lines(tmp_path / "pushes.txt"))  # a push that takes a minute
     process.send_signal(signal.SIGTERM)
     line = " "
@@ -158,9 +155,9 @@ def test_a_second_signal_forces_the_exit(tmp_path, start):
     assert "SIGTERM again: forcing the exit" in stderr
 
 
-def test_the_shutdown_timeout_forces_the_exit(tmp_path, start):
+def test_the_shutdown_timeout_forces_the_exit(tmp_path, start, slow_outlet_pipeline):
     began = time.monotonic()
-    process = start("run", str(_slow_outlet_pipeline(tmp_path)), "--no-live",
+    process = start("run", str(slow_outlet_pipeline), "--no-live",
                     "--shutdown-timeout", "0.5", cwd=tmp_path)
     wait_for(lambda: lines(tmp_path / "pushes.txt"))
     process.send_signal(signal.SIGINT)
@@ -170,16 +167,16 @@ def test_the_shutdown_timeout_forces_the_exit(tmp_path, start):
     assert time.monotonic() - began < 15
 
 
-def test_the_planner_stopping_on_an_error_exits_1(installed, tmp_path):
-    path = write(tmp_path, FAILING_LINK)
+def test_the_planner_stopping_on_an_error_exits_1(installed, tmp_path, write_pipeline):
+    path = write_pipeline(FAILING_LINK)
     result = installed.run("databay", "run", str(path), "--no-live", env=environment(), cwd=tmp_path, timeout=30)
     assert result.returncode == 1
     assert "links[0] broken: transfer 1 failed: RuntimeError: inlet broke" in result.stderr
     assert "The planner stopped by itself after an error" in result.stderr
 
 
-def test_plain_log_lines_without_a_terminal(tmp_path, start):
-    path = write(tmp_path, sequence_link(tmp_path, delay=0))
+def test_plain_log_lines_without_a_terminal(tmp_path, start, write_pipeline):
+    path = write_pipeline(sequence_link(tmp_path, delay=0))
     process = start("run", str(path), cwd=tmp_path)  # stdout is a pipe: no live view
     wait_for(lambda: len(lines(tmp_path / "pulls.txt")) >= 2)
     process.send_signal(signal.SIGTERM)
@@ -189,8 +186,8 @@ def test_plain_log_lines_without_a_terminal(tmp_path, start):
 
 
 @pytest.mark.parametrize("quiet", [["-q"], ["-qq"]])
-def test_quiet_runs_log_no_progress(tmp_path, quiet, start):
-    path = write(tmp_path, sequence_link(tmp_path, delay=0))
+def test_quiet_runs_log_no_progress(tmp_path, quiet, start, write_pipeline):
+    path = write_pipeline(sequence_link(tmp_path, delay=0))
     process = start("run", str(path), *quiet, cwd=tmp_path)
     wait_for(lambda: len(lines(tmp_path / "pulls.txt")) >= 2)
     process.send_signal(signal.SIGTERM)
@@ -199,12 +196,12 @@ def test_quiet_runs_log_no_progress(tmp_path, quiet, start):
     assert ("shutting down gracefully" in stderr) == (quiet == ["-q"])
 
 
-def test_invalid_and_unbuildable_pipelines_exit_2(installed, tmp_path):
-    path = write(tmp_path, '[[links]]\ninterval = "soon"\ninlets = ["null"]\noutlets = ["null"]\n')
+def test_invalid_and_unbuildable_pipelines_exit_2(installed, write_pipeline):
+    path = write_pipeline('[[links]]\ninterval = "soon"\ninlets = ["null"]\noutlets = ["null"]\n')
     result = installed.databay("run", str(path))
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "links[0]: argument 'interval': 'soon' is not an interval" in result.stderr
-    path = write(tmp_path, '[[links]]\ninterval = 1\ninlets = [{ use = "random_int", min = 9, max = 1 }]\n'
+    path = write_pipeline('[[links]]\ninterval = 1\ninlets = [{ use = "random_int", min = 9, max = 1 }]\n'
                            'outlets = ["null"]\n')
     result = installed.databay("run", str(path), "--once")
     assert result.returncode == 2 and "Traceback" not in result.stderr
@@ -212,9 +209,9 @@ def test_invalid_and_unbuildable_pipelines_exit_2(installed, tmp_path):
             "not be greater than max (1)") in result.stderr
 
 
-def test_the_live_view_in_a_terminal(installed, tmp_path):
+def test_the_live_view_in_a_terminal(installed, tmp_path, write_pipeline):
     tolerant = "[planner]\nignore_exceptions = true\n"  # the failing link must not stop the planner
-    path = write(tmp_path, tolerant + textwrap.dedent(sequence_link(tmp_path, delay=0, tags="live_seq")) + FAILING_LINK)
+    path = write_pipeline(tolerant + textwrap.dedent(sequence_link(tmp_path, delay=0, tags="live_seq")) + FAILING_LINK)
     pid, fd = pty.fork()
     if pid == 0:  # the child: databay with the terminal as its output
         try:

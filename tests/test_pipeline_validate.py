@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import textwrap
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -96,14 +95,9 @@ MISTAKES = [
 ]
 
 
-def write(tmp_path, text: str, name: str = "pipeline.toml"):
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text))
-    return path
 
-
-def test_a_valid_pipeline_is_summarised(installed, tmp_path):
-    result = installed.databay("validate", str(write(tmp_path, VALID)))
+def test_a_valid_pipeline_is_summarised(installed, tmp_path, write_pipeline):
+    result = installed.databay("validate", str(write_pipeline(VALID)))
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
         f"{tmp_path / 'pipeline.toml'}: valid, 1 link, planner schedule",
@@ -115,8 +109,8 @@ def test_a_valid_pipeline_is_summarised(installed, tmp_path):
     assert result.stderr == ""
 
 
-def test_validate_json(installed, tmp_path):
-    result = installed.databay("validate", "--json", str(write(tmp_path, VALID)))
+def test_validate_json(installed, write_pipeline):
+    result = installed.databay("validate", "--json", str(write_pipeline(VALID)))
     assert result.returncode == 0, result.stderr
     described = json.loads(result.stdout)
     assert described["valid"] and described["planner"]["use"] == "schedule"
@@ -126,8 +120,8 @@ def test_validate_json(installed, tmp_path):
 
 
 @pytest.mark.parametrize("text, expected", MISTAKES, ids=[f"{i:02d}" for i in range(len(MISTAKES))])
-def test_each_mistake_is_one_problem_with_its_place(installed, tmp_path, text, expected):
-    path = write(tmp_path, text)
+def test_each_mistake_is_one_problem_with_its_place(installed, text, expected, write_pipeline):
+    path = write_pipeline(text)
     result = installed.databay("validate", str(path))
     assert result.returncode == 2, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
@@ -141,17 +135,17 @@ def test_each_mistake_is_one_problem_with_its_place(installed, tmp_path, text, e
     assert result.stdout == ""
 
 
-def test_all_problems_at_once_in_json(installed, tmp_path):
+def test_all_problems_at_once_in_json(installed, write_pipeline):
     text = "\n".join(t for t, _ in MISTAKES[5:25])
-    result = installed.databay("validate", "--json", str(write(tmp_path, text)))
+    result = installed.databay("validate", "--json", str(write_pipeline(text)))
     assert result.returncode == 2
     report = json.loads(result.stdout)
     assert report["valid"] is False and len(report["problems"]) >= 15
     assert {"place", "message", "line"} == set(report["problems"][0])
 
 
-def test_a_plugin_left_out_by_databay_load_plugins_is_named_as_such(installed, tmp_path):
-    path = write(tmp_path, LINK.replace("inlets = ['null']", "inlets = [{ use = 'http', url = 'http://x' }]"))
+def test_a_plugin_left_out_by_databay_load_plugins_is_named_as_such(installed, write_pipeline):
+    path = write_pipeline(LINK.replace("inlets = ['null']", "inlets = [{ use = 'http', url = 'http://x' }]"))
     result = installed.databay("validate", str(path), env={"DATABAY_LOAD_PLUGINS": ""})
     assert result.returncode == 2
     assert result.stderr.splitlines()[1] == (
@@ -171,10 +165,10 @@ _pieces = st.sampled_from(["", "=", "[", "]", "[[links]]\n", "\"", "{", "}", "$"
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=st.lists(st.tuples(st.integers(0, len(VALID)), _pieces), min_size=1, max_size=5))
-def test_mutated_files_never_show_a_traceback(installed, tmp_path, edits):
+def test_mutated_files_never_show_a_traceback(installed, edits, write_pipeline):
     text = VALID
     for at, piece in edits:
         text = text[:at] + piece + text[at + 1:]
-    result = installed.databay("validate", str(write(tmp_path, text)))
+    result = installed.databay("validate", str(write_pipeline(text)))
     assert result.returncode in (0, 2), result.stderr
     assert "Traceback" not in result.stderr and "run with --debug" not in result.stderr

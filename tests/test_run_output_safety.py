@@ -31,11 +31,6 @@ outlets = ["null"]
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\|[DIWEC]\| ")
 
 
-def write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "pipeline.toml"
-    path.write_text(text)
-    return path
-
 
 def environment() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATABAY_")}
@@ -47,8 +42,8 @@ def raw_controls(text: str) -> list[str]:
 
 
 @pytest.mark.parametrize("debug", [[], ["--debug"]], ids=["plain", "debug"])
-def test_once_results_and_text_logs_are_escaped_and_redacted(installed, tmp_path, debug):
-    path = write(tmp_path, PIPELINE)
+def test_once_results_and_text_logs_are_escaped_and_redacted(installed, tmp_path, debug, write_pipeline):
+    path = write_pipeline(PIPELINE)
     result = installed.run("databay", *debug, "run", str(path), "--once", "-v", env=environment(), cwd=tmp_path)
     assert result.returncode == 1
     for output in (result.stdout, result.stderr):
@@ -65,8 +60,8 @@ def test_once_results_and_text_logs_are_escaped_and_redacted(installed, tmp_path
         assert others == [] and not any(line.startswith("ERROR forged") for line in result.stderr.splitlines())
 
 
-def test_json_logs_are_redacted_and_one_object_a_line(installed, tmp_path):
-    path = write(tmp_path, PIPELINE)
+def test_json_logs_are_redacted_and_one_object_a_line(installed, tmp_path, write_pipeline):
+    path = write_pipeline(PIPELINE)
     result = installed.run("databay", "--debug", "run", str(path), "--once", "-v", "--log-format", "json",
                            env=environment(), cwd=tmp_path)
     assert KEY not in result.stderr and raw_controls(result.stderr) == []

@@ -4,7 +4,6 @@ for interval, calendar and cron links, without running anything."""
 from __future__ import annotations
 
 import json
-import textwrap
 
 import pytest
 
@@ -32,14 +31,9 @@ outlets = ["null"]
 """
 
 
-def write(tmp_path, text: str, name: str = "pipeline.toml"):
-    path = tmp_path / name
-    path.write_text(textwrap.dedent(text).replace("MARKER", str(tmp_path / "never-read")))
-    return path
 
-
-def test_the_next_due_times_of_each_link(installed, tmp_path):
-    path = write(tmp_path, PIPELINE)
+def test_the_next_due_times_of_each_link(installed, tmp_path, write_pipeline):
+    path = write_pipeline(PIPELINE.replace("MARKER", str(tmp_path / "never-read")))
     result = installed.databay("schedule", str(path), "--next", "3", "--from", "2024-03-08T23:00:00+01:00")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [
@@ -61,8 +55,8 @@ def test_the_next_due_times_of_each_link(installed, tmp_path):
     assert not (tmp_path / "never-read").exists()
 
 
-def test_json_for_scripts(installed, tmp_path):
-    result = installed.databay("schedule", str(write(tmp_path, PIPELINE)), "--json", "-n", "2",
+def test_json_for_scripts(installed, write_pipeline):
+    result = installed.databay("schedule", str(write_pipeline(PIPELINE)), "--json", "-n", "2",
                                "--from", "2024-10-26T23:00:00+00:00")
     assert result.returncode == 0, result.stderr
     described = json.loads(result.stdout)
@@ -75,8 +69,8 @@ def test_json_for_scripts(installed, tmp_path):
     assert often["immediate"] is False and often["timezone"] == "UTC"
 
 
-def test_a_start_without_offset_is_in_the_machines_zone(installed, tmp_path):
-    result = installed.databay("schedule", str(write(tmp_path, PIPELINE)), "--json", "-n", "1",
+def test_a_start_without_offset_is_in_the_machines_zone(installed, write_pipeline):
+    result = installed.databay("schedule", str(write_pipeline(PIPELINE)), "--json", "-n", "1",
                                "--from", "2024-06-01T12:00", env={"TZ": "Asia/Tokyo"})
     assert result.returncode == 0, result.stderr
     described = json.loads(result.stdout)
@@ -84,8 +78,8 @@ def test_a_start_without_offset_is_in_the_machines_zone(installed, tmp_path):
     assert described["links"][1]["due"] == ["2024-06-01T12:01:30+09:00"]
 
 
-def test_from_now_by_default(installed, tmp_path):
-    result = installed.databay("schedule", str(write(tmp_path, PIPELINE)), "--json")
+def test_from_now_by_default(installed, write_pipeline):
+    result = installed.databay("schedule", str(write_pipeline(PIPELINE)), "--json")
     assert result.returncode == 0, result.stderr
     assert all(len(link["due"]) == 5 for link in json.loads(result.stdout)["links"])
 
@@ -95,17 +89,17 @@ def test_from_now_by_default(installed, tmp_path):
     (["--next", "0"], "Invalid value for '--next'"),
     (["--next", "1001"], "Invalid value for '--next'"),
 ])
-def test_bad_options_exit_2(installed, tmp_path, args, message):
-    result = installed.databay("schedule", str(write(tmp_path, PIPELINE)), *args)
+def test_bad_options_exit_2(installed, args, message, write_pipeline):
+    result = installed.databay("schedule", str(write_pipeline(PIPELINE)), *args)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_an_invalid_pipeline_exits_2_with_every_problem(installed, tmp_path):
+def test_an_invalid_pipeline_exits_2_with_every_problem(installed, write_pipeline):
     text = PIPELINE.replace("every weekday at 00:00", "every weekdy at 00:00").replace("America/New_York",
                                                                                         "America/New_Yrok")
-    result = installed.databay("schedule", str(write(tmp_path, text)))
+    result = installed.databay("schedule", str(write_pipeline(text)))
     assert result.returncode == 2
     assert "links[0]: argument 'schedule': 'every weekdy at 00:00' is not a calendar schedule" in result.stderr
     assert "(did you mean 'weekday'?)" in result.stderr
@@ -129,8 +123,8 @@ outlets = ["null"]
 """
 
 
-def test_cron_links_with_the_aps_planner(installed, tmp_path):
-    result = installed.databay("schedule", str(write(tmp_path, CRON.replace("PLANNER", "aps"))), "-n", "5",
+def test_cron_links_with_the_aps_planner(installed, write_pipeline):
+    result = installed.databay("schedule", str(write_pipeline(CRON.replace("PLANNER", "aps"))), "-n", "5",
                                "--from", "2024-03-09T12:00:00+01:00")
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[1:] == [
@@ -143,8 +137,8 @@ def test_cron_links_with_the_aps_planner(installed, tmp_path):
     ]
 
 
-def test_core_refuses_cron_naming_databay_aps(installed, tmp_path):
-    path = write(tmp_path, CRON.replace("PLANNER", "schedule"))
+def test_core_refuses_cron_naming_databay_aps(installed, write_pipeline):
+    path = write_pipeline(CRON.replace("PLANNER", "schedule"))
     for command in ("validate", "schedule"):
         result = installed.databay(command, str(path))
         assert result.returncode == 2

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import socket
 import textwrap
 from pathlib import Path
 
 import pytest
+from databay.testing import free_port
 
 NODES = '''
 import os
@@ -154,9 +154,7 @@ def test_a_pipeline_notifier_mails_a_failure(installed, tmp_path):
             received.append(envelope.content.decode())
             return "250 OK"
 
-    with socket.socket() as probe:  # a free port
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     controller = Controller(Handler(), hostname="127.0.0.1", port=port)
     controller.start()
     try:

@@ -1,15 +1,16 @@
-"""Fixtures for core's unit tests (``run_planner`` and ``wait_until`` come from databay's
-own pytest plugin, :mod:`databay.testing.pytest_plugin`)."""
+"""Fixtures for core's unit tests (``run_planner``, ``wait_until`` and ``write_pipeline`` come
+from databay's own pytest plugin, :mod:`databay.testing.pytest_plugin`)."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import textwrap
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from databay.plugins import reset_plugin_manager
+from rich.console import Console
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -34,20 +35,6 @@ _helper_modules = itertools.count()
 
 
 @pytest.fixture
-def write_pipeline(tmp_path) -> Callable[..., Path]:
-    """``write_pipeline(text, name="pipeline.toml")``: a pipeline file in the test's folder
-    (``name`` may hold folders), its text dedented; returns its path."""
-
-    def write(text: str, name: str = "pipeline.toml") -> Path:
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
-        return path
-
-    return write
-
-
-@pytest.fixture
 def helper_module(tmp_path) -> Callable[[str], str]:
     """``helper_module(source)``: a module beside the pipeline, under a name no other test
     uses (imported modules stay in ``sys.modules``); returns its name."""
@@ -58,3 +45,16 @@ def helper_module(tmp_path) -> Callable[[str], str]:
         return name
 
     return write
+
+
+@pytest.fixture
+def screen() -> Callable[..., list[str]]:
+    """``screen(renderable, height=40)``: the lines a terminal 200 columns wide (without
+    colours) shows of a Rich renderable, such as the live view."""
+
+    def render(renderable: object, height: int = 40) -> list[str]:
+        console = Console(file=io.StringIO(), width=200, height=height, color_system=None, force_terminal=True)
+        console.print(renderable)
+        return console.file.getvalue().splitlines()  # type: ignore[attr-defined]
+
+    return render

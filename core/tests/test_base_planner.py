@@ -340,20 +340,12 @@ def test_shutdown_at_exit_callback():
 def test_shutdown_at_exit_in_a_real_process(shutdown_at_exit):
     script = textwrap.dedent(f"""
         import threading, time
-        from databay import Inlet, Link, Outlet
+        from databay import Link
         from databay.planners import SchedulePlanner
+        from databay.testing import SequenceInlet
+        from databay.testing.interrupt import ShutdownAnnouncer
 
-        class In(Inlet):
-            def pull(self, update):
-                return 1
-
-        class Out(Outlet):
-            def push(self, records, update):
-                pass
-            def on_shutdown(self):
-                print("on_shutdown ran", flush=True)
-
-        planner = SchedulePlanner(Link(In(), Out(), 60), shutdown_at_exit={shutdown_at_exit})
+        planner = SchedulePlanner(Link(SequenceInlet(), ShutdownAnnouncer(), 60), shutdown_at_exit={shutdown_at_exit})
         threading.Thread(target=planner.start, daemon=True).start()
         while not planner.running:
             time.sleep(0.01)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import unittest
 
-from databay import Inlet, Link, Record
+from databay import Link, Record
 from databay.inlets import RandomIntInlet
 from databay.misc.inlet_tester import InletTester as InletTester03
 from databay.outlets import FileOutlet
-from databay.testing import InletTester, OutletTester
+from databay.testing import InletTester, OutletTester, SequenceInlet
 
 
 def _run(case: type[unittest.TestCase]) -> unittest.TestResult:
@@ -45,17 +45,9 @@ def test_setup_sets_inlet_and_inlets_for_subclasses():
 def test_file_outlet_in_mode_w_keeps_every_record_of_the_last_push(tmp_path):
     """A deliberate difference: 0.3.0 opened the file once per record, keeping only the last."""
 
-    class Numbers(Inlet):
-        def __init__(self):
-            super().__init__()
-            self.next = 0
-
-        def pull(self, update):
-            self.next += 3
-            return [self.next - 3, self.next - 2, self.next - 1]
-
     path = tmp_path / "out.txt"
-    link = Link(Numbers(), FileOutlet(path, default_file_mode="w"), interval=1)
+    numbers = SequenceInlet(per_pull=3, payload=lambda n: n)  # 0, 1, 2, then 3, 4, 5
+    link = Link(numbers, FileOutlet(path, default_file_mode="w"), interval=1)
     link.transfer()
     assert path.read_text().splitlines() == ["0", "1", "2"]
     link.transfer()

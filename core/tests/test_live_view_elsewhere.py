@@ -4,12 +4,9 @@ showing counts of zero, which would read as a stalled pipeline."""
 
 from __future__ import annotations
 
-import io
-
 from databay import load_pipeline
 from databay.cli.live_view import LiveView
 from databay.pipeline.progress import ProgressTracker
-from rich.console import Console
 
 PIPELINE = """
 [planner]
@@ -29,13 +26,8 @@ class Elsewhere(SchedulePlanner):
 """
 
 
-def screen(view: LiveView) -> list[str]:
-    console = Console(file=io.StringIO(), width=200, height=40, color_system=None, force_terminal=True)
-    console.print(view)
-    return console.file.getvalue().splitlines()
 
-
-def test_a_planner_transferring_elsewhere_shows_no_counts(helper_module, monkeypatch, tmp_path):
+def test_a_planner_transferring_elsewhere_shows_no_counts(helper_module, monkeypatch, tmp_path, screen):
     monkeypatch.chdir(tmp_path)
     pipeline = load_pipeline(PIPELINE.format(module=helper_module(PLANNER)))
     with ProgressTracker(pipeline) as tracker:
@@ -48,7 +40,7 @@ def test_a_planner_transferring_elsewhere_shows_no_counts(helper_module, monkeyp
     assert cells[:5] == ["links[0]", "ticks", "2s", "elsewhere", "elsewhere"] and "0" not in cells
 
 
-def test_a_planner_transferring_here_counts(monkeypatch, tmp_path):
+def test_a_planner_transferring_here_counts(monkeypatch, tmp_path, screen):
     monkeypatch.chdir(tmp_path)
     pipeline = load_pipeline(PIPELINE.replace('use = "{module}:Elsewhere"', 'use = "schedule"'))
     with ProgressTracker(pipeline) as tracker:

@@ -4,14 +4,12 @@ runs, by the link's schedule before."""
 from __future__ import annotations
 
 import datetime
-import io
 import threading
 import time
 
 from databay import load_pipeline
 from databay.cli.live_view import LiveView
 from databay.pipeline.progress import ProgressTracker
-from rich.console import Console
 
 PIPELINE = """
 [[links]]
@@ -30,17 +28,12 @@ outlets = ["null"]
 """
 
 
-def screen(view: LiveView) -> list[str]:
-    console = Console(file=io.StringIO(), width=200, height=40, color_system=None, force_terminal=True)
-    console.print(view)
-    return console.file.getvalue().splitlines()
-
 
 def row(lines: list[str], tag: str) -> str:
     return next(line for line in lines if f" {tag} " in line)
 
 
-def test_before_the_start_the_next_time_comes_from_the_schedule():
+def test_before_the_start_the_next_time_comes_from_the_schedule(screen):
     pipeline = load_pipeline(PIPELINE)
     with ProgressTracker(pipeline) as tracker:
         lines = screen(LiveView(pipeline, tracker))
@@ -53,7 +46,7 @@ def test_before_the_start_the_next_time_comes_from_the_schedule():
     assert "2s" in row(lines, "often") and "in 0.0 s" in row(lines, "often")
 
 
-def test_while_running_the_planner_says_when():
+def test_while_running_the_planner_says_when(screen):
     pipeline = load_pipeline(PIPELINE)
     planner = pipeline.planner
     with ProgressTracker(pipeline) as tracker:

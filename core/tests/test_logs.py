@@ -8,19 +8,10 @@ import re
 from datetime import timedelta
 
 import databay
-from databay import Inlet, Link, Outlet
+from databay import Link
 from databay.logs import LOG_FORMAT, DatabayFormatter, install_default_handler
 from databay.planners import SchedulePlanner
-
-
-class _Inlet(Inlet):
-    def pull(self, update):
-        return 1
-
-
-class _Outlet(Outlet):
-    def push(self, records, update):
-        pass
+from databay.testing import CollectingOutlet, SequenceInlet
 
 
 def _default_handler() -> logging.Handler:
@@ -76,7 +67,7 @@ def test_child_loggers_propagate_to_the_default_handler():
 
 def test_verbose_logging_can_be_enabled_per_logger(caplog):
     caplog.set_level(logging.DEBUG, logger="databay.Link")
-    link = Link(_Inlet(), _Outlet(), timedelta(seconds=1), tags="http_to_mongo")
+    link = Link(SequenceInlet(), CollectingOutlet(), timedelta(seconds=1), tags="http_to_mongo")
     link.transfer()
     messages = [(r.name, r.levelname, r.getMessage()) for r in caplog.records if r.name == "databay.Link"]
     assert messages == [
@@ -87,12 +78,13 @@ def test_verbose_logging_can_be_enabled_per_logger(caplog):
 
 def test_planner_logs_added_links(caplog):
     caplog.set_level(logging.INFO, logger="databay")
-    link = Link(_Inlet(), _Outlet(), timedelta(seconds=5), tags="http_to_mongo")
+    link = Link(SequenceInlet(), CollectingOutlet(), timedelta(seconds=5), tags="http_to_mongo")
     SchedulePlanner(link)
     added = [r for r in caplog.records if r.getMessage().startswith("Added link:")]
     assert [r.name for r in added] == ["databay.BasePlanner"]
     assert added[0].getMessage() == (
-        "Added link: Link(tags:['http_to_mongo'], inlets:[_Inlet()], outlets:[_Outlet()], interval:0:00:05)"
+        "Added link: Link(tags:['http_to_mongo'], inlets:[SequenceInlet()], outlets:[CollectingOutlet()], "
+        "interval:0:00:05)"
     )
 
 

@@ -9,6 +9,7 @@ import pytest
 from databay import Inlet, Link, Outlet
 from databay.notifier import Notifier
 from databay.retry import RetryPolicy
+from databay.testing import CollectingOutlet
 
 
 class Collected(Notifier):
@@ -46,15 +47,10 @@ class Down(Outlet):
         raise ConnectionError("sink down")
 
 
-class Sink(Outlet):
-    def push(self, records, update):
-        pass
-
-
 def test_a_failed_transfer_is_sent_with_its_traceback_off_the_transfer_thread(observe):
     notifier = observe(Collected())
     with pytest.raises(ConnectionError):
-        Link(Fails(), Sink(), interval=1, tags="orders").transfer()
+        Link(Fails(), CollectingOutlet(), interval=1, tags="orders").transfer()
     assert notifier.wait_for(1)
     [(events, held_back, thread)] = notifier.messages
     [event] = events
@@ -82,9 +78,9 @@ def test_a_dead_letter_says_which_batch_where_and_how_to_replay_it(observe, tmp_
 
 def test_only_the_chosen_events_are_sent(observe):
     notifier = observe(Collected(events=["finished"]))
-    Link(Numbers(), Sink(), interval=1, tags="t").transfer()
+    Link(Numbers(), CollectingOutlet(), interval=1, tags="t").transfer()
     with pytest.raises(ConnectionError):
-        Link(Fails(), Sink(), interval=1, tags="t").transfer()
+        Link(Fails(), CollectingOutlet(), interval=1, tags="t").transfer()
     assert notifier.wait_for(1)
     notifier.close()
     assert [[e.kind for e in events] for events, _, _ in notifier.messages] == [["finished"]]
@@ -93,7 +89,7 @@ def test_only_the_chosen_events_are_sent(observe):
 
 def test_an_outage_sends_a_few_messages_and_one_summary_of_the_rest(observe):
     notifier = observe(Collected(max_messages=3, per_seconds=0.5, delay=0.01))
-    link = Link(Fails(), Sink(), interval=1, tags="t", ignore_exceptions=False)
+    link = Link(Fails(), CollectingOutlet(), interval=1, tags="t", ignore_exceptions=False)
     for _ in range(40):
         with pytest.raises(ConnectionError):
             link.transfer()
@@ -108,7 +104,7 @@ def test_an_outage_sends_a_few_messages_and_one_summary_of_the_rest(observe):
 
 def test_close_sends_what_the_rate_limit_still_holds(observe):
     notifier = observe(Collected(max_messages=1, per_seconds=3600))
-    link = Link(Fails(), Sink(), interval=1, tags="t")
+    link = Link(Fails(), CollectingOutlet(), interval=1, tags="t")
     for _ in range(5):
         with pytest.raises(ConnectionError):
             link.transfer()
@@ -128,7 +124,7 @@ def test_a_failing_send_is_logged_and_the_notifier_goes_on(observe, caplog):
             super().send(events, held_back)
 
     notifier = observe(Flaky())
-    link = Link(Fails(), Sink(), interval=1, tags="t")
+    link = Link(Fails(), CollectingOutlet(), interval=1, tags="t")
     with pytest.raises(ConnectionError):
         link.transfer()
     time.sleep(0.1)

@@ -20,7 +20,6 @@ from databay.cli.log_setup import JsonFormatter, OneLineFormatter
 from databay.logs import LOG_FORMAT, DatabayFormatter
 from databay.pipeline.progress import ProgressTracker
 from databay.printable import escape_controls, printable_line, printable_lines
-from databay.redaction import forget_secrets, register_secret
 from rich.console import Console
 
 SECRET = "hunter2-s3cr3t-token"
@@ -28,11 +27,8 @@ HOSTILE = "tag\nFAKE|E| forged line\x1b[2J\x1b]0;title\x07\x9b31m"
 
 
 @pytest.fixture(autouse=True)
-def secret():
-    forget_secrets()
-    register_secret(SECRET, "${API_KEY}")
-    yield SECRET
-    forget_secrets()
+def secret(databay_secret):
+    return databay_secret(SECRET, "${API_KEY}")
 
 
 def raw_controls(text: str) -> list[str]:
@@ -156,34 +152,28 @@ def _pipeline(tmp_path, monkeypatch, links: int):
     return load_pipeline("[planner]\nignore_exceptions = true\n" + hostile + plain * (links - 1))
 
 
-def _screen(view: LiveView, height: int = 40) -> str:
-    console = Console(file=io.StringIO(), width=200, height=height, color_system=None, force_terminal=True)
-    console.print(view)
-    return console.file.getvalue()  # type: ignore[attr-defined]
-
-
-def test_the_live_view_shows_hostile_tags_and_errors_escaped_and_redacted(tmp_path, monkeypatch):
+def test_the_live_view_shows_hostile_tags_and_errors_escaped_and_redacted(tmp_path, monkeypatch, screen):
     pipeline = _pipeline(tmp_path, monkeypatch, links=3)
     with ProgressTracker(pipeline) as tracker:
         pipeline.run_once(handle_signals=False)
-    screen = _screen(LiveView(pipeline, tracker))
-    assert SECRET not in screen and raw_controls(screen) == []
-    assert "evil\\nline\\x1b[31m" in screen
-    assert "RuntimeError: denied for key ${API_KEY}\\x1b[2J" in screen
-    assert "3 transfers (1 failed)" in screen and "1 link failing" in screen
+    shown = "\n".join(screen(LiveView(pipeline, tracker)))
+    assert SECRET not in shown and raw_controls(shown) == []
+    assert "evil\\nline\\x1b[31m" in shown
+    assert "RuntimeError: denied for key ${API_KEY}\\x1b[2J" in shown
+    assert "3 transfers (1 failed)" in shown and "1 link failing" in shown
 
 
-def test_the_live_view_shows_a_screenful_of_links_failing_first(tmp_path, monkeypatch):
+def test_the_live_view_shows_a_screenful_of_links_failing_first(tmp_path, monkeypatch, screen):
     pipeline = _pipeline(tmp_path, monkeypatch, links=300)
     with ProgressTracker(pipeline) as tracker:
         pipeline.run_once(handle_signals=False)
-    lines = _screen(LiveView(pipeline, tracker), height=30).splitlines()
+    lines = screen(LiveView(pipeline, tracker), height=30)
     rows = [line for line in lines if line.startswith("links[")]
     assert len(rows) == 30 - 6  # the terminal's height, less the lines around the rows
     assert rows[0].startswith("links[0] ")  # the failing link first
     assert "300 transfers (1 failed)" in lines[1]
     assert lines[-1].startswith("24 of 300 links: those failing first")
-    assert len(_screen(LiveView(pipeline, tracker, max_rows=5)).splitlines()) == 2 + 1 + 5 + 1
+    assert len(screen(LiveView(pipeline, tracker, max_rows=5))) == 2 + 1 + 5 + 1
 
 
 def test_the_live_view_costs_the_same_with_many_links(tmp_path, monkeypatch):

@@ -5,21 +5,12 @@ from __future__ import annotations
 from unittest.mock import MagicMock, patch
 
 import pytest
-from databay import BasePlanner, Inlet, Link, Outlet
-
-
-class Nothing(Inlet):
-    def pull(self, update):
-        return []
-
-
-class Drop(Outlet):
-    def push(self, records, update):
-        pass
+from databay import BasePlanner, Inlet, Link
+from databay.testing import CollectingOutlet, SequenceInlet
 
 
 def a_link() -> Link:
-    return Link(Nothing(), Drop(), 60)
+    return Link(SequenceInlet(), CollectingOutlet(), 60)
 
 
 class Journal:
@@ -75,7 +66,7 @@ def test_exceptions_reach_either_name(planner_class):
         def pull(self, update):
             raise RuntimeError("boom")
 
-    planner = planner_class(Link(Failing(), Drop(), 60))
+    planner = planner_class(Link(Failing(), CollectingOutlet(), 60))
     planner.force_transfer()
     assert planner.journal[-1] == "on_exception:boom"
 

@@ -15,6 +15,7 @@ from databay.errors import MissingLinkError
 from databay.planners import SchedulePlanner
 from databay.planners.schedule_planner import ScheduleIntervalError
 from databay.planners.schedule_planner import SchedulePlanner as SchedulePlannerFromModule
+from databay.testing import interrupt_at_first_pull
 
 
 class Counter:
@@ -173,12 +174,24 @@ def test_refresh_interval_is_accepted_but_transfers_run_on_time(run_planner, wai
     assert time.monotonic() - started < 2.0  # nowhere near 5 refresh intervals
 
 
-def test_shutdown_wait_lets_the_transfer_in_flight_finish(run_planner, wait_until):
-    counter = Counter()
-    outlet = Collect()
-    planner = SchedulePlanner(Link(SyncInlet(counter, sleep=0.3), outlet, 60))
-    thread = run_planner(planner)
-    assert wait_until(lambda: counter.now == 1)
+@pytest.fixture
+def mid_transfer(run_planner, wait_until):
+    """``mid_transfer(inlet_class, sleep)``: a running planner of one link (every 60 s) whose
+    first pull, taking ``sleep`` seconds, is under way; the planner, its thread and the outlet."""
+
+    def start(inlet_class, sleep: float):
+        counter = Counter()
+        outlet = Collect()
+        planner = SchedulePlanner(Link(inlet_class(counter, sleep=sleep), outlet, 60))
+        thread = run_planner(planner)
+        assert wait_until(lambda: counter.now == 1)
+        return planner, thread, outlet
+
+    return start
+
+
+def test_shutdown_wait_lets_the_transfer_in_flight_finish(mid_transfer):
+    planner, thread, outlet = mid_transfer(SyncInlet, sleep=0.3)
     planner.shutdown(wait=True)
     assert outlet.payloads == [0]
     assert not planner.running
@@ -186,12 +199,8 @@ def test_shutdown_wait_lets_the_transfer_in_flight_finish(run_planner, wait_unti
     assert outlet.shutdowns == 1
 
 
-def test_shutdown_without_wait_does_not_wait(run_planner, wait_until):
-    counter = Counter()
-    outlet = Collect()
-    planner = SchedulePlanner(Link(AsyncInlet(counter, sleep=5), outlet, 60))
-    thread = run_planner(planner)
-    assert wait_until(lambda: counter.now == 1)
+def test_shutdown_without_wait_does_not_wait(mid_transfer):
+    planner, thread, outlet = mid_transfer(AsyncInlet, sleep=5)
     started = time.monotonic()
     planner.shutdown(wait=False)
     thread.join(5)
@@ -491,43 +500,10 @@ def test_shutdown_before_start_does_nothing():
     assert outlet.shutdowns == 0 and not planner.running
 
 
-def test_ctrl_c_shuts_down_gracefully(tmp_path):
-    import signal
-    import subprocess
-    import sys
-    import textwrap
-
-    script = textwrap.dedent("""
-        import time
-        from databay import Inlet, Link, Outlet
-        from databay.planners import SchedulePlanner
-
-        class In(Inlet):
-            def pull(self, update):
-                print("pulled", flush=True)
-                return 1
-
-        class Out(Outlet):
-            def push(self, records, update):
-                pass
-            def on_shutdown(self):
-                print("on_shutdown ran", flush=True)
-
-        try:
-            SchedulePlanner(Link(In(), Out(), 60)).start()
-        except KeyboardInterrupt:
-            print("KeyboardInterrupt raised", flush=True)
-    """)
-    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout.readline() == "pulled\n"
-        process.send_signal(signal.SIGINT)
-        out, _ = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert out == "on_shutdown ran\nKeyboardInterrupt raised\n"
-    assert process.returncode == 0
+def test_ctrl_c_shuts_down_gracefully():
+    result = interrupt_at_first_pull("databay.planners:SchedulePlanner")
+    assert result.stdout == "pulled\non_shutdown ran\nKeyboardInterrupt raised\n", result.stderr
+    assert result.returncode == 0
 
 
 def test_failing_on_start_without_ignoring_shuts_down_before_any_transfer(run_planner, caplog):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 import inspect
-import signal
 import subprocess
 import sys
 import textwrap
@@ -18,6 +17,7 @@ from apscheduler.job import Job
 from apscheduler.triggers.interval import IntervalTrigger
 from databay import Link
 from databay.errors import MissingLinkError
+from databay.testing import interrupt_at_first_pull
 from databay.testing.planner_tester import AsyncProbeInlet, Probe, ProbeInlet, ProbeOutlet
 from databay_aps import JOB_DEFAULTS, ApsPlanner
 
@@ -211,36 +211,9 @@ def test_shutdown_without_wait_cancels_async_transfers_quietly(run_planner, wait
 
 
 def test_ctrl_c_shuts_down_gracefully():
-    script = textwrap.dedent("""
-        from databay import Inlet, Link, Outlet
-        from databay.planners import ApsPlanner
-
-        class In(Inlet):
-            def pull(self, update):
-                print("pulled", flush=True)
-                return 1
-
-        class Out(Outlet):
-            def push(self, records, update):
-                pass
-            def on_shutdown(self):
-                print("on_shutdown ran", flush=True)
-
-        try:
-            ApsPlanner(Link(In(), Out(), 60)).start()
-        except KeyboardInterrupt:
-            print("KeyboardInterrupt raised", flush=True)
-    """)
-    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
-    try:
-        assert process.stdout.readline() == "pulled\n"
-        process.send_signal(signal.SIGINT)
-        out, _ = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert out == "on_shutdown ran\nKeyboardInterrupt raised\n"
-    assert process.returncode == 0
+    result = interrupt_at_first_pull("databay.planners:ApsPlanner")
+    assert result.stdout == "pulled\non_shutdown ran\nKeyboardInterrupt raised\n", result.stderr
+    assert result.returncode == 0
 
 
 def test_ctrl_c_during_a_transfer_on_the_loop_is_not_swallowed_by_apscheduler():

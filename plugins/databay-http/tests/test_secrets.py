@@ -7,18 +7,15 @@ from __future__ import annotations
 import pickle
 
 import pytest
-from databay.redaction import forget_secrets, register_secret
+from databay.redaction import register_secret
 from databay_http import HttpInlet, HttpOutlet, HttpStatusError
 
 KEY = "sk-live-4f9a0c2e"
 
 
 @pytest.fixture(autouse=True)
-def api_key():
-    forget_secrets()
-    register_secret(KEY, "${API_KEY}")
-    yield KEY
-    forget_secrets()
+def api_key(databay_secret):
+    return databay_secret(KEY, "${API_KEY}")
 
 
 def test_a_secret_in_the_query_is_redacted_from_errors(server, pull):

@@ -18,7 +18,8 @@ outlets and outlet mixins for tests on links (:class:`SequenceInlet`, :class:`Gr
 :class:`CollectingOutlet`, :class:`LosesTheAnswer`, :class:`TimesPushes`);
 :func:`run_through_an_outage` checks that a staged link rides out its server's outage, and
 :func:`kill_at_random_moments` is the harness of a crash test; :func:`check_readme_example`
-checks that a README's example prints what the README says.
+checks that a README's example prints what the README says; :func:`interrupt_at_first_pull`
+presses Ctrl-C while a planner transfers, in a process of its own.
 
 The testers load on first access, so that the pytest plugin of this package
 (:mod:`databay.testing.pytest_plugin`, loaded by pytest in every session of an
@@ -35,7 +36,8 @@ __all__ = [
     "CollectingOutlet", "FakeClock", "GrowingInlet", "InletTester", "Kills", "LosesTheAnswer", "OutletTester",
     "PlannerTester", "PluginListing", "PluginTester", "PushAttempt", "SequenceInlet", "ServerProcess",
     "StageTester", "TimesPushes", "accepts_connections", "check_readme_example", "free_port",
-    "kill_at_random_moments", "plugin_listing", "retried_batches", "retry_waits", "run_through_an_outage",
+    "interrupt_at_first_pull", "kill_at_random_moments", "plugin_listing", "retried_batches", "retry_waits",
+    "run_through_an_outage",
 ]
 
 _LAZY = {
@@ -55,6 +57,7 @@ _LAZY = {
     "Kills": "databay.testing.crash",
     "kill_at_random_moments": "databay.testing.crash",
     "check_readme_example": "databay.testing.readme",
+    "interrupt_at_first_pull": "databay.testing.interrupt",
     "retried_batches": "databay.testing.outage",
     "run_through_an_outage": "databay.testing.outage",
 }
@@ -63,6 +66,7 @@ if TYPE_CHECKING:
     from databay.testing.clock import FakeClock
     from databay.testing.crash import Kills, kill_at_random_moments
     from databay.testing.inlet_tester import InletTester
+    from databay.testing.interrupt import interrupt_at_first_pull
     from databay.testing.listing import PluginListing, plugin_listing
     from databay.testing.nodes import (
         CollectingOutlet,

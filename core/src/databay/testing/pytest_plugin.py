@@ -23,6 +23,9 @@ are there in every test session without any import or ``conftest.py``:
     --once`` does; its :class:`~databay.pipeline.running.OnceResult`. A link that failed
     raises its exception (unless ``check=False``); an invalid pipeline raises
     :class:`~databay.PipelineError` with every problem.
+``write_pipeline(text, name="pipeline.toml")``
+    Write a pipeline file (its text dedented) in the test's ``tmp_path``, for a ``databay``
+    command the test runs; its path.
 ``databay_stage``
     A new SQLite stage in the test's ``tmp_path`` (``Link(..., stage=databay_stage)``),
     closed after the test; its ``batches()``, ``dead_letters()``... say what it holds.
@@ -33,6 +36,9 @@ are there in every test session without any import or ``conftest.py``:
 ``databay_load_plugins(*distributions, strict=True)``
     Load only these installed distributions (``DATABAY_LOAD_PLUGINS``), strictly by
     default so that a broken plugin fails the test; the environment is restored after.
+``databay_secret(value, shown_as)``
+    Register a secret (:func:`databay.redaction.register_secret`) for the test; no secret
+    is registered before it, and every one is forgotten after the test.
 
 Importing this module imports nothing but pytest: each fixture imports what it needs when
 it runs, so sessions that don't use them pay nothing.
@@ -195,6 +201,21 @@ def run_pipeline() -> Callable[..., OnceResult]:
 
 
 @pytest.fixture
+def write_pipeline(tmp_path: Path) -> Callable[..., Path]:
+    """``write_pipeline(text, name="pipeline.toml")``: a pipeline file in the test's
+    ``tmp_path`` (``name`` may hold folders), its text dedented; returns its path."""
+    import textwrap
+
+    def write(text: str, name: str = "pipeline.toml") -> Path:
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
 def databay_stage(tmp_path: Path) -> Iterator[SqliteStage]:
     """A new SQLite stage in ``tmp_path``, closed after the test."""
     from databay.stage import SqliteStage
@@ -248,3 +269,22 @@ def databay_load_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[.
 
     yield load
     set_plugin_manager(None)
+
+
+@pytest.fixture
+def databay_secret() -> Iterator[Callable[[str, str], str]]:
+    """``databay_secret(value, shown_as)``: ``value`` is a registered secret for the test
+    (shown as ``shown_as``, e.g. ``"${API_KEY}"``); returns ``value``.
+
+    No secret is registered as the test starts, and every secret registered during it
+    (by the test or by the code under test) is forgotten after it.
+    """
+    from databay.redaction import forget_secrets, register_secret
+
+    def register(value: str, shown_as: str) -> str:
+        register_secret(value, shown_as)
+        return value
+
+    forget_secrets()
+    yield register
+    forget_secrets()
