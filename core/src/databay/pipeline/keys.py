@@ -48,6 +48,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from databay.pipeline.typecheck import Mismatch, coerce, shown
+from databay.retry import RetryPolicy
+from databay.timezones import zone
 
 if TYPE_CHECKING:
     from databay.pipeline.validate import Checker
@@ -155,19 +157,27 @@ def _positive_int(name: str) -> Callable[[Checker, Any, str, str], Any]:
     return read
 
 
-def _retry(checker: Checker, value: Any, place: str, label: str) -> Any:
-    from databay.retry import RetryPolicy
+def _converted(name: str, expected: type, example: str, convert: Callable[[Any], Any],
+               drop: tuple[str, ...] = ()) -> Callable[[Checker, Any, str, str], Any]:
+    """A ``read`` for an argument that must be an ``expected`` (``example`` says what one
+    looks like) and that ``convert`` turns into its value; the ``TypeError`` or
+    ``ValueError`` it raises is the problem's reason, without the prefixes in ``drop`` (the
+    problem names the argument itself)."""
 
-    if not isinstance(value, dict):
-        checker.problem(label, f"argument 'retry': a table such as {{ attempts = 5, initial_delay = 1 }}, "
-                               f"not {shown(value)}", "retry")
-        return INVALID
-    try:
-        return RetryPolicy.coerce(value)
-    except (TypeError, ValueError) as exc:
-        reason = str(exc).removeprefix("RetryPolicy: ").removeprefix("retry: ")
-        checker.problem(label, f"argument 'retry': {reason}", "retry")
-        return INVALID
+    def read(checker: Checker, value: Any, place: str, label: str) -> Any:
+        if not isinstance(value, expected):
+            checker.problem(label, f"argument '{name}': {example}, not {shown(value)}", name)
+            return INVALID
+        try:
+            return convert(value)
+        except (TypeError, ValueError) as exc:
+            reason = str(exc)
+            for prefix in drop:
+                reason = reason.removeprefix(prefix)
+            checker.problem(label, f"argument '{name}': {reason}", name)
+            return INVALID
+
+    return read
 
 
 def _set_retry_policy(node: Any, policy: Any) -> None:
@@ -188,20 +198,6 @@ def _schedule(checker: Checker, value: Any, place: str, label: str) -> Any:
         checker.problem(label, f"argument 'schedule': {exc}", "schedule")
         return INVALID
     return value
-
-
-def _timezone(checker: Checker, value: Any, place: str, label: str) -> Any:
-    from databay.timezones import TimezoneError, zone
-
-    if not isinstance(value, str):
-        checker.problem(label, f"argument 'timezone': an IANA time zone name such as \"Europe/Amsterdam\", "
-                               f"not {shown(value)}", "timezone")
-        return INVALID
-    try:
-        return zone(value)
-    except TimezoneError as exc:
-        checker.problem(label, f"argument 'timezone': {exc}", "timezone")
-        return INVALID
 
 
 def _cron(checker: Checker, value: Any, place: str, label: str) -> Any:
@@ -231,7 +227,9 @@ def _date(name: str) -> Any:
     return read
 
 
-_NODE_RETRY = Key(_retry, argument=False, apply=_set_retry_policy)
+_RETRY = _converted("retry", dict, "a table such as { attempts = 5, initial_delay = 1 }", RetryPolicy.coerce,
+                    drop=("RetryPolicy: ", "retry: "))
+_NODE_RETRY = Key(_RETRY, argument=False, apply=_set_retry_policy)
 _PROCESSORS = _components("processor", "processors")
 
 RESERVED: dict[str, dict[str, Key]] = {
@@ -241,7 +239,8 @@ RESERVED: dict[str, dict[str, Key]] = {
         "interval": Key(_duration("interval")),
         # Settings: schedule_keys.settle() makes the link's interval of them.
         "schedule": Key(_schedule, argument=False),
-        "timezone": Key(_timezone, argument=False),
+        "timezone": Key(_converted("timezone", str, 'an IANA time zone name such as "Europe/Amsterdam"', zone),
+                        argument=False),
         "cron": Key(_cron, argument=False),
         "start_date": Key(_date("start_date"), argument=False),
         "end_date": Key(_date("end_date"), argument=False),
@@ -251,7 +250,7 @@ RESERVED: dict[str, dict[str, Key]] = {
         "groupers": _components("processor", "groupers"),
         "stage": Key(_stage, expand=False),
         "stage_retention": Key(_duration("stage_retention")),
-        "retry": Key(_retry),
+        "retry": Key(_RETRY),
         "inlet_concurrency": Key(_positive_int("inlet_concurrency")),
     },
     "outlet": {"processors": _PROCESSORS, "retry": _NODE_RETRY},

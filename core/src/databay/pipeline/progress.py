@@ -172,50 +172,50 @@ class ProgressTracker:
 
     @hookimpl
     def databay_transfer_finished(self, link: Link, update: Update, stats: TransferStats) -> None:
-        key = id(link)
-        progress = self._by_link.get(key)
-        if progress is None:
-            return
-        with self._lock:
-            self._ended(key, progress)
-            progress.records_pulled += stats.records_pulled
-            progress.records_pushed += stats.records_pushed
-            progress.last_duration = stats.duration
-            totals = self.totals
-            totals.records_pulled += stats.records_pulled
-            totals.records_pushed += stats.records_pushed
-            if self._failing.pop(key, None) is not None:
-                totals.failing -= 1
-        if self._listener is not None:
-            self._listener("finished", progress, stats)
+        self._ended(link, "finished", stats, self._count_finished)
 
     @hookimpl
     def databay_transfer_failed(self, link: Link, update: Update, exception: Exception) -> None:
+        self._ended(link, "failed", exception, self._count_failed)
+
+    def _ended(self, link: Link, event: str, detail: Any,
+               count: Callable[[int, LinkProgress, Any], None]) -> None:
+        """Count a transfer of ``link`` that ended (``count`` adds what is particular to
+        ``event``, under the lock), then tell the listener."""
         key = id(link)
         progress = self._by_link.get(key)
         if progress is None:
             return
         with self._lock:
-            self._ended(key, progress)
-            progress.failures += 1
-            progress.last_error = f"{type(exception).__name__}: {exception}"
-            self.totals.failures += 1
-            if key not in self._failing:
-                self.totals.failing += 1
-            self._failing[key] = progress
-            self._failing.move_to_end(key)
+            if progress.running:
+                progress.running = False
+                self.totals.running -= 1
+            progress.transfers += 1
+            self.totals.transfers += 1
+            self._recent[key] = progress
+            self._recent.move_to_end(key)
+            count(key, progress, detail)
         if self._listener is not None:
-            self._listener("failed", progress, exception)
+            self._listener(event, progress, detail)
 
-    def _ended(self, key: int, progress: LinkProgress) -> None:
-        """Count a transfer of ``progress``'s link that ended (under the lock)."""
-        if progress.running:
-            progress.running = False
-            self.totals.running -= 1
-        progress.transfers += 1
-        self.totals.transfers += 1
-        self._recent[key] = progress
-        self._recent.move_to_end(key)
+    def _count_finished(self, key: int, progress: LinkProgress, stats: TransferStats) -> None:
+        progress.records_pulled += stats.records_pulled
+        progress.records_pushed += stats.records_pushed
+        progress.last_duration = stats.duration
+        totals = self.totals
+        totals.records_pulled += stats.records_pulled
+        totals.records_pushed += stats.records_pushed
+        if self._failing.pop(key, None) is not None:
+            totals.failing -= 1
+
+    def _count_failed(self, key: int, progress: LinkProgress, exception: Exception) -> None:
+        progress.failures += 1
+        progress.last_error = f"{type(exception).__name__}: {exception}"
+        self.totals.failures += 1
+        if key not in self._failing:
+            self.totals.failing += 1
+        self._failing[key] = progress
+        self._failing.move_to_end(key)
 
 
 def _progress(pipeline: Pipeline, link: Link) -> LinkProgress:

@@ -444,7 +444,8 @@ class Engine:
             now = loop.time()
         clock = slot.clock
         if clock is None:
-            self._wait_until(slot, slot.schedule.first_due(now, immediate))
+            due = slot.due = slot.schedule.first_due(now, immediate)
+            self._join({slot: None}, due)
             return
         wall_now = self._wall_now(clock, now)
         slot.wall_due = slot.schedule.first_due(wall_now, immediate)
@@ -460,16 +461,6 @@ class Engine:
         wall = clock()
         self._wall_reading = (now, clock, wall)
         return wall
-
-    def _wait_until(self, slot: _Slot, due: float) -> None:
-        slot.due = due
-        group = self._timers.get(due)
-        if group is None:
-            loop = self._loop
-            assert loop is not None  # on the loop, which run() sets for as long as it runs
-            group = self._timers[due] = {}
-            self._timer_handles[due] = loop.call_at(due, self._fire_group, due)
-        group[slot] = None
 
     def _join(self, slots: dict[_Slot, None], due: float, wall: bool = False) -> None:
         """Add ``slots`` (their ``due`` already set) to the group waiting for ``due`` (among
@@ -500,12 +491,10 @@ class Engine:
     def _fire_group(self, due: float) -> None:
         """The links waiting for ``due`` fell due: queue their transfers (or skip those
         still transferring) and wait for their next due times."""
-        group = self._take_group(self._timers, self._timer_handles, due)
-        if group is None:
+        taken = self._take_group(self._timers, self._timer_handles, due)
+        if taken is None:
             return
-        loop = self._loop
-        assert loop is not None  # on the loop, which run() sets for as long as it runs
-        now = loop.time()
+        group, now = taken
         queue, fall_due = self._due, self._fall_due
         schedule = next(iter(group)).schedule
         alike = True  # every slot alive and on one schedule
@@ -536,12 +525,10 @@ class Engine:
         """Links on the wall clock woke up: those whose due time the wall clock has reached
         fall due (as in :meth:`_fire_group`); each then waits for its due time again, mapped
         from a fresh reading of the wall clock (a jump of the clock moves no due time)."""
-        group = self._take_group(self._wall_timers, self._wall_handles, wake)
-        if group is None:
+        taken = self._take_group(self._wall_timers, self._wall_handles, wake)
+        if taken is None:
             return
-        loop = self._loop
-        assert loop is not None  # on the loop, which run() sets for as long as it runs
-        now = loop.time()
+        group, now = taken
         queue, fall_due = self._due, self._fall_due
         following: dict[tuple[int, float], float] = {}  # links on one calendar move on together
         woken: dict[float, dict[_Slot, None]] = {}
@@ -565,9 +552,10 @@ class Engine:
             self._start_soon()
 
     def _take_group(self, timers: dict[float, dict[_Slot, None]], handles: dict[float, asyncio.TimerHandle],
-                    key: float) -> dict[_Slot, None] | None:
-        """The links whose timer ``key`` fired, taken off ``timers``; ``None`` when there are
-        none left, or when the engine is stopping (they then wait for nothing)."""
+                    key: float) -> tuple[dict[_Slot, None], float] | None:
+        """The links whose timer ``key`` fired, taken off ``timers``, and the loop's time now;
+        ``None`` when there are none left, or when the engine is stopping (they then wait
+        for nothing)."""
         handles.pop(key, None)
         group = timers.pop(key, None)
         if not group:
@@ -576,7 +564,9 @@ class Engine:
             for slot in group:
                 slot.due = None
             return None
-        return group
+        loop = self._loop
+        assert loop is not None  # on the loop, which run() sets for as long as it runs
+        return group, loop.time()
 
     def _fall_due(self, slot: _Slot, queue: collections.deque[_Slot]) -> None:
         """``slot``'s link fell due: queue its transfer, unless it is paused (nothing), or

@@ -57,6 +57,7 @@ from typing import Any, ClassVar
 from databay.errors import StageError, UndecodableBatchError
 from databay.outlet import MetadataKey
 from databay.record import Record
+from databay.stage.codec import encode_records
 
 PENDING, DEAD, DELIVERED = "pending", "dead", "delivered"
 """The states of a batch for an outlet: owed, given up on, and delivered (kept for
@@ -367,6 +368,18 @@ class Stage(abc.ABC):
         given), so that batch times grow with batch numbers even if the clock goes back."""
         first = max(time.time_ns() // 1000, round(after * 1_000_000) + 1)
         return [(first + offset) / 1_000_000 for offset in range(count)]
+
+    @staticmethod
+    def encode_batches(batches: Sequence[Sequence[Record]],
+                       shared_metadata: Sequence[dict | None] = ()) -> list[tuple[int, bytes]]:
+        """What :meth:`commit` stores of ``batches``: each one's number of records and its
+        bytes (:func:`~databay.stage.encode_records`, given the batch's entry of
+        ``shared_metadata`` when it has one).
+
+        :raises StageSerializationError: a record holds a value a stage cannot store.
+        """
+        shared = list(shared_metadata) + [None] * (len(batches) - len(shared_metadata))
+        return [(len(batch), encode_records(batch, common)) for batch, common in zip(batches, shared)]
 
     @functools.cached_property
     def _record_suffixes(self) -> list[str]:

@@ -394,8 +394,7 @@ class SqliteStage(Stage):
     ) -> list[int]:
         """Stage ``batches`` for ``outlets`` and save ``inlet_states``, in one transaction
         (see :meth:`Stage.commit`)."""
-        shared = list(shared_metadata) + [None] * (len(batches) - len(shared_metadata))
-        encoded = [(len(batch), codec.encode_records(batch, common)) for batch, common in zip(batches, shared)]
+        encoded = self.encode_batches(batches, shared_metadata)
         intake = codec.encode_records(intake_records) if intake_records else None
         if not (encoded or inlet_states or clear_intake or intake):
             return []  # nothing to write: no transaction

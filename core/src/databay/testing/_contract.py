@@ -131,6 +131,16 @@ def assert_started_and_shut_down_once(test: unittest.TestCase, node: Inlet | Out
     test.assertEqual((counter.starts, counter.shutdowns), (1, 1))
 
 
+def assert_initialised(test: unittest.TestCase, node: Inlet | Outlet, base: type[Inlet] | type[Outlet],
+                       attribute: str, attribute_type: type) -> None:
+    """``node`` is a ``base`` whose ``__init__`` ran (it sets ``attribute``, an ``attribute_type``)
+    and is not active while new."""
+    test.assertIsInstance(node, base)
+    test.assertIsInstance(getattr(node, attribute, None), attribute_type,
+                          f"{base.__name__}.__init__ was not called: call super().__init__(*args, **kwargs)")
+    test.assertFalse(node.active, f"a new {base.__name__.lower()} must not be active before on_start")
+
+
 def assert_accepts(test: unittest.TestCase, node: Inlet | Outlet, parameter: str) -> None:
     """``node``'s constructor takes ``parameter`` (directly, or through ``**kwargs`` to its base)."""
     from databay.introspect import constructor_parameters

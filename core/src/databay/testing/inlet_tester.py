@@ -15,6 +15,7 @@ from databay.testing._contract import (
     Counter,
     assert_accepts,
     assert_failure_raised,
+    assert_initialised,
     assert_no_threads_left,
     assert_started_and_shut_down_once,
     transfer,
@@ -51,10 +52,7 @@ class InletTester(CompatibleInletTester):
     @for_each_inlet
     def test_is_initialised_inlet(self) -> None:
         """It is an Inlet and called ``super().__init__()``."""
-        self.assertIsInstance(self.inlet, Inlet)
-        self.assertIsInstance(getattr(self.inlet, "_metadata", None), dict,
-                              "Inlet.__init__ was not called: call super().__init__(*args, **kwargs)")
-        self.assertFalse(self.inlet.active, "a new inlet must not be active before on_start")
+        assert_initialised(self, self.inlet, Inlet, "_metadata", dict)
 
     @for_each_inlet
     def test_start_and_shutdown_once(self) -> None:

@@ -16,6 +16,7 @@ from databay.testing._contract import (
     ListInlet,
     assert_accepts,
     assert_failure_raised,
+    assert_initialised,
     assert_no_threads_left,
     assert_started_and_shut_down_once,
     for_each,
@@ -113,10 +114,7 @@ class OutletTester(unittest.TestCase):
     @for_each_outlet
     def test_is_initialised_outlet(self) -> None:
         """It is an Outlet and called ``super().__init__()``."""
-        self.assertIsInstance(self.outlet, Outlet)
-        self.assertIsInstance(getattr(self.outlet, "processors", None), list,
-                              "Outlet.__init__ was not called: call super().__init__(*args, **kwargs)")
-        self.assertFalse(self.outlet.active, "a new outlet must not be active before on_start")
+        assert_initialised(self, self.outlet, Outlet, "processors", list)
 
     @for_each_outlet
     def test_accepts_processors(self) -> None:

@@ -3,6 +3,7 @@ metrics and health checks. Documented in the README ("JSON API")."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -69,37 +70,32 @@ def _query_states(request: web.Request, default: str = "") -> list[str]:
 # -- pages and their JSON twins ----------------------------------------------------------
 
 
-@routes.get("/")
-async def overview_page(request: web.Request) -> web.Response:
-    server = _server(request)
-    return server.page(request, "overview.html", data=await server.dashboard.overview())
+def _page_and_api(page: str, api: str, template: str, name: str,
+                  read: Callable[[web.Request], Awaitable[dict[str, Any]]]) -> None:
+    """Route ``page`` to ``template`` showing what ``read`` gives (as ``name``), and its twin
+    ``api`` to the same data as JSON."""
+
+    async def show(request: web.Request) -> web.Response:
+        values: dict[str, Any] = {name: await read(request)}
+        return _server(request).page(request, template, **values)
+
+    async def give(request: web.Request) -> web.Response:
+        return json_response(await read(request))
+
+    routes.get(page)(show)
+    routes.get(api)(give)
 
 
-@routes.get("/api/overview")
-async def overview_api(request: web.Request) -> web.Response:
-    return json_response(await _server(request).dashboard.overview())
+async def _overview(request: web.Request) -> dict[str, Any]:
+    return await _server(request).dashboard.overview()
 
 
-@routes.get("/links/{index}")
-async def link_page(request: web.Request) -> web.Response:
-    server = _server(request)
-    return server.page(request, "link.html", link=await server.dashboard.link(_link_index(request)))
+async def _link(request: web.Request) -> dict[str, Any]:
+    return await _server(request).dashboard.link(_link_index(request))
 
 
-@routes.get("/api/links/{index}")
-async def link_api(request: web.Request) -> web.Response:
-    return json_response(await _server(request).dashboard.link(_link_index(request)))
-
-
-@routes.get("/queue")
-async def queue_page(request: web.Request) -> web.Response:
-    server = _server(request)
-    return server.page(request, "queue.html", queue=await server.dashboard.queue())
-
-
-@routes.get("/api/queue")
-async def queue_api(request: web.Request) -> web.Response:
-    return json_response(await _server(request).dashboard.queue())
+async def _queue(request: web.Request) -> dict[str, Any]:
+    return await _server(request).dashboard.queue()
 
 
 async def _batches(request: web.Request) -> dict[str, Any]:
@@ -110,8 +106,42 @@ async def _batches(request: web.Request) -> dict[str, Any]:
     return await _server(request).dashboard.batches(index, states, page, per_page)
 
 
+async def _batch(request: web.Request) -> dict[str, Any]:
+    index = _staged_index(request)
+    batch = await _server(request).dashboard.batch(index, _index(request, "batch"))
+    if batch is None:
+        raise web.HTTPNotFound(text="no such batch (delivered and deleted, or purged)")
+    return batch
+
+
+async def _log(request: web.Request) -> dict[str, Any]:
+    server = _server(request)
+    link_text = request.query.get("link", "")
+    link = None
+    if link_text:
+        if not link_text.isdigit() or int(link_text) >= len(server.dashboard.names):
+            raise web.HTTPBadRequest(text="link: the number of a link")
+        link = int(link_text)
+    after = request.query.get("after", "0")
+    if not after.isdigit():
+        raise web.HTTPBadRequest(text="after: a record number")
+    level = request.query.get("level", "").upper()
+    data = server.dashboard.log(int(after), link, level)
+    return {**data, "link": link, "level": level}
+
+
+for _page, _api, _template, _name, _read in (
+        ("/", "/api/overview", "overview.html", "data", _overview),
+        ("/links/{index}", "/api/links/{index}", "link.html", "link", _link),
+        ("/queue", "/api/queue", "queue.html", "queue", _queue),
+        ("/queue/{index}/batches/{batch}", "/api/queue/{index}/batches/{batch}", "batch.html", "batch", _batch),
+        ("/log", "/api/log", "log.html", "log", _log)):
+    _page_and_api(_page, _api, _template, _name, _read)
+
+
 @routes.get("/queue/{index}")
 async def batches_page(request: web.Request) -> web.Response:
+    # The one page showing more than its twin's data: links to the pages before and after.
     data = await _batches(request)
     pages = {number: "?" + urlencode({"state": ",".join(data["states"]), "page": number,
                                       "per_page": data["per_page"]})
@@ -122,24 +152,6 @@ async def batches_page(request: web.Request) -> web.Response:
 @routes.get("/api/queue/{index}")
 async def batches_api(request: web.Request) -> web.Response:
     return json_response(await _batches(request))
-
-
-async def _batch(request: web.Request) -> dict[str, Any]:
-    index = _staged_index(request)
-    batch = await _server(request).dashboard.batch(index, _index(request, "batch"))
-    if batch is None:
-        raise web.HTTPNotFound(text="no such batch (delivered and deleted, or purged)")
-    return batch
-
-
-@routes.get("/queue/{index}/batches/{batch}")
-async def batch_page(request: web.Request) -> web.Response:
-    return _server(request).page(request, "batch.html", batch=await _batch(request))
-
-
-@routes.get("/api/queue/{index}/batches/{batch}")
-async def batch_api(request: web.Request) -> web.Response:
-    return json_response(await _batch(request))
 
 
 async def _export(request: web.Request, index: int | None) -> web.StreamResponse:
@@ -172,32 +184,6 @@ async def export_link(request: web.Request) -> web.StreamResponse:
 @routes.get("/queue-export")
 async def export_all(request: web.Request) -> web.StreamResponse:
     return await _export(request, None)
-
-
-def _log(request: web.Request) -> dict[str, Any]:
-    server = _server(request)
-    link_text = request.query.get("link", "")
-    link = None
-    if link_text:
-        if not link_text.isdigit() or int(link_text) >= len(server.dashboard.names):
-            raise web.HTTPBadRequest(text="link: the number of a link")
-        link = int(link_text)
-    after = request.query.get("after", "0")
-    if not after.isdigit():
-        raise web.HTTPBadRequest(text="after: a record number")
-    level = request.query.get("level", "").upper()
-    data = server.dashboard.log(int(after), link, level)
-    return {**data, "link": link, "level": level}
-
-
-@routes.get("/log")
-async def log_page(request: web.Request) -> web.Response:
-    return _server(request).page(request, "log.html", log=_log(request))
-
-
-@routes.get("/api/log")
-async def log_api(request: web.Request) -> web.Response:
-    return json_response(_log(request))
 
 
 # -- actions (POST, authenticated; forms with a CSRF token) -------------------------------
