@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from databay._lazy import lazy_attributes
+from databay.lazy import lazy_attributes
 
 __all__ = [
     "CollectingOutlet", "FakeClock", "GrowingInlet", "InletTester", "Kills", "LosesTheAnswer", "OutletTester",
