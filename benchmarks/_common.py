@@ -21,6 +21,34 @@ def median(values: Iterable[float]) -> float:
     return statistics.median(list(values))
 
 
+def timed_pushes(outlet: Any, pushes: list[list[Any]]) -> tuple[float, float]:
+    """Push each list of records of ``pushes`` to ``outlet``: the wall-clock and CPU seconds
+    it took. Runs under databay 0.3.0 too."""
+    from databay import Update
+
+    update = Update(["bench"], 0)
+    wall, cpu = time.perf_counter(), time.process_time()
+    for records in pushes:
+        outlet.push(records, update)
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def throughput_table(title: str, unit: str, count: int, labels: dict[str, str],
+                     results: dict[str, list[tuple[float, float]]]) -> tuple[dict[str, float], dict[str, float]]:
+    """Print a table of the writers of ``results`` (the wall-clock and CPU seconds of each of
+    their rounds; writers without rounds are left out) side by side with ``"raw"``, the limit:
+    medians of ``count`` ``unit`` per second and of client CPU seconds. Returns both, by writer."""
+    wall = {k: median(w for w, _ in v) for k, v in results.items() if v}
+    cpu = {k: median(c for _, c in v) for k, v in results.items() if v}
+    rate = {k: count / w for k, w in wall.items()}
+    table = Table(title, ["writer", f"{unit}/s", "x raw throughput", "client CPU s", "x raw CPU"])
+    for key in wall:
+        table.add_row(labels[key], rate[key], f"{rate[key] / rate['raw']:.2f}x", cpu[key],
+                      f"{cpu[key] / cpu['raw']:.2f}x")
+    table.print()
+    return rate, cpu
+
+
 def databay03_python() -> str | None:
     """The interpreter of the databay 0.3.0 venv (``$DATABAY03_PYTHON``), if prepared.
 

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import Table, databay03_python, median, run_databay03, verdict  # noqa: E402
+from _common import databay03_python, run_databay03, throughput_table, timed_pushes, verdict  # noqa: E402
 
 DOCUMENTS = 20_000
 BATCH = 1_000
@@ -54,17 +54,12 @@ def measure_raw(uri: str, database: str) -> tuple[float, float]:
 def measure_databay(uri: str, database: str) -> tuple[float, float]:
     import pymongo
     from databay import Record
-    from databay.update import Update
     from databay_mongo import MongoOutlet
 
     pushes = [[Record(d) for d in make_documents(n)] for n in range(0, DOCUMENTS, BATCH)]
     outlet = MongoOutlet(database, "bench", uri=uri)
     outlet.try_start()
-    update = Update(["bench"], 0)
-    wall, cpu = time.perf_counter(), time.process_time()
-    for records in pushes:
-        outlet.push(records, update)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    wall, cpu = timed_pushes(outlet, pushes)
     outlet.try_shutdown()
     with pymongo.MongoClient(uri) as client:
         assert client[database]["bench"].count_documents({}) == DOCUMENTS
@@ -73,10 +68,11 @@ def measure_databay(uri: str, database: str) -> tuple[float, float]:
 
 
 DATABAY03 = """
-import json, time
+import json
 import pymongo
-from databay import Record, Update
+from databay import Record
 from databay.outlets import MongoOutlet
+from _common import timed_pushes
 
 HOST, PORT, DATABASE, DOCUMENTS, BATCH = {host!r}, {port!r}, {database!r}, {documents}, {batch}
 
@@ -88,11 +84,7 @@ def run(database):
     pushes = [[Record(d) for d in make_documents(n)] for n in range(0, DOCUMENTS, BATCH)]
     outlet = MongoOutlet(database, "bench", host=HOST, port=PORT)
     outlet.try_start()
-    update = Update(["bench"], 0)
-    wall, cpu = time.perf_counter(), time.process_time()
-    for records in pushes:
-        outlet.push(records, update)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    wall, cpu = timed_pushes(outlet, pushes)
     outlet.try_shutdown()
     client = pymongo.MongoClient(host=HOST, port=PORT)
     assert client[database]["bench"].count_documents({{}}) == DOCUMENTS
@@ -127,19 +119,11 @@ def main() -> int:
             if with_03:
                 results["databay03"].append(measure_databay03(server.host, server.port, f"databay03_{n}"))
 
-    wall = {k: median(w for w, _ in v) for k, v in results.items() if v}
-    cpu = {k: median(c for _, c in v) for k, v in results.items() if v}
-    rate = {k: DOCUMENTS / w for k, w in wall.items()}
-    table = Table(f"MongoOutlet: {DOCUMENTS:,} documents in pushes of {BATCH:,} against nx-27017 "
-                  f"(median of {ROUNDS})",
-                  ["writer", "docs/s", "x raw throughput", "client CPU s", "x raw CPU"])
     labels = {"raw": "raw pymongo insert_many (limit)", "databay": "databay MongoOutlet",
               "databay03": "databay 0.3.0 MongoOutlet"}
-    for key in wall:
-        table.add_row(labels[key], rate[key], f"{rate[key] / rate['raw']:.2f}x", cpu[key],
-                      f"{cpu[key] / cpu['raw']:.2f}x")
-    table.print()
-    if "databay03" in wall:
+    rate, cpu = throughput_table(f"MongoOutlet: {DOCUMENTS:,} documents in pushes of {BATCH:,} against nx-27017 "
+                                 f"(median of {ROUNDS})", "docs", DOCUMENTS, labels, results)
+    if "databay03" in rate:
         print(f"databay vs databay 0.3.0: {rate['databay'] / rate['databay03']:.2f}x throughput, "
               f"{cpu['databay03'] / cpu['databay']:.2f}x less client CPU")
     ok = verdict("mongo throughput, databay / raw", rate["databay"] / rate["raw"], THROUGHPUT_TARGET)

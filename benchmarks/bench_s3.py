@@ -31,7 +31,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import Table, median, verdict  # noqa: E402
+from _common import median, throughput_table, timed_pushes, verdict  # noqa: E402
 
 RECORDS = 20_000
 BATCH = 1_000
@@ -57,7 +57,7 @@ def measure_raw(client, bucket: str) -> tuple[float, float]:
 
 
 def measure_databay(outlet, staged: bool = False) -> tuple[float, float]:
-    from databay import Record, Update
+    from databay import Record
     from databay.stage import Stage
 
     pushes = []
@@ -70,11 +70,7 @@ def measure_databay(outlet, staged: bool = False) -> tuple[float, float]:
                 record.metadata.update({Stage.BATCH_ID: batch_id, Stage.RECORD_ID: f"{batch_id}:{index}",
                                         Stage.BATCH_TIME: committed, Stage.BATCH_UPDATE: f"bench.{number}"})
         pushes.append(records)
-    update = Update(["bench"], 0)
-    wall, cpu = time.perf_counter(), time.process_time()
-    for records in pushes:
-        outlet.push(records, update)
-    return time.perf_counter() - wall, time.process_time() - cpu
+    return timed_pushes(outlet, pushes)
 
 
 def measure_large(client, outlet, bucket: str) -> tuple[float, float]:
@@ -122,18 +118,10 @@ def main() -> int:
         outlet.try_shutdown()
         client.close()
 
-    wall = {k: median(w for w, _ in v) for k, v in results.items()}
-    cpu = {k: median(c for _, c in v) for k, v in results.items()}
-    rate = {k: RECORDS / w for k, w in wall.items()}
-    table = Table(f"S3Outlet: {RECORDS:,} records in pushes of {BATCH:,} (one object each) against moto "
-                  f"(median of {ROUNDS})",
-                  ["writer", "records/s", "x raw throughput", "client CPU s", "x raw CPU"])
     labels = {"raw": "raw boto3 put_object (limit)", "databay": "databay S3Outlet.push",
               "staged": "databay S3Outlet.push, staged batches"}
-    for key in wall:
-        table.add_row(labels[key], rate[key], f"{rate[key] / rate['raw']:.2f}x", cpu[key],
-                      f"{cpu[key] / cpu['raw']:.2f}x")
-    table.print()
+    rate, _ = throughput_table(f"S3Outlet: {RECORDS:,} records in pushes of {BATCH:,} (one object each) against "
+                               f"moto (median of {ROUNDS})", "records", RECORDS, labels, results)
     raw_large, outlet_large = median(r for r, _ in large), median(o for _, o in large)
     print(f"One {LARGE_BYTES // 2**20} MiB object (median of 3): put_object {raw_large:.2f} s, S3Outlet "
           f"(multipart, 8 MiB parts) {outlet_large:.2f} s ({raw_large / outlet_large:.2f}x put_object's speed)")

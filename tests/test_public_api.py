@@ -21,7 +21,7 @@ PLUGIN_SOURCES = sorted((REPO / "plugins").glob("databay-*/src"))
 PUBLIC_MODULES = {"databay", "databay.errors", "databay.stage", "databay.stage.export", "databay.notifier",
                   "databay.redaction", "databay.printable", "databay.observers", "databay.service",
                   "databay.pipeline", "databay.schedules", "databay.engine_planner", "databay.processors",
-                  "databay.testing"}
+                  "databay.testing", "databay.lazy"}
 PUBLIC_NAMES = {"hookimpl", "Inlet", "Outlet", "Record", "Update", "MetadataKey", "Processor", "Link", "Calendar",
                 "RetryPolicy", "BasePlanner", "load_pipeline"}
 

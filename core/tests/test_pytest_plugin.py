@@ -221,7 +221,7 @@ def test_loading_the_plugin_imports_nothing_but_the_package_itself():
             "print(sorted(set(sys.modules) - before))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert set(eval(result.stdout)) <= {"databay", "databay._lazy", "databay._version", "databay.hookspecs",
+    assert set(eval(result.stdout)) <= {"databay", "databay.lazy", "databay._version", "databay.hookspecs",
                                         "databay.logs", "databay.printable", "databay.redaction",  # the log handler's
                                         "databay.testing", "databay.testing.pytest_plugin"}
 

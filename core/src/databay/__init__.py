@@ -10,8 +10,9 @@ The public API, for applications and plugins alike (``docs/writing-plugins.md``)
 - :mod:`databay.errors`, :mod:`databay.stage` (and :mod:`databay.stage.export`),
   :mod:`databay.notifier`, :mod:`databay.service`, :mod:`databay.observers`,
   :mod:`databay.pipeline`, :mod:`databay.redaction`, :mod:`databay.printable`,
-  :mod:`databay.schedules` (when links are due), :mod:`databay.engine_planner` (the
-  base of planners running links on databay's engine) and :mod:`databay.testing` (the
+  :mod:`databay.schedules` (when links are due), :mod:`databay.lazy` (package attributes
+  imported on first access), :mod:`databay.engine_planner` (the base of planners running
+  links on databay's engine) and :mod:`databay.testing` (the
   conformance kit);
 - :mod:`databay.hookspecs` documents the hooks a plugin implements;
 - databay 0.3's paths keep working for 0.3 code: ``databay.inlets``, ``databay.outlets``,
@@ -32,9 +33,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from databay._lazy import lazy_attributes
 from databay._version import __version__ as __version__
 from databay.hookspecs import hookimpl
+from databay.lazy import lazy_attributes
 from databay.logs import install_default_handler
 
 __all__ = [

@@ -154,7 +154,7 @@ def render_files(
         "registers_summary": ", ".join(f"the {kind} `{names.short}` (`{classes[kind]}`)" for kind in kinds),
         **{f"{kind}_class": cls for kind, cls in classes.items()},
     }
-    values["lazy_entries"] = "".join(f'    "{cls}": "{names.package}.{kind}",\n' for kind, cls in classes.items())
+    values["lazy_entries"] = "".join(f'    "{names.package}.{kind}": ["{cls}"],\n' for kind, cls in classes.items())
     values["hooks"] = "".join(_render(f"snippets/hook_{kind}.py.tmpl", values) for kind in kinds)
     values["component_sections"] = "".join(_render(f"snippets/readme_{kind}.md.tmpl", values) for kind in kinds)
     values["pipeline"] = _pipeline(names, kinds)

@@ -13,7 +13,8 @@ one test per rule of the databay contract::
 lazily, and ``databay plugins --check``); :func:`plugin_listing` tells what listing an
 installed plugin registers and imports, from a fresh interpreter; :class:`FakeClock` is a
 wall clock for calendar schedules under test; :class:`ServerProcess` runs a server your
-tests need on a loopback port (:func:`free_port`). :mod:`databay.testing.nodes` has inlets,
+tests need on a loopback port (:func:`free_port`), and :class:`ManagedServer` is the base
+of a plugin's own server helper (``with`` runs it). :mod:`databay.testing.nodes` has inlets,
 outlets and outlet mixins for tests on links (:class:`SequenceInlet`, :class:`GrowingInlet`,
 :class:`CollectingOutlet`, :class:`LosesTheAnswer`, :class:`TimesPushes`);
 :func:`run_through_an_outage` checks that a staged link rides out its server's outage, and
@@ -30,11 +31,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from databay._lazy import lazy_attributes
+from databay.lazy import lazy_attributes
 
 __all__ = [
-    "CollectingOutlet", "FakeClock", "GrowingInlet", "InletTester", "Kills", "LosesTheAnswer", "OutletTester",
-    "PlannerTester", "PluginListing", "PluginTester", "PushAttempt", "SequenceInlet", "ServerProcess",
+    "CollectingOutlet", "FakeClock", "GrowingInlet", "InletTester", "Kills", "LosesTheAnswer", "ManagedServer",
+    "OutletTester", "PlannerTester", "PluginListing", "PluginTester", "PushAttempt", "SequenceInlet", "ServerProcess",
     "StageTester", "TimesPushes", "accepts_connections", "check_readme_example", "free_port",
     "interrupt_at_first_pull", "kill_at_random_moments", "plugin_listing", "retried_batches", "retry_waits",
     "run_through_an_outage",
@@ -50,6 +51,7 @@ _LAZY = {
     "plugin_listing": "databay.testing.listing",
     "StageTester": "databay.testing.stage_tester",
     "ServerProcess": "databay.testing.server_process",
+    "ManagedServer": "databay.testing.server_process",
     "accepts_connections": "databay.testing.server_process",
     "free_port": "databay.testing.server_process",
     **dict.fromkeys(["CollectingOutlet", "GrowingInlet", "LosesTheAnswer", "PushAttempt", "SequenceInlet",
@@ -82,7 +84,7 @@ if TYPE_CHECKING:
     from databay.testing.planner_tester import PlannerTester
     from databay.testing.plugin_tester import PluginTester
     from databay.testing.readme import check_readme_example
-    from databay.testing.server_process import ServerProcess, accepts_connections, free_port
+    from databay.testing.server_process import ManagedServer, ServerProcess, accepts_connections, free_port
     from databay.testing.stage_tester import StageTester
 
 __getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

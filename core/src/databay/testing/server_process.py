@@ -18,6 +18,10 @@ on the same port, e.g. to test an outage. A small
 supervisor process (the standard library only) stands between: when the test process dies
 without stopping its servers (killed by SIGKILL, a timeout of the CI), the supervisor stops
 them, so that no test server outlives its test run.
+
+A plugin's own helper for its server (one that also makes the server's files, or knows its
+URL) subclasses :class:`ManagedServer`: it implements ``start`` and ``stop``, and a ``with``
+block runs the server.
 """
 
 from __future__ import annotations
@@ -30,12 +34,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Self
 
 from databay.testing._contract import wait_until
 
-__all__ = ["ServerProcess", "accepts_connections", "free_port"]
+__all__ = ["ManagedServer", "ServerProcess", "accepts_connections", "free_port"]
 
 _SUPERVISOR = Path(__file__).with_name("_supervise.py")
 
@@ -54,7 +60,27 @@ def accepts_connections(host: str, port: int, timeout: float = 0.2) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-class ServerProcess:
+class ManagedServer(ABC):
+    """A server a test starts and stops; a ``with`` block runs it: :meth:`start` on entry,
+    :meth:`stop` on exit. Subclasses implement the two."""
+
+    @abstractmethod
+    def start(self) -> object:
+        """Start the server and wait until it serves."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop the server."""
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class ServerProcess(ManagedServer):
     """A server process on ``host:port`` for tests: started, waited for, stopped and restarted.
 
     :param command: The program and its arguments, telling it to listen on ``host:port``
@@ -171,12 +197,6 @@ class ServerProcess:
         if self._folder is None:
             raise ValueError("the server has no log while it is stopped")
         return self._folder / "output.log"
-
-    def __enter__(self) -> ServerProcess:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"<ServerProcess {self.name} on {self.address}{' (running)' if self.running else ''}>"

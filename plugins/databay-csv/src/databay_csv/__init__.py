@@ -6,26 +6,12 @@ Importing this package is cheap: the components load on first access::
     from databay.outlets import CsvOutlet   # the same class, found through the plugin
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import Any
+from databay.lazy import lazy_exports
 
 __version__ = "1.0.0a1"
 
-_LAZY = {
-    "CsvOutlet": "databay_csv.outlet",
-    "CsvInlet": "databay_csv.inlet",
-    "CsvColumnError": "databay_csv.errors",
-    "CsvFileError": "databay_csv.errors",
-    "CsvFormatError": "databay_csv.errors",
-}
-
-__all__ = ["CsvColumnError", "CsvFileError", "CsvFormatError", "CsvInlet", "CsvOutlet"]
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'databay_csv' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "databay_csv.outlet": ["CsvOutlet"],
+    "databay_csv.inlet": ["CsvInlet"],
+    "databay_csv.errors": ["CsvColumnError", "CsvFileError", "CsvFormatError"],
+})

@@ -14,6 +14,7 @@ from databay import Inlet
 
 from databay_csv.csv_format import CsvFormat, Dialect, Lines
 from databay_csv.errors import CsvFormatError, file_error
+from databay_csv.paths import checked_path
 
 if TYPE_CHECKING:
     from databay import Update
@@ -94,12 +95,7 @@ class CsvInlet(Inlet):
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
-        try:
-            path = os.fspath(filepath)
-        except TypeError:
-            path = None
-        if not isinstance(path, str) or not path:
-            raise ValueError(f"CsvInlet: filepath must be a non-empty path (str or os.PathLike), got {filepath!r}")
+        path = checked_path("CsvInlet", filepath, "filepath")
         if fieldnames is not None:
             fieldnames = list(fieldnames)
             if not fieldnames or not all(isinstance(name, str) for name in fieldnames):

@@ -18,6 +18,7 @@ from databay import MetadataKey, Outlet
 
 from databay_csv.csv_format import CsvFormat, Dialect
 from databay_csv.errors import CsvColumnError, CsvFormatError, file_error
+from databay_csv.paths import checked_path
 
 if TYPE_CHECKING:
     from databay import Record, Update
@@ -116,7 +117,7 @@ class CsvOutlet(Outlet):
         **kwargs: Any,
     ):
         super().__init__(*args, **kwargs)
-        self.default_filepath = _checked_path(default_filepath, "default_filepath")
+        self.default_filepath = checked_path("CsvOutlet", default_filepath, "default_filepath")
         self.default_file_mode = _checked_mode(default_file_mode, "default_file_mode")
         if fieldnames is not None:
             fieldnames = list(fieldnames)
@@ -191,7 +192,7 @@ class CsvOutlet(Outlet):
     def _target(self, path: Any, mode: Any, index: int, record: Record) -> tuple[str, str, str]:
         """The checked path and mode a record's metadata asks for, and the file's absolute path."""
         where = f" in metadata of record {index} of this push ({_origin(record)})"
-        path = self.default_filepath if path is None else _checked_path(path, self.CSV_FILE, where)
+        path = self.default_filepath if path is None else checked_path("CsvOutlet", path, self.CSV_FILE, where)
         mode = self.default_file_mode if mode is None else _checked_mode(mode, self.FILE_MODE, where)
         return path, mode, os.path.abspath(path)
 
@@ -368,16 +369,6 @@ def _open(path: str, mode: str, files: ExitStack) -> IO[bytes]:
         return files.enter_context(open(path, mode))
     except OSError as exc:
         raise file_error("CsvOutlet", "write to", path, exc) from exc
-
-
-def _checked_path(value: Any, name: str, where: str = "") -> str:
-    try:
-        path = os.fspath(value)
-    except TypeError:
-        path = None
-    if not isinstance(path, str) or not path:
-        raise ValueError(f"CsvOutlet: {name}{where} must be a non-empty path (str or os.PathLike), got {value!r}")
-    return path
 
 
 def _checked_mode(value: Any, name: str, where: str = "") -> str:

@@ -3,17 +3,8 @@
     from databay_email import EmailNotifier
 """
 
-from __future__ import annotations
-
-from typing import Any
+from databay.lazy import lazy_exports
 
 __version__ = "1.0.0a1"
-__all__ = ["EmailNotifier"]
 
-
-def __getattr__(name: str) -> Any:
-    if name == "EmailNotifier":
-        from databay_email.notifier import EmailNotifier
-
-        return EmailNotifier
-    raise AttributeError(f"module 'databay_email' has no attribute {name!r}")
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {"databay_email.notifier": ["EmailNotifier"]})

@@ -6,31 +6,15 @@ Importing this package is cheap: the components (and aiohttp) load on first acce
     from databay.inlets import HttpInlet   # the same class, found through the plugin
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import Any
+from databay.lazy import lazy_exports
 
 __version__ = "1.0.0a1"
 
-_LAZY = {
-    "HttpInlet": "databay_http.inlet",
-    "HttpOutlet": "databay_http.outlet",
-    "HttpError": "databay_http.errors",
-    "HttpStatusError": "databay_http.errors",
-    "HttpConnectionError": "databay_http.errors",
-    "HttpTLSError": "databay_http.errors",
-    "HttpTimeoutError": "databay_http.errors",
-    "HttpDecodeError": "databay_http.errors",
-    "HttpRedirectError": "databay_http.errors",
-    "HttpBodyTooLargeError": "databay_http.errors",
-}
-
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'databay_http' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "databay_http.inlet": ["HttpInlet"],
+    "databay_http.outlet": ["HttpOutlet"],
+    "databay_http.errors": [
+        "HttpError", "HttpStatusError", "HttpConnectionError", "HttpTLSError", "HttpTimeoutError", "HttpDecodeError",
+        "HttpRedirectError", "HttpBodyTooLargeError",
+    ],
+})

@@ -6,34 +6,12 @@ Importing this package is cheap: the components (and pymongo) load on first acce
     from databay.outlets import MongoOutlet   # the same class, found through the plugin
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import Any
+from databay.lazy import lazy_exports
 
 __version__ = "1.0.0a1"
 
-_LAZY = {
-    "MongoOutlet": "databay_mongo.outlet",
-    "ensure_connection": "databay_mongo.outlet",
-    "MongoInlet": "databay_mongo.inlet",
-    "MongoCollectionNotFound": "databay_mongo.errors",
-    "MongoConnectionError": "databay_mongo.errors",
-    "MongoOperationError": "databay_mongo.errors",
-}
-
-__all__ = [
-    "MongoCollectionNotFound",
-    "MongoConnectionError",
-    "MongoInlet",
-    "MongoOperationError",
-    "MongoOutlet",
-    "ensure_connection",
-]
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'databay_mongo' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    "databay_mongo.outlet": ["MongoOutlet", "ensure_connection"],
+    "databay_mongo.inlet": ["MongoInlet"],
+    "databay_mongo.errors": ["MongoCollectionNotFound", "MongoConnectionError", "MongoOperationError"],
+})

@@ -22,7 +22,7 @@ import sys
 import time
 from collections.abc import Iterator
 
-from databay.testing import ServerProcess, accepts_connections, free_port
+from databay.testing import ManagedServer, ServerProcess, accepts_connections, free_port
 
 __all__ = ["TEST_URI_VARIABLE", "NxServer", "external_test_uri", "free_port", "running_server", "server_for_tests",
            "wait_until_ready"]
@@ -48,7 +48,7 @@ def wait_until_ready(uri: str, timeout: float = 30.0) -> None:
         client.close()
 
 
-class NxServer:
+class NxServer(ManagedServer):
     """One nx-27017 server process on ``host:port``, with in-memory storage by default.
 
     :param port: Port to listen on; ``None`` picks a free one (kept across restarts).
@@ -104,13 +104,6 @@ class NxServer:
     def stop(self) -> None:
         """Stop the server (in-memory data is lost; ``db_path`` is kept) and remove its other files."""
         self._process.stop()
-
-    def __enter__(self) -> NxServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
 
 @contextlib.contextmanager

@@ -24,7 +24,7 @@ import os
 import sys
 from collections.abc import Iterator
 
-from databay.testing import ServerProcess, free_port
+from databay.testing import ManagedServer, ServerProcess, free_port
 
 __all__ = ["TEST_CREDENTIALS", "TEST_ENDPOINT_VARIABLE", "MotoServer", "external_test_endpoint", "free_port",
            "running_server", "server_for_tests"]
@@ -37,7 +37,7 @@ TEST_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "databay-test", "AWS_SECRET_ACCESS_KEY"
 """Environment variables giving boto3 credentials moto accepts (moto checks none by default)."""
 
 
-class MotoServer:
+class MotoServer(ManagedServer):
     """One moto server process on ``host:port``.
 
     :param port: Port to listen on; ``None`` picks a free one (kept across restarts).
@@ -83,13 +83,6 @@ class MotoServer:
     def stop(self) -> None:
         """Stop the server (its data is lost) and remove its files."""
         self._process.stop()
-
-    def __enter__(self) -> MotoServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
 
 @contextlib.contextmanager

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,7 +19,13 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
-from databay_sql.errors import SqlConnectionError, SqlError, SqlOperationError, SqlTableNotFound
+from databay_sql.errors import (
+    SqlColumnError,
+    SqlConnectionError,
+    SqlError,
+    SqlOperationError,
+    SqlTableNotFound,
+)
 
 _LISTED_TABLES = 20  # at most this many existing tables are named when one is missing
 _REASON_LENGTH = 400
@@ -147,6 +153,19 @@ class Database:
             listed = f" (tables there: {', '.join(existing[:_LISTED_TABLES])}{more})"
         raise SqlTableNotFound(redact(f"{self.owner}: table {qualified(table, schema)!r} not found at "
                                       f"{self.shown_url}{listed}"))
+
+    def check_columns(self, table: sa.Table, what: str, names: Iterable[str]) -> None:
+        """Check that ``names`` (what the component was given as ``what``: ``"key column(s)"``)
+        are columns of ``table``.
+
+        :raises SqlColumnError: naming those that are not, and the table's columns.
+        """
+        missing = [name for name in names if name not in table.c]
+        if missing:
+            raise SqlColumnError(
+                f"{self.owner}: {what} {', '.join(missing)} are not columns of table "
+                f"'{qualified(table.name, table.schema)}' at {self.shown_url} "
+                f"(its columns: {', '.join(table.c.keys())})")
 
     def dispose(self) -> None:
         """Close the pooled connections (the engine opens new ones when used again)."""

@@ -201,12 +201,7 @@ class SqlInlet(OnDatabase, Inlet):
             else:
                 assert self.table is not None
                 table = self._database.reflect(connection, self.table, self.schema)
-                missing = [name for name in self.cursor if name not in table.c]
-                if missing:
-                    raise SqlColumnError(
-                        f"SqlInlet: cursor column(s) {', '.join(missing)} are not columns of table "
-                        f"'{qualified(self.table, self.schema)}' at {self._database.shown_url} "
-                        f"(its columns: {', '.join(table.c.keys())})")
+                self._database.check_columns(table, "cursor column(s)", self.cursor)
                 self._source = table
         return self._source
 

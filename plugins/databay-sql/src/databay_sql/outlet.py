@@ -203,12 +203,7 @@ class SqlOutlet(OnDatabase, Outlet):
             if self._table is None or again:
                 table = self._database.reflect(connection, self.table, self.schema)
                 if self.key:
-                    missing = [k for k in self.key if k not in table.c]
-                    if missing:
-                        raise SqlColumnError(
-                            f"SqlOutlet: key column(s) {', '.join(missing)} are not columns of table "
-                            f"'{qualified(self.table, self.schema)}' at {self._database.shown_url} "
-                            f"(its columns: {', '.join(table.c.keys())})")
+                    self._database.check_columns(table, "key column(s)", self.key)
                     if not unique_key_of(connection, table, self.key):
                         raise SqlColumnError(
                             f"SqlOutlet: key ({', '.join(self.key)}) is neither the primary key nor a unique "

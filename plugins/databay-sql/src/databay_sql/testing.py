@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
-from databay.testing import ServerProcess, accepts_connections, free_port
+from databay.testing import ManagedServer, ServerProcess, accepts_connections, free_port
 from sqlalchemy.engine import URL, make_url
 
 __all__ = ["POSTGRES_PACKAGE", "TEST_URL_VARIABLE", "PostgresAdmin", "PostgresServer", "external_test_url",
@@ -135,7 +135,7 @@ class PostgresAdmin:
         self.execute(f'DROP ROLE IF EXISTS "{name}"')
 
 
-class PostgresServer(PostgresAdmin):
+class PostgresServer(PostgresAdmin, ManagedServer):
     """One PostgreSQL server process on ``host:port`` with a cluster of its own in a temporary folder.
 
     :param port: Port to listen on; ``None`` picks a free one.
@@ -237,13 +237,6 @@ class PostgresServer(PostgresAdmin):
         if self._workdir is not None and not keep_data:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
-
-    def __enter__(self) -> PostgresServer:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
 
 @contextlib.contextmanager
