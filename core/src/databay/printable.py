@@ -8,6 +8,8 @@ passes such text through :func:`printable_line` or :func:`printable_lines`: regi
 secrets are redacted first (:mod:`databay.redaction`), then control characters are written
 the way ``repr`` writes them (``\\n``, ``\\x1b``). :func:`string_literal` quotes text for
 files that are read back (JSON, TOML, Python source) with the same characters escaped.
+:func:`safe_repr`, :func:`short_repr` and :func:`describe_record` name a user's value or
+record in a message.
 
 A public module: a plugin that prints (a command it adds, say) or puts a server's answer
 into a message uses it too.
@@ -20,11 +22,15 @@ make a line read differently from what it holds).
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from databay.redaction import redact
 
-__all__ = ["escape_controls", "printable_line", "printable_lines", "safe_repr", "string_literal"]
+if TYPE_CHECKING:
+    from databay.record import Record
+
+__all__ = ["describe_record", "escape_controls", "printable_line", "printable_lines", "safe_repr", "short_repr",
+           "string_literal"]
 
 _CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
 _IN_A_LINE = re.compile(f"[\n{_CONTROLS}]")
@@ -78,3 +84,20 @@ def safe_repr(value: Any) -> str:
         return repr(value)
     except Exception:
         return f"<{type(value).__name__}>"
+
+
+def short_repr(value: Any, width: int = 80) -> str:
+    """:func:`safe_repr` of ``value``, cut to ``width`` characters ending in ``...`` when
+    longer: for showing what came (a payload, a value from a file) in a one-line message."""
+    text = safe_repr(value)
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def describe_record(record: Record, index: int, position: int | None = None) -> str:
+    """How an outlet's message names record ``index`` of the list given to its ``push``:
+    ``record 2 of this push (from Numbers())``, ``(no inlet)`` when its metadata has no
+    ``__inlet__``; with ``position``, ``, element 1 of its list payload`` follows."""
+    metadata = record.metadata
+    origin = f"from {metadata['__inlet__']}" if "__inlet__" in metadata else "no inlet"
+    where = f"record {index} of this push ({origin})"
+    return where if position is None else f"{where}, element {position} of its list payload"

@@ -15,6 +15,8 @@ import functools
 import os
 import zoneinfo
 
+from databay.printable import short_repr
+
 __all__ = ["TimezoneError", "local_zone", "zone", "zone_name"]
 
 _ZONEINFO_DIRS = ("/usr/share/zoneinfo/", "/usr/lib/zoneinfo/", "/usr/share/lib/zoneinfo/", "/etc/zoneinfo/")
@@ -39,12 +41,12 @@ def zone(name: str | datetime.tzinfo | None) -> datetime.tzinfo:
         raise TimezoneError(f"a time zone is an IANA name such as 'Europe/Amsterdam', not {type(name).__name__}")
     text = name.strip()
     if not text or len(text) > _MAX_NAME or text.startswith(("/", ".")) or ".." in text or "\\" in text:
-        raise TimezoneError(f"{_shown(name)} is not an IANA time zone name (such as 'Europe/Amsterdam')")
+        raise TimezoneError(f"{short_repr(name, 60)} is not an IANA time zone name (such as 'Europe/Amsterdam')")
     try:
         return zoneinfo.ZoneInfo(text)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         pass
-    raise TimezoneError(f"unknown time zone {_shown(name)}{_suggestion(text)}")
+    raise TimezoneError(f"unknown time zone {short_repr(name, 60)}{_suggestion(text)}")
 
 
 def zone_name(tz: datetime.tzinfo) -> str:
@@ -108,8 +110,3 @@ def _suggestion(name: str) -> str:
     if close:
         return f" (did you mean '{cities[close[0]]}'?)"
     return " (an IANA name such as 'Europe/Amsterdam', 'America/New_York' or 'UTC')"
-
-
-def _shown(value: str) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."

@@ -13,6 +13,8 @@ import re
 from datetime import timedelta
 from typing import Any
 
+from databay.printable import short_repr
+
 _UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|d|h|m|s)")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -42,19 +44,14 @@ def parse_interval(value: Any) -> timedelta:
     elif isinstance(value, str):
         seconds = _parse_text(value)
     else:
-        raise IntervalError(f"{_short(value)} is not an interval (expected {EXPECTED})")
+        raise IntervalError(f"{short_repr(value, 40)} is not an interval (expected {EXPECTED})")
     if not seconds > 0 or seconds == float("inf"):
-        raise IntervalError(f"an interval must be positive and finite, not {_short(value)}")
+        raise IntervalError(f"an interval must be positive and finite, not {short_repr(value, 40)}")
     if seconds < SHORTEST.total_seconds():
-        raise IntervalError(f"an interval must be at least 1 ms, not {_short(value)}")
+        raise IntervalError(f"an interval must be at least 1 ms, not {short_repr(value, 40)}")
     if seconds > LONGEST.total_seconds():
-        raise IntervalError(f"an interval must be at most {LONGEST.days} days, not {_short(value)}")
+        raise IntervalError(f"an interval must be at most {LONGEST.days} days, not {short_repr(value, 40)}")
     return timedelta(seconds=seconds)
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _parse_text(value: str) -> float:
@@ -63,11 +60,11 @@ def _parse_text(value: str) -> float:
         return float(text)
     parts = _PART.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text:
-        raise IntervalError(f"{_short(value)} is not an interval (expected {EXPECTED})")
+        raise IntervalError(f"{short_repr(value, 40)} is not an interval (expected {EXPECTED})")
     units = [unit for _, unit in parts]
     order = list(_UNITS)
     if any(order.index(a) >= order.index(b) for a, b in zip(units, units[1:])):
-        raise IntervalError(f"{_short(value)} is not an interval (give units from largest to smallest, each once)")
+        raise IntervalError(f"{short_repr(value, 40)} is not an interval (give units from largest to smallest, each once)")
     return sum(float(number) * _UNITS[unit] for number, unit in parts)
 
 

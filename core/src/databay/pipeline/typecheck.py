@@ -23,6 +23,7 @@ from databay.pipeline.environment import EnvironmentText
 from databay.pipeline.imports import import_module
 from databay.pipeline.intervals import EXPECTED as INTERVAL_EXPECTED
 from databay.pipeline.intervals import IntervalError, parse_interval
+from databay.printable import short_repr
 
 _SEQUENCES = {list, tuple, set, frozenset, collections.abc.Sequence, collections.abc.MutableSequence,
               collections.abc.Iterable, collections.abc.Collection, collections.abc.Set,
@@ -59,10 +60,7 @@ class Mismatch(ValueError):
 def shown(value: Any) -> str:
     """``str ('abc')``: a value's type and (shortened) text, for messages."""
     value = _plain(value)
-    text = repr(value)
-    if len(text) > 60:
-        text = text[:57] + "..."
-    return f"{type(value).__name__} ({text})"
+    return f"{type(value).__name__} ({short_repr(value, 60)})"
 
 
 def describe(hint: Any) -> str:

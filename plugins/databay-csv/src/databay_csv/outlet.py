@@ -15,6 +15,7 @@ from operator import attrgetter, itemgetter
 from typing import IO, TYPE_CHECKING, Any
 
 from databay import MetadataKey, Outlet
+from databay.printable import describe_record, short_repr
 
 from databay_csv.csv_format import CsvFormat, Dialect
 from databay_csv.errors import CsvColumnError, CsvFormatError, file_error
@@ -191,7 +192,7 @@ class CsvOutlet(Outlet):
 
     def _target(self, path: Any, mode: Any, index: int, record: Record) -> tuple[str, str, str]:
         """The checked path and mode a record's metadata asks for, and the file's absolute path."""
-        where = f" in metadata of record {index} of this push ({_origin(record)})"
+        where = f" in metadata of {describe_record(record, index)}"
         path = self.default_filepath if path is None else checked_path("CsvOutlet", path, self.CSV_FILE, where)
         mode = self.default_file_mode if mode is None else _checked_mode(mode, self.FILE_MODE, where)
         return path, mode, os.path.abspath(path)
@@ -321,8 +322,7 @@ def _payloads(group: list[Record], records: list[Record], path: str) -> list[Map
         elif type(payload) is list:
             for position, element in enumerate(payload):
                 if not isinstance(element, Mapping):
-                    raise _not_a_row(element, f"{_record_name(record, records)}, element {position} of its "
-                                              f"list payload,", path)
+                    raise _not_a_row(element, f"{_record_name(record, records, position)},", path)
                 rows.append(element)
         else:
             raise _not_a_row(payload, _record_name(record, records), path)
@@ -330,17 +330,14 @@ def _payloads(group: list[Record], records: list[Record], path: str) -> list[Map
 
 
 def _not_a_row(value: Any, where: str, path: str) -> TypeError:
-    text = repr(value)
-    if len(text) > 80:
-        text = text[:77] + "..."
     return TypeError(f"CsvOutlet cannot write {where} to {path}: a row must be a mapping (dict) of column "
-                     f"names to values, or a list of them, got {type(value).__name__} {text}. "
+                     f"names to values, or a list of them, got {type(value).__name__} {short_repr(value)}. "
                      f"Nothing of this push was written")
 
 
-def _record_name(record: Record, records: list[Record]) -> str:
+def _record_name(record: Record, records: list[Record], position: int | None = None) -> str:
     index = next(i for i, r in enumerate(records) if r is record)
-    return f"record {index} of this push ({_origin(record)})"
+    return describe_record(record, index, position)
 
 
 def _record_with(key: Any, batch: _Batch, records: list[Record]) -> str:
@@ -377,6 +374,3 @@ def _checked_mode(value: Any, name: str, where: str = "") -> str:
                          f"create), got {value!r}")
     return value
 
-
-def _origin(record: Record) -> str:
-    return f"from {record.metadata['__inlet__']}" if "__inlet__" in record.metadata else "no inlet"

@@ -7,6 +7,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from databay import MetadataKey, Outlet
+from databay.printable import describe_record
 from databay.stage import Stage
 
 from databay_ftp.connection import Connection
@@ -152,8 +153,8 @@ class FtpOutlet(Outlet):
             for index, record in enumerate(records):
                 text = record.metadata.get(key, default)
                 if type(text) is not str:
-                    raise ValueError(f"FtpOutlet: {_describe(record, index)} has metadata['{key}'] = {text!r}; it "
-                                     f"must be a file name template (a string)")
+                    raise ValueError(f"FtpOutlet: {describe_record(record, index)} has metadata['{key}'] = "
+                                     f"{text!r}; it must be a file name template (a string)")
                 by_template.setdefault(text, []).append(index)
         else:
             by_template[default] = list(range(len(records)))
@@ -165,7 +166,7 @@ class FtpOutlet(Outlet):
                 name, token = self._name(template, records, unit, common, staged)
                 if name in files and self.format == "bytes":
                     raise FtpFormatError(
-                        f"FtpOutlet cannot name the file of {_describe(records[unit[0]], unit[0])}: "
+                        f"FtpOutlet cannot name the file of {describe_record(records[unit[0]], unit[0])}: "
                         f"{self.endpoint.where(name)} is the file of record {files[name][0]} too; with format "
                         f"'bytes' each record needs a name of its own (use {{uuid}} in the template)")
                 files.setdefault(name, []).extend(unit)
@@ -193,7 +194,8 @@ class FtpOutlet(Outlet):
         try:
             name = check_name(template.render(values))
         except FtpFormatError as exc:
-            raise FtpFormatError(f"FtpOutlet cannot name the file of {_describe(first, unit[0])}: {exc}") from None
+            raise FtpFormatError(f"FtpOutlet cannot name the file of {describe_record(first, unit[0])}: "
+                                 f"{exc}") from None
         return name, token[:16]
 
     def _content(self, name: str, records: list[Record], indexes: list[int]) -> bytes:
@@ -202,7 +204,7 @@ class FtpOutlet(Outlet):
 
         def describe(position: int) -> str:
             index = indexes[position]
-            return f"FtpOutlet cannot write {_describe(records[index], index)} to {where}"
+            return f"FtpOutlet cannot write {describe_record(records[index], index)} to {where}"
 
         return encode(self.format, [records[index].payload for index in indexes], self.encoding, describe)
 
@@ -217,7 +219,8 @@ class FtpOutlet(Outlet):
             try:
                 template = FilenameTemplate(text)
             except ValueError as exc:
-                raise ValueError(f"{exc} (in metadata['{self.FILENAME}'] of {_describe(record, index)})") from None
+                raise ValueError(f"{exc} (in metadata['{self.FILENAME}'] of "
+                                 f"{describe_record(record, index)})") from None
             if len(self._templates) >= _MAX_TEMPLATES:
                 self._templates = {self.filename.template: self.filename}
             self._templates[text] = template
@@ -235,7 +238,7 @@ def _batch(record: Record, index: int, template: FilenameTemplate) -> str | None
     batch = record.metadata.get(Stage.BATCH_ID)
     if batch is None:
         if "batch" in template.fields:
-            raise ValueError(f"FtpOutlet cannot name the file of {_describe(record, index)}: the template "
+            raise ValueError(f"FtpOutlet cannot name the file of {describe_record(record, index)}: the template "
                              f"{template.template!r} uses {{batch}}, and records only have a batch on a link with "
                              f"a stage")
         return None
@@ -255,11 +258,6 @@ def _committed(record: Record, index: int) -> dict[str, Any]:
         try:
             values["update"] = transfer_number(transfer)
         except ValueError as exc:
-            raise ValueError(f"FtpOutlet cannot name the file of {_describe(record, index)}: its "
+            raise ValueError(f"FtpOutlet cannot name the file of {describe_record(record, index)}: its "
                              f"metadata['{Stage.BATCH_UPDATE}'] {exc}") from None
     return values
-
-
-def _describe(record: Record, index: int) -> str:
-    origin = f"from {record.metadata['__inlet__']}" if "__inlet__" in record.metadata else "no inlet"
-    return f"record {index} of this push ({origin})"

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp.typedefs import LooseHeaders
 from databay import MetadataKey, Outlet, Processor
+from databay.printable import describe_record
 from yarl import URL
 
 from databay_http.client import HttpComponent, display, parse_url
@@ -136,7 +137,7 @@ class HttpOutlet(HttpComponent, Outlet):
         """The URL a record's metadata names (``None``: the outlet's)."""
         if url is None:
             return self._url
-        where = f"HttpOutlet: record {index} of this push ({_origin(record)}): metadata['{self.URL}']"
+        where = f"HttpOutlet: {describe_record(record, index)}: metadata['{self.URL}']"
         if not isinstance(url, str):
             raise ValueError(f"{where} must be a str URL, got {type(url).__name__} {url!r}")
         return parse_url(where, url)
@@ -151,10 +152,7 @@ def _encode(body: Any, records: list[Record], indices: list[int]) -> bytes:
             try:
                 json.dumps(records[index].payload, allow_nan=False)
             except (TypeError, ValueError) as error:
-                raise type(error)(f"HttpOutlet cannot send record {index} of this push "
-                                  f"({_origin(records[index])}) as JSON: {error}") from error
+                raise type(error)(f"HttpOutlet cannot send {describe_record(records[index], index)} as JSON: "
+                                  f"{error}") from error
         raise
 
-
-def _origin(record: Record) -> str:
-    return f"from {record.metadata['__inlet__']}" if "__inlet__" in record.metadata else "no inlet"

@@ -12,6 +12,7 @@ import bson
 from bson.errors import InvalidDocument
 from bson.raw_bson import RawBSONDocument
 from databay import MetadataKey, Outlet
+from databay.printable import describe_record, short_repr
 from databay.stage import Stage
 from pymongo.errors import BulkWriteError, PyMongoError
 
@@ -274,7 +275,7 @@ def _check_name(owner: str, argument: str, value: Any) -> None:
 def _check_record_collection(name: Any, index: int, record: Record) -> None:
     if not isinstance(name, str) or not name:
         raise ValueError(
-            f"MongoOutlet: record {index} of this push ({_origin(record)}) names collection {name!r} "
+            f"MongoOutlet: {describe_record(record, index)} names collection {name!r} "
             f"in metadata['{MongoOutlet.MONGODB_COLLECTION}']; it must be a non-empty string")
 
 
@@ -284,14 +285,8 @@ def _as_document(payload: Any, index: int, record: Record, position: int | None)
         if type(payload) is RawBSONDocument or "_id" in payload:
             return payload
         return dict(payload)
-    where = f"record {index} of this push ({_origin(record)})"
-    if position is not None:
-        where += f", element {position} of its list payload"
-    text = repr(payload)
-    if len(text) > 80:
-        text = text[:77] + "..."
-    raise TypeError(f"MongoOutlet cannot insert {where}: a document must be a mapping (dict), "
-                    f"got {type(payload).__name__} {text}")
+    raise TypeError(f"MongoOutlet cannot insert {describe_record(record, index, position)}: a document must be "
+                    f"a mapping (dict), got {type(payload).__name__} {short_repr(payload)}")
 
 
 def _with_stable_id(document: Any, index: int, record: Record, position: int | None) -> Any:
@@ -301,7 +296,7 @@ def _with_stable_id(document: Any, index: int, record: Record, position: int | N
     record_id = record.metadata.get(Stage.RECORD_ID)
     if record_id is None:
         raise ValueError(
-            f"MongoOutlet(idempotent=True) cannot give record {index} of this push ({_origin(record)}) a stable "
+            f"MongoOutlet(idempotent=True) cannot give {describe_record(record, index)} a stable "
             f"_id: it has no metadata['{Stage.RECORD_ID}'] (records get one on a link with a stage) and its "
             f"document has no _id of its own")
     if type(document) is RawBSONDocument:
@@ -331,6 +326,3 @@ def _insert_new(collection: Collection, documents: list) -> None:
         _LOGGER.debug("%d of %d document(s) were already written to %s, skipped", len(errors), len(documents),
                       collection.full_name)
 
-
-def _origin(record: Record) -> str:
-    return f"from {record.metadata['__inlet__']}" if "__inlet__" in record.metadata else "no inlet"

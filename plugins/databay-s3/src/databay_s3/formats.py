@@ -24,6 +24,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from databay.printable import short_repr
+
 FORMATS = ("jsonl", "csv", "json")
 """The format names, which are also the objects' file extensions (``{ext}`` in key templates)."""
 CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8", "json": "application/json"}
@@ -44,7 +46,7 @@ def _as_json(value: Any) -> Any:
         return str(value)
     if isinstance(value, (set, frozenset)):
         return list(value)
-    raise TypeError(f"a value of type {type(value).__name__} cannot be written as JSON: {_short(value)}")
+    raise TypeError(f"a value of type {type(value).__name__} cannot be written as JSON: {short_repr(value)}")
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_as_json)
@@ -99,7 +101,7 @@ def _encode_csv(payloads: list[Any]) -> bytes:
         for row in payload if type(payload) is list else [payload]:
             if not isinstance(row, Mapping):
                 raise UnwritablePayload(index, f"a CSV row must be a mapping (dict) of column names to values, or "
-                                               f"a list of them, got {type(row).__name__} {_short(row)}")
+                                               f"a list of them, got {type(row).__name__} {short_repr(row)}")
             for key in row:
                 if type(key) is not str:
                     raise UnwritablePayload(index, f"column names must be strings, got {type(key).__name__} "
@@ -147,8 +149,3 @@ def _decode_jsonl(data: bytes, location: str) -> list[Any]:
             except (ValueError, UnicodeDecodeError) as exc:
                 raise ValueError(f"line {number} of {location} is not valid JSON: {exc}") from None
     return values
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.s3.transfer import S3Transfer, TransferConfig
 from databay import MetadataKey, Outlet
+from databay.printable import describe_record
 from databay.stage import Stage
 
 from databay_s3 import formats
@@ -186,8 +187,8 @@ class S3Outlet(Outlet):
             template = self._templates.get(text)
             if template is not None:
                 return template
-        template = KeyTemplate.parse(text, f"S3Outlet: metadata['{self.S3_KEY}'] of record {index} of this push "
-                                           f"({_origin(record)})")
+        template = KeyTemplate.parse(text, f"S3Outlet: metadata['{self.S3_KEY}'] of "
+                                           f"{describe_record(record, index)}")
         if len(self._templates) < 1024:
             self._templates[text] = template
         return template
@@ -198,7 +199,7 @@ class S3Outlet(Outlet):
         except formats.UnwritablePayload as exc:
             record = group[exc.index]
             index = next(i for i, r in enumerate(records) if r is record)
-            raise S3FormatError(f"S3Outlet cannot write record {index} of this push ({_origin(record)}) as "
+            raise S3FormatError(f"S3Outlet cannot write {describe_record(record, index)} as "
                                 f"{self.format} to s3://{self.bucket}/{template.text}: {exc.reason}. Nothing of "
                                 f"this push was written") from exc
 
@@ -244,6 +245,3 @@ def _checked_extra_args(extra_args: Mapping[str, Any] | None) -> dict[str, Any]:
         raise ValueError(f"S3Outlet: extra_args {unknown} are not upload arguments; allowed: {', '.join(allowed)}")
     return dict(extra_args)
 
-
-def _origin(record: Record) -> str:
-    return f"from {record.metadata['__inlet__']}" if "__inlet__" in record.metadata else "no inlet"

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import sqlalchemy as sa
 from databay import Outlet
+from databay.printable import describe_record, short_repr
 from databay.stage import Stage
 
 from databay_sql.database import Database, OnDatabase, qualified
@@ -174,13 +175,13 @@ class SqlOutlet(OnDatabase, Outlet):
         assert column is not None
         if column in row:
             raise SqlColumnError(
-                f"SqlOutlet cannot write record {index} of this push ({_origin(record)}) to table "
+                f"SqlOutlet cannot write {describe_record(record, index)} to table "
                 f"'{qualified(self.table, self.schema)}': it has a column '{column}' of its own, which is the "
                 f"record_id_column. Nothing of this push was written")
         record_id = record.metadata.get(Stage.RECORD_ID)
         if record_id is None:
             raise ValueError(
-                f"SqlOutlet cannot give record {index} of this push ({_origin(record)}) a stable id for column "
+                f"SqlOutlet cannot give {describe_record(record, index)} a stable id for column "
                 f"'{column}': it has no metadata['{Stage.RECORD_ID}'] (records get one on a link with a stage)")
         return {**row, column: record_id if position is None else f"{record_id}.{position}"}
 
@@ -239,7 +240,7 @@ class SqlOutlet(OnDatabase, Outlet):
         for index, payload in self._payloads(records):
             named = [column for column in payload if column in unknown]
             if named:
-                return (f"SqlOutlet cannot write record {index} of this push ({_origin(records[index])}) to table "
+                return (f"SqlOutlet cannot write {describe_record(records[index], index)} to table "
                         f"'{where}' at {self._database.shown_url}: it has no column {named[0]!r} "
                         f"(its columns: {', '.join(table.c.keys())}). Nothing of this push was written")
         return (f"SqlOutlet: table '{where}' at {self._database.shown_url} has no column(s) "
@@ -249,7 +250,7 @@ class SqlOutlet(OnDatabase, Outlet):
         for index, payload in self._payloads(records):
             missing = [k for k in self.key if k not in payload and k != self.record_id_column]
             if missing:
-                return (f"SqlOutlet cannot upsert record {index} of this push ({_origin(records[index])}) into table "
+                return (f"SqlOutlet cannot upsert {describe_record(records[index], index)} into table "
                         f"'{qualified(self.table, self.schema)}' at {self._database.shown_url}: it lacks the key "
                         f"column(s) {', '.join(missing)}. Nothing of this push was written")
         return f"SqlOutlet: a row lacks a key column ({', '.join(self.key)})"
@@ -292,15 +293,7 @@ def _check_name(argument: str, value: Any) -> None:
 
 
 def _not_a_row(index: int, record: Record, position: int | None, value: Any, table: str) -> str:
-    where = f"record {index} of this push ({_origin(record)})"
-    if position is not None:
-        where += f", element {position} of its list payload"
-    text = repr(value)
-    if len(text) > 80:
-        text = text[:77] + "..."
-    return (f"SqlOutlet cannot write {where} to table '{table}': a row must be a mapping (dict) of column names "
-            f"to values, or a list of them, got {type(value).__name__} {text}. Nothing of this push was written")
+    return (f"SqlOutlet cannot write {describe_record(record, index, position)} to table '{table}': a row must "
+            f"be a mapping (dict) of column names to values, or a list of them, got {type(value).__name__} "
+            f"{short_repr(value)}. Nothing of this push was written")
 
-
-def _origin(record: Record) -> str:
-    return f"from {record.metadata['__inlet__']}" if "__inlet__" in record.metadata else "no inlet"
