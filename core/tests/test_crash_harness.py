@@ -8,13 +8,15 @@ import time
 import pytest
 from databay.testing import kill_at_random_moments
 
-# Prints "ready" after argv[1] seconds, counts the runs that got there in "ready.txt", then
-# runs until killed (or exits at once when argv[2] is "quits").
+# Prints "ready" after argv[1] seconds, counts the runs that got there in "ready.txt" (then
+# makes "ready.flag"), then runs until killed (or exits at once when argv[2] is "quits").
 PROGRAM = """
 import sys, time
 time.sleep(float(sys.argv[1]))
 print("ready", flush=True)
-open("ready.txt", "a").write("x")
+with open("ready.txt", "a") as counted:
+    counted.write("x")
+open("ready.flag", "w").close()
 if sys.argv[2:] != ["quits"]:
     time.sleep(60)
 """
@@ -39,9 +41,16 @@ def test_every_run_is_killed_some_while_starting_the_others_once_ready(tmp_path)
 
 
 def test_a_condition_says_when_it_runs(tmp_path):
-    ready = tmp_path / "ready.txt"
-    kill_at_random_moments(command(), 3, ready=ready.exists, cwd=tmp_path, starting_share=0)
-    assert ready.read_text() == "xxx"
+    flag = tmp_path / "ready.flag"
+
+    def this_run_is_ready() -> bool:  # each run makes the flag anew: taking it waits for the next
+        if not flag.exists():
+            return False
+        flag.unlink()
+        return True
+
+    kill_at_random_moments(command(), 3, ready=this_run_is_ready, cwd=tmp_path, starting_share=0)
+    assert (tmp_path / "ready.txt").read_text() == "xxx"
 
 
 def test_a_run_that_ends_by_itself_fails_the_test(tmp_path):
