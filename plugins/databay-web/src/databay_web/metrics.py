@@ -171,7 +171,8 @@ async def exposition(collector: PipelineCollector) -> bytes:
     """The metrics in Prometheus's text format, a family at a time, each when no burst of
     transfers is due (``collector.gate``): with a thousand links, due transfers start in
     between rather than wait for the whole text."""
-    started, parts = time.monotonic(), []
+    started = time.monotonic()
+    parts: list[bytes] = []
     families = collector.collect()
     while True:
         await collector.gate.pause(started)

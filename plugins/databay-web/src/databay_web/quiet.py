@@ -6,11 +6,12 @@ the loop tens of milliseconds. Built in chunks, it still adds all of them to a b
 transfers it overlaps (the loop does both), so the last transfers of the burst start later.
 So a reader calls :meth:`QuietGate.pause` before each chunk of its work: when
 :data:`BURST` or more links fall due within :data:`AHEAD` seconds, or fell due and their
-transfers are still ending, it waits until they are over (until no transfer has ended for
-:data:`SETTLE` seconds and the loop kept time meanwhile); otherwise it only lets the loop
-run what is ready. A reader waits at most :data:`MAX_WAIT` seconds in all, then carries on
-(chunk by chunk), so an answer is never older than that plus its building; a scrape that
-waits some tens of milliseconds is well within Prometheus's timeout (10 s by default).
+transfers are still ending, it waits until they are over (transfers have ended since it
+fell due, then none for :data:`SETTLE` seconds while the loop kept time); otherwise it only
+lets the loop run what is ready. A reader stops waiting :data:`MAX_WAIT` seconds after it
+started and carries on (chunk by chunk), so an answer is never older than that plus its
+building; a scrape that waits some tens of milliseconds is well within Prometheus's
+timeout (10 s by default).
 
 The due times come from the planner (``next_due``, else ``next_due_at``), read again once
 the earliest has passed (at most every :data:`REFRESH` seconds), so that a poll a second
@@ -33,12 +34,13 @@ BURST = 10
 waiting for: a few due links are held up by one chunk at most, a burst by all the chunks it
 overlaps. Links due at times of their own (not on one grid) make no burst."""
 TOGETHER = 0.001
+"""Links due within this many seconds of each other fall due together (seconds)."""
 SETTLE = 0.005
 """A burst is over once no transfer ended for this long (seconds)..."""
 LAG = 0.005
 """... and the loop woke up from that wait at most this late (it was not busy starting transfers)."""
 MAX_WAIT = 0.5
-"""The most a reader waits for quiet moments, in all (seconds)."""
+"""The most a reader waits for quiet moments, in all (seconds from its start)."""
 REFRESH = 0.01
 """The due times are read again at most this often (seconds)."""
 RECHECK = 1.0
@@ -51,7 +53,7 @@ class QuietGate:
 
     def __init__(self, monitor: Any):
         # Nothing to wait for where nothing runs, or where the links transfer elsewhere.
-        self.monitor = monitor if monitor is not None and monitor.transfers_here else None
+        self.monitor: Any = monitor if monitor is not None and monitor.transfers_here else None
         planner = getattr(monitor, "planner", None)
         self._next_due = _method(planner, "next_due")
         self._link_paused = _method(planner, "link_paused")
@@ -75,7 +77,7 @@ class QuietGate:
                 if burst > now:  # falls due soon: wait for it, then for its end
                     await asyncio.sleep(min(burst, deadline) - now)
                     self._unsettled = (burst, self.monitor.ended)
-                await self._settle(deadline)
+                await self._settle(self.monitor, deadline)
         await asyncio.sleep(0)
 
     def _burst(self, now: float) -> float | None:
@@ -122,11 +124,10 @@ class QuietGate:
                 dues.append(float(due))
         return dues
 
-    async def _settle(self, deadline: float) -> None:
+    async def _settle(self, monitor: Any, deadline: float) -> None:
         """Wait until transfers ended since the burst fell due, then none for
         :data:`SETTLE` seconds while the loop kept time (or until ``deadline``): the burst
         is over."""
-        monitor = self.monitor
         assert self._unsettled is not None
         ended_then = self._unsettled[1]
         while True:
