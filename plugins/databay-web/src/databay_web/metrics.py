@@ -144,7 +144,6 @@ class PipelineCollector(Collector):
             known = self._outlets[index] = dict.fromkeys(stage_outlet_keys(self.monitor.link(index)))
         return known
 
-
     def text(self, family: Metric) -> bytes:
         """``family`` in the text format: the last scrape's text when its samples are the
         same (a link's retries, skipped due times, dead letters and pauses seldom change,
