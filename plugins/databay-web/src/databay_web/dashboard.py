@@ -20,6 +20,7 @@ from databay.printable import printable_line
 from databay.schedules import local_zone, zone_name
 
 from databay_web.monitor import Monitor, link_name
+from databay_web.quiet import QuietGate
 from databay_web.settings import WebSettings
 from databay_web.stages import STATES, StageReader
 
@@ -56,6 +57,8 @@ class Dashboard:
         self.zones = [schedule_zone(link) for link in spec.links]
         self.schedules = [schedule_text(link, zone) for link, zone in zip(spec.links, self.zones)]
         self.started = time.time()
+        self.gate = QuietGate(monitor)
+        """When to build what is read (see :mod:`databay_web.quiet`)."""
 
     @property
     def planner(self) -> Any:
@@ -81,10 +84,9 @@ class Dashboard:
         """Every link with its state, last transfer, next due time and stage backlog."""
         backlogs = await self.stages.backlogs()
         links: list[dict[str, Any]] = []
-        count = len(self.spec.links)
+        count, started = len(self.spec.links), time.monotonic()
         for first in range(0, count, CHUNK):
-            if first:
-                await asyncio.sleep(0)  # a thousand links: let due transfers start in between
+            await self.gate.pause(started)  # a thousand links: not while many transfers start
             chunk = range(first, min(count, first + CHUNK))
             watched = self.monitor.snapshot(chunk) if self.monitor is not None else [None] * len(chunk)
             links += [self._link(index, watch, backlogs.get(index)) for index, watch in zip(chunk, watched)]

@@ -35,15 +35,17 @@ planner's gauge are exported, not counts of zero that would look like a stalled 
 
 from __future__ import annotations
 
-import asyncio
+import time
 from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 
 from databay_web.monitor import Monitor
+from databay_web.quiet import QuietGate
 from databay_web.stages import stage_outlet_keys
 
 STAGE_GAUGE_STATES = ("pending", "dead")
@@ -51,14 +53,20 @@ STAGE_GAUGE_STATES = ("pending", "dead")
 
 class PipelineCollector(Collector):
     """Collects the metrics above from ``monitor`` and the last stage ``backlogs`` read
-    (``{link index: backlog}``, refreshed by whoever serves ``/metrics`` before it scrapes)."""
+    (``{link index: backlog}``, refreshed by whoever serves ``/metrics`` before it scrapes).
 
-    def __init__(self, monitor: Monitor, names: dict[int, str]):
+    :param gate: when :func:`exposition` builds each family (by default a gate of its own).
+    """
+
+    def __init__(self, monitor: Monitor, names: dict[int, str], gate: QuietGate | None = None):
         self.monitor = monitor
         self.names = names
+        self.gate = gate or QuietGate(monitor)
         self.backlogs: dict[int, dict[str, Any]] = {}
         self._outlets: dict[int, dict[str, None]] = {}
         """Per staged link, the outlets its stage knows (an ordered set, only ever added to)."""
+        self._texts: dict[str, tuple[list[Sample], bytes]] = {}
+        """Per family, its samples and their text at the last scrape."""
 
     def collect(self) -> Iterator[Metric]:
         counters = self.monitor.counters()
@@ -136,6 +144,17 @@ class PipelineCollector(Collector):
             known = self._outlets[index] = dict.fromkeys(stage_outlet_keys(self.monitor.link(index)))
         return known
 
+    def text(self, family: Metric) -> bytes:
+        """``family`` in the text format: the last scrape's text when its samples are the
+        same (a link's retries, skipped due times, dead letters and pauses seldom change,
+        and formatting a thousand samples takes the loop milliseconds)."""
+        last = self._texts.get(family.name)
+        if last is not None and last[0] == family.samples:
+            return last[1]
+        text = generate_latest(_One(family))  # type: ignore[arg-type]  # it only calls collect()
+        self._texts[family.name] = (family.samples, text)
+        return text
+
 
 class _One:
     """A registry of one metric family, for :func:`prometheus_client.generate_latest`."""
@@ -148,10 +167,15 @@ class _One:
 
 
 async def exposition(collector: PipelineCollector) -> bytes:
-    """The metrics in Prometheus's text format, a family at a time: with a thousand links,
-    due transfers start in between rather than wait for the whole text."""
-    parts = []
-    for family in collector.collect():
-        parts.append(generate_latest(_One(family)))  # type: ignore[arg-type]  # it only calls collect()
-        await asyncio.sleep(0)
-    return b"".join(parts)
+    """The metrics in Prometheus's text format, a family at a time, each when no burst of
+    transfers is due (``collector.gate``): with a thousand links, due transfers start in
+    between rather than wait for the whole text."""
+    started = time.monotonic()
+    parts: list[bytes] = []
+    families = collector.collect()
+    while True:
+        await collector.gate.pause(started)
+        family = next(families, None)
+        if family is None:
+            return b"".join(parts)
+        parts.append(collector.text(family))

@@ -58,7 +58,8 @@ class WebServer:
         self.settings = settings
         self.dashboard = Dashboard(settings, spec, monitor)
         self.auth = Auth(settings)
-        self.collector = PipelineCollector(monitor, dict(enumerate(self.dashboard.names))) if monitor else None
+        self.collector = (PipelineCollector(monitor, dict(enumerate(self.dashboard.names)), self.dashboard.gate)
+                          if monitor else None)
         self.templates = _templates()
         self.app = web.Application(client_max_size=MAX_REQUEST_BYTES,
                                    middlewares=[self._headers, self._authenticate])
