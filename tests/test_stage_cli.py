@@ -9,21 +9,6 @@ from pathlib import Path
 import pytest
 from databay.testing import free_port
 
-NODES = '''
-import os
-from databay import Outlet
-
-
-class Warehouse(Outlet):
-    """Down unless a file named "up" exists in the working directory."""
-
-    def push(self, records, update):
-        if not os.path.exists("up"):
-            raise ConnectionError("warehouse down")
-        with open("warehouse.txt", "a") as f:
-            f.writelines(f"{r.payload}\\n" for r in records)
-'''
-
 PIPELINE = """
 [[links]]
 tags = ["dice"]
@@ -34,11 +19,12 @@ inlets = ["random_int"]
 outlets = [{outlets}]
 """
 
-BOTH = '{ use = "file", default_filepath = "copy.txt" }, "warehouse_nodes:Warehouse"'
+# A file, and a warehouse that is down until the test creates a file named "up".
+BOTH = ('{ use = "file", default_filepath = "copy.txt" }, '
+        '{ use = "databay.testing:SwitchedOutlet", error = "warehouse down" }')
 
 
 def setup(folder: Path, outlets: str = BOTH) -> None:
-    (folder / "warehouse_nodes.py").write_text(NODES)
     (folder / "dice.toml").write_text(textwrap.dedent(PIPELINE.format(outlets=outlets)))
 
 
@@ -70,7 +56,7 @@ def test_dead_letters_are_shown_replayed_and_delivered(installed, tmp_path):
         assert run.returncode == 0, run.stderr
         assert "1 pulled, 1 pushed, 1 batch(es) dead-lettered" in run.stdout
     assert outlets_of(stage_json(installed, tmp_path)) == {"FileOutlet": (True, None, None),
-                                                            "Warehouse": (True, None, 2)}
+                                                            "SwitchedOutlet": (True, None, 2)}
     shown = installed.databay("stage", "dice.toml", cwd=tmp_path, env={"COLUMNS": "200"})
     assert "2 (2 records)" in shown.stdout and "ConnectionError: warehouse down" in shown.stdout
 
@@ -79,14 +65,14 @@ def test_dead_letters_are_shown_replayed_and_delivered(installed, tmp_path):
     assert replay.stdout.splitlines() == [
         "links[0] dice: 2 dead-lettered batch(es) are pending again",
         "2 batch(es) replayed: a running pipeline delivers them at its next transfer, else the next run does"]
-    assert outlets_of(stage_json(installed, tmp_path))["Warehouse"] == (True, 2, None)
+    assert outlets_of(stage_json(installed, tmp_path))["SwitchedOutlet"] == (True, 2, None)
 
     (tmp_path / "up").touch()
     run = installed.databay("run", "dice.toml", "--once", "--no-live", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    assert (tmp_path / "warehouse.txt").read_text().splitlines() == (tmp_path / "copy.txt").read_text().splitlines()
+    assert (tmp_path / "delivered.jsonl").read_text().splitlines() == (tmp_path / "copy.txt").read_text().splitlines()
     assert outlets_of(stage_json(installed, tmp_path)) == {"FileOutlet": (True, None, None),
-                                                            "Warehouse": (True, None, None)}
+                                                            "SwitchedOutlet": (True, None, None)}
 
 
 def test_purge_asks_first(installed, tmp_path):
@@ -94,23 +80,23 @@ def test_purge_asks_first(installed, tmp_path):
     installed.databay("run", "dice.toml", "--once", "--no-live", cwd=tmp_path)
     refused = installed.databay("stage", "dice.toml", "--purge", cwd=tmp_path)
     assert refused.returncode == 2
-    assert refused.stdout == "links[0] dice: Warehouse: 1 dead-lettered batch(es), 1 records\n"
+    assert refused.stdout == "links[0] dice: SwitchedOutlet: 1 dead-lettered batch(es), 1 records\n"
     assert refused.stderr == "Error: --purge deletes batches for good: confirm in a terminal, or pass --yes\n"
-    assert outlets_of(stage_json(installed, tmp_path))["Warehouse"] == (True, None, 1)
+    assert outlets_of(stage_json(installed, tmp_path))["SwitchedOutlet"] == (True, None, 1)
     purged = installed.databay("stage", "dice.toml", "--purge", "--yes", cwd=tmp_path)
     assert purged.returncode == 0, purged.stderr
     assert purged.stdout.splitlines()[-1] == "links[0] dice: deleted 1 dead-lettered batch(es)"
-    assert outlets_of(stage_json(installed, tmp_path))["Warehouse"] == (True, None, None)
+    assert outlets_of(stage_json(installed, tmp_path))["SwitchedOutlet"] == (True, None, None)
 
 
 def test_batches_of_an_outlet_removed_from_the_pipeline_are_shown_and_purged(installed, tmp_path):
     setup(tmp_path)
     installed.databay("run", "dice.toml", "--once", "--no-live", cwd=tmp_path)
     setup(tmp_path, outlets='{ use = "file", default_filepath = "copy.txt" }')
-    assert outlets_of(stage_json(installed, tmp_path))["Warehouse"] == (False, None, 1)
+    assert outlets_of(stage_json(installed, tmp_path))["SwitchedOutlet"] == (False, None, 1)
     shown = installed.databay("stage", "dice.toml", cwd=tmp_path, env={"COLUMNS": "200"})
-    assert "Warehouse (not in the link)" in shown.stdout
-    assert "batches wait for outlets the link no longer has (Warehouse); --purge deletes them" in shown.stdout
+    assert "SwitchedOutlet (not in the link)" in shown.stdout
+    assert "batches wait for outlets the link no longer has (SwitchedOutlet); --purge deletes them" in shown.stdout
     purged = installed.databay("stage", "dice.toml", "--purge", "--yes", "--json", cwd=tmp_path)
     assert json.loads(purged.stdout)["purged"] == [
         {"link": "links[0] dice", "stage": "state/dice.stage", "dead_lettered": 0, "not_in_link": 1}]

@@ -17,7 +17,7 @@ import pytest
 
 NODES = '''
 import os
-from databay import Inlet, Outlet
+from databay import Inlet
 from databay.redaction import register_secret
 
 # What databay does for every ${VAR} a pipeline expands, done here so that these tests
@@ -44,20 +44,6 @@ class Counter(Inlet):
 
     def __repr__(self):
         return f"Counter(url={self.url!r})"
-
-
-class Warehouse(Outlet):
-    """Down unless a file named "up" exists in the working directory."""
-
-    def __init__(self, token="", **kwargs):
-        super().__init__(**kwargs)
-        self.token = token
-
-    def push(self, records, update):
-        if not os.path.exists("up"):
-            raise ConnectionError(f"warehouse down (token {self.token})")
-        with open("warehouse.txt", "a") as f:
-            f.writelines(f"{r.payload['n']}\\n" for r in records)
 '''
 
 PIPELINE = """
@@ -67,7 +53,7 @@ interval = "1s"
 stage = {stage}
 {extra}
 inlets = [{{ use = "nodes:Counter", url = "https://api.example/?key=${{TOKEN}}" }}]
-outlets = [{{ use = "nodes:Warehouse", token = "${{TOKEN}}" }}]
+outlets = [{{ use = "databay.testing:SwitchedOutlet", error = "warehouse down (token ${{TOKEN}})" }}]
 """
 
 TOKEN = "tok-5ecret-value"
@@ -86,6 +72,11 @@ def run_once(installed, folder: Path, expect: int = 0) -> subprocess.CompletedPr
     result = databay(installed, folder, "run", "count.toml", "--once", "--no-live")
     assert result.returncode == expect, result.stdout + result.stderr
     return result
+
+
+def delivered(folder: Path) -> list:
+    """What the warehouse (a SwitchedOutlet) took, in order."""
+    return [json.loads(line) for line in (folder / "delivered.jsonl").read_text().splitlines()]
 
 
 def no_secret(*outputs: str) -> None:
@@ -136,7 +127,7 @@ def test_pending_and_dead_batches_are_listed_and_exported_without_secrets(instal
     assert "dead" in listed.stdout and "warehouse down (token ${TOKEN})" in listed.stdout
     exported = databay(installed, tmp_path, "stage", "count.toml", "--export", "-", "--state", "dead")
     [row] = [json.loads(line) for line in exported.stdout.splitlines()]
-    assert (row["state"], row["outlets"], row["payload"]["n"]) == ("dead", ["Warehouse"], 1)
+    assert (row["state"], row["outlets"], row["payload"]["n"]) == ("dead", ["SwitchedOutlet"], 1)
     assert row["error"] == "ConnectionError: warehouse down (token ${TOKEN})"
     assert exported.stderr == "exported 1 record(s) of 1 batch(es) (dead) to standard output\n"
     no_secret(listed.stdout, exported.stdout, exported.stderr)
@@ -150,7 +141,7 @@ def test_a_poison_batch_is_dead_lettered_delivery_goes_on_and_it_can_be_shown_ex
     (tmp_path / "up").touch()
     run = run_once(installed, tmp_path)  # batch 1 cannot be decoded; batch 2 is delivered
     assert "batch 1 cannot be decoded" in run.stderr
-    assert (tmp_path / "warehouse.txt").read_text() == "2\n"
+    assert delivered(tmp_path) == [{"n": 2, "tags": ["a", "b"]}]
     shown = databay(installed, tmp_path, "stage", "count.toml")
     assert "1 (1 records)" in shown.stdout and "batch 1 cannot be decoded" in shown.stdout
     exported = databay(installed, tmp_path, "stage", "count.toml", "--export", "-")
@@ -209,7 +200,7 @@ def legacy_stage(path: Path, payloads: list) -> None:
         """)
         connection.execute("INSERT INTO batches (created, transfer, size, codec, records) VALUES (0, 'count.3', ?, "
                            "'pickle5', ?)", (len(payloads), pickle.dumps((payloads, {"__inlet__": "old"}), 5)))
-        connection.execute("INSERT INTO deliveries (outlet, batch) VALUES ('Warehouse', 1)")
+        connection.execute("INSERT INTO deliveries (outlet, batch) VALUES ('SwitchedOutlet', 1)")
 
 
 def test_a_stage_of_the_previous_format_is_refused_until_migrated(installed, tmp_path):
@@ -226,7 +217,7 @@ def test_a_stage_of_the_previous_format_is_refused_until_migrated(installed, tmp
     assert migrated.returncode == 0, migrated.stderr
     assert migrated.stdout == "links[0] count: 1 batch(es) converted to the current format\n"
     run_once(installed, tmp_path)
-    assert (tmp_path / "warehouse.txt").read_text().splitlines() == ["5", "6", "8"]  # the old batch, then new
+    assert [payload["n"] for payload in delivered(tmp_path)] == [5, 6, 8]  # the old batch, then new
 
 
 @pytest.mark.parametrize("options", [("--list", "--purge"), ("--export", "x.jsonl", "--migrate"),

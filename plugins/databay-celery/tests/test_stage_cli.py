@@ -18,21 +18,6 @@ import pytest
 import redis
 from cluster_run import DATABAY
 
-NODES = '''
-import os
-from databay import Outlet
-
-
-class Warehouse(Outlet):
-    """Down unless a file named "up" exists in the working directory."""
-
-    def push(self, records, update):
-        if not os.path.exists("up"):
-            raise ConnectionError("warehouse down")
-        with open("warehouse.txt", "a") as file:
-            file.writelines(f"{record.payload}\\n" for record in records)
-'''
-
 PIPELINE = """
 [[links]]
 tags = ["dice"]
@@ -44,7 +29,9 @@ inlets = ["random_int"]
 outlets = [{outlets}]
 """
 
-BOTH = '{ use = "file", default_filepath = "copy.txt" }, "warehouse_nodes:Warehouse"'
+# A file, and a warehouse that is down until the test creates a file named "up".
+BOTH = ('{ use = "file", default_filepath = "copy.txt" }, '
+        '{ use = "databay.testing:SwitchedOutlet", error = "warehouse down" }')
 PASSWORD = "s3cr3t-Redis-pass"
 
 
@@ -68,7 +55,6 @@ class Folder:
     def __init__(self, path: Path, url: str):
         self.path, self.url = path, url
         self.key = f"cli:{uuid.uuid4().hex[:10]}"
-        (path / "warehouse_nodes.py").write_text(NODES)
         self.write(BOTH)
 
     def write(self, outlets: str) -> None:
@@ -116,7 +102,7 @@ def test_list_shows_dead_lettered_and_delivered_batches(folder):
         folder.run_once()
     batches = json.loads(folder.stage("--list", "--json").stdout)["batches"]
     assert sorted((row["state"], row["outlet"]) for row in batches) == [
-        ("dead", "Warehouse"), ("dead", "Warehouse"), ("delivered", None)]
+        ("dead", "SwitchedOutlet"), ("dead", "SwitchedOutlet"), ("delivered", None)]
     assert all(row["link"] == "links[0] dice" and row["records"] == 1 for row in batches)
     assert all(row["stage"].startswith("redis://") and row["stage"].endswith(folder.key) for row in batches)
     dead = [row for row in batches if row["state"] == "dead"]
@@ -126,7 +112,8 @@ def test_list_shows_dead_lettered_and_delivered_batches(folder):
     assert sorted(row["batch_id"] for row in dead_only) == sorted(row["batch_id"] for row in dead)
     shown = folder.stage("--list", "--state", "dead").stdout
     rows = [line for line in shown.splitlines() if "links[0] dice" in line]
-    assert len(rows) == 2 and all("Warehouse" in row and " dead " in row and "warehouse down" in row for row in rows)
+    assert len(rows) == 2 and all("SwitchedOutlet" in row and " dead " in row and "warehouse down" in row
+                                  for row in rows)
     assert all(any(row["batch_id"] in line for line in rows) for row in dead), shown
 
 
@@ -139,7 +126,7 @@ def test_export_writes_the_records_as_json_lines_and_csv(folder):
     assert exported.stdout == "exported 2 record(s) of 2 batch(es) (dead) to dead.jsonl\n"
     rows = [json.loads(line) for line in folder.lines("dead.jsonl")]
     assert sorted(str(row["payload"]) for row in rows) == sorted(failed)
-    assert all(row["state"] == "dead" and row["outlets"] == ["Warehouse"] and row["link"] == "links[0] dice"
+    assert all(row["state"] == "dead" and row["outlets"] == ["SwitchedOutlet"] and row["link"] == "links[0] dice"
                and row["error"] == "ConnectionError: warehouse down" for row in rows)
     assert len({row["record_id"] for row in rows}) == 2 and all(row["record_id"] for row in rows)
 
@@ -163,15 +150,15 @@ def test_export_writes_the_records_as_json_lines_and_csv(folder):
 def test_replayed_batches_are_delivered_by_the_next_run(folder):
     for _ in range(2):
         folder.run_once()
-    assert folder.outlets() == {"FileOutlet": (True, None, None), "Warehouse": (True, None, 2)}
+    assert folder.outlets() == {"FileOutlet": (True, None, None), "SwitchedOutlet": (True, None, 2)}
     replay = folder.stage("--replay")
     assert replay.stdout.splitlines() == [
         "links[0] dice: 2 dead-lettered batch(es) are pending again",
         "2 batch(es) replayed: a running pipeline delivers them at its next transfer, else the next run does"]
-    assert folder.outlets() == {"FileOutlet": (True, None, None), "Warehouse": (True, 2, None)}
+    assert folder.outlets() == {"FileOutlet": (True, None, None), "SwitchedOutlet": (True, 2, None)}
     folder.run_once(warehouse_up=True)
-    assert folder.lines("warehouse.txt") == folder.lines("copy.txt")
-    assert folder.outlets() == {"FileOutlet": (True, None, None), "Warehouse": (True, None, None)}
+    assert folder.lines("delivered.jsonl") == folder.lines("copy.txt")
+    assert folder.outlets() == {"FileOutlet": (True, None, None), "SwitchedOutlet": (True, None, None)}
     assert folder.stage("--replay").stdout.splitlines()[-1] == "no dead-lettered batch to replay"
 
 
@@ -179,18 +166,18 @@ def test_purge_asks_first_then_deletes_dead_letters_and_orphans(folder):
     folder.run_once()
     refused = folder.databay("stage", "dice.toml", "--purge")
     assert refused.returncode == 2
-    assert refused.stdout == "links[0] dice: Warehouse: 1 dead-lettered batch(es), 1 records\n"
+    assert refused.stdout == "links[0] dice: SwitchedOutlet: 1 dead-lettered batch(es), 1 records\n"
     assert refused.stderr == "Error: --purge deletes batches for good: confirm in a terminal, or pass --yes\n"
-    assert folder.outlets()["Warehouse"] == (True, None, 1)
+    assert folder.outlets()["SwitchedOutlet"] == (True, None, 1)
     purged = folder.stage("--purge", "--yes")
     assert purged.stdout.splitlines()[-1] == "links[0] dice: deleted 1 dead-lettered batch(es)"
-    assert folder.outlets()["Warehouse"] == (True, None, None)
+    assert folder.outlets()["SwitchedOutlet"] == (True, None, None)
 
-    folder.run_once()                       # a dead letter for Warehouse again, then the outlet goes
+    folder.run_once()                       # a dead letter for the warehouse again, then the outlet goes
     folder.write('{ use = "file", default_filepath = "copy.txt" }')
-    assert folder.outlets()["Warehouse"] == (False, None, 1)
+    assert folder.outlets()["SwitchedOutlet"] == (False, None, 1)
     shown = folder.stage().stdout
-    assert "Warehouse (not in the link)" in shown and "--purge deletes them" in shown
+    assert "SwitchedOutlet (not in the link)" in shown and "--purge deletes them" in shown
     purged = json.loads(folder.stage("--purge", "--yes", "--json").stdout)["purged"]
     assert [(p["link"], p["dead_lettered"], p["not_in_link"]) for p in purged] == [("links[0] dice", 0, 1)]
     assert folder.outlets() == {"FileOutlet": (True, None, None)}

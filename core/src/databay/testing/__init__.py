@@ -17,7 +17,9 @@ tests need on a loopback port (:func:`free_port`), and :class:`ManagedServer` is
 of a plugin's own server helper (``with`` runs it). :mod:`databay.testing.nodes` has inlets,
 outlets and outlet mixins for tests on links (:class:`SequenceInlet`, :class:`GrowingInlet`,
 :class:`CollectingOutlet`, :class:`LosesTheAnswer`, :class:`TimesPushes`);
-:func:`run_through_an_outage` checks that a staged link rides out its server's outage, and
+:func:`run_through_an_outage` checks that a staged link rides out its server's outage
+(:class:`SwitchedOutlet` is an outage a test switches with a file, for a ``databay run`` of
+its own), and
 :func:`kill_at_random_moments` is the harness of a crash test; :func:`check_readme_example`
 checks that a README's example prints what the README says; :func:`interrupt_at_first_pull`
 presses Ctrl-C while a planner transfers, in a process of its own.
@@ -36,7 +38,7 @@ from databay.lazy import lazy_attributes
 __all__ = [
     "CollectingOutlet", "FakeClock", "GrowingInlet", "InletTester", "Kills", "LosesTheAnswer", "ManagedServer",
     "OutletTester", "PlannerTester", "PluginListing", "PluginTester", "PushAttempt", "SequenceInlet", "ServerProcess",
-    "StageTester", "TimesPushes", "accepts_connections", "check_readme_example", "free_port",
+    "StageTester", "SwitchedOutlet", "TimesPushes", "accepts_connections", "check_readme_example", "free_port",
     "interrupt_at_first_pull", "kill_at_random_moments", "plugin_listing", "retried_batches", "retry_waits",
     "run_through_an_outage",
 ]
@@ -60,6 +62,7 @@ _LAZY = {
     "kill_at_random_moments": "databay.testing.crash",
     "check_readme_example": "databay.testing.readme",
     "interrupt_at_first_pull": "databay.testing.interrupt",
+    "SwitchedOutlet": "databay.testing.outage",
     "retried_batches": "databay.testing.outage",
     "run_through_an_outage": "databay.testing.outage",
 }
@@ -79,7 +82,7 @@ if TYPE_CHECKING:
         TimesPushes,
         retry_waits,
     )
-    from databay.testing.outage import retried_batches, run_through_an_outage
+    from databay.testing.outage import SwitchedOutlet, retried_batches, run_through_an_outage
     from databay.testing.outlet_tester import OutletTester
     from databay.testing.planner_tester import PlannerTester
     from databay.testing.plugin_tester import PluginTester

@@ -14,22 +14,30 @@ can be checked against the link's retry policy with :func:`retried_batches` and
     source = run_through_an_outage(outlet, stored, stop=server.stop, start=server.start,
                                    stage=tmp_path / "outage.stage")
     [attempts] = retried_batches(outlet.attempts)   # the batch in flight when the server stopped
+
+Where the link runs in another process (``databay run`` in a subprocess), a pipeline can
+name :class:`SwitchedOutlet` (``"databay.testing:SwitchedOutlet"``): an outlet that is down
+until the test creates a file, so that the test decides when deliveries fail.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from databay.link import Link
 from databay.outlet import Outlet
 from databay.planners import SchedulePlanner
+from databay.record import Record
 from databay.testing._contract import wait_until
 from databay.testing.nodes import GrowingInlet, PushAttempt
+from databay.update import Update
 
-__all__ = ["retried_batches", "run_through_an_outage"]
+__all__ = ["SwitchedOutlet", "retried_batches", "run_through_an_outage"]
 
 
 def run_through_an_outage(outlet: Outlet, stored: Callable[[], list[int]], *, stop: Callable[[], object],
@@ -86,3 +94,29 @@ def retried_batches(attempts: list[PushAttempt]) -> list[list[PushAttempt]]:
     for attempt in attempts:
         by_batch.setdefault(attempt.batch, []).append(attempt)
     return [batch for batch in by_batch.values() if len(batch) > 1]
+
+
+class SwitchedOutlet(Outlet):
+    """An outlet whose server is down unless a file named ``switch`` exists, so that a test
+    can start and end an outage of a link that runs in another process. While it is up,
+    each push appends its records' payloads to the file ``path``, as JSON, one a line.
+    Relative paths are in the working directory::
+
+        [[links]]
+        stage = "state/orders.stage"
+        outlets = [{ use = "databay.testing:SwitchedOutlet", error = "warehouse down" }]
+
+    :param path: The file the payloads are appended to.
+    :param switch: The file whose existence means the server is up.
+    :param error: The text of the ``ConnectionError`` each push raises while it is down.
+    """
+
+    def __init__(self, path: str = "delivered.jsonl", switch: str = "up", error: str = "down", **kwargs: Any):
+        super().__init__(**kwargs)
+        self.path, self.switch, self.error = path, switch, error
+
+    def push(self, records: list[Record], update: Update) -> None:
+        if not os.path.exists(self.switch):
+            raise ConnectionError(self.error)
+        with open(self.path, "a", encoding="utf-8") as file:
+            file.writelines(json.dumps(record.payload) + "\n" for record in records)
