@@ -42,6 +42,7 @@ from typing import Any, TypeVar
 from databay import observers
 from databay.calendar import Calendar
 from databay.run import nodes
+from databay.run.interrupts import GracefulInterrupts
 from databay.run.runtime import Runtime, WorkerPool
 from databay.run.schedules import loop_wake_up, wall_clock_of
 from databay.run.state import LinkState, state_of
@@ -307,20 +308,19 @@ class Engine:
             self._runtime = Runtime(executor)
             self._loop_changed.notify_all()
         main = loop.create_task(self._main(before, immediate, after))
-        interrupted = False
+        interrupted = False  # by a KeyboardInterrupt raised in the loop (where ours is not the handler)
         try:
-            while True:
-                try:
-                    loop.run_until_complete(main)
-                    break
-                except KeyboardInterrupt:
-                    if interrupted or main.done():
-                        raise
-                    interrupted = True  # first Ctrl-C: finish gracefully; a second forces
-                    _LOGGER.warning("Interrupted: shutting down (interrupt again to force)")
-                    self._stop_pending = True
-                    self._request_stop()
-            if interrupted:
+            with GracefulInterrupts(loop, self._interrupted) as interrupts:
+                while True:
+                    try:
+                        loop.run_until_complete(main)
+                        break
+                    except KeyboardInterrupt:
+                        if interrupted or interrupts.count or main.done():
+                            raise  # a second Ctrl-C forces
+                        interrupted = True  # first Ctrl-C: finish gracefully
+                        self._interrupted()
+            if interrupted or interrupts.count:
                 raise KeyboardInterrupt
         finally:
             executor.shutdown(wait=self._wait_on_stop, cancel_futures=not self._wait_on_stop)
@@ -338,6 +338,11 @@ class Engine:
                         if not future.done():
                             coroutine.close()
                             future.set_result(NOT_RUN)  # the caller does it without the planner
+
+    def _interrupted(self) -> None:
+        _LOGGER.warning("Interrupted: shutting down (interrupt again to force)")
+        self._stop_pending = True
+        self._request_stop()
 
     def _mark_worker(self) -> None:
         _worker.engine = self
