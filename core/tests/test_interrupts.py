@@ -1,4 +1,5 @@
-"""Ctrl-C for a planner started in the main thread (databay.run.interrupts), in processes of their own."""
+"""Ctrl-C and SIGTERM for a planner or pipeline run in the main thread (databay.run.interrupts),
+in processes of their own."""
 
 from __future__ import annotations
 
@@ -18,11 +19,17 @@ from databay.planners import SchedulePlanner
 
 
 class InterruptSoon(Inlet):
-    "Has a thread of its own press Ctrl-C within 2 ms of its pull (the pull is over by then, or not)."
+    "Has a thread of its own send SIGNAL within 2 ms of its pull (the pull is over by then, or not)."
+
+    SIGNAL = signal.SIGINT
 
     def pull(self, update):
-        threading.Timer(random.random() * 0.002, os.kill, (os.getpid(), signal.SIGINT)).start()
+        threading.Timer(random.random() * 0.002, os.kill, (os.getpid(), self.SIGNAL)).start()
         return 1
+
+
+class TerminateSoon(InterruptSoon):
+    SIGNAL = signal.SIGTERM
 
 
 class Slow(Inlet):
@@ -84,7 +91,7 @@ except KeyboardInterrupt:
     assert err.count("Interrupted: shutting down (interrupt again to force)") == 1
 
 
-def test_an_application_s_own_handler_is_left_in_place():
+def test_an_application_s_own_handler_is_called_and_put_back():
     result = run_script("""
 planner = SchedulePlanner(Link(InterruptSoon(), Out(), 60))
 calls = []
@@ -102,3 +109,25 @@ print(calls == [signal.SIGINT], Out.shutdowns, signal.getsignal(signal.SIGINT) i
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["True", "1", "True"]
     assert "Interrupted" not in result.stderr
+
+
+@pytest.mark.parametrize("inlet", ["InterruptSoon", "TerminateSoon"])
+def test_a_pipeline_run_stops_at_every_sigint_and_sigterm(inlet):
+    # load_pipeline(...).run() routes both signals to its graceful stop (as databay run does):
+    # each of 200 runs gets its signal at another moment around its first transfer's end.
+    result = run_script(f"""
+import logging
+from databay import load_pipeline
+
+logging.getLogger("databay").setLevel(logging.ERROR)
+text = '[[links]]\\ninterval = 60\\ninlets = ["__main__:{inlet}"]\\noutlets = ["__main__:Out"]\\n'
+for _ in range(200):
+    try:
+        load_pipeline(text).run()
+    except KeyboardInterrupt:
+        pass
+print(Out.shutdowns, signal.getsignal(signal.SIGINT) is signal.default_int_handler,
+      signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
+""")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["200", "True", "True"]

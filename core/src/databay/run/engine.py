@@ -42,7 +42,7 @@ from typing import Any, TypeVar
 from databay import observers
 from databay.calendar import Calendar
 from databay.run import nodes
-from databay.run.interrupts import GracefulInterrupts
+from databay.run.interrupts import LoopSignals
 from databay.run.runtime import Runtime, WorkerPool
 from databay.run.schedules import loop_wake_up, wall_clock_of
 from databay.run.state import LinkState, state_of
@@ -310,17 +310,17 @@ class Engine:
         main = loop.create_task(self._main(before, immediate, after))
         interrupted = False  # by a KeyboardInterrupt raised in the loop (where ours is not the handler)
         try:
-            with GracefulInterrupts(loop, self._interrupted) as interrupts:
+            with LoopSignals(loop, self._interrupted) as signals:
                 while True:
                     try:
                         loop.run_until_complete(main)
                         break
                     except KeyboardInterrupt:
-                        if interrupted or interrupts.count or main.done():
+                        if interrupted or signals.interrupts or main.done():
                             raise  # a second Ctrl-C forces
                         interrupted = True  # first Ctrl-C: finish gracefully
                         self._interrupted()
-            if interrupted or interrupts.count:
+            if interrupted or signals.interrupts:
                 raise KeyboardInterrupt
         finally:
             executor.shutdown(wait=self._wait_on_stop, cancel_futures=not self._wait_on_stop)
