@@ -17,6 +17,8 @@ import os, random, signal, sys, threading, time
 from databay import Inlet, Link, Outlet
 from databay.planners import SchedulePlanner
 
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if started ignoring it
+
 
 class InterruptSoon(Inlet):
     "Has a thread of its own send SIGNAL within 2 ms of its pull (the pull is over by then, or not)."

@@ -40,9 +40,11 @@ class ShutdownAnnouncer(Outlet):
 
 
 _SCRIPT = """
-import importlib, sys
+import importlib, signal, sys
 from databay import Link
 from databay.testing.interrupt import PullAnnouncer, ShutdownAnnouncer
+
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if started ignoring it
 
 module, _, name = sys.argv[1].partition(":")
 planner_class = getattr(importlib.import_module(module), name)
@@ -60,6 +62,9 @@ def interrupt_at_first_pull(planner: str, timeout: float = 30) -> subprocess.Com
     from a :class:`PullAnnouncer` to a :class:`ShutdownAnnouncer`) and calls its
     ``start()``, printing ``KeyboardInterrupt raised`` if ``start()`` raises it. The signal
     comes once ``pulled`` was printed.
+
+    The process takes Ctrl-C as it would in a terminal, even where the test runs with SIGINT
+    ignored (a shell's background job, some CI runners).
 
     A planner that shuts down gracefully lets the process print all three, and exit with 0::
 
