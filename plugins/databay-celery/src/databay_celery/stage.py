@@ -426,8 +426,7 @@ class RedisStage(Stage):
     def commit(self, transfer: str, batches: Sequence[Sequence[Record]], outlets: Sequence[str],
                inlet_states: dict[str, str] | None = None, clear_intake: bool = False,
                intake_records: Sequence[Record] = (), shared_metadata: Sequence[dict | None] = ()) -> list[int]:
-        shared = list(shared_metadata) + [None] * (len(batches) - len(shared_metadata))
-        encoded = [(len(batch), encode_records(batch, common)) for batch, common in zip(batches, shared)]
+        encoded = self.encode_batches(batches, shared_metadata)
         intake = encode_records(intake_records) if intake_records else b""
         if not (encoded or inlet_states or clear_intake or intake):
             return []
